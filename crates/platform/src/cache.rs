@@ -1,0 +1,352 @@
+//! Ephemeral shared state: Redis (through a reconnecting `ConnectionManager`) when
+//! `redis.url` is set, otherwise an in-process map. Nothing here is a source of truth: every
+//! key has a TTL and losing the cache loses no data, only speed and short-lived state such as
+//! rate-limit windows.
+
+use redis::aio::ConnectionManager;
+use redis::AsyncCommands;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+}
+
+/// Hit and miss counters, exported on `/metrics`.
+#[derive(Debug, Default)]
+pub struct CacheStats {
+    pub hits: AtomicU64,
+    pub misses: AtomicU64,
+    pub errors: AtomicU64,
+}
+
+#[derive(Clone)]
+pub struct Cache {
+    backend: Backend,
+    prefix: Arc<str>,
+    stats: Arc<CacheStats>,
+}
+
+#[derive(Clone)]
+enum Backend {
+    Redis(ConnectionManager),
+    Memory(Arc<MemoryStore>),
+}
+
+/// A fixed-window counter after one more hit: how many hits the window has seen and how
+/// long until it resets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WindowCount {
+    pub count: u64,
+    pub resets_in: Duration,
+}
+
+// INCR and PEXPIRE in one step, so a crash between them cannot leave a counter that never
+// resets.
+const INCR_WINDOW_SCRIPT: &str = r"
+local count = redis.call('INCR', KEYS[1])
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  ttl = tonumber(ARGV[1])
+end
+return {count, ttl}
+";
+
+impl Cache {
+    /// An in-process cache: correct for a single server instance only.
+    pub fn in_memory(prefix: &str) -> Self {
+        Self {
+            backend: Backend::Memory(Arc::new(MemoryStore::default())),
+            prefix: prefix.into(),
+            stats: Arc::default(),
+        }
+    }
+
+    /// Connects to Redis; fails when it cannot be reached, so a misconfigured deployment stops
+    /// at start rather than silently running without shared state.
+    pub async fn redis(url: &str, prefix: &str) -> Result<Self, CacheError> {
+        let client = redis::Client::open(url)?;
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Duration::from_secs(3))
+            .set_response_timeout(Duration::from_secs(2))
+            .set_number_of_retries(2);
+        let manager = ConnectionManager::new_with_config(client, config).await?;
+        let cache = Self {
+            backend: Backend::Redis(manager),
+            prefix: prefix.into(),
+            stats: Arc::default(),
+        };
+        cache.ping().await?;
+        Ok(cache)
+    }
+
+    pub fn is_redis(&self) -> bool {
+        matches!(self.backend, Backend::Redis(_))
+    }
+
+    pub fn stats(&self) -> &CacheStats {
+        &self.stats
+    }
+
+    fn key(&self, key: &str) -> String {
+        format!("{}{}", self.prefix, key)
+    }
+
+    fn record<T>(&self, result: &Result<T, CacheError>) {
+        if result.is_err() {
+            self.stats.errors.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    pub async fn ping(&self) -> Result<(), CacheError> {
+        match &self.backend {
+            Backend::Redis(conn) => {
+                let mut conn = conn.clone();
+                let result: Result<(), CacheError> = redis::cmd("PING")
+                    .query_async::<String>(&mut conn)
+                    .await
+                    .map(|_| ())
+                    .map_err(CacheError::from);
+                self.record(&result);
+                result
+            }
+            Backend::Memory(_) => Ok(()),
+        }
+    }
+
+    pub async fn get(&self, key: &str) -> Result<Option<String>, CacheError> {
+        let key = self.key(key);
+        let result = match &self.backend {
+            Backend::Redis(conn) => conn
+                .clone()
+                .get::<_, Option<String>>(&key)
+                .await
+                .map_err(CacheError::from),
+            Backend::Memory(store) => Ok(store.get(&key)),
+        };
+        self.record(&result);
+        if let Ok(found) = &result {
+            let counter = if found.is_some() {
+                &self.stats.hits
+            } else {
+                &self.stats.misses
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+        result
+    }
+
+    pub async fn set(&self, key: &str, value: &str, ttl: Duration) -> Result<(), CacheError> {
+        let key = self.key(key);
+        let result = match &self.backend {
+            Backend::Redis(conn) => conn
+                .clone()
+                .pset_ex::<_, _, ()>(&key, value, ttl_millis(ttl))
+                .await
+                .map_err(CacheError::from),
+            Backend::Memory(store) => {
+                store.set(key, value.to_owned(), ttl);
+                Ok(())
+            }
+        };
+        self.record(&result);
+        result
+    }
+
+    /// Sets the key only when it is absent; `true` when this call set it.
+    pub async fn set_if_absent(
+        &self,
+        key: &str,
+        value: &str,
+        ttl: Duration,
+    ) -> Result<bool, CacheError> {
+        let key = self.key(key);
+        let result = match &self.backend {
+            Backend::Redis(conn) => redis::cmd("SET")
+                .arg(&key)
+                .arg(value)
+                .arg("NX")
+                .arg("PX")
+                .arg(ttl_millis(ttl))
+                .query_async::<Option<String>>(&mut conn.clone())
+                .await
+                .map(|reply| reply.is_some())
+                .map_err(CacheError::from),
+            Backend::Memory(store) => Ok(store.set_if_absent(key, value.to_owned(), ttl)),
+        };
+        self.record(&result);
+        result
+    }
+
+    pub async fn delete(&self, key: &str) -> Result<(), CacheError> {
+        let key = self.key(key);
+        let result = match &self.backend {
+            Backend::Redis(conn) => conn
+                .clone()
+                .del::<_, ()>(&key)
+                .await
+                .map_err(CacheError::from),
+            Backend::Memory(store) => {
+                store.delete(&key);
+                Ok(())
+            }
+        };
+        self.record(&result);
+        result
+    }
+
+    /// Counts one more hit in the fixed window `key` of length `window`.
+    pub async fn hit_window(&self, key: &str, window: Duration) -> Result<WindowCount, CacheError> {
+        let key = self.key(key);
+        let result = match &self.backend {
+            Backend::Redis(conn) => redis::Script::new(INCR_WINDOW_SCRIPT)
+                .key(&key)
+                .arg(ttl_millis(window))
+                .invoke_async::<(u64, i64)>(&mut conn.clone())
+                .await
+                .map(|(count, ttl_ms)| WindowCount {
+                    count,
+                    resets_in: Duration::from_millis(ttl_ms.max(0).unsigned_abs()),
+                })
+                .map_err(CacheError::from),
+            Backend::Memory(store) => Ok(store.hit_window(key, window)),
+        };
+        self.record(&result);
+        result
+    }
+}
+
+fn ttl_millis(ttl: Duration) -> u64 {
+    u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1)
+}
+
+/// The in-process backend: a map with per-entry deadlines, swept now and then on write.
+#[derive(Default)]
+struct MemoryStore {
+    entries: Mutex<HashMap<String, MemoryEntry>>,
+    writes: AtomicU64,
+}
+
+struct MemoryEntry {
+    value: String,
+    expires_at: Instant,
+}
+
+const SWEEP_EVERY_WRITES: u64 = 1024;
+
+impl MemoryStore {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, MemoryEntry>> {
+        // A panic while holding this lock cannot leave the map inconsistent (each operation is
+        // a single insert/remove), so a poisoned lock is safe to keep using.
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn after_write(&self, entries: &mut HashMap<String, MemoryEntry>) {
+        if self.writes.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY_WRITES == 0 {
+            let now = Instant::now();
+            entries.retain(|_, e| e.expires_at > now);
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<String> {
+        let entries = self.lock();
+        entries
+            .get(key)
+            .filter(|e| e.expires_at > Instant::now())
+            .map(|e| e.value.clone())
+    }
+
+    fn set(&self, key: String, value: String, ttl: Duration) {
+        let mut entries = self.lock();
+        entries.insert(
+            key,
+            MemoryEntry {
+                value,
+                expires_at: Instant::now() + ttl,
+            },
+        );
+        self.after_write(&mut entries);
+    }
+
+    fn set_if_absent(&self, key: String, value: String, ttl: Duration) -> bool {
+        let mut entries = self.lock();
+        let now = Instant::now();
+        if entries.get(&key).is_some_and(|e| e.expires_at > now) {
+            return false;
+        }
+        entries.insert(
+            key,
+            MemoryEntry {
+                value,
+                expires_at: now + ttl,
+            },
+        );
+        self.after_write(&mut entries);
+        true
+    }
+
+    fn delete(&self, key: &str) {
+        self.lock().remove(key);
+    }
+
+    fn hit_window(&self, key: String, window: Duration) -> WindowCount {
+        let mut entries = self.lock();
+        let now = Instant::now();
+        let entry = entries.entry(key).or_insert_with(|| MemoryEntry {
+            value: "0".to_owned(),
+            expires_at: now + window,
+        });
+        if entry.expires_at <= now {
+            entry.value = "0".to_owned();
+            entry.expires_at = now + window;
+        }
+        let count = entry.value.parse::<u64>().unwrap_or(0) + 1;
+        entry.value = count.to_string();
+        let resets_in = entry.expires_at.saturating_duration_since(now);
+        self.after_write(&mut entries);
+        WindowCount { count, resets_in }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn memory_entries_expire() {
+        let cache = Cache::in_memory("t:");
+        cache.set("k", "v", Duration::from_millis(30)).await.unwrap();
+        assert_eq!(cache.get("k").await.unwrap().as_deref(), Some("v"));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(cache.get("k").await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn set_if_absent_keeps_the_first_value() {
+        let cache = Cache::in_memory("t:");
+        assert!(cache.set_if_absent("k", "first", Duration::from_secs(5)).await.unwrap());
+        assert!(!cache.set_if_absent("k", "second", Duration::from_secs(5)).await.unwrap());
+        assert_eq!(cache.get("k").await.unwrap().as_deref(), Some("first"));
+        cache.delete("k").await.unwrap();
+        assert!(cache.set_if_absent("k", "third", Duration::from_secs(5)).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn windows_count_and_reset() {
+        let cache = Cache::in_memory("t:");
+        let window = Duration::from_millis(40);
+        assert_eq!(cache.hit_window("w", window).await.unwrap().count, 1);
+        let second = cache.hit_window("w", window).await.unwrap();
+        assert_eq!(second.count, 2);
+        assert!(second.resets_in <= window);
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        assert_eq!(cache.hit_window("w", window).await.unwrap().count, 1);
+    }
+}

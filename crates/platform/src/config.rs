@@ -1,0 +1,349 @@
+//! Layered settings: `config/default.toml`, then `config/{LINLI_ENV}.toml`, then
+//! `LINLI__SECTION__KEY` environment variables. Invalid settings stop the process at start
+//! with a message that names the key.
+
+use crate::secret::Secret;
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// The JWT secret shipped in `config/default.toml`. Usable for development only.
+pub const DEVELOPMENT_JWT_SECRET: &str = "linli-development-only-jwt-secret-do-not-deploy";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// The profile name (`development`, `test`, `production`, ...), from `LINLI_ENV`.
+    #[serde(default = "default_profile")]
+    pub profile: String,
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub redis: RedisSettings,
+    pub wechat: WechatSettings,
+    pub auth: AuthSettings,
+    pub rate_limit: RateLimitSettings,
+    pub demo: DemoSettings,
+    pub log: LogSettings,
+}
+
+fn default_profile() -> String {
+    "development".to_owned()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    pub host: String,
+    pub port: u16,
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
+    pub trust_forwarded_for: bool,
+    /// Actix worker threads; 0 means one per core.
+    #[serde(default)]
+    pub workers: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `sqlite://path?mode=rwc` or `postgres://user@host/db`.
+    pub url: Secret,
+    /// Pool size on PostgreSQL. SQLite always uses one connection (it has one writer).
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisSettings {
+    /// Unset or empty: an in-process cache (single instance only).
+    #[serde(default)]
+    pub url: Option<Secret>,
+    /// Prefix for every key, so several deployments (or test runs) can share one Redis.
+    pub key_prefix: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WechatMode {
+    /// Calls the real WeChat server API (or whatever `wechat.base_url` points at).
+    Live,
+    /// Accepts `dev-<name>` login codes; development and tests only.
+    Fake,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WechatSettings {
+    pub mode: WechatMode,
+    pub base_url: String,
+    pub app_id: String,
+    pub app_secret: Secret,
+    pub timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    pub jwt_secret: Secret,
+    pub access_token_ttl_seconds: i64,
+    pub refresh_token_ttl_days: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitSettings {
+    /// Login attempts (WeChat or staff) one client address may make per minute.
+    pub login_per_ip_per_minute: u32,
+    /// Staff login attempts per username per 15 minutes, against password guessing.
+    pub staff_login_per_username_per_15min: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoSettings {
+    /// Seed the demo district, staff logins and sample data at start.
+    pub seed: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    /// A `tracing` filter such as `info` or `info,sqlx=warn`.
+    pub filter: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Load(#[from] config::ConfigError),
+    #[error("invalid configuration: {}", render_problems(.0))]
+    Invalid(Vec<(&'static str, String)>),
+}
+
+fn render_problems(problems: &[(&'static str, String)]) -> String {
+    problems
+        .iter()
+        .map(|(key, message)| format!("`{key}` {message}"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl Settings {
+    /// Loads settings for `profile` from `config_dir`, applying the process environment.
+    pub fn load(config_dir: &Path, profile: &str) -> Result<Self, ConfigError> {
+        Self::load_with_env(config_dir, profile, None)
+    }
+
+    /// As [`Settings::load`], but with `env` standing in for the process environment
+    /// (`None` reads the real one). Lets tests check overrides without touching globals.
+    pub fn load_with_env(
+        config_dir: &Path,
+        profile: &str,
+        env: Option<HashMap<String, String>>,
+    ) -> Result<Self, ConfigError> {
+        let built = config::Config::builder()
+            .add_source(config::File::from(config_dir.join("default.toml")).required(true))
+            .add_source(config::File::from(config_dir.join(format!("{profile}.toml"))).required(false))
+            .add_source(
+                config::Environment::with_prefix("LINLI")
+                    .prefix_separator("__")
+                    .separator("__")
+                    .try_parsing(true)
+                    .source(env),
+            )
+            .set_override("profile", profile)?
+            .build()?;
+        let settings: Settings = built.try_deserialize()?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// The profile named by `LINLI_ENV` (default `development`).
+    pub fn profile_from_env() -> String {
+        std::env::var("LINLI_ENV")
+            .ok()
+            .filter(|p| !p.trim().is_empty())
+            .unwrap_or_else(default_profile)
+    }
+
+    /// `LINLI_CONFIG_DIR`, else `./config`.
+    pub fn config_dir_from_env() -> PathBuf {
+        std::env::var_os("LINLI_CONFIG_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("config"))
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.profile == "production"
+    }
+
+    pub fn redis_url(&self) -> Option<&str> {
+        self.redis
+            .url
+            .as_ref()
+            .map(Secret::expose)
+            .filter(|u| !u.trim().is_empty())
+    }
+
+    /// Checks that go beyond types. Production refuses development conveniences.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let mut problems: Vec<(&'static str, String)> = Vec::new();
+        let mut invalid = |key: &'static str, message: &str| problems.push((key, message.to_owned()));
+        let db = self.database.url.expose();
+        if !(db.starts_with("sqlite:") || db.starts_with("postgres://") || db.starts_with("postgresql://")) {
+            invalid("database.url", "must start with sqlite:, postgres:// or postgresql://");
+        }
+        if self.database.max_connections == 0 {
+            invalid("database.max_connections", "must be at least 1");
+        }
+        if let Some(url) = self.redis_url() {
+            if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+                invalid("redis.url", "must start with redis:// or rediss://");
+            }
+        }
+        if self.auth.jwt_secret.expose().len() < 32 {
+            invalid("auth.jwt_secret", "must be at least 32 bytes long");
+        }
+        if !(60..=86_400).contains(&self.auth.access_token_ttl_seconds) {
+            invalid("auth.access_token_ttl_seconds", "must be between 60 and 86400");
+        }
+        if !(1..=365).contains(&self.auth.refresh_token_ttl_days) {
+            invalid("auth.refresh_token_ttl_days", "must be between 1 and 365");
+        }
+        if self.rate_limit.login_per_ip_per_minute == 0 {
+            invalid("rate_limit.login_per_ip_per_minute", "must be at least 1");
+        }
+        if self.rate_limit.staff_login_per_username_per_15min == 0 {
+            invalid("rate_limit.staff_login_per_username_per_15min", "must be at least 1");
+        }
+        if self.wechat.mode == WechatMode::Live {
+            if self.wechat.app_id.trim().is_empty() {
+                invalid("wechat.app_id", "is required when wechat.mode = \"live\"");
+            }
+            if self.wechat.app_secret.is_empty() {
+                invalid("wechat.app_secret", "is required when wechat.mode = \"live\"");
+            }
+        }
+        if self.is_production() {
+            if self.wechat.mode == WechatMode::Fake {
+                invalid(
+                    "wechat.mode",
+                    "\"fake\" accepts made-up login codes and is refused in production; set LINLI__WECHAT__MODE=live",
+                );
+            }
+            if self.auth.jwt_secret.expose() == DEVELOPMENT_JWT_SECRET {
+                invalid("auth.jwt_secret", "the development default is public and refused in production; set LINLI__AUTH__JWT_SECRET");
+            }
+            if self.demo.seed {
+                invalid("demo.seed", "demo data and demo passwords are refused in production; set LINLI__DEMO__SEED=false");
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError::Invalid(problems))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config_dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config")
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> Option<HashMap<String, String>> {
+        Some(
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn defaults_load_for_development() {
+        let s = Settings::load_with_env(&config_dir(), "development", env(&[])).unwrap();
+        assert_eq!(s.server.port, 8080);
+        assert_eq!(s.wechat.mode, WechatMode::Fake);
+        assert!(s.demo.seed);
+        assert!(s.redis_url().is_none());
+        assert!(s.database.url.expose().starts_with("sqlite:"));
+    }
+
+    #[test]
+    fn environment_overrides_win() {
+        let s = Settings::load_with_env(
+            &config_dir(),
+            "development",
+            env(&[("LINLI__SERVER__PORT", "9191"), ("LINLI__REDIS__URL", "redis://127.0.0.1:6379")]),
+        )
+        .unwrap();
+        assert_eq!(s.server.port, 9191);
+        assert_eq!(s.redis_url(), Some("redis://127.0.0.1:6379"));
+    }
+
+    #[test]
+    fn a_bad_value_names_its_key() {
+        let err = Settings::load_with_env(
+            &config_dir(),
+            "development",
+            env(&[("LINLI__SERVER__PORT", "eighty")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("server.port"), "{err}");
+    }
+
+    #[test]
+    fn production_refuses_fake_wechat_and_default_secret() {
+        let err = Settings::load_with_env(
+            &config_dir(),
+            "production",
+            env(&[("LINLI__WECHAT__MODE", "fake")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("wechat.mode"), "{err}");
+
+        let err = Settings::load_with_env(
+            &config_dir(),
+            "production",
+            env(&[
+                ("LINLI__WECHAT__APP_ID", "wx123"),
+                ("LINLI__WECHAT__APP_SECRET", "s3cret"),
+                ("LINLI__AUTH__JWT_SECRET", DEVELOPMENT_JWT_SECRET),
+            ]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("auth.jwt_secret"), "{err}");
+    }
+
+    #[test]
+    fn production_starts_with_real_settings() {
+        let s = Settings::load_with_env(
+            &config_dir(),
+            "production",
+            env(&[
+                ("LINLI__WECHAT__APP_ID", "wx123"),
+                ("LINLI__WECHAT__APP_SECRET", "s3cret"),
+                ("LINLI__AUTH__JWT_SECRET", "a-real-secret-that-is-long-enough-1234567890"),
+                ("LINLI__DATABASE__URL", "postgres://linli@db/linli"),
+            ]),
+        )
+        .unwrap();
+        assert!(s.is_production());
+        assert!(!s.demo.seed);
+        assert!(!format!("{s:?}").contains("a-real-secret"));
+    }
+}

@@ -1,0 +1,17 @@
+//! Plumbing shared by every Linli context: configuration, the database connection and
+//! migration runner, the cache (Redis or in-process), the clock, ids, paging and secrets.
+//! No business rules live here.
+
+pub mod cache;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod ids;
+pub mod paging;
+pub mod secret;
+pub mod validation;
+
+pub use cache::{Cache, CacheError};
+pub use clock::Clock;
+pub use secret::Secret;
+pub use validation::{FieldError, ValidationErrors};
