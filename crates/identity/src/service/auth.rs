@@ -1,0 +1,342 @@
+//! Logins, token rotation, logout and request authentication.
+//!
+//! A login opens an `auth_session`; it hands out a short-lived access JWT and a single-use
+//! refresh token. Each refresh marks the presented token used and issues a new pair in the
+//! same session. Presenting a used refresh token again means it leaked (or a client raced
+//! itself): the whole session is revoked. Revocation is written to the database and to the
+//! cache, which every API instance consults, so a logout takes effect everywhere at once.
+
+use crate::entity::{auth_session, refresh_token, role_binding, staff_account, user};
+use crate::password::{burn_verification_time, verify_password};
+use crate::service::users::find_or_create_resident;
+use crate::tokens::{AccessTokenError, TokenKeys};
+use crate::{Actor, Binding, IdentityError, OrgKind, OrgRef, Role};
+use chrono::{DateTime, Duration, Utc};
+use platform::ids::{new_id, random_token, sha256_hex};
+use platform::{Cache, Clock};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    Set, TransactionTrait,
+};
+use std::collections::HashMap;
+use wechat::WechatClient;
+
+/// How long an instance may trust a cached "session active" answer. Revocations are written
+/// through to the cache, so this only bounds staleness when the cache was lost.
+const ACTIVE_SESSION_CACHE: std::time::Duration = std::time::Duration::from_secs(60);
+const REFRESH_TOKEN_BYTES: usize = 32;
+
+#[derive(Debug, Clone)]
+pub struct TokenPair {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub expires_in: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct LoginResult {
+    pub tokens: TokenPair,
+    pub user_id: String,
+    pub roles: Vec<Role>,
+}
+
+#[derive(Clone)]
+pub struct AuthService {
+    db: DatabaseConnection,
+    cache: Cache,
+    wechat: WechatClient,
+    keys: TokenKeys,
+    clock: Clock,
+    refresh_ttl: Duration,
+}
+
+fn session_cache_key(session_id: &str) -> String {
+    format!("auth:session:{session_id}")
+}
+
+impl AuthService {
+    pub fn new(
+        db: DatabaseConnection,
+        cache: Cache,
+        wechat: WechatClient,
+        keys: TokenKeys,
+        clock: Clock,
+        refresh_ttl_days: i64,
+    ) -> Self {
+        Self {
+            db,
+            cache,
+            wechat,
+            keys,
+            clock,
+            refresh_ttl: Duration::days(refresh_ttl_days),
+        }
+    }
+
+    pub fn wechat(&self) -> &WechatClient {
+        &self.wechat
+    }
+
+    /// `wx.login()` code → resident account (created on first login) → tokens.
+    pub async fn wechat_login(&self, code: &str) -> Result<LoginResult, IdentityError> {
+        // The WeChat call happens before any transaction is opened.
+        let session = self.wechat.code_to_session(code).await?;
+        let now = self.clock.now();
+        let user = find_or_create_resident(&self.db, &session.openid, session.unionid, now).await?;
+        self.start_session(&user.id, "wechat", now).await
+    }
+
+    pub async fn staff_login(&self, username: &str, password: &str) -> Result<LoginResult, IdentityError> {
+        let account = staff_account::Entity::find()
+            .filter(staff_account::Column::Username.eq(username))
+            .one(&self.db)
+            .await?;
+        let password = password.to_owned();
+        let Some(account) = account.filter(|a| a.disabled_at.is_none()) else {
+            run_blocking(move || burn_verification_time(&password)).await?;
+            return Err(IdentityError::InvalidCredentials);
+        };
+        let hash = account.password_hash.clone();
+        if !run_blocking(move || verify_password(&password, &hash)).await? {
+            return Err(IdentityError::InvalidCredentials);
+        }
+        self.start_session(&account.user_id, "staff", self.clock.now()).await
+    }
+
+    async fn start_session(
+        &self,
+        user_id: &str,
+        method: &str,
+        now: DateTime<Utc>,
+    ) -> Result<LoginResult, IdentityError> {
+        let session_id = new_id();
+        let refresh = random_token(REFRESH_TOKEN_BYTES);
+        let txn = self.db.begin().await?;
+        auth_session::ActiveModel {
+            id: Set(session_id.clone()),
+            user_id: Set(user_id.to_owned()),
+            method: Set(method.to_owned()),
+            created_at: Set(now),
+            expires_at: Set(now + self.refresh_ttl),
+            revoked_at: Set(None),
+            revoke_reason: Set(None),
+        }
+        .insert(&txn)
+        .await?;
+        self.insert_refresh_token(&txn, &session_id, &refresh, now).await?;
+        let actor = load_actor(&txn, user_id, &session_id)
+            .await?
+            .ok_or(IdentityError::NotFound("user"))?;
+        txn.commit().await?;
+        self.login_result(actor, refresh, now)
+    }
+
+    async fn insert_refresh_token(
+        &self,
+        conn: &impl ConnectionTrait,
+        session_id: &str,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), IdentityError> {
+        refresh_token::ActiveModel {
+            id: Set(new_id()),
+            session_id: Set(session_id.to_owned()),
+            token_hash: Set(sha256_hex(token)),
+            created_at: Set(now),
+            expires_at: Set(now + self.refresh_ttl),
+            used_at: Set(None),
+        }
+        .insert(conn)
+        .await?;
+        Ok(())
+    }
+
+    fn login_result(&self, actor: Actor, refresh: String, now: DateTime<Utc>) -> Result<LoginResult, IdentityError> {
+        let access_token = self
+            .keys
+            .issue(&actor.user_id, &actor.session_id, now)
+            .map_err(|e| IdentityError::Internal(format!("signing access token: {e}")))?;
+        Ok(LoginResult {
+            tokens: TokenPair {
+                access_token,
+                refresh_token: refresh,
+                expires_in: self.keys.access_ttl_seconds,
+            },
+            roles: actor.roles(),
+            user_id: actor.user_id,
+        })
+    }
+
+    /// Rotates a refresh token: the presented one stops working, a new pair is returned.
+    pub async fn refresh(&self, presented: &str) -> Result<LoginResult, IdentityError> {
+        let now = self.clock.now();
+        let txn = self.db.begin().await?;
+        let Some(stored) = refresh_token::Entity::find()
+            .filter(refresh_token::Column::TokenHash.eq(sha256_hex(presented)))
+            .one(&txn)
+            .await?
+        else {
+            return Err(IdentityError::RefreshTokenInvalid);
+        };
+        let session = auth_session::Entity::find_by_id(stored.session_id.clone())
+            .one(&txn)
+            .await?
+            .filter(|s| s.revoked_at.is_none())
+            .ok_or(IdentityError::RefreshTokenInvalid)?;
+        if stored.used_at.is_some() {
+            drop(txn);
+            self.revoke_session(&session.id, "refresh_token_reuse").await?;
+            return Err(IdentityError::RefreshTokenReused);
+        }
+        if stored.expires_at <= now {
+            return Err(IdentityError::RefreshTokenInvalid);
+        }
+        // Compare-and-set: of two concurrent refreshes with one token, exactly one wins; the
+        // other is treated as reuse.
+        let claimed = refresh_token::Entity::update_many()
+            .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
+            .filter(refresh_token::Column::Id.eq(stored.id.clone()))
+            .filter(refresh_token::Column::UsedAt.is_null())
+            .exec(&txn)
+            .await?;
+        if claimed.rows_affected != 1 {
+            drop(txn);
+            self.revoke_session(&session.id, "refresh_token_reuse").await?;
+            return Err(IdentityError::RefreshTokenReused);
+        }
+        let fresh = random_token(REFRESH_TOKEN_BYTES);
+        self.insert_refresh_token(&txn, &session.id, &fresh, now).await?;
+        auth_session::Entity::update_many()
+            .col_expr(auth_session::Column::ExpiresAt, Expr::value(now + self.refresh_ttl))
+            .filter(auth_session::Column::Id.eq(session.id.clone()))
+            .exec(&txn)
+            .await?;
+        let actor = load_actor(&txn, &session.user_id, &session.id)
+            .await?
+            .ok_or(IdentityError::RefreshTokenInvalid)?;
+        txn.commit().await?;
+        self.login_result(actor, fresh, now)
+    }
+
+    /// Ends the actor's session: its access and refresh tokens stop working at once.
+    pub async fn logout(&self, actor: &Actor) -> Result<(), IdentityError> {
+        self.revoke_session(&actor.session_id, "logout").await
+    }
+
+    async fn revoke_session(&self, session_id: &str, reason: &str) -> Result<(), IdentityError> {
+        auth_session::Entity::update_many()
+            .col_expr(auth_session::Column::RevokedAt, Expr::value(self.clock.now()))
+            .col_expr(auth_session::Column::RevokeReason, Expr::value(reason))
+            .filter(auth_session::Column::Id.eq(session_id))
+            .filter(auth_session::Column::RevokedAt.is_null())
+            .exec(&self.db)
+            .await?;
+        // Written after the commit; the database stays the authority if the cache is down.
+        let ttl = std::time::Duration::from_secs(self.keys.access_ttl_seconds.unsigned_abs() + 60);
+        if let Err(e) = self.cache.set(&session_cache_key(session_id), "revoked", ttl).await {
+            tracing::warn!(error = %e, "could not record a session revocation in the cache");
+        }
+        tracing::info!(session_id, reason, "session revoked");
+        Ok(())
+    }
+
+    /// Bearer token → the actor, or why not.
+    pub async fn authenticate(&self, bearer: &str) -> Result<Actor, IdentityError> {
+        let claims = self.keys.verify(bearer, self.clock.now()).map_err(|e| match e {
+            AccessTokenError::Expired => IdentityError::TokenExpired,
+            AccessTokenError::Invalid => IdentityError::TokenInvalid,
+        })?;
+        self.ensure_session_active(&claims.sid).await?;
+        load_actor(&self.db, &claims.sub, &claims.sid)
+            .await?
+            .ok_or(IdentityError::TokenInvalid)
+    }
+
+    async fn ensure_session_active(&self, session_id: &str) -> Result<(), IdentityError> {
+        let key = session_cache_key(session_id);
+        match self.cache.get(&key).await {
+            Ok(Some(state)) if state == "revoked" => return Err(IdentityError::TokenRevoked),
+            Ok(Some(_)) => return Ok(()),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "cache unavailable; checking the session in the database"),
+        }
+        let session = auth_session::Entity::find_by_id(session_id.to_owned())
+            .one(&self.db)
+            .await?
+            .ok_or(IdentityError::TokenInvalid)?;
+        if session.revoked_at.is_some() {
+            return Err(IdentityError::TokenRevoked);
+        }
+        // Only if absent: a revocation written meanwhile by another instance must win.
+        if let Err(e) = self
+            .cache
+            .set_if_absent(&key, "active", ACTIVE_SESSION_CACHE)
+            .await
+        {
+            tracing::debug!(error = %e, "could not cache the session state");
+        }
+        Ok(())
+    }
+}
+
+/// Loads a user's roles and scopes. `None` when the user does not exist.
+pub async fn load_actor(
+    conn: &impl ConnectionTrait,
+    user_id: &str,
+    session_id: &str,
+) -> Result<Option<Actor>, IdentityError> {
+    let Some(user) = user::Entity::find_by_id(user_id.to_owned()).one(conn).await? else {
+        return Ok(None);
+    };
+    let bindings = role_binding::Entity::find()
+        .filter(role_binding::Column::UserId.eq(user_id))
+        .all(conn)
+        .await?;
+    let org_ids: Vec<String> = bindings.iter().filter_map(|b| b.org_id.clone()).collect();
+    let orgs: HashMap<String, crate::entity::org::Model> = if org_ids.is_empty() {
+        HashMap::new()
+    } else {
+        crate::entity::org::Entity::find()
+            .filter(crate::entity::org::Column::Id.is_in(org_ids))
+            .all(conn)
+            .await?
+            .into_iter()
+            .map(|o| (o.id.clone(), o))
+            .collect()
+    };
+    let bindings = bindings
+        .into_iter()
+        .filter_map(|b| match (Role::parse(&b.role), b.org_id, b.merchant_id) {
+            (Some(Role::MerchantStaff), _, Some(merchant_id)) => Some(Binding::Merchant { merchant_id }),
+            (Some(role), Some(org_id), _) if role.is_org_staff() => {
+                let org = orgs.get(&org_id)?;
+                Some(Binding::Org {
+                    role,
+                    org: OrgRef {
+                        id: org.id.clone(),
+                        kind: OrgKind::parse(&org.kind)?,
+                        path: org.path.clone(),
+                    },
+                })
+            }
+            _ => None,
+        })
+        .collect();
+    Ok(Some(Actor {
+        user_id: user.id,
+        session_id: session_id.to_owned(),
+        is_resident: user.openid.is_some(),
+        community_id: user.community_id,
+        bindings,
+    }))
+}
+
+/// Runs CPU-heavy work (password hashing) off the async workers.
+pub(crate) async fn run_blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, IdentityError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| IdentityError::Internal(format!("blocking task failed: {e}")))
+}

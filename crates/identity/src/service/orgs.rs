@@ -1,0 +1,171 @@
+//! The org tree: district > street > community > compound.
+
+use crate::entity::org;
+use crate::{Actor, IdentityError, OrgKind};
+use chrono::{DateTime, Utc};
+use platform::ids::new_id;
+use platform::ValidationErrors;
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use std::collections::HashMap;
+
+pub const MAX_ORG_NAME_CHARS: usize = 50;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgNode {
+    pub id: String,
+    pub kind: OrgKind,
+    pub name: String,
+    pub parent_id: Option<String>,
+    pub children: Vec<OrgNode>,
+}
+
+/// The whole tree, children in creation order.
+pub async fn tree(conn: &impl ConnectionTrait) -> Result<Vec<OrgNode>, IdentityError> {
+    let orgs = org::Entity::find()
+        .order_by_asc(org::Column::CreatedAt)
+        .order_by_asc(org::Column::Id)
+        .all(conn)
+        .await?;
+    let mut children: HashMap<Option<String>, Vec<org::Model>> = HashMap::new();
+    for o in orgs {
+        children.entry(o.parent_id.clone()).or_default().push(o);
+    }
+    fn build(parent: Option<String>, children: &mut HashMap<Option<String>, Vec<org::Model>>) -> Vec<OrgNode> {
+        let Some(level) = children.remove(&parent) else {
+            return Vec::new();
+        };
+        level
+            .into_iter()
+            .filter_map(|o| {
+                let kind = OrgKind::parse(&o.kind)?;
+                Some(OrgNode {
+                    children: build(Some(o.id.clone()), children),
+                    id: o.id,
+                    kind,
+                    name: o.name,
+                    parent_id: o.parent_id,
+                })
+            })
+            .collect()
+    }
+    Ok(build(None, &mut children))
+}
+
+pub async fn find(conn: &impl ConnectionTrait, id: &str) -> Result<Option<org::Model>, IdentityError> {
+    Ok(org::Entity::find_by_id(id.to_owned()).one(conn).await?)
+}
+
+#[derive(Debug, Clone)]
+pub struct NewOrg {
+    pub kind: OrgKind,
+    pub name: String,
+    pub parent_id: Option<String>,
+}
+
+impl NewOrg {
+    /// Checks the request's shape; scope and the parent's existence are checked on create.
+    pub fn parse(kind: &str, name: &str, parent_id: Option<String>) -> Result<Self, ValidationErrors> {
+        let mut errors = ValidationErrors::new();
+        let kind = OrgKind::parse(kind);
+        if kind.is_none() {
+            errors.add("kind", "must be one of district, street, community, compound");
+        }
+        let name = name.trim().to_owned();
+        let len = name.chars().count();
+        if len == 0 || len > MAX_ORG_NAME_CHARS {
+            errors.add("name", format!("must be 1 to {MAX_ORG_NAME_CHARS} characters"));
+        }
+        if kind.is_some_and(|k| k.parent_kind().is_some()) && parent_id.is_none() {
+            errors.add("parent_id", "is required for this kind");
+        }
+        errors.into_result()?;
+        Ok(Self {
+            kind: kind.unwrap_or(OrgKind::Compound),
+            name,
+            parent_id,
+        })
+    }
+}
+
+/// Creates an org under a parent the actor is staff of.
+pub async fn create_org(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    new: NewOrg,
+    now: DateTime<Utc>,
+) -> Result<org::Model, IdentityError> {
+    let Some(parent_id) = new.parent_id.clone() else {
+        // A new root district is a deployment decision: `linli admin add-org`.
+        return Err(IdentityError::Forbidden("new districts are created with the CLI"));
+    };
+    let parent = find(conn, &parent_id).await?.ok_or_else(|| {
+        IdentityError::Validation(ValidationErrors::single("parent_id", "no such org"))
+    })?;
+    if !actor.can_reach(&parent.path) {
+        return Err(IdentityError::Forbidden("the parent org is outside your scope"));
+    }
+    if new.kind.parent_kind().map(OrgKind::as_str) != Some(parent.kind.as_str()) {
+        return Err(IdentityError::Validation(ValidationErrors::single(
+            "kind",
+            format!("a {} cannot be created under a {}", new.kind.as_str(), parent.kind),
+        )));
+    }
+    insert_org(conn, new.kind, &new.name, Some(&parent), now).await
+}
+
+/// Inserts without a scope check (seeding and the CLI). A sibling with the same name → 409.
+pub async fn insert_org(
+    conn: &impl ConnectionTrait,
+    kind: OrgKind,
+    name: &str,
+    parent: Option<&org::Model>,
+    now: DateTime<Utc>,
+) -> Result<org::Model, IdentityError> {
+    if let Some(existing) = find_child_by_name(conn, parent.map(|p| p.id.as_str()), name).await? {
+        return Err(IdentityError::Validation(ValidationErrors::single(
+            "name",
+            format!("an org named {} already exists here ({})", existing.name, existing.id),
+        )));
+    }
+    let id = new_id();
+    let path = format!("{}{id}/", parent.map_or("/", |p| p.path.as_str()));
+    Ok(org::ActiveModel {
+        id: Set(id),
+        kind: Set(kind.as_str().to_owned()),
+        name: Set(name.to_owned()),
+        parent_id: Set(parent.map(|p| p.id.clone())),
+        path: Set(path),
+        created_at: Set(now),
+    }
+    .insert(conn)
+    .await?)
+}
+
+pub async fn find_child_by_name(
+    conn: &impl ConnectionTrait,
+    parent_id: Option<&str>,
+    name: &str,
+) -> Result<Option<org::Model>, IdentityError> {
+    let query = org::Entity::find().filter(org::Column::Name.eq(name));
+    let query = match parent_id {
+        Some(p) => query.filter(org::Column::ParentId.eq(p)),
+        None => query.filter(org::Column::ParentId.is_null()),
+    };
+    Ok(query.one(conn).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_org_requests_are_checked_field_by_field() {
+        let err = NewOrg::parse("city", " ", None).unwrap_err();
+        let fields: Vec<&str> = err.0.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, vec!["kind", "name"]);
+        let err = NewOrg::parse("community", "和平社区", None).unwrap_err();
+        assert_eq!(err.0[0].field, "parent_id");
+        let ok = NewOrg::parse("community", " 和平社区 ", Some("p".into())).unwrap();
+        assert_eq!((ok.kind, ok.name.as_str()), (OrgKind::Community, "和平社区"));
+    }
+}

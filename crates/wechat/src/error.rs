@@ -1,0 +1,41 @@
+/// What can go wrong talking to WeChat, with the error codes Linli treats specially.
+#[derive(Debug, thiserror::Error)]
+pub enum WechatError {
+    /// 40029 (invalid code), 40163 (code already used), or a fake-mode code not `dev-...`.
+    #[error("the WeChat code is invalid or already used")]
+    InvalidCode,
+    /// 45011: the user hit WeChat's frequency limit.
+    #[error("WeChat rate limit reached")]
+    RateLimited,
+    /// 40226: WeChat has blocked this user as high-risk.
+    #[error("WeChat blocked this user")]
+    UserBlocked,
+    /// -1: WeChat says it is busy; worth retrying later.
+    #[error("WeChat is busy")]
+    Busy,
+    /// Any other error code.
+    #[error("WeChat error {errcode}: {errmsg}")]
+    Api { errcode: i64, errmsg: String },
+    #[error("cannot reach WeChat: {0}")]
+    Transport(#[from] reqwest::Error),
+    #[error("unexpected reply from WeChat: {0}")]
+    BadReply(String),
+}
+
+impl WechatError {
+    /// Maps a non-zero `errcode` from any WeChat endpoint.
+    pub fn from_code(errcode: i64, errmsg: String) -> Self {
+        match errcode {
+            40029 | 40163 => Self::InvalidCode,
+            45011 => Self::RateLimited,
+            40226 => Self::UserBlocked,
+            -1 => Self::Busy,
+            _ => Self::Api { errcode, errmsg },
+        }
+    }
+
+    /// The access token was rejected (40001 invalid, 42001 expired): refresh and retry once.
+    pub(crate) fn is_stale_token(&self) -> bool {
+        matches!(self, Self::Api { errcode: 40001 | 42001, .. })
+    }
+}
