@@ -1,1 +1,18 @@
+//! The Linli HTTP API: actix-web routes per context, extractors, problem+json errors, the
+//! OpenAPI document, demo seed and the `linli` command line.
 
+pub mod cli;
+pub mod error;
+pub mod extract;
+pub mod metrics;
+pub mod middleware;
+pub mod migrator;
+pub mod openapi;
+pub mod rate_limit;
+pub mod routes;
+pub mod seed;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+
+pub use startup::Application;

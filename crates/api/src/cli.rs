@@ -1,0 +1,145 @@
+//! The `linli` command line: `serve` (default), `migrate`, `admin ...`, `openapi`.
+
+use crate::startup::Application;
+use clap::{Parser, Subcommand};
+use identity::service::{orgs, staff};
+use identity::OrgKind;
+use platform::config::Settings;
+use std::io::{BufRead, Write};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "linli", version, about = "Linli (邻里): the community mini-program backend")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Administrative tasks for bootstrapping a deployment.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Print the OpenAPI document.
+    Openapi,
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create a staff account; the password is read from standard input.
+    AddStaff {
+        #[arg(long)]
+        username: String,
+        /// community_staff, street_staff or district_admin.
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        org_id: String,
+    },
+    /// Create an org (a district needs no parent); prints its id.
+    AddOrg {
+        /// district, street, community or compound.
+        #[arg(long)]
+        kind: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        parent_id: Option<String>,
+    },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(Command::Openapi) = cli.command {
+        let mut out = std::io::stdout().lock();
+        return match out.write_all(crate::openapi::spec_json().as_bytes()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(&format!("writing the spec: {e}")),
+        };
+    }
+    let settings = match Settings::load(&Settings::config_dir_from_env(), &Settings::profile_from_env()) {
+        Ok(s) => s,
+        Err(e) => return fail(&format!("{e}")),
+    };
+    crate::telemetry::init(&settings.log);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => return fail(&format!("starting the runtime: {e}")),
+    };
+    let result = runtime.block_on(async move {
+        match cli.command.unwrap_or(Command::Serve) {
+            Command::Serve | Command::Openapi => serve(settings).await,
+            Command::Migrate => migrate(settings).await,
+            Command::Admin { command } => admin(settings, command).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&format!("{e:#}")),
+    }
+}
+
+fn fail(message: &str) -> ExitCode {
+    tracing::error!("{message}");
+    eprintln!("linli: {message}");
+    ExitCode::FAILURE
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    Application::build(settings).await?.run_until_stopped().await?;
+    Ok(())
+}
+
+async fn migrate(settings: Settings) -> anyhow::Result<()> {
+    let db = platform::db::connect(&settings.database).await?;
+    crate::migrator::migrate(&db).await?;
+    tracing::info!("migrations applied");
+    Ok(())
+}
+
+async fn admin(settings: Settings, command: AdminCommand) -> anyhow::Result<()> {
+    let db = platform::db::connect(&settings.database).await?;
+    crate::migrator::migrate(&db).await?;
+    let now = chrono::Utc::now();
+    match command {
+        AdminCommand::AddStaff { username, role, org_id } => {
+            let mut password = String::new();
+            std::io::stdin().lock().read_line(&mut password)?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            let new = staff::NewStaff::parse(&username, password, &role, &org_id)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let created = staff::add_staff_account(&db, new, now)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{}", created.user_id)?;
+        }
+        AdminCommand::AddOrg { kind, name, parent_id } => {
+            let kind = OrgKind::parse(&kind).ok_or_else(|| anyhow::anyhow!("--kind must be district, street, community or compound"))?;
+            let parent = match &parent_id {
+                Some(id) => Some(
+                    orgs::find(&db, id)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"))?
+                        .ok_or_else(|| anyhow::anyhow!("no org with id {id}"))?,
+                ),
+                None => None,
+            };
+            if kind.parent_kind().map(OrgKind::as_str) != parent.as_ref().map(|p| p.kind.as_str()) {
+                anyhow::bail!("a {} must have a parent of kind {:?}", kind.as_str(), kind.parent_kind().map(OrgKind::as_str));
+            }
+            let created = orgs::insert_org(&db, kind, name.trim(), parent.as_ref(), now)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{}", created.id)?;
+        }
+    }
+    Ok(())
+}

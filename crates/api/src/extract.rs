@@ -1,0 +1,179 @@
+//! Request extractors: strict JSON bodies with field-level errors, the authenticated actor,
+//! and the client address used for rate limits.
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::http::StatusCode;
+use actix_web::web::{BytesMut, Data};
+use actix_web::{FromRequest, HttpMessage, HttpRequest};
+use futures_util::future::LocalBoxFuture;
+use futures_util::StreamExt;
+use identity::Actor;
+use platform::FieldError;
+use serde::de::DeserializeOwned;
+
+/// The largest request body accepted anywhere.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// A JSON request body. Unlike `web::Json`, a failure names the offending field:
+/// malformed JSON and wrong types → 400, missing or unknown fields → 422, over 1 MiB → 413.
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let is_json = req
+            .mime_type()
+            .ok()
+            .flatten()
+            .is_some_and(|m| m.subtype() == "json" || m.suffix().is_some_and(|s| s == "json"));
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if !is_json {
+                return Err(ApiError::for_status(StatusCode::UNSUPPORTED_MEDIA_TYPE));
+            }
+            let mut body = BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|e| ApiError::bad_request("bad_request", format!("Could not read the body: {e}")))?;
+                if body.len() + chunk.len() > MAX_BODY_BYTES {
+                    return Err(ApiError::for_status(StatusCode::PAYLOAD_TOO_LARGE));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            parse_json(&body).map(JsonBody)
+        })
+    }
+}
+
+fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
+        let path = err.path().to_string();
+        classify(if path == "." { String::new() } else { path }, err.into_inner())
+    })?;
+    // Trailing garbage after the value is malformed JSON too.
+    deserializer.end().map_err(|e| classify(String::new(), e))?;
+    Ok(value)
+}
+
+fn classify(field: String, inner: serde_json::Error) -> ApiError {
+    use serde_json::error::Category;
+    let message = inner.to_string();
+    match inner.classify() {
+        Category::Syntax | Category::Eof | Category::Io => {
+            ApiError::bad_request("malformed_json", format!("The body is not valid JSON: {message}"))
+        }
+        Category::Data if message.starts_with("invalid type") || message.starts_with("invalid length") => {
+            ApiError::bad_request("invalid_body", format!("A field has the wrong type: {message}"))
+                .with_errors(vec![FieldError { field, message }])
+        }
+        Category::Data => {
+            let field = field_name_from(&message).map_or(field.clone(), |name| {
+                if field.is_empty() {
+                    name
+                } else {
+                    format!("{field}.{name}")
+                }
+            });
+            ApiError::validation(platform::ValidationErrors(vec![FieldError { field, message }]))
+        }
+    }
+}
+
+/// serde reports missing and unknown fields at the parent's path with the name in the text:
+/// "missing field `code`".
+fn field_name_from(message: &str) -> Option<String> {
+    if !(message.starts_with("missing field") || message.starts_with("unknown field")) {
+        return None;
+    }
+    let start = message.find('`')? + 1;
+    let len = message[start..].find('`')?;
+    Some(message[start..start + len].to_owned())
+}
+
+/// The authenticated caller. Missing, invalid, expired or revoked tokens are rejected with
+/// 401; there is no silent "anonymous" fallback.
+pub struct AuthUser(pub Actor);
+
+impl FromRequest for AuthUser {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<Data<AppState>>().cloned();
+        let token = bearer_token(req);
+        Box::pin(async move {
+            let state = state.ok_or_else(|| ApiError::internal("AppState missing"))?;
+            let token = token?;
+            let actor = state.auth.authenticate(&token).await?;
+            Ok(AuthUser(actor))
+        })
+    }
+}
+
+fn bearer_token(req: &HttpRequest) -> Result<String, ApiError> {
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::unauthorized("token_missing", "Send Authorization: Bearer <access_token>."))?;
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::unauthorized("token_invalid", "The Authorization header is not readable."))?;
+    let (scheme, token) = value
+        .split_once(' ')
+        .ok_or_else(|| ApiError::unauthorized("token_invalid", "Use the Bearer scheme."))?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(ApiError::unauthorized("token_invalid", "Use the Bearer scheme."));
+    }
+    Ok(token.trim().to_owned())
+}
+
+/// The client's address for rate limiting: the peer, or the first `X-Forwarded-For` hop when
+/// `server.trust_forwarded_for` says a trusted proxy sits in front.
+pub fn client_ip(req: &HttpRequest, trust_forwarded_for: bool) -> String {
+    if trust_forwarded_for {
+        if let Some(ip) = req.connection_info().realip_remote_addr() {
+            return ip.to_owned();
+        }
+    }
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Login {
+        code: String,
+        count: Option<u32>,
+    }
+
+    fn code_of(body: &str) -> (u16, &'static str, Vec<String>) {
+        let err = parse_json::<Login>(body.as_bytes()).unwrap_err();
+        let fields = err.errors().iter().map(|e| e.field.clone()).collect();
+        (actix_web::ResponseError::status_code(&err).as_u16(), err.code(), fields)
+    }
+
+    #[test]
+    fn body_errors_are_classified_and_name_the_field() {
+        assert_eq!(code_of("{\"code\": ").1, "malformed_json");
+        assert_eq!(code_of("{\"code\": \"a\"} trailing").1, "malformed_json");
+        assert_eq!(code_of("{\"code\": 5}"), (400, "invalid_body", vec!["code".to_owned()]));
+        assert_eq!(code_of("{}"), (422, "validation_failed", vec!["code".to_owned()]));
+        assert_eq!(
+            code_of("{\"code\": \"a\", \"extra\": 1}"),
+            (422, "validation_failed", vec!["extra".to_owned()])
+        );
+        assert!(parse_json::<Login>(br#"{"code":"dev-a","count":3}"#).is_ok());
+    }
+}

@@ -1,0 +1,68 @@
+//! Prometheus figures: request counts and latencies by route, database pool and cache.
+
+use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+
+pub struct Metrics {
+    registry: Registry,
+    pub requests: IntCounterVec,
+    pub latency: HistogramVec,
+    db_pool_size: IntGauge,
+    db_pool_idle: IntGauge,
+    cache_hits: IntGauge,
+    cache_misses: IntGauge,
+    cache_errors: IntGauge,
+}
+
+impl Metrics {
+    pub fn new() -> Result<Self, prometheus::Error> {
+        let registry = Registry::new_custom(Some("linli".into()), None)?;
+        let requests = IntCounterVec::new(
+            Opts::new("http_requests_total", "HTTP requests by method, route and status"),
+            &["method", "route", "status"],
+        )?;
+        let latency = HistogramVec::new(
+            HistogramOpts::new("http_request_duration_seconds", "HTTP request latency by method and route")
+                .buckets(vec![0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]),
+            &["method", "route"],
+        )?;
+        let db_pool_size = IntGauge::new("db_pool_connections", "Open database connections")?;
+        let db_pool_idle = IntGauge::new("db_pool_idle_connections", "Idle database connections")?;
+        let cache_hits = IntGauge::new("cache_hits_total", "Cache lookups that found a value")?;
+        let cache_misses = IntGauge::new("cache_misses_total", "Cache lookups that found nothing")?;
+        let cache_errors = IntGauge::new("cache_errors_total", "Cache operations that failed")?;
+        registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(latency.clone()))?;
+        registry.register(Box::new(db_pool_size.clone()))?;
+        registry.register(Box::new(db_pool_idle.clone()))?;
+        registry.register(Box::new(cache_hits.clone()))?;
+        registry.register(Box::new(cache_misses.clone()))?;
+        registry.register(Box::new(cache_errors.clone()))?;
+        Ok(Self {
+            registry,
+            requests,
+            latency,
+            db_pool_size,
+            db_pool_idle,
+            cache_hits,
+            cache_misses,
+            cache_errors,
+        })
+    }
+
+    /// Reads the pool and cache figures and renders everything in the text format.
+    pub fn render(&self, db: &sea_orm::DatabaseConnection, cache: &platform::Cache) -> String {
+        use std::sync::atomic::Ordering::Relaxed;
+        let (size, idle) = platform::db::pool_figures(db);
+        self.db_pool_size.set(i64::from(size));
+        self.db_pool_idle.set(i64::try_from(idle).unwrap_or(i64::MAX));
+        let stats = cache.stats();
+        self.cache_hits.set(i64::try_from(stats.hits.load(Relaxed)).unwrap_or(i64::MAX));
+        self.cache_misses.set(i64::try_from(stats.misses.load(Relaxed)).unwrap_or(i64::MAX));
+        self.cache_errors.set(i64::try_from(stats.errors.load(Relaxed)).unwrap_or(i64::MAX));
+        let mut buffer = Vec::new();
+        if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut buffer) {
+            tracing::error!(error = %e, "encoding metrics");
+        }
+        String::from_utf8(buffer).unwrap_or_default()
+    }
+}

@@ -1,0 +1,65 @@
+//! The OpenAPI document, generated from the handlers' annotations. `linli openapi` prints it;
+//! `api-spec/openapi.json` is the committed copy and a test fails when the two drift.
+
+use crate::routes::{auth, me, ops, orgs, staff};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Linli (邻里) API",
+        description = "Backend of the community mini-program and the staff dashboard. Errors are RFC 9457 problem+json with a stable `code`.",
+    ),
+    paths(
+        ops::healthz, ops::readyz, ops::metrics,
+        auth::wechat_login, auth::staff_login, auth::refresh, auth::logout,
+        me::me, me::update_profile, me::bind_phone,
+        orgs::tree, orgs::create, staff::create,
+    ),
+    components(schemas(crate::error::Problem, crate::error::ProblemFieldError)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "operations", description = "Health, readiness and metrics"),
+        (name = "auth", description = "WeChat and staff login, token refresh, logout"),
+        (name = "me", description = "The logged-in user's own account"),
+        (name = "orgs", description = "The org tree and staff accounts"),
+    ),
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+    }
+}
+
+/// The spec as pretty JSON with a trailing newline, exactly as committed.
+pub fn spec_json() -> String {
+    let mut json = ApiDoc::openapi()
+        .to_pretty_json()
+        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    json.push('\n');
+    json
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn committed_spec_matches_the_code() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../api-spec/openapi.json");
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == spec_json(),
+            "api-spec/openapi.json is out of date; regenerate it with `cargo run -q -- openapi > api-spec/openapi.json`"
+        );
+    }
+}

@@ -1,0 +1,35 @@
+//! Fixed-window rate limits kept in the cache (shared through Redis when configured, so
+//! several API instances count together).
+
+use crate::error::ApiError;
+use platform::Cache;
+use std::time::Duration;
+
+#[derive(Clone)]
+pub struct RateLimiter {
+    cache: Cache,
+}
+
+impl RateLimiter {
+    pub fn new(cache: Cache) -> Self {
+        Self { cache }
+    }
+
+    /// Counts one hit against `key`; 429 with `Retry-After` once `limit` is exceeded within
+    /// `window`. If the cache is unreachable the request is let through (and logged): a
+    /// cache outage should not lock every resident out.
+    pub async fn hit(&self, key: &str, limit: u32, window: Duration) -> Result<(), ApiError> {
+        match self.cache.hit_window(&format!("ratelimit:{key}"), window).await {
+            Ok(count) if count.count > u64::from(limit) => {
+                let retry_after = count.resets_in.as_secs() + u64::from(count.resets_in.subsec_nanos() > 0);
+                tracing::warn!(key, count = count.count, "rate limit exceeded");
+                Err(ApiError::too_many_requests(retry_after))
+            }
+            Ok(_) => Ok(()),
+            Err(e) => {
+                tracing::warn!(error = %e, key, "rate limiter unavailable; allowing the request");
+                Ok(())
+            }
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! HTTP routes, one module per area. Handlers are thin: parse, call the use case, render.
+
+pub mod auth;
+pub mod me;
+pub mod ops;
+pub mod orgs;
+pub mod staff;
+
+use actix_web::web;
+
+/// Everything under `/api/v1`.
+pub fn api_v1(cfg: &mut web::ServiceConfig) {
+    auth::routes(cfg);
+    me::routes(cfg);
+    orgs::routes(cfg);
+    staff::routes(cfg);
+}

@@ -1,0 +1,67 @@
+//! Staff accounts.
+
+use crate::error::ApiError;
+use crate::extract::{AuthUser, JsonBody};
+use crate::state::AppState;
+use actix_web::{web, HttpResponse};
+use identity::service::staff::{self, NewStaff};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/admin/staff").route(web::post().to(create)));
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateStaffRequest {
+    #[schema(example = "wang.li")]
+    pub username: String,
+    /// 8 to 128 characters.
+    pub password: String,
+    /// `community_staff`, `street_staff` or `district_admin`; not above the caller's own.
+    #[schema(example = "community_staff")]
+    pub role: String,
+    /// A community, street or district matching the role, inside the caller's scope.
+    pub org_id: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StaffResponse {
+    /// The staff member's user id.
+    pub id: String,
+    pub username: String,
+    pub role: String,
+    pub org_id: String,
+}
+
+/// Create a staff account within the caller's scope.
+#[utoipa::path(post, path = "/api/v1/admin/staff", tag = "orgs", security(("bearer" = [])),
+    request_body = CreateStaffRequest,
+    responses((status = 201, body = StaffResponse),
+        (status = 403, description = "`forbidden`: org outside your scope or role above yours", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`username_taken`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`", body = crate::error::Problem, content_type = "application/problem+json")))]
+pub async fn create(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    body: JsonBody<CreateStaffRequest>,
+) -> Result<HttpResponse, ApiError> {
+    if !user.0.is_org_staff() {
+        return Err(ApiError::forbidden("Only district, street and community staff create staff accounts."));
+    }
+    let CreateStaffRequest {
+        username,
+        password,
+        role,
+        org_id,
+    } = body.0;
+    let new = NewStaff::parse(&username, &password, &role, &org_id)?;
+    let created = staff::create_staff(&state.db, &user.0, new, state.clock.now()).await?;
+    Ok(HttpResponse::Created().json(StaffResponse {
+        id: created.user_id,
+        username: created.username,
+        role: created.role.as_str().to_owned(),
+        org_id: created.org_id,
+    }))
+}

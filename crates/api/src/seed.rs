@@ -1,0 +1,107 @@
+//! The demo district: 平城区 with its 12 streets and 31 communities, a few compounds, and the
+//! staff logins `admin`, `street` and `community` (password `linli-demo`). Idempotent: run at
+//! every start with `demo.seed = true`; existing rows are left alone. Each capability adds its
+//! own demo data here.
+
+use identity::entity::org;
+use identity::service::orgs::{find_child_by_name, insert_org};
+use identity::service::staff::{add_staff_account, username_exists, NewStaff};
+use identity::{IdentityError, OrgKind};
+use platform::Clock;
+use sea_orm::DatabaseConnection;
+
+pub const DEMO_PASSWORD: &str = "linli-demo";
+pub const DISTRICT: &str = "平城区";
+
+/// Streets and their communities. The first six streets are those named in the district's
+/// own account; 泰园社区 belongs to 武定街道.
+const STREETS: [(&str, &[&str]); 12] = [
+    ("新华街道", &["新华社区", "和平社区", "友谊社区"]),
+    ("开源街道", &["开源社区", "红旗社区", "振华社区"]),
+    ("水泊寺街道", &["水泊寺社区", "曹夫楼社区", "魏都社区"]),
+    ("迎宾街道", &["迎宾社区", "文瀛湖社区", "御东社区"]),
+    ("马军营街道", &["马军营社区", "古城社区", "恒安社区"]),
+    ("武定街道", &["泰园社区", "武定社区", "永泰社区"]),
+    ("南关街道", &["南关社区", "永和社区"]),
+    ("北关街道", &["北关社区", "操场城社区", "兴云社区"]),
+    ("新建南路街道", &["富康社区", "康乐社区"]),
+    ("新建北路街道", &["平城社区", "安居社区"]),
+    ("向阳里街道", &["向阳里社区", "阳和社区"]),
+    ("老平旺街道", &["老平旺社区", "平旺东社区"]),
+];
+
+const COMPOUNDS: [(&str, &[&str]); 2] = [("新华社区", &["阳光小区", "御河花园"]), ("泰园社区", &["泰园小区"])];
+
+/// The orgs later seeds hang their data on.
+pub struct DemoOrgs {
+    pub district: org::Model,
+    pub streets: Vec<org::Model>,
+    pub communities: Vec<org::Model>,
+}
+
+pub async fn run(db: &DatabaseConnection, clock: &Clock) -> Result<DemoOrgs, IdentityError> {
+    let orgs = seed_orgs(db, clock).await?;
+    let xinhua = &orgs.streets[0];
+    let first_community = &orgs.communities[0];
+    for (username, role, org_id) in [
+        ("admin", "district_admin", &orgs.district.id),
+        ("street", "street_staff", &xinhua.id),
+        ("community", "community_staff", &first_community.id),
+    ] {
+        if !username_exists(db, username).await? {
+            let new = NewStaff::parse(username, DEMO_PASSWORD, role, org_id)?;
+            add_staff_account(db, new, clock.now()).await?;
+        }
+    }
+    Ok(orgs)
+}
+
+async fn ensure_org(
+    db: &DatabaseConnection,
+    clock: &Clock,
+    kind: OrgKind,
+    name: &str,
+    parent: Option<&org::Model>,
+) -> Result<org::Model, IdentityError> {
+    match find_child_by_name(db, parent.map(|p| p.id.as_str()), name).await? {
+        Some(existing) => Ok(existing),
+        None => insert_org(db, kind, name, parent, clock.now()).await,
+    }
+}
+
+async fn seed_orgs(db: &DatabaseConnection, clock: &Clock) -> Result<DemoOrgs, IdentityError> {
+    let district = ensure_org(db, clock, OrgKind::District, DISTRICT, None).await?;
+    let mut streets = Vec::new();
+    let mut communities = Vec::new();
+    for (street_name, community_names) in STREETS {
+        let street = ensure_org(db, clock, OrgKind::Street, street_name, Some(&district)).await?;
+        for name in community_names {
+            let community = ensure_org(db, clock, OrgKind::Community, name, Some(&street)).await?;
+            if let Some((_, compounds)) = COMPOUNDS.iter().find(|(c, _)| c == name) {
+                for compound in *compounds {
+                    ensure_org(db, clock, OrgKind::Compound, compound, Some(&community)).await?;
+                }
+            }
+            communities.push(community);
+        }
+        streets.push(street);
+    }
+    Ok(DemoOrgs {
+        district,
+        streets,
+        communities,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_district_has_the_published_shape() {
+        assert_eq!(STREETS.len(), 12);
+        assert_eq!(STREETS.iter().map(|(_, c)| c.len()).sum::<usize>(), 31);
+        let wuding = STREETS.iter().find(|(s, _)| *s == "武定街道").unwrap();
+        assert!(wuding.1.contains(&"泰园社区"));
+    }
+}

@@ -1,0 +1,132 @@
+//! Building and running the application: used by `linli serve` and by the test suite, which
+//! starts the real server on port 0.
+
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+use crate::middleware::observe;
+use crate::rate_limit::RateLimiter;
+use crate::routes;
+use crate::state::AppState;
+use actix_web::dev::Server;
+use actix_web::http::StatusCode;
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpServer};
+use anyhow::Context;
+use identity::service::AuthService;
+use identity::tokens::TokenKeys;
+use platform::config::Settings;
+use platform::{Cache, Clock};
+use std::net::TcpListener;
+use std::sync::Arc;
+use wechat::WechatClient;
+
+pub struct Application {
+    server: Server,
+    host: String,
+    port: u16,
+    state: AppState,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with_clock(settings, Clock::system()).await
+    }
+
+    /// As [`Application::build`], with a clock the caller can move (tests).
+    pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
+        let db = platform::db::connect(&settings.database)
+            .await
+            .context("connecting to the database (database.url)")?;
+        crate::migrator::migrate(&db).await.context("running migrations")?;
+        if settings.demo.seed {
+            crate::seed::run(&db, &clock).await.context("seeding demo data")?;
+        }
+        let cache = match settings.redis_url() {
+            Some(url) => Cache::redis(url, &settings.redis.key_prefix)
+                .await
+                .context("connecting to Redis (redis.url)")?,
+            None => Cache::in_memory(&settings.redis.key_prefix),
+        };
+        let wechat = WechatClient::from_settings(&settings.wechat).context("setting up the WeChat client")?;
+        let keys = TokenKeys::new(
+            settings.auth.jwt_secret.expose(),
+            settings.auth.access_token_ttl_seconds,
+        );
+        let auth = AuthService::new(
+            db.clone(),
+            cache.clone(),
+            wechat,
+            keys,
+            clock.clone(),
+            settings.auth.refresh_token_ttl_days,
+        );
+        let state = AppState {
+            settings: Arc::new(settings.clone()),
+            db,
+            rate_limiter: RateLimiter::new(cache.clone()),
+            cache,
+            clock,
+            auth,
+            metrics: Arc::new(Metrics::new().context("registering metrics")?),
+        };
+
+        let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port)).with_context(|| {
+            format!(
+                "binding {}:{} (server.host, server.port)",
+                settings.server.host, settings.server.port
+            )
+        })?;
+        let port = listener.local_addr()?.port();
+        let data = web::Data::new(state.clone());
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .app_data(web::PathConfig::default().error_handler(|err, _| {
+                    ApiError::bad_request("invalid_path", err.to_string()).into()
+                }))
+                .app_data(web::QueryConfig::default().error_handler(|err, _| {
+                    ApiError::bad_request("invalid_query", err.to_string()).into()
+                }))
+                .wrap(from_fn(observe))
+                .configure(routes::ops::routes)
+                .service(web::scope("/api/v1").configure(routes::api_v1))
+                .default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(ApiError::for_status(StatusCode::NOT_FOUND)) }))
+        })
+        .listen(listener)?
+        .shutdown_timeout(10);
+        if settings.server.workers > 0 {
+            server = server.workers(settings.server.workers);
+        }
+        Ok(Self {
+            server: server.run(),
+            host: settings.server.host.clone(),
+            port,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until the process is told to stop (SIGINT/SIGTERM), then drains.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let shown_host = if self.host == "0.0.0.0" { "127.0.0.1" } else { self.host.as_str() };
+        tracing::info!(
+            address = %format!("{}:{}", self.host, self.port),
+            "Linli is listening on http://{shown_host}:{} (API /api/v1, spec /api-docs/openapi.json)",
+            self.port
+        );
+        if self.state.settings.demo.seed {
+            tracing::info!(
+                "Demo logins: staff `admin`, `street`, `community` with password `{}` via POST /api/v1/auth/staff-login; a resident via POST /api/v1/auth/wechat-login {{\"code\":\"dev-alice\"}}; then GET /api/v1/me with Authorization: Bearer <access_token>",
+                crate::seed::DEMO_PASSWORD
+            );
+        }
+        self.server.await
+    }
+}
