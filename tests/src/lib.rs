@@ -1,1 +1,241 @@
+//! Helpers for the black-box HTTP suite: start the real server on port 0 with a fresh
+//! database (SQLite by default; PostgreSQL when `LINLI_TEST_DATABASE_URL` is set) and cache
+//! (in-process by default; Redis when `LINLI_TEST_REDIS_URL` is set), and talk to it over HTTP.
+//!
+//! Every response that passes through [`TestApp::send`] is checked for status 500: a 500 in
+//! any test is a bug and fails that test.
 
+pub mod process;
+
+use platform::config::Settings;
+use platform::Clock;
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+pub const DEMO_PASSWORD: &str = "linli-demo";
+
+pub fn workspace_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_default()
+}
+
+pub fn config_dir() -> PathBuf {
+    workspace_dir().join("config")
+}
+
+/// The `test` profile, untouched by the process environment.
+pub fn test_settings() -> Settings {
+    Settings::load_with_env(&config_dir(), "test", Some(HashMap::new())).expect("test settings load")
+}
+
+pub fn postgres_admin_url() -> Option<String> {
+    std::env::var("LINLI_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty())
+}
+
+pub fn redis_url() -> Option<String> {
+    std::env::var("LINLI_TEST_REDIS_URL").ok().filter(|u| !u.is_empty())
+}
+
+/// A database URL for a new, empty database: a fresh PostgreSQL database next to
+/// `LINLI_TEST_DATABASE_URL`, or a new SQLite file.
+pub async fn fresh_database_url() -> String {
+    let unique = uuid::Uuid::now_v7().simple().to_string();
+    match postgres_admin_url() {
+        Some(admin) => {
+            let name = format!("linli_t_{unique}");
+            let conn = Database::connect(&admin)
+                .await
+                .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at LINLI_TEST_DATABASE_URL: {e}"));
+            conn.execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .expect("create test database");
+            conn.close().await.ok();
+            let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+            format!("{base}/{name}")
+        }
+        None => {
+            let dir = std::env::temp_dir().join("linli-tests");
+            std::fs::create_dir_all(&dir).expect("temp dir");
+            format!("sqlite://{}?mode=rwc", dir.join(format!("{unique}.db")).display())
+        }
+    }
+}
+
+/// Points `settings` at a fresh database and, when configured, Redis with a unique prefix.
+pub async fn isolate(settings: &mut Settings) {
+    settings.database.url = platform::Secret::new(fresh_database_url().await);
+    settings.database.max_connections = 5;
+    settings.redis.url = redis_url().map(platform::Secret::new);
+    settings.redis.key_prefix = format!("linli-test:{}:", uuid::Uuid::now_v7().simple());
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub port: u16,
+    pub settings: Settings,
+    pub clock: Clock,
+    pub client: reqwest::Client,
+}
+
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub user_id: String,
+    pub roles: Vec<String>,
+}
+
+impl Session {
+    fn from_login(body: &Value) -> Self {
+        Self {
+            access_token: body["access_token"].as_str().expect("access_token").to_owned(),
+            refresh_token: body["refresh_token"].as_str().expect("refresh_token").to_owned(),
+            user_id: body["user"]["id"].as_str().expect("user.id").to_owned(),
+            roles: body["user"]["roles"]
+                .as_array()
+                .expect("user.roles")
+                .iter()
+                .filter_map(|r| r.as_str().map(str::to_owned))
+                .collect(),
+        }
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Starts the real application on a free port with a fresh database; `tweak` may change the
+/// settings first (rate limits, WeChat mode, ...).
+pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    let mut settings = test_settings();
+    isolate(&mut settings).await;
+    tweak(&mut settings);
+    start(settings).await
+}
+
+/// Starts the application with exactly these settings.
+pub async fn start(settings: Settings) -> TestApp {
+    let clock = Clock::system();
+    let app = api::Application::build_with_clock(settings.clone(), clock.clone())
+        .await
+        .expect("application builds");
+    let port = app.port();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        port,
+        settings,
+        clock,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client"),
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
+        let builder = self.client.request(method, self.url(path));
+        match token {
+            Some(t) => builder.bearer_auth(t),
+            None => builder,
+        }
+    }
+
+    /// Sends and fails the test on any 500.
+    pub async fn send(&self, request: RequestBuilder) -> Response {
+        let response = request.send().await.expect("request reaches the server");
+        assert_ne!(
+            response.status(),
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the server answered 500 to {}",
+            response.url()
+        );
+        response
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
+        self.send(self.request(Method::GET, path, token)).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value, token: Option<&str>) -> Response {
+        self.send(self.request(Method::POST, path, token).json(body)).await
+    }
+
+    pub async fn put(&self, path: &str, body: &Value, token: Option<&str>) -> Response {
+        self.send(self.request(Method::PUT, path, token).json(body)).await
+    }
+
+    pub async fn login_resident(&self, name: &str) -> Session {
+        let response = self
+            .post("/api/v1/auth/wechat-login", &json!({ "code": format!("dev-{name}") }), None)
+            .await;
+        let body = expect_json(response, StatusCode::OK).await;
+        Session::from_login(&body)
+    }
+
+    pub async fn login_staff(&self, username: &str, password: &str) -> Session {
+        let response = self
+            .post(
+                "/api/v1/auth/staff-login",
+                &json!({ "username": username, "password": password }),
+                None,
+            )
+            .await;
+        let body = expect_json(response, StatusCode::OK).await;
+        Session::from_login(&body)
+    }
+
+    pub async fn org_tree(&self) -> Value {
+        expect_json(self.get("/api/v1/orgs", None).await, StatusCode::OK).await
+    }
+
+    /// The id of the org named `name` anywhere in the tree.
+    pub async fn org_id(&self, name: &str) -> String {
+        fn find(nodes: &Value, name: &str) -> Option<String> {
+            nodes.as_array()?.iter().find_map(|n| {
+                if n["name"] == name {
+                    n["id"].as_str().map(str::to_owned)
+                } else {
+                    find(&n["children"], name)
+                }
+            })
+        }
+        find(&self.org_tree().await, name).unwrap_or_else(|| panic!("no org named {name}"))
+    }
+}
+
+/// Asserts the status and returns the JSON body.
+pub async fn expect_json(response: Response, status: StatusCode) -> Value {
+    let actual = response.status();
+    let url = response.url().clone();
+    let text = response.text().await.expect("body");
+    assert_eq!(actual, status, "{url} answered {actual}: {text}");
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{url} answered non-JSON ({e}): {text}"))
+}
+
+/// Asserts an RFC 9457 problem with this status and code; returns the body.
+pub async fn expect_problem(response: Response, status: StatusCode, code: &str) -> Value {
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let body = expect_json(response, status).await;
+    assert_eq!(content_type, "application/problem+json", "{body}");
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["status"], status.as_u16(), "{body}");
+    assert!(body["title"].is_string() && body["detail"].is_string() && body["type"].is_string(), "{body}");
+    body
+}

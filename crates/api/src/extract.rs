@@ -17,7 +17,7 @@ use serde::de::DeserializeOwned;
 /// The largest request body accepted anywhere.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// A JSON request body. Unlike `web::Json`, a failure names the offending field:
+/// A JSON object request body. Unlike `web::Json`, a failure names the offending field:
 /// malformed JSON and wrong types → 400, missing or unknown fields → 422, over 1 MiB → 413.
 pub struct JsonBody<T>(pub T);
 
@@ -50,6 +50,12 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
 }
 
 fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    // Every request body in the API is an object; serde would otherwise also accept a struct
+    // written as an array of its fields.
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    if first.is_some_and(|b| *b != b'{') && serde_json::from_slice::<serde_json::Value>(body).is_ok() {
+        return Err(ApiError::bad_request("invalid_body", "The body must be a JSON object."));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
         let path = err.path().to_string();
@@ -72,13 +78,13 @@ fn classify(field: String, inner: serde_json::Error) -> ApiError {
                 .with_errors(vec![FieldError { field, message }])
         }
         Category::Data => {
-            let field = field_name_from(&message).map_or(field.clone(), |name| {
-                if field.is_empty() {
-                    name
-                } else {
-                    format!("{field}.{name}")
-                }
-            });
+            // serde_path_to_error already ends the path with an unknown field's name, but
+            // stops at the parent for a missing one.
+            let field = match field_name_from(&message) {
+                Some(name) if field.is_empty() => name,
+                Some(name) if !(field == name || field.ends_with(&format!(".{name}"))) => format!("{field}.{name}"),
+                _ => field,
+            };
             ApiError::validation(platform::ValidationErrors(vec![FieldError { field, message }]))
         }
     }

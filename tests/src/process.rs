@@ -1,0 +1,72 @@
+//! Running the server binary as a separate operating-system process, for tests that need a
+//! second API instance or the real command line.
+
+use std::collections::HashMap;
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// The path of the `linli` binary, built as `linli-test-server` inside this package. A macro
+/// because cargo only tells integration tests (not this library) where the binary is.
+#[macro_export]
+macro_rules! server_binary {
+    () => {
+        env!("CARGO_BIN_EXE_linli-test-server")
+    };
+}
+
+/// A `linli` command with the test profile and the workspace's config folder, and nothing
+/// inherited from the caller's `LINLI__*` environment.
+pub fn linli_command(binary: &str, env: &HashMap<String, String>) -> Command {
+    let mut command = Command::new(binary);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("LINLI") {
+            command.env_remove(key);
+        }
+    }
+    command
+        .env("LINLI_ENV", "test")
+        .env("LINLI_CONFIG_DIR", crate::config_dir())
+        .envs(env)
+        .kill_on_drop(true);
+    command
+}
+
+pub struct ServerProcess {
+    pub address: String,
+    _child: Child,
+}
+
+/// Starts `linli serve` and waits for its "listening on" line.
+pub async fn spawn_server_process(binary: &str, env: &HashMap<String, String>) -> ServerProcess {
+    let mut command = linli_command(binary, env);
+    command
+        .env("LINLI__SERVER__PORT", "0")
+        .env("LINLI__LOG__FILTER", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    let mut child = command.spawn().expect("start the server process");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let address = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await.expect("read server output") {
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                let address: String = rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
+                    .collect();
+                return format!("http://{address}");
+            }
+        }
+        panic!("the server process exited before it was ready");
+    })
+    .await
+    .expect("the server process starts within 60 s");
+    // Keep draining its output so the process never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    ServerProcess {
+        address,
+        _child: child,
+    }
+}

@@ -1,0 +1,116 @@
+//! The `linli` binary: production refuses development settings, and a real deployment is
+//! bootstrapped with `linli admin add-org` and `linli admin add-staff`.
+
+use linli_tests::process::linli_command;
+use linli_tests::{fresh_database_url, start, test_settings, DEMO_PASSWORD};
+use std::collections::HashMap;
+use std::process::Stdio;
+use tokio::io::AsyncWriteExt;
+
+async fn run(env: &[(&str, &str)], args: &[&str], stdin: Option<&str>) -> std::process::Output {
+    let env: HashMap<String, String> = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    let mut command = linli_command(linli_tests::server_binary!(), &env);
+    command
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().expect("run linli");
+    let mut input = child.stdin.take().unwrap();
+    if let Some(text) = stdin {
+        input.write_all(text.as_bytes()).await.unwrap();
+    }
+    drop(input);
+    child.wait_with_output().await.unwrap()
+}
+
+#[tokio::test]
+async fn production_refuses_the_default_secret_and_fake_wechat_and_says_why() {
+    let output = run(&[("LINLI_ENV", "production")], &["serve"], None).await;
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("auth.jwt_secret"), "{stderr}");
+    assert!(stderr.contains("LINLI__AUTH__JWT_SECRET"), "{stderr}");
+
+    let output = run(
+        &[
+            ("LINLI_ENV", "production"),
+            ("LINLI__WECHAT__MODE", "fake"),
+            ("LINLI__AUTH__JWT_SECRET", "a-production-secret-long-enough-0123456789"),
+        ],
+        &["serve"],
+        None,
+    )
+    .await;
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("wechat.mode"), "{stderr}");
+    assert!(!stderr.contains("a-production-secret"), "secrets stay out of messages: {stderr}");
+
+    let output = run(
+        &[
+            ("LINLI_ENV", "production"),
+            ("LINLI__WECHAT__APP_ID", "wx1"),
+            ("LINLI__WECHAT__APP_SECRET", "s"),
+            ("LINLI__AUTH__JWT_SECRET", "a-production-secret-long-enough-0123456789"),
+            ("LINLI__DEMO__SEED", "true"),
+        ],
+        &["serve"],
+        None,
+    )
+    .await;
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("demo.seed"));
+}
+
+#[tokio::test]
+async fn a_bad_setting_stops_the_start_and_names_the_key() {
+    let output = run(&[("LINLI__SERVER__PORT", "eighty")], &["serve"], None).await;
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("server.port"));
+}
+
+#[tokio::test]
+async fn openapi_prints_the_committed_spec() {
+    let output = run(&[], &["openapi"], None).await;
+    assert!(output.status.success());
+    let committed = std::fs::read_to_string(linli_tests::workspace_dir().join("api-spec/openapi.json")).unwrap();
+    assert_eq!(String::from_utf8(output.stdout).unwrap(), committed);
+}
+
+#[tokio::test]
+async fn a_fresh_deployment_is_bootstrapped_from_the_command_line() {
+    let database_url = fresh_database_url().await;
+    let env = [("LINLI__DATABASE__URL", database_url.as_str()), ("LINLI__DEMO__SEED", "false")];
+
+    let output = run(&env, &["migrate"], None).await;
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+
+    let output = run(&env, &["admin", "add-org", "--kind", "district", "--name", "云冈区"], None).await;
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let district_id = String::from_utf8(output.stdout).unwrap().trim().to_owned();
+
+    let args = ["admin", "add-staff", "--username", "root", "--role", "district_admin", "--org-id", district_id.as_str()];
+    let output = run(&env, &args, Some("a-strong-password\n")).await;
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+
+    // The same username twice is refused.
+    let output = run(&env, &args, Some("another-password\n")).await;
+    assert!(!output.status.success());
+
+    let mut settings = test_settings();
+    settings.database.url = platform::Secret::new(database_url.clone());
+    settings.demo.seed = false;
+    settings.redis.url = None;
+    let app = start(settings).await;
+    let session = app.login_staff("root", "a-strong-password").await;
+    assert_eq!(session.roles, vec!["district_admin"]);
+    let tree = app.org_tree().await;
+    assert_eq!(tree.as_array().unwrap().len(), 1);
+    assert_eq!(tree[0]["name"], "云冈区");
+    // No demo accounts in a real deployment.
+    let response = app
+        .post("/api/v1/auth/staff-login", &serde_json::json!({ "username": "admin", "password": DEMO_PASSWORD }), None)
+        .await;
+    assert_eq!(response.status(), reqwest::StatusCode::UNAUTHORIZED);
+}

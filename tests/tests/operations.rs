@@ -1,0 +1,82 @@
+//! /healthz, /readyz, /metrics, the served OpenAPI document, and errors for unknown routes.
+
+use linli_tests::{expect_json, expect_problem, spawn_app, workspace_dir};
+use reqwest::{Method, StatusCode};
+
+#[tokio::test]
+async fn health_and_readiness_answer() {
+    let app = spawn_app().await;
+    let health = expect_json(app.get("/healthz", None).await, StatusCode::OK).await;
+    assert_eq!(health["status"], "ok");
+    let ready = expect_json(app.get("/readyz", None).await, StatusCode::OK).await;
+    assert_eq!(ready["database"], "ok");
+    let expected_cache = if linli_tests::redis_url().is_some() { "redis" } else { "in_process" };
+    assert_eq!(ready["cache"], expected_cache);
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route() {
+    let app = spawn_app().await;
+    for _ in 0..3 {
+        app.get("/api/v1/orgs", None).await;
+    }
+    let response = app.get("/metrics", None).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let text = response.text().await.unwrap();
+    assert!(
+        text.contains(r#"linli_http_requests_total{method="GET",route="/api/v1/orgs",status="200"} 3"#),
+        "{text}"
+    );
+    assert!(text.contains("linli_http_request_duration_seconds_bucket"), "{text}");
+    assert!(text.contains("linli_db_pool_connections"), "{text}");
+    assert!(text.contains("linli_cache_hits_total"), "{text}");
+}
+
+#[tokio::test]
+async fn the_served_spec_is_the_committed_spec() {
+    let app = spawn_app().await;
+    let served = app.get("/api-docs/openapi.json", None).await.text().await.unwrap();
+    let committed = std::fs::read_to_string(workspace_dir().join("api-spec/openapi.json")).unwrap();
+    assert_eq!(served, committed);
+    let spec: serde_json::Value = serde_json::from_str(&served).unwrap();
+    for path in [
+        "/api/v1/auth/wechat-login",
+        "/api/v1/auth/staff-login",
+        "/api/v1/auth/refresh",
+        "/api/v1/auth/logout",
+        "/api/v1/me",
+        "/api/v1/me/profile",
+        "/api/v1/me/phone",
+        "/api/v1/orgs",
+        "/api/v1/admin/orgs",
+        "/api/v1/admin/staff",
+    ] {
+        assert!(spec["paths"][path].is_object(), "spec lacks {path}");
+    }
+}
+
+#[tokio::test]
+async fn unknown_routes_and_wrong_methods_are_problems() {
+    let app = spawn_app().await;
+    expect_problem(app.get("/api/v1/no-such-thing", None).await, StatusCode::NOT_FOUND, "not_found").await;
+    expect_problem(app.get("/nowhere", None).await, StatusCode::NOT_FOUND, "not_found").await;
+    let response = app.send(app.request(Method::DELETE, "/api/v1/orgs", None)).await;
+    expect_problem(response, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
+}
+
+#[tokio::test]
+async fn request_ids_are_echoed_or_assigned() {
+    let app = spawn_app().await;
+    let response = app
+        .send(app.request(Method::GET, "/healthz", None).header("x-request-id", "trace-abc-123"))
+        .await;
+    assert_eq!(response.headers()["x-request-id"], "trace-abc-123");
+    let response = app.get("/healthz", None).await;
+    let assigned = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_eq!(assigned.len(), 36, "{assigned}");
+    // A header that could smuggle text into logs is replaced.
+    let response = app
+        .send(app.request(Method::GET, "/healthz", None).header("x-request-id", "bad id\twith spaces"))
+        .await;
+    assert_ne!(response.headers()["x-request-id"], "bad id\twith spaces");
+}
