@@ -30,15 +30,20 @@ pub fn config_dir() -> PathBuf {
 
 /// The `test` profile, untouched by the process environment.
 pub fn test_settings() -> Settings {
-    Settings::load_with_env(&config_dir(), "test", Some(HashMap::new())).expect("test settings load")
+    Settings::load_with_env(&config_dir(), "test", Some(HashMap::new()))
+        .expect("test settings load")
 }
 
 pub fn postgres_admin_url() -> Option<String> {
-    std::env::var("LINLI_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty())
+    std::env::var("LINLI_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
 }
 
 pub fn redis_url() -> Option<String> {
-    std::env::var("LINLI_TEST_REDIS_URL").ok().filter(|u| !u.is_empty())
+    std::env::var("LINLI_TEST_REDIS_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
 }
 
 /// A database URL for a new, empty database: a fresh PostgreSQL database next to
@@ -48,9 +53,9 @@ pub async fn fresh_database_url() -> String {
     match postgres_admin_url() {
         Some(admin) => {
             let name = format!("linli_t_{unique}");
-            let conn = Database::connect(&admin)
-                .await
-                .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at LINLI_TEST_DATABASE_URL: {e}"));
+            let conn = Database::connect(&admin).await.unwrap_or_else(|e| {
+                panic!("cannot reach PostgreSQL at LINLI_TEST_DATABASE_URL: {e}")
+            });
             conn.execute_unprepared(&format!("CREATE DATABASE {name}"))
                 .await
                 .expect("create test database");
@@ -61,7 +66,10 @@ pub async fn fresh_database_url() -> String {
         None => {
             let dir = std::env::temp_dir().join("linli-tests");
             std::fs::create_dir_all(&dir).expect("temp dir");
-            format!("sqlite://{}?mode=rwc", dir.join(format!("{unique}.db")).display())
+            format!(
+                "sqlite://{}?mode=rwc",
+                dir.join(format!("{unique}.db")).display()
+            )
         }
     }
 }
@@ -93,8 +101,14 @@ pub struct Session {
 impl Session {
     fn from_login(body: &Value) -> Self {
         Self {
-            access_token: body["access_token"].as_str().expect("access_token").to_owned(),
-            refresh_token: body["refresh_token"].as_str().expect("refresh_token").to_owned(),
+            access_token: body["access_token"]
+                .as_str()
+                .expect("access_token")
+                .to_owned(),
+            refresh_token: body["refresh_token"]
+                .as_str()
+                .expect("refresh_token")
+                .to_owned(),
             user_id: body["user"]["id"].as_str().expect("user.id").to_owned(),
             roles: body["user"]["roles"]
                 .as_array()
@@ -169,16 +183,22 @@ impl TestApp {
     }
 
     pub async fn post(&self, path: &str, body: &Value, token: Option<&str>) -> Response {
-        self.send(self.request(Method::POST, path, token).json(body)).await
+        self.send(self.request(Method::POST, path, token).json(body))
+            .await
     }
 
     pub async fn put(&self, path: &str, body: &Value, token: Option<&str>) -> Response {
-        self.send(self.request(Method::PUT, path, token).json(body)).await
+        self.send(self.request(Method::PUT, path, token).json(body))
+            .await
     }
 
     pub async fn login_resident(&self, name: &str) -> Session {
         let response = self
-            .post("/api/v1/auth/wechat-login", &json!({ "code": format!("dev-{name}") }), None)
+            .post(
+                "/api/v1/auth/wechat-login",
+                &json!({ "code": format!("dev-{name}") }),
+                None,
+            )
             .await;
         let body = expect_json(response, StatusCode::OK).await;
         Session::from_login(&body)
@@ -236,6 +256,9 @@ pub async fn expect_problem(response: Response, status: StatusCode, code: &str) 
     assert_eq!(content_type, "application/problem+json", "{body}");
     assert_eq!(body["code"], code, "{body}");
     assert_eq!(body["status"], status.as_u16(), "{body}");
-    assert!(body["title"].is_string() && body["detail"].is_string() && body["type"].is_string(), "{body}");
+    assert!(
+        body["title"].is_string() && body["detail"].is_string() && body["type"].is_string(),
+        "{body}"
+    );
     body
 }

@@ -53,10 +53,18 @@ async fn expect_401(app: &TestApp, token: &str, code: &str) {
 #[tokio::test]
 async fn missing_and_malformed_tokens_are_401() {
     let app = spawn_app().await;
-    expect_problem(app.get(ME, None).await, StatusCode::UNAUTHORIZED, "token_missing").await;
+    expect_problem(
+        app.get(ME, None).await,
+        StatusCode::UNAUTHORIZED,
+        "token_missing",
+    )
+    .await;
     expect_401(&app, "not-a-jwt", "token_invalid").await;
     let response = app
-        .send(app.request(reqwest::Method::GET, ME, None).header("authorization", "Basic YWxpY2U6c2VjcmV0"))
+        .send(
+            app.request(reqwest::Method::GET, ME, None)
+                .header("authorization", "Basic YWxpY2U6c2VjcmV0"),
+        )
         .await;
     expect_problem(response, StatusCode::UNAUTHORIZED, "token_invalid").await;
 }
@@ -69,7 +77,12 @@ async fn a_good_token_works_and_a_hand_signed_copy_verifies_the_test_itself() {
     // The same claims signed here with the server's secret are accepted, so the rejections
     // below are about what was changed, not about how this test signs.
     let secret = app.settings.auth.jwt_secret.expose().as_bytes().to_vec();
-    let resigned = sign(&json!({"alg": "HS256", "typ": "JWT"}), &claims_of(&alice.access_token), "HS256", &secret);
+    let resigned = sign(
+        &json!({"alg": "HS256", "typ": "JWT"}),
+        &claims_of(&alice.access_token),
+        "HS256",
+        &secret,
+    );
     expect_json(app.get(ME, Some(&resigned)).await, StatusCode::OK).await;
 }
 
@@ -77,13 +90,20 @@ async fn a_good_token_works_and_a_hand_signed_copy_verifies_the_test_itself() {
 async fn expired_tokens_are_401() {
     let app = spawn_app().await;
     let alice = app.login_resident("alice").await;
-    app.clock.advance(chrono::Duration::seconds(app.settings.auth.access_token_ttl_seconds + 1));
+    app.clock.advance(chrono::Duration::seconds(
+        app.settings.auth.access_token_ttl_seconds + 1,
+    ));
     expect_401(&app, &alice.access_token, "token_expired").await;
     // A token whose exp is in the past, signed with the right key, is refused too.
     let mut claims = claims_of(&alice.access_token);
     claims["exp"] = json!(claims["iat"].as_i64().unwrap() - 10);
     let secret = app.settings.auth.jwt_secret.expose().as_bytes().to_vec();
-    let stale = sign(&json!({"alg": "HS256", "typ": "JWT"}), &claims, "HS256", &secret);
+    let stale = sign(
+        &json!({"alg": "HS256", "typ": "JWT"}),
+        &claims,
+        "HS256",
+        &secret,
+    );
     expect_401(&app, &stale, "token_expired").await;
 }
 
@@ -98,19 +118,39 @@ async fn tampered_and_foreign_tokens_are_401() {
     let parts: Vec<&str> = alice.access_token.split('.').collect();
     let mut claims = claims_of(&alice.access_token);
     claims["sub"] = json!(bob.user_id);
-    let tampered = format!("{}.{}.{}", parts[0], b64(claims.to_string().as_bytes()), parts[2]);
+    let tampered = format!(
+        "{}.{}.{}",
+        parts[0],
+        b64(claims.to_string().as_bytes()),
+        parts[2]
+    );
     expect_401(&app, &tampered, "token_invalid").await;
 
     // Signed with another key.
-    let forged = sign(&json!({"alg": "HS256", "typ": "JWT"}), &claims_of(&alice.access_token), "HS256", b"some-other-secret-some-other-secret!!");
+    let forged = sign(
+        &json!({"alg": "HS256", "typ": "JWT"}),
+        &claims_of(&alice.access_token),
+        "HS256",
+        b"some-other-secret-some-other-secret!!",
+    );
     expect_401(&app, &forged, "token_invalid").await;
 
     // `alg: none` with no signature.
-    let none = sign(&json!({"alg": "none", "typ": "JWT"}), &claims_of(&alice.access_token), "none", b"");
+    let none = sign(
+        &json!({"alg": "none", "typ": "JWT"}),
+        &claims_of(&alice.access_token),
+        "none",
+        b"",
+    );
     expect_401(&app, &none, "token_invalid").await;
 
     // Right key, other HMAC algorithm: the algorithm is pinned.
-    let hs512 = sign(&json!({"alg": "HS512", "typ": "JWT"}), &claims_of(&alice.access_token), "HS512", &secret);
+    let hs512 = sign(
+        &json!({"alg": "HS512", "typ": "JWT"}),
+        &claims_of(&alice.access_token),
+        "HS512",
+        &secret,
+    );
     expect_401(&app, &hs512, "token_invalid").await;
 
     // HS/RS confusion: an RS256 header over an HMAC made with the secret.
@@ -123,7 +163,12 @@ async fn tampered_and_foreign_tokens_are_401() {
     // Wrong audience or issuer, correctly signed.
     let mut other_audience = claims_of(&alice.access_token);
     other_audience["aud"] = json!("another-service");
-    let token = sign(&json!({"alg": "HS256", "typ": "JWT"}), &other_audience, "HS256", &secret);
+    let token = sign(
+        &json!({"alg": "HS256", "typ": "JWT"}),
+        &other_audience,
+        "HS256",
+        &secret,
+    );
     expect_401(&app, &token, "token_invalid").await;
 }
 
@@ -132,7 +177,16 @@ async fn refresh_rotates_and_reuse_revokes_the_whole_session() {
     let app = spawn_app().await;
     let alice = app.login_resident("alice").await;
 
-    let second = expect_json(app.post(REFRESH, &json!({ "refresh_token": alice.refresh_token }), None).await, StatusCode::OK).await;
+    let second = expect_json(
+        app.post(
+            REFRESH,
+            &json!({ "refresh_token": alice.refresh_token }),
+            None,
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
     let second_access = second["access_token"].as_str().unwrap().to_owned();
     let second_refresh = second["refresh_token"].as_str().unwrap().to_owned();
     assert_ne!(second_refresh, alice.refresh_token);
@@ -141,7 +195,12 @@ async fn refresh_rotates_and_reuse_revokes_the_whole_session() {
 
     // The first refresh token is spent. Presenting it again is reuse: the family dies.
     expect_problem(
-        app.post(REFRESH, &json!({ "refresh_token": alice.refresh_token }), None).await,
+        app.post(
+            REFRESH,
+            &json!({ "refresh_token": alice.refresh_token }),
+            None,
+        )
+        .await,
         StatusCode::UNAUTHORIZED,
         "refresh_token_reused",
     )
@@ -149,7 +208,8 @@ async fn refresh_rotates_and_reuse_revokes_the_whole_session() {
     expect_401(&app, &second_access, "token_revoked").await;
     expect_401(&app, &alice.access_token, "token_revoked").await;
     expect_problem(
-        app.post(REFRESH, &json!({ "refresh_token": second_refresh }), None).await,
+        app.post(REFRESH, &json!({ "refresh_token": second_refresh }), None)
+            .await,
         StatusCode::UNAUTHORIZED,
         "refresh_token_invalid",
     )
@@ -164,15 +224,24 @@ async fn refresh_rotates_and_reuse_revokes_the_whole_session() {
 async fn unknown_and_expired_refresh_tokens_are_refused() {
     let app = spawn_app().await;
     expect_problem(
-        app.post(REFRESH, &json!({ "refresh_token": "made-up" }), None).await,
+        app.post(REFRESH, &json!({ "refresh_token": "made-up" }), None)
+            .await,
         StatusCode::UNAUTHORIZED,
         "refresh_token_invalid",
     )
     .await;
     let alice = app.login_resident("alice").await;
-    app.clock.advance(chrono::Duration::days(app.settings.auth.refresh_token_ttl_days) + chrono::Duration::seconds(1));
+    app.clock.advance(
+        chrono::Duration::days(app.settings.auth.refresh_token_ttl_days)
+            + chrono::Duration::seconds(1),
+    );
     expect_problem(
-        app.post(REFRESH, &json!({ "refresh_token": alice.refresh_token }), None).await,
+        app.post(
+            REFRESH,
+            &json!({ "refresh_token": alice.refresh_token }),
+            None,
+        )
+        .await,
         StatusCode::UNAUTHORIZED,
         "refresh_token_invalid",
     )
@@ -184,7 +253,10 @@ async fn two_concurrent_refreshes_with_one_token_let_exactly_one_through() {
     let app = spawn_app().await;
     let alice = app.login_resident("alice").await;
     let body = json!({ "refresh_token": alice.refresh_token });
-    let (a, b) = tokio::join!(app.post(REFRESH, &body, None), app.post(REFRESH, &body, None));
+    let (a, b) = tokio::join!(
+        app.post(REFRESH, &body, None),
+        app.post(REFRESH, &body, None)
+    );
     let mut statuses = vec![a.status(), b.status()];
     statuses.sort();
     assert_eq!(statuses, vec![StatusCode::OK, StatusCode::UNAUTHORIZED]);
@@ -195,21 +267,33 @@ async fn logout_ends_the_access_and_refresh_tokens_at_once() {
     let app = spawn_app().await;
     let alice = app.login_resident("alice").await;
     let other_device = app.login_resident("alice").await;
-    let response = app.post("/api/v1/auth/logout", &json!({}), Some(&alice.access_token)).await;
+    let response = app
+        .post("/api/v1/auth/logout", &json!({}), Some(&alice.access_token))
+        .await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     expect_401(&app, &alice.access_token, "token_revoked").await;
     expect_problem(
-        app.post(REFRESH, &json!({ "refresh_token": alice.refresh_token }), None).await,
+        app.post(
+            REFRESH,
+            &json!({ "refresh_token": alice.refresh_token }),
+            None,
+        )
+        .await,
         StatusCode::UNAUTHORIZED,
         "refresh_token_invalid",
     )
     .await;
     // Logging out again with the dead token is a 401, not a crash.
     expect_problem(
-        app.post("/api/v1/auth/logout", &json!({}), Some(&alice.access_token)).await,
+        app.post("/api/v1/auth/logout", &json!({}), Some(&alice.access_token))
+            .await,
         StatusCode::UNAUTHORIZED,
         "token_revoked",
     )
     .await;
-    expect_json(app.get(ME, Some(&other_device.access_token)).await, StatusCode::OK).await;
+    expect_json(
+        app.get(ME, Some(&other_device.access_token)).await,
+        StatusCode::OK,
+    )
+    .await;
 }

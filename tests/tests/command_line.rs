@@ -8,7 +8,10 @@ use std::process::Stdio;
 use tokio::io::AsyncWriteExt;
 
 async fn run(env: &[(&str, &str)], args: &[&str], stdin: Option<&str>) -> std::process::Output {
-    let env: HashMap<String, String> = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    let env: HashMap<String, String> = env
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
     let mut command = linli_command(linli_tests::server_binary!(), &env);
     command
         .args(args)
@@ -36,7 +39,10 @@ async fn production_refuses_the_default_secret_and_fake_wechat_and_says_why() {
         &[
             ("LINLI_ENV", "production"),
             ("LINLI__WECHAT__MODE", "fake"),
-            ("LINLI__AUTH__JWT_SECRET", "a-production-secret-long-enough-0123456789"),
+            (
+                "LINLI__AUTH__JWT_SECRET",
+                "a-production-secret-long-enough-0123456789",
+            ),
         ],
         &["serve"],
         None,
@@ -45,14 +51,20 @@ async fn production_refuses_the_default_secret_and_fake_wechat_and_says_why() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("wechat.mode"), "{stderr}");
-    assert!(!stderr.contains("a-production-secret"), "secrets stay out of messages: {stderr}");
+    assert!(
+        !stderr.contains("a-production-secret"),
+        "secrets stay out of messages: {stderr}"
+    );
 
     let output = run(
         &[
             ("LINLI_ENV", "production"),
             ("LINLI__WECHAT__APP_ID", "wx1"),
             ("LINLI__WECHAT__APP_SECRET", "s"),
-            ("LINLI__AUTH__JWT_SECRET", "a-production-secret-long-enough-0123456789"),
+            (
+                "LINLI__AUTH__JWT_SECRET",
+                "a-production-secret-long-enough-0123456789",
+            ),
             ("LINLI__DEMO__SEED", "true"),
         ],
         &["serve"],
@@ -74,25 +86,56 @@ async fn a_bad_setting_stops_the_start_and_names_the_key() {
 async fn openapi_prints_the_committed_spec() {
     let output = run(&[], &["openapi"], None).await;
     assert!(output.status.success());
-    let committed = std::fs::read_to_string(linli_tests::workspace_dir().join("api-spec/openapi.json")).unwrap();
+    let committed =
+        std::fs::read_to_string(linli_tests::workspace_dir().join("api-spec/openapi.json"))
+            .unwrap();
     assert_eq!(String::from_utf8(output.stdout).unwrap(), committed);
 }
 
 #[tokio::test]
 async fn a_fresh_deployment_is_bootstrapped_from_the_command_line() {
     let database_url = fresh_database_url().await;
-    let env = [("LINLI__DATABASE__URL", database_url.as_str()), ("LINLI__DEMO__SEED", "false")];
+    let env = [
+        ("LINLI__DATABASE__URL", database_url.as_str()),
+        ("LINLI__DEMO__SEED", "false"),
+    ];
 
     let output = run(&env, &["migrate"], None).await;
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 
-    let output = run(&env, &["admin", "add-org", "--kind", "district", "--name", "云冈区"], None).await;
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = run(
+        &env,
+        &["admin", "add-org", "--kind", "district", "--name", "云冈区"],
+        None,
+    )
+    .await;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let district_id = String::from_utf8(output.stdout).unwrap().trim().to_owned();
 
-    let args = ["admin", "add-staff", "--username", "root", "--role", "district_admin", "--org-id", district_id.as_str()];
+    let args = [
+        "admin",
+        "add-staff",
+        "--username",
+        "root",
+        "--role",
+        "district_admin",
+        "--org-id",
+        district_id.as_str(),
+    ];
     let output = run(&env, &args, Some("a-strong-password\n")).await;
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 
     // The same username twice is refused.
     let output = run(&env, &args, Some("another-password\n")).await;
@@ -110,7 +153,11 @@ async fn a_fresh_deployment_is_bootstrapped_from_the_command_line() {
     assert_eq!(tree[0]["name"], "云冈区");
     // No demo accounts in a real deployment.
     let response = app
-        .post("/api/v1/auth/staff-login", &serde_json::json!({ "username": "admin", "password": DEMO_PASSWORD }), None)
+        .post(
+            "/api/v1/auth/staff-login",
+            &serde_json::json!({ "username": "admin", "password": DEMO_PASSWORD }),
+            None,
+        )
         .await;
     assert_eq!(response.status(), reqwest::StatusCode::UNAUTHORIZED);
 }

@@ -28,7 +28,16 @@ async fn residents_choose_a_community_and_compound() {
 
     // Moving to another community drops the old compound.
     let heping = app.org_id("和平社区").await;
-    let moved = expect_json(app.put("/api/v1/me/profile", &json!({ "community_id": heping }), Some(&alice)).await, StatusCode::OK).await;
+    let moved = expect_json(
+        app.put(
+            "/api/v1/me/profile",
+            &json!({ "community_id": heping }),
+            Some(&alice),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
     assert_eq!(moved["community_id"], heping.as_str());
     assert!(moved["compound_id"].is_null());
     assert_eq!(moved["nickname"], "李大爷");
@@ -44,11 +53,19 @@ async fn invalid_profile_changes_are_422_and_change_nothing() {
     for (body, field) in [
         (json!({ "community_id": street }), "community_id"),
         (json!({ "community_id": "no-such-org" }), "community_id"),
-        (json!({ "community_id": xinhua, "compound_id": taiyuan_compound }), "compound_id"),
+        (
+            json!({ "community_id": xinhua, "compound_id": taiyuan_compound }),
+            "compound_id",
+        ),
         (json!({ "nickname": "" }), "nickname"),
         (json!({ "nickname": "长".repeat(33) }), "nickname"),
     ] {
-        let problem = expect_problem(app.put("/api/v1/me/profile", &body, Some(&alice)).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+        let problem = expect_problem(
+            app.put("/api/v1/me/profile", &body, Some(&alice)).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
         assert_eq!(problem["errors"][0]["field"], field, "{body}");
     }
     let me = expect_json(app.get("/api/v1/me", Some(&alice)).await, StatusCode::OK).await;
@@ -60,19 +77,48 @@ async fn invalid_profile_changes_are_422_and_change_nothing() {
 async fn phones_bind_in_fake_mode_and_are_only_ever_shown_masked() {
     let app = spawn_app().await;
     let alice = app.login_resident("alice").await.access_token;
-    let response = app.post("/api/v1/me/phone", &json!({ "code": "dev-13800000000" }), Some(&alice)).await;
+    let response = app
+        .post(
+            "/api/v1/me/phone",
+            &json!({ "code": "dev-13800000000" }),
+            Some(&alice),
+        )
+        .await;
     let text = response.text().await.unwrap();
     assert!(!text.contains("13800000000"), "{text}");
     let body: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(body["phone_masked"], "138****0000");
-    let me = app.get("/api/v1/me", Some(&alice)).await.text().await.unwrap();
-    assert!(me.contains("138****0000") && !me.contains("13800000000"), "{me}");
+    let me = app
+        .get("/api/v1/me", Some(&alice))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        me.contains("138****0000") && !me.contains("13800000000"),
+        "{me}"
+    );
 
     expect_problem(
-        app.post("/api/v1/me/phone", &json!({ "code": "13800000000" }), Some(&alice)).await,
+        app.post(
+            "/api/v1/me/phone",
+            &json!({ "code": "13800000000" }),
+            Some(&alice),
+        )
+        .await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "phone_code_invalid",
     )
     .await;
-    expect_problem(app.post("/api/v1/me/phone", &json!({ "code": "dev-13800000000" }), None).await, StatusCode::UNAUTHORIZED, "token_missing").await;
+    expect_problem(
+        app.post(
+            "/api/v1/me/phone",
+            &json!({ "code": "dev-13800000000" }),
+            None,
+        )
+        .await,
+        StatusCode::UNAUTHORIZED,
+        "token_missing",
+    )
+    .await;
 }

@@ -10,8 +10,14 @@ use std::collections::HashMap;
 #[tokio::test]
 async fn a_token_revoked_through_one_instance_is_refused_by_another() {
     let mut env = HashMap::new();
-    env.insert("LINLI__DATABASE__URL".to_owned(), fresh_database_url().await);
-    env.insert("LINLI__REDIS__KEY_PREFIX".to_owned(), format!("linli-test:{}:", uuid::Uuid::now_v7().simple()));
+    env.insert(
+        "LINLI__DATABASE__URL".to_owned(),
+        fresh_database_url().await,
+    );
+    env.insert(
+        "LINLI__REDIS__KEY_PREFIX".to_owned(),
+        format!("linli-test:{}:", uuid::Uuid::now_v7().simple()),
+    );
     let shared_redis = redis_url();
     if let Some(url) = &shared_redis {
         env.insert("LINLI__REDIS__URL".to_owned(), url.clone());
@@ -29,7 +35,12 @@ async fn a_token_revoked_through_one_instance_is_refused_by_another() {
         .unwrap();
     let login = expect_json(login, StatusCode::OK).await;
     let token = login["access_token"].as_str().unwrap();
-    let me = |address: &str| client.get(format!("{address}/api/v1/me")).bearer_auth(token).send();
+    let me = |address: &str| {
+        client
+            .get(format!("{address}/api/v1/me"))
+            .bearer_auth(token)
+            .send()
+    };
 
     if shared_redis.is_some() {
         // The second instance has seen (and cached) the session as active before the logout.
@@ -43,8 +54,18 @@ async fn a_token_revoked_through_one_instance_is_refused_by_another() {
         .await
         .unwrap();
     assert_eq!(logout.status(), StatusCode::NO_CONTENT);
-    expect_problem(me(&second.address).await.unwrap(), StatusCode::UNAUTHORIZED, "token_revoked").await;
-    expect_problem(me(&first.address).await.unwrap(), StatusCode::UNAUTHORIZED, "token_revoked").await;
+    expect_problem(
+        me(&second.address).await.unwrap(),
+        StatusCode::UNAUTHORIZED,
+        "token_revoked",
+    )
+    .await;
+    expect_problem(
+        me(&first.address).await.unwrap(),
+        StatusCode::UNAUTHORIZED,
+        "token_revoked",
+    )
+    .await;
     let refresh = client
         .post(format!("{}/api/v1/auth/refresh", second.address))
         .json(&json!({ "refresh_token": login["refresh_token"] }))

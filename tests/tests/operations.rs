@@ -10,7 +10,11 @@ async fn health_and_readiness_answer() {
     assert_eq!(health["status"], "ok");
     let ready = expect_json(app.get("/readyz", None).await, StatusCode::OK).await;
     assert_eq!(ready["database"], "ok");
-    let expected_cache = if linli_tests::redis_url().is_some() { "redis" } else { "in_process" };
+    let expected_cache = if linli_tests::redis_url().is_some() {
+        "redis"
+    } else {
+        "in_process"
+    };
     assert_eq!(ready["cache"], expected_cache);
 }
 
@@ -24,10 +28,15 @@ async fn metrics_count_requests_by_route() {
     assert_eq!(response.status(), StatusCode::OK);
     let text = response.text().await.unwrap();
     assert!(
-        text.contains(r#"linli_http_requests_total{method="GET",route="/api/v1/orgs",status="200"} 3"#),
+        text.contains(
+            r#"linli_http_requests_total{method="GET",route="/api/v1/orgs",status="200"} 3"#
+        ),
         "{text}"
     );
-    assert!(text.contains("linli_http_request_duration_seconds_bucket"), "{text}");
+    assert!(
+        text.contains("linli_http_request_duration_seconds_bucket"),
+        "{text}"
+    );
     assert!(text.contains("linli_db_pool_connections"), "{text}");
     assert!(text.contains("linli_cache_hits_total"), "{text}");
 }
@@ -35,7 +44,12 @@ async fn metrics_count_requests_by_route() {
 #[tokio::test]
 async fn the_served_spec_is_the_committed_spec() {
     let app = spawn_app().await;
-    let served = app.get("/api-docs/openapi.json", None).await.text().await.unwrap();
+    let served = app
+        .get("/api-docs/openapi.json", None)
+        .await
+        .text()
+        .await
+        .unwrap();
     let committed = std::fs::read_to_string(workspace_dir().join("api-spec/openapi.json")).unwrap();
     assert_eq!(served, committed);
     let spec: serde_json::Value = serde_json::from_str(&served).unwrap();
@@ -58,25 +72,51 @@ async fn the_served_spec_is_the_committed_spec() {
 #[tokio::test]
 async fn unknown_routes_and_wrong_methods_are_problems() {
     let app = spawn_app().await;
-    expect_problem(app.get("/api/v1/no-such-thing", None).await, StatusCode::NOT_FOUND, "not_found").await;
-    expect_problem(app.get("/nowhere", None).await, StatusCode::NOT_FOUND, "not_found").await;
-    let response = app.send(app.request(Method::DELETE, "/api/v1/orgs", None)).await;
-    expect_problem(response, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
+    expect_problem(
+        app.get("/api/v1/no-such-thing", None).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    expect_problem(
+        app.get("/nowhere", None).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    let response = app
+        .send(app.request(Method::DELETE, "/api/v1/orgs", None))
+        .await;
+    expect_problem(
+        response,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn request_ids_are_echoed_or_assigned() {
     let app = spawn_app().await;
     let response = app
-        .send(app.request(Method::GET, "/healthz", None).header("x-request-id", "trace-abc-123"))
+        .send(
+            app.request(Method::GET, "/healthz", None)
+                .header("x-request-id", "trace-abc-123"),
+        )
         .await;
     assert_eq!(response.headers()["x-request-id"], "trace-abc-123");
     let response = app.get("/healthz", None).await;
-    let assigned = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let assigned = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(assigned.len(), 36, "{assigned}");
     // A header that could smuggle text into logs is replaced.
     let response = app
-        .send(app.request(Method::GET, "/healthz", None).header("x-request-id", "bad id\twith spaces"))
+        .send(
+            app.request(Method::GET, "/healthz", None)
+                .header("x-request-id", "bad id\twith spaces"),
+        )
         .await;
     assert_ne!(response.headers()["x-request-id"], "bad id\twith spaces");
 }

@@ -9,7 +9,11 @@ use std::io::{BufRead, Write};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "linli", version, about = "Linli (邻里): the community mini-program backend")]
+#[command(
+    name = "linli",
+    version,
+    about = "Linli (邻里): the community mini-program backend"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -63,12 +67,18 @@ pub fn main() -> ExitCode {
             Err(e) => fail(&format!("writing the spec: {e}")),
         };
     }
-    let settings = match Settings::load(&Settings::config_dir_from_env(), &Settings::profile_from_env()) {
+    let settings = match Settings::load(
+        &Settings::config_dir_from_env(),
+        &Settings::profile_from_env(),
+    ) {
         Ok(s) => s,
         Err(e) => return fail(&format!("{e}")),
     };
     crate::telemetry::init(&settings.log);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => return fail(&format!("starting the runtime: {e}")),
     };
@@ -92,7 +102,10 @@ fn fail(message: &str) -> ExitCode {
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
-    Application::build(settings).await?.run_until_stopped().await?;
+    Application::build(settings)
+        .await?
+        .run_until_stopped()
+        .await?;
     Ok(())
 }
 
@@ -108,7 +121,11 @@ async fn admin(settings: Settings, command: AdminCommand) -> anyhow::Result<()> 
     crate::migrator::migrate(&db).await?;
     let now = chrono::Utc::now();
     match command {
-        AdminCommand::AddStaff { username, role, org_id } => {
+        AdminCommand::AddStaff {
+            username,
+            role,
+            org_id,
+        } => {
             let mut password = String::new();
             std::io::stdin().lock().read_line(&mut password)?;
             let password = password.trim_end_matches(['\r', '\n']);
@@ -120,8 +137,14 @@ async fn admin(settings: Settings, command: AdminCommand) -> anyhow::Result<()> 
             let mut out = std::io::stdout().lock();
             writeln!(out, "{}", created.user_id)?;
         }
-        AdminCommand::AddOrg { kind, name, parent_id } => {
-            let kind = OrgKind::parse(&kind).ok_or_else(|| anyhow::anyhow!("--kind must be district, street, community or compound"))?;
+        AdminCommand::AddOrg {
+            kind,
+            name,
+            parent_id,
+        } => {
+            let kind = OrgKind::parse(&kind).ok_or_else(|| {
+                anyhow::anyhow!("--kind must be district, street, community or compound")
+            })?;
             let parent = match &parent_id {
                 Some(id) => Some(
                     orgs::find(&db, id)
@@ -132,7 +155,11 @@ async fn admin(settings: Settings, command: AdminCommand) -> anyhow::Result<()> 
                 None => None,
             };
             if kind.parent_kind().map(OrgKind::as_str) != parent.as_ref().map(|p| p.kind.as_str()) {
-                anyhow::bail!("a {} must have a parent of kind {:?}", kind.as_str(), kind.parent_kind().map(OrgKind::as_str));
+                anyhow::bail!(
+                    "a {} must have a parent of kind {:?}",
+                    kind.as_str(),
+                    kind.parent_kind().map(OrgKind::as_str)
+                );
             }
             let created = orgs::insert_org(&db, kind, name.trim(), parent.as_ref(), now)
                 .await

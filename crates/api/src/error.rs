@@ -75,7 +75,12 @@ impl ApiError {
         }
     }
 
-    pub fn unavailable(code: &'static str, detail: &str, cause: impl std::fmt::Display, retry_after: u64) -> Self {
+    pub fn unavailable(
+        code: &'static str,
+        detail: &str,
+        cause: impl std::fmt::Display,
+        retry_after: u64,
+    ) -> Self {
         Self {
             cause: Some(cause.to_string()),
             ..Self::new(StatusCode::SERVICE_UNAVAILABLE, code, detail).retry_after(retry_after)
@@ -141,8 +146,14 @@ impl ApiError {
         let (code, detail) = match status.as_u16() {
             404 => ("not_found", "No such resource."),
             405 => ("method_not_allowed", "This method is not allowed here."),
-            413 => ("payload_too_large", "The request body is larger than 1 MiB."),
-            415 => ("unsupported_media_type", "Send JSON with Content-Type: application/json."),
+            413 => (
+                "payload_too_large",
+                "The request body is larger than 1 MiB.",
+            ),
+            415 => (
+                "unsupported_media_type",
+                "Send JSON with Content-Type: application/json.",
+            ),
             400 => ("bad_request", "The request could not be understood."),
             401 => ("unauthorized", "Authentication is required."),
             403 => ("forbidden", "You are not allowed to do this."),
@@ -170,11 +181,7 @@ impl ResponseError for ApiError {
         }
         let body = Problem {
             problem_type: format!("urn:linli:problem:{}", self.code),
-            title: self
-                .status
-                .canonical_reason()
-                .unwrap_or("Error")
-                .to_owned(),
+            title: self.status.canonical_reason().unwrap_or("Error").to_owned(),
             status: self.status.as_u16(),
             detail: self.detail.clone(),
             code: self.code.to_owned(),

@@ -38,7 +38,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
             }
             let mut body = BytesMut::new();
             while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| ApiError::bad_request("bad_request", format!("Could not read the body: {e}")))?;
+                let chunk = chunk.map_err(|e| {
+                    ApiError::bad_request("bad_request", format!("Could not read the body: {e}"))
+                })?;
                 if body.len() + chunk.len() > MAX_BODY_BYTES {
                     return Err(ApiError::for_status(StatusCode::PAYLOAD_TOO_LARGE));
                 }
@@ -53,13 +55,21 @@ fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     // Every request body in the API is an object; serde would otherwise also accept a struct
     // written as an array of its fields.
     let first = body.iter().find(|b| !b.is_ascii_whitespace());
-    if first.is_some_and(|b| *b != b'{') && serde_json::from_slice::<serde_json::Value>(body).is_ok() {
-        return Err(ApiError::bad_request("invalid_body", "The body must be a JSON object."));
+    if first.is_some_and(|b| *b != b'{')
+        && serde_json::from_slice::<serde_json::Value>(body).is_ok()
+    {
+        return Err(ApiError::bad_request(
+            "invalid_body",
+            "The body must be a JSON object.",
+        ));
     }
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
         let path = err.path().to_string();
-        classify(if path == "." { String::new() } else { path }, err.into_inner())
+        classify(
+            if path == "." { String::new() } else { path },
+            err.into_inner(),
+        )
     })?;
     // Trailing garbage after the value is malformed JSON too.
     deserializer.end().map_err(|e| classify(String::new(), e))?;
@@ -70,22 +80,33 @@ fn classify(field: String, inner: serde_json::Error) -> ApiError {
     use serde_json::error::Category;
     let message = inner.to_string();
     match inner.classify() {
-        Category::Syntax | Category::Eof | Category::Io => {
-            ApiError::bad_request("malformed_json", format!("The body is not valid JSON: {message}"))
-        }
-        Category::Data if message.starts_with("invalid type") || message.starts_with("invalid length") => {
-            ApiError::bad_request("invalid_body", format!("A field has the wrong type: {message}"))
-                .with_errors(vec![FieldError { field, message }])
+        Category::Syntax | Category::Eof | Category::Io => ApiError::bad_request(
+            "malformed_json",
+            format!("The body is not valid JSON: {message}"),
+        ),
+        Category::Data
+            if message.starts_with("invalid type") || message.starts_with("invalid length") =>
+        {
+            ApiError::bad_request(
+                "invalid_body",
+                format!("A field has the wrong type: {message}"),
+            )
+            .with_errors(vec![FieldError { field, message }])
         }
         Category::Data => {
             // serde_path_to_error already ends the path with an unknown field's name, but
             // stops at the parent for a missing one.
             let field = match field_name_from(&message) {
                 Some(name) if field.is_empty() => name,
-                Some(name) if !(field == name || field.ends_with(&format!(".{name}"))) => format!("{field}.{name}"),
+                Some(name) if !(field == name || field.ends_with(&format!(".{name}"))) => {
+                    format!("{field}.{name}")
+                }
                 _ => field,
             };
-            ApiError::validation(platform::ValidationErrors(vec![FieldError { field, message }]))
+            ApiError::validation(platform::ValidationErrors(vec![FieldError {
+                field,
+                message,
+            }]))
         }
     }
 }
@@ -122,18 +143,23 @@ impl FromRequest for AuthUser {
 }
 
 fn bearer_token(req: &HttpRequest) -> Result<String, ApiError> {
-    let value = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .ok_or_else(|| ApiError::unauthorized("token_missing", "Send Authorization: Bearer <access_token>."))?;
-    let value = value
-        .to_str()
-        .map_err(|_| ApiError::unauthorized("token_invalid", "The Authorization header is not readable."))?;
+    let value = req.headers().get(header::AUTHORIZATION).ok_or_else(|| {
+        ApiError::unauthorized(
+            "token_missing",
+            "Send Authorization: Bearer <access_token>.",
+        )
+    })?;
+    let value = value.to_str().map_err(|_| {
+        ApiError::unauthorized("token_invalid", "The Authorization header is not readable.")
+    })?;
     let (scheme, token) = value
         .split_once(' ')
         .ok_or_else(|| ApiError::unauthorized("token_invalid", "Use the Bearer scheme."))?;
     if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-        return Err(ApiError::unauthorized("token_invalid", "Use the Bearer scheme."));
+        return Err(ApiError::unauthorized(
+            "token_invalid",
+            "Use the Bearer scheme.",
+        ));
     }
     Ok(token.trim().to_owned())
 }
@@ -167,15 +193,25 @@ mod tests {
     fn code_of(body: &str) -> (u16, &'static str, Vec<String>) {
         let err = parse_json::<Login>(body.as_bytes()).unwrap_err();
         let fields = err.errors().iter().map(|e| e.field.clone()).collect();
-        (actix_web::ResponseError::status_code(&err).as_u16(), err.code(), fields)
+        (
+            actix_web::ResponseError::status_code(&err).as_u16(),
+            err.code(),
+            fields,
+        )
     }
 
     #[test]
     fn body_errors_are_classified_and_name_the_field() {
         assert_eq!(code_of("{\"code\": ").1, "malformed_json");
         assert_eq!(code_of("{\"code\": \"a\"} trailing").1, "malformed_json");
-        assert_eq!(code_of("{\"code\": 5}"), (400, "invalid_body", vec!["code".to_owned()]));
-        assert_eq!(code_of("{}"), (422, "validation_failed", vec!["code".to_owned()]));
+        assert_eq!(
+            code_of("{\"code\": 5}"),
+            (400, "invalid_body", vec!["code".to_owned()])
+        );
+        assert_eq!(
+            code_of("{}"),
+            (422, "validation_failed", vec!["code".to_owned()])
+        );
         assert_eq!(
             code_of("{\"code\": \"a\", \"extra\": 1}"),
             (422, "validation_failed", vec!["extra".to_owned()])

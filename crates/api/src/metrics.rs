@@ -1,6 +1,8 @@
 //! Prometheus figures: request counts and latencies by route, database pool and cache.
 
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+};
 
 pub struct Metrics {
     registry: Registry,
@@ -17,12 +19,20 @@ impl Metrics {
     pub fn new() -> Result<Self, prometheus::Error> {
         let registry = Registry::new_custom(Some("linli".into()), None)?;
         let requests = IntCounterVec::new(
-            Opts::new("http_requests_total", "HTTP requests by method, route and status"),
+            Opts::new(
+                "http_requests_total",
+                "HTTP requests by method, route and status",
+            ),
             &["method", "route", "status"],
         )?;
         let latency = HistogramVec::new(
-            HistogramOpts::new("http_request_duration_seconds", "HTTP request latency by method and route")
-                .buckets(vec![0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]),
+            HistogramOpts::new(
+                "http_request_duration_seconds",
+                "HTTP request latency by method and route",
+            )
+            .buckets(vec![
+                0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ]),
             &["method", "route"],
         )?;
         let db_pool_size = IntGauge::new("db_pool_connections", "Open database connections")?;
@@ -54,11 +64,15 @@ impl Metrics {
         use std::sync::atomic::Ordering::Relaxed;
         let (size, idle) = platform::db::pool_figures(db);
         self.db_pool_size.set(i64::from(size));
-        self.db_pool_idle.set(i64::try_from(idle).unwrap_or(i64::MAX));
+        self.db_pool_idle
+            .set(i64::try_from(idle).unwrap_or(i64::MAX));
         let stats = cache.stats();
-        self.cache_hits.set(i64::try_from(stats.hits.load(Relaxed)).unwrap_or(i64::MAX));
-        self.cache_misses.set(i64::try_from(stats.misses.load(Relaxed)).unwrap_or(i64::MAX));
-        self.cache_errors.set(i64::try_from(stats.errors.load(Relaxed)).unwrap_or(i64::MAX));
+        self.cache_hits
+            .set(i64::try_from(stats.hits.load(Relaxed)).unwrap_or(i64::MAX));
+        self.cache_misses
+            .set(i64::try_from(stats.misses.load(Relaxed)).unwrap_or(i64::MAX));
+        self.cache_errors
+            .set(i64::try_from(stats.errors.load(Relaxed)).unwrap_or(i64::MAX));
         let mut buffer = Vec::new();
         if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut buffer) {
             tracing::error!(error = %e, "encoding metrics");

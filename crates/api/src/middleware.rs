@@ -25,7 +25,9 @@ fn incoming_request_id(req: &ServiceRequest) -> Option<String> {
     let value = req.headers().get(REQUEST_ID_HEADER)?.to_str().ok()?;
     let ok = !value.is_empty()
         && value.len() <= 64
-        && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
     ok.then(|| value.to_owned())
 }
 
@@ -51,11 +53,17 @@ pub async fn observe(
 
     let response = if declared_length(&req).is_some_and(|len| len > MAX_BODY_BYTES) {
         let (http_req, _) = req.into_parts();
-        ServiceResponse::new(http_req, ApiError::for_status(StatusCode::PAYLOAD_TOO_LARGE).error_response())
+        ServiceResponse::new(
+            http_req,
+            ApiError::for_status(StatusCode::PAYLOAD_TOO_LARGE).error_response(),
+        )
     } else {
         // Handler and extractor errors arrive here as responses; an `Err` can only come from
         // inner middleware, and actix renders it.
-        next.call(req).instrument(span.clone()).await?.map_into_boxed_body()
+        next.call(req)
+            .instrument(span.clone())
+            .await?
+            .map_into_boxed_body()
     };
 
     let mut response = problemify(response);

@@ -19,9 +19,14 @@ impl RateLimiter {
     /// `window`. If the cache is unreachable the request is let through (and logged): a
     /// cache outage should not lock every resident out.
     pub async fn hit(&self, key: &str, limit: u32, window: Duration) -> Result<(), ApiError> {
-        match self.cache.hit_window(&format!("ratelimit:{key}"), window).await {
+        match self
+            .cache
+            .hit_window(&format!("ratelimit:{key}"), window)
+            .await
+        {
             Ok(count) if count.count > u64::from(limit) => {
-                let retry_after = count.resets_in.as_secs() + u64::from(count.resets_in.subsec_nanos() > 0);
+                let retry_after =
+                    count.resets_in.as_secs() + u64::from(count.resets_in.subsec_nanos() > 0);
                 tracing::warn!(key, count = count.count, "rate limit exceeded");
                 Err(ApiError::too_many_requests(retry_after))
             }

@@ -30,7 +30,10 @@ const STREETS: [(&str, &[&str]); 12] = [
     ("老平旺街道", &["老平旺社区", "平旺东社区"]),
 ];
 
-const COMPOUNDS: [(&str, &[&str]); 2] = [("新华社区", &["阳光小区", "御河花园"]), ("泰园社区", &["泰园小区"])];
+const COMPOUNDS: [(&str, &[&str]); 2] = [
+    ("新华社区", &["阳光小区", "御河花园"]),
+    ("泰园社区", &["泰园小区"]),
+];
 
 /// The orgs later seeds hang their data on.
 pub struct DemoOrgs {

@@ -37,9 +37,13 @@ impl Application {
         let db = platform::db::connect(&settings.database)
             .await
             .context("connecting to the database (database.url)")?;
-        crate::migrator::migrate(&db).await.context("running migrations")?;
+        crate::migrator::migrate(&db)
+            .await
+            .context("running migrations")?;
         if settings.demo.seed {
-            crate::seed::run(&db, &clock).await.context("seeding demo data")?;
+            crate::seed::run(&db, &clock)
+                .await
+                .context("seeding demo data")?;
         }
         let cache = match settings.redis_url() {
             Some(url) => Cache::redis(url, &settings.redis.key_prefix)
@@ -47,7 +51,8 @@ impl Application {
                 .context("connecting to Redis (redis.url)")?,
             None => Cache::in_memory(&settings.redis.key_prefix),
         };
-        let wechat = WechatClient::from_settings(&settings.wechat).context("setting up the WeChat client")?;
+        let wechat = WechatClient::from_settings(&settings.wechat)
+            .context("setting up the WeChat client")?;
         let keys = TokenKeys::new(
             settings.auth.jwt_secret.expose(),
             settings.auth.access_token_ttl_seconds,
@@ -70,12 +75,13 @@ impl Application {
             metrics: Arc::new(Metrics::new().context("registering metrics")?),
         };
 
-        let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port)).with_context(|| {
-            format!(
-                "binding {}:{} (server.host, server.port)",
-                settings.server.host, settings.server.port
-            )
-        })?;
+        let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
+            .with_context(|| {
+                format!(
+                    "binding {}:{} (server.host, server.port)",
+                    settings.server.host, settings.server.port
+                )
+            })?;
         let port = listener.local_addr()?.port();
         let data = web::Data::new(state.clone());
         let mut server = HttpServer::new(move || {
@@ -90,7 +96,9 @@ impl Application {
                 .wrap(from_fn(observe))
                 .configure(routes::ops::routes)
                 .service(web::scope("/api/v1").configure(routes::api_v1))
-                .default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(ApiError::for_status(StatusCode::NOT_FOUND)) }))
+                .default_service(web::to(|| async {
+                    Err::<actix_web::HttpResponse, _>(ApiError::for_status(StatusCode::NOT_FOUND))
+                }))
         })
         .listen(listener)?
         .shutdown_timeout(10);
@@ -115,7 +123,11 @@ impl Application {
 
     /// Serves until the process is told to stop (SIGINT/SIGTERM), then drains.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let shown_host = if self.host == "0.0.0.0" { "127.0.0.1" } else { self.host.as_str() };
+        let shown_host = if self.host == "0.0.0.0" {
+            "127.0.0.1"
+        } else {
+            self.host.as_str()
+        };
         tracing::info!(
             address = %format!("{}:{}", self.host, self.port),
             "Linli is listening on http://{shown_host}:{} (API /api/v1, spec /api-docs/openapi.json)",

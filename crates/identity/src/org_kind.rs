@@ -11,7 +11,12 @@ pub enum OrgKind {
 }
 
 impl OrgKind {
-    pub const ALL: [OrgKind; 4] = [Self::District, Self::Street, Self::Community, Self::Compound];
+    pub const ALL: [OrgKind; 4] = [
+        Self::District,
+        Self::Street,
+        Self::Community,
+        Self::Compound,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {

@@ -73,7 +73,11 @@ impl TokenKeys {
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
     }
 
-    pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<AccessClaims, AccessTokenError> {
+    pub fn verify(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<AccessClaims, AccessTokenError> {
         let data = jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &self.validation)
             .map_err(|_| AccessTokenError::Invalid)?;
         if data.claims.exp <= now.timestamp() {
@@ -97,7 +101,10 @@ mod tests {
         let now = Utc::now();
         let token = keys.issue("user-1", "session-1", now).unwrap();
         let claims = keys.verify(&token, now).unwrap();
-        assert_eq!((claims.sub.as_str(), claims.sid.as_str()), ("user-1", "session-1"));
+        assert_eq!(
+            (claims.sub.as_str(), claims.sid.as_str()),
+            ("user-1", "session-1")
+        );
         assert_eq!(
             keys.verify(&token, now + chrono::Duration::seconds(901)),
             Err(AccessTokenError::Expired)

@@ -249,7 +249,11 @@ impl MemoryStore {
     }
 
     fn after_write(&self, entries: &mut HashMap<String, MemoryEntry>) {
-        if self.writes.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY_WRITES == 0 {
+        if self
+            .writes
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(SWEEP_EVERY_WRITES)
+        {
             let now = Instant::now();
             entries.retain(|_, e| e.expires_at > now);
         }
@@ -322,7 +326,10 @@ mod tests {
     #[tokio::test]
     async fn memory_entries_expire() {
         let cache = Cache::in_memory("t:");
-        cache.set("k", "v", Duration::from_millis(30)).await.unwrap();
+        cache
+            .set("k", "v", Duration::from_millis(30))
+            .await
+            .unwrap();
         assert_eq!(cache.get("k").await.unwrap().as_deref(), Some("v"));
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert_eq!(cache.get("k").await.unwrap(), None);
@@ -331,11 +338,20 @@ mod tests {
     #[tokio::test]
     async fn set_if_absent_keeps_the_first_value() {
         let cache = Cache::in_memory("t:");
-        assert!(cache.set_if_absent("k", "first", Duration::from_secs(5)).await.unwrap());
-        assert!(!cache.set_if_absent("k", "second", Duration::from_secs(5)).await.unwrap());
+        assert!(cache
+            .set_if_absent("k", "first", Duration::from_secs(5))
+            .await
+            .unwrap());
+        assert!(!cache
+            .set_if_absent("k", "second", Duration::from_secs(5))
+            .await
+            .unwrap());
         assert_eq!(cache.get("k").await.unwrap().as_deref(), Some("first"));
         cache.delete("k").await.unwrap();
-        assert!(cache.set_if_absent("k", "third", Duration::from_secs(5)).await.unwrap());
+        assert!(cache
+            .set_if_absent("k", "third", Duration::from_secs(5))
+            .await
+            .unwrap());
     }
 
     #[tokio::test]

@@ -150,7 +150,9 @@ impl Settings {
     ) -> Result<Self, ConfigError> {
         let built = config::Config::builder()
             .add_source(config::File::from(config_dir.join("default.toml")).required(true))
-            .add_source(config::File::from(config_dir.join(format!("{profile}.toml"))).required(false))
+            .add_source(
+                config::File::from(config_dir.join(format!("{profile}.toml"))).required(false),
+            )
             .add_source(
                 config::Environment::with_prefix("LINLI")
                     .prefix_separator("__")
@@ -195,10 +197,17 @@ impl Settings {
     /// Checks that go beyond types. Production refuses development conveniences.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let mut problems: Vec<(&'static str, String)> = Vec::new();
-        let mut invalid = |key: &'static str, message: &str| problems.push((key, message.to_owned()));
+        let mut invalid =
+            |key: &'static str, message: &str| problems.push((key, message.to_owned()));
         let db = self.database.url.expose();
-        if !(db.starts_with("sqlite:") || db.starts_with("postgres://") || db.starts_with("postgresql://")) {
-            invalid("database.url", "must start with sqlite:, postgres:// or postgresql://");
+        if !(db.starts_with("sqlite:")
+            || db.starts_with("postgres://")
+            || db.starts_with("postgresql://"))
+        {
+            invalid(
+                "database.url",
+                "must start with sqlite:, postgres:// or postgresql://",
+            );
         }
         if self.database.max_connections == 0 {
             invalid("database.max_connections", "must be at least 1");
@@ -212,7 +221,10 @@ impl Settings {
             invalid("auth.jwt_secret", "must be at least 32 bytes long");
         }
         if !(60..=86_400).contains(&self.auth.access_token_ttl_seconds) {
-            invalid("auth.access_token_ttl_seconds", "must be between 60 and 86400");
+            invalid(
+                "auth.access_token_ttl_seconds",
+                "must be between 60 and 86400",
+            );
         }
         if !(1..=365).contains(&self.auth.refresh_token_ttl_days) {
             invalid("auth.refresh_token_ttl_days", "must be between 1 and 365");
@@ -221,14 +233,20 @@ impl Settings {
             invalid("rate_limit.login_per_ip_per_minute", "must be at least 1");
         }
         if self.rate_limit.staff_login_per_username_per_15min == 0 {
-            invalid("rate_limit.staff_login_per_username_per_15min", "must be at least 1");
+            invalid(
+                "rate_limit.staff_login_per_username_per_15min",
+                "must be at least 1",
+            );
         }
         if self.wechat.mode == WechatMode::Live {
             if self.wechat.app_id.trim().is_empty() {
                 invalid("wechat.app_id", "is required when wechat.mode = \"live\"");
             }
             if self.wechat.app_secret.is_empty() {
-                invalid("wechat.app_secret", "is required when wechat.mode = \"live\"");
+                invalid(
+                    "wechat.app_secret",
+                    "is required when wechat.mode = \"live\"",
+                );
             }
         }
         if self.is_production() {
@@ -285,7 +303,10 @@ mod tests {
         let s = Settings::load_with_env(
             &config_dir(),
             "development",
-            env(&[("LINLI__SERVER__PORT", "9191"), ("LINLI__REDIS__URL", "redis://127.0.0.1:6379")]),
+            env(&[
+                ("LINLI__SERVER__PORT", "9191"),
+                ("LINLI__REDIS__URL", "redis://127.0.0.1:6379"),
+            ]),
         )
         .unwrap();
         assert_eq!(s.server.port, 9191);
@@ -337,7 +358,10 @@ mod tests {
             env(&[
                 ("LINLI__WECHAT__APP_ID", "wx123"),
                 ("LINLI__WECHAT__APP_SECRET", "s3cret"),
-                ("LINLI__AUTH__JWT_SECRET", "a-real-secret-that-is-long-enough-1234567890"),
+                (
+                    "LINLI__AUTH__JWT_SECRET",
+                    "a-real-secret-that-is-long-enough-1234567890",
+                ),
                 ("LINLI__DATABASE__URL", "postgres://linli@db/linli"),
             ]),
         )

@@ -2,7 +2,9 @@
 
 use crate::config::DatabaseSettings;
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DbErr};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DbErr,
+};
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -18,7 +20,8 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
     if url.starts_with("sqlite:") {
         ensure_sqlite_folder(url)?;
         // Validate the URL with sqlx's own parser before handing it to sea-orm.
-        SqliteConnectOptions::from_str(url).map_err(|e| DbErr::Custom(format!("database.url: {e}")))?;
+        SqliteConnectOptions::from_str(url)
+            .map_err(|e| DbErr::Custom(format!("database.url: {e}")))?;
         let mut options = ConnectOptions::new(url.to_owned());
         options
             .max_connections(1)
@@ -54,7 +57,10 @@ fn ensure_sqlite_folder(url: &str) -> Result<(), DbErr> {
     if path.is_empty() || path == ":memory:" {
         return Ok(());
     }
-    if let Some(parent) = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
+    if let Some(parent) = Path::new(path)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+    {
         std::fs::create_dir_all(parent)
             .map_err(|e| DbErr::Custom(format!("cannot create {}: {e}", parent.display())))?;
     }

@@ -36,6 +36,12 @@ impl WechatError {
 
     /// The access token was rejected (40001 invalid, 42001 expired): refresh and retry once.
     pub(crate) fn is_stale_token(&self) -> bool {
-        matches!(self, Self::Api { errcode: 40001 | 42001, .. })
+        matches!(
+            self,
+            Self::Api {
+                errcode: 40001 | 42001,
+                ..
+            }
+        )
     }
 }

@@ -108,7 +108,10 @@ mod tests {
 
     #[tokio::test]
     async fn fake_login_maps_dev_codes_to_fake_openids() {
-        let s = WechatClient::Fake.code_to_session("dev-alice").await.unwrap();
+        let s = WechatClient::Fake
+            .code_to_session("dev-alice")
+            .await
+            .unwrap();
         assert_eq!(s.openid, "fake-alice");
         assert!(matches!(
             WechatClient::Fake.code_to_session("alice").await,
@@ -122,9 +125,17 @@ mod tests {
 
     #[tokio::test]
     async fn fake_phone_accepts_only_mainland_mobile_numbers() {
-        let p = WechatClient::Fake.phone_number("dev-13800000000").await.unwrap();
+        let p = WechatClient::Fake
+            .phone_number("dev-13800000000")
+            .await
+            .unwrap();
         assert_eq!(p.pure_number, "13800000000");
-        for bad in ["13800000000", "dev-1380000000", "dev-23800000000", "dev-1380000000x"] {
+        for bad in [
+            "13800000000",
+            "dev-1380000000",
+            "dev-23800000000",
+            "dev-1380000000x",
+        ] {
             assert!(WechatClient::Fake.phone_number(bad).await.is_err(), "{bad}");
         }
     }

@@ -116,7 +116,9 @@ impl LiveClient {
                 unionid: reply.unionid,
                 session_key,
             }),
-            _ => Err(WechatError::BadReply("jscode2session without openid".into())),
+            _ => Err(WechatError::BadReply(
+                "jscode2session without openid".into(),
+            )),
         }
     }
 
@@ -217,7 +219,9 @@ mod tests {
             .respond_with(
                 ResponseTemplate::new(200)
                     .set_delay(Duration::from_millis(100))
-                    .set_body_json(serde_json::json!({"access_token": "TOKEN-1", "expires_in": 7200})),
+                    .set_body_json(
+                        serde_json::json!({"access_token": "TOKEN-1", "expires_in": 7200}),
+                    ),
             )
             .expect(1)
             .mount(&server)
@@ -237,18 +241,19 @@ mod tests {
         let server = MockServer::start().await;
         Mock::given(method("POST"))
             .and(path("/cgi-bin/stable_token"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(
-                serde_json::json!({"access_token": "TOKEN", "expires_in": 7200}),
-            ))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(
+                    serde_json::json!({"access_token": "TOKEN", "expires_in": 7200}),
+                ),
+            )
             .expect(2)
             .mount(&server)
             .await;
         Mock::given(method("POST"))
             .and(path("/wxa/business/getuserphonenumber"))
-            .respond_with(
-                ResponseTemplate::new(200)
-                    .set_body_json(serde_json::json!({"errcode": 40001, "errmsg": "invalid credential"})),
-            )
+            .respond_with(ResponseTemplate::new(200).set_body_json(
+                serde_json::json!({"errcode": 40001, "errmsg": "invalid credential"}),
+            ))
             .up_to_n_times(1)
             .mount(&server)
             .await;
@@ -261,18 +266,27 @@ mod tests {
             })))
             .mount(&server)
             .await;
-        let phone = client_for(&server).phone_number("phone-code").await.unwrap();
+        let phone = client_for(&server)
+            .phone_number("phone-code")
+            .await
+            .unwrap();
         assert_eq!(phone.pure_number, "13900001111");
     }
 
     #[tokio::test]
     async fn error_codes_map_to_their_meaning() {
         for (code, check) in [
-            (40029, (|e: &WechatError| matches!(e, WechatError::InvalidCode)) as fn(&WechatError) -> bool),
+            (
+                40029,
+                (|e: &WechatError| matches!(e, WechatError::InvalidCode))
+                    as fn(&WechatError) -> bool,
+            ),
             (45011, |e| matches!(e, WechatError::RateLimited)),
             (40226, |e| matches!(e, WechatError::UserBlocked)),
             (-1, |e| matches!(e, WechatError::Busy)),
-            (40013, |e| matches!(e, WechatError::Api { errcode: 40013, .. })),
+            (40013, |e| {
+                matches!(e, WechatError::Api { errcode: 40013, .. })
+            }),
         ] {
             let server = MockServer::start().await;
             Mock::given(method("GET"))

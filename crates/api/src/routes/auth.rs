@@ -78,7 +78,9 @@ const FIFTEEN_MINUTES: Duration = Duration::from_secs(15 * 60);
 
 fn require_text(field: &str, value: &str, max_len: usize) -> Result<(), ApiError> {
     if value.trim().is_empty() || value.len() > max_len {
-        return Err(ValidationErrors::single(field, format!("must be 1 to {max_len} characters")).into());
+        return Err(
+            ValidationErrors::single(field, format!("must be 1 to {max_len} characters")).into(),
+        );
     }
     Ok(())
 }
@@ -87,7 +89,11 @@ async fn limit_login_by_ip(state: &AppState, req: &HttpRequest) -> Result<(), Ap
     let ip = client_ip(req, state.settings.server.trust_forwarded_for);
     state
         .rate_limiter
-        .hit(&format!("login:ip:{ip}"), state.settings.rate_limit.login_per_ip_per_minute, MINUTE)
+        .hit(
+            &format!("login:ip:{ip}"),
+            state.settings.rate_limit.login_per_ip_per_minute,
+            MINUTE,
+        )
         .await
 }
 
@@ -151,7 +157,10 @@ pub async fn staff_login(
         (status = 200, body = LoginResponse),
         (status = 401, description = "`refresh_token_invalid`, `refresh_token_reused`", body = crate::error::Problem, content_type = "application/problem+json"),
     ))]
-pub async fn refresh(state: web::Data<AppState>, body: JsonBody<RefreshRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn refresh(
+    state: web::Data<AppState>,
+    body: JsonBody<RefreshRequest>,
+) -> Result<HttpResponse, ApiError> {
     require_text("refresh_token", &body.0.refresh_token, 256)?;
     let login = state.auth.refresh(body.0.refresh_token.trim()).await?;
     Ok(HttpResponse::Ok().json(LoginResponse::from(login)))

@@ -41,7 +41,11 @@ impl MeResponse {
             id: profile.id,
             nickname: profile.nickname,
             phone_masked: profile.phone_masked,
-            roles: profile.roles.iter().map(|r| r.as_str().to_owned()).collect(),
+            roles: profile
+                .roles
+                .iter()
+                .map(|r| r.as_str().to_owned())
+                .collect(),
             community_id: profile.community_id,
             compound_id: profile.compound_id,
             merchant_ids: profile.merchant_ids,
@@ -129,7 +133,9 @@ pub async fn bind_phone(
 ) -> Result<HttpResponse, ApiError> {
     let code = body.0.code.trim().to_owned();
     if code.is_empty() || code.len() > 256 {
-        return Err(platform::ValidationErrors::single("code", "must be 1 to 256 characters").into());
+        return Err(
+            platform::ValidationErrors::single("code", "must be 1 to 256 characters").into(),
+        );
     }
     let phone_masked = users::bind_phone(&state.db, state.auth.wechat(), &user.0, &code, state.clock.now())
         .await

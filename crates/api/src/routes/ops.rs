@@ -38,16 +38,22 @@ pub struct Readiness {
     (status = 503, body = crate::error::Problem, content_type = "application/problem+json"),
 ))]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    platform::db::ping(&state.db).await.map_err(|e| {
-        ApiError::unavailable("not_ready", "The database does not answer.", e, 5)
-    })?;
-    state.cache.ping().await.map_err(|e| {
-        ApiError::unavailable("not_ready", "Redis does not answer.", e, 5)
-    })?;
+    platform::db::ping(&state.db)
+        .await
+        .map_err(|e| ApiError::unavailable("not_ready", "The database does not answer.", e, 5))?;
+    state
+        .cache
+        .ping()
+        .await
+        .map_err(|e| ApiError::unavailable("not_ready", "Redis does not answer.", e, 5))?;
     Ok(HttpResponse::Ok().json(Readiness {
         status: "ready",
         database: "ok",
-        cache: if state.cache.is_redis() { "redis" } else { "in_process" },
+        cache: if state.cache.is_redis() {
+            "redis"
+        } else {
+            "in_process"
+        },
     }))
 }
 

@@ -40,7 +40,11 @@ impl From<OrgNode> for OrgTreeNode {
 /// The whole org tree, from the district down to compounds. Public.
 #[utoipa::path(get, path = "/api/v1/orgs", tag = "orgs", responses((status = 200, body = Vec<OrgTreeNode>)))]
 pub async fn tree(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let roots: Vec<OrgTreeNode> = orgs::tree(&state.db).await?.into_iter().map(Into::into).collect();
+    let roots: Vec<OrgTreeNode> = orgs::tree(&state.db)
+        .await?
+        .into_iter()
+        .map(Into::into)
+        .collect();
     Ok(HttpResponse::Ok().json(roots))
 }
 
@@ -87,9 +91,15 @@ pub async fn create(
     body: JsonBody<CreateOrgRequest>,
 ) -> Result<HttpResponse, ApiError> {
     if !user.0.is_org_staff() {
-        return Err(ApiError::forbidden("Only district, street and community staff manage orgs."));
+        return Err(ApiError::forbidden(
+            "Only district, street and community staff manage orgs.",
+        ));
     }
-    let CreateOrgRequest { kind, name, parent_id } = body.0;
+    let CreateOrgRequest {
+        kind,
+        name,
+        parent_id,
+    } = body.0;
     let new = NewOrg::parse(&kind, &name, parent_id)?;
     let created = orgs::create_org(&state.db, &user.0, new, state.clock.now()).await?;
     Ok(HttpResponse::Created().json(OrgResponse::from(created)))

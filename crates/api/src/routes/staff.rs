@@ -48,7 +48,9 @@ pub async fn create(
     body: JsonBody<CreateStaffRequest>,
 ) -> Result<HttpResponse, ApiError> {
     if !user.0.is_org_staff() {
-        return Err(ApiError::forbidden("Only district, street and community staff create staff accounts."));
+        return Err(ApiError::forbidden(
+            "Only district, street and community staff create staff accounts.",
+        ));
     }
     let CreateStaffRequest {
         username,

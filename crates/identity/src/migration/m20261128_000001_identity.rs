@@ -73,7 +73,11 @@ enum RefreshTokens {
 }
 
 fn id_col<T: IntoIden>(name: T) -> ColumnDef {
-    ColumnDef::new(name).string_len(36).not_null().primary_key().to_owned()
+    ColumnDef::new(name)
+        .string_len(36)
+        .not_null()
+        .primary_key()
+        .to_owned()
 }
 
 fn ref_col<T: IntoIden>(name: T) -> ColumnDef {
@@ -81,7 +85,10 @@ fn ref_col<T: IntoIden>(name: T) -> ColumnDef {
 }
 
 fn ts_col<T: IntoIden>(name: T) -> ColumnDef {
-    ColumnDef::new(name).timestamp_with_time_zone().not_null().to_owned()
+    ColumnDef::new(name)
+        .timestamp_with_time_zone()
+        .not_null()
+        .to_owned()
 }
 
 #[async_trait::async_trait]
@@ -97,7 +104,12 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(Orgs::ParentId).string_len(36).null())
                     .col(ColumnDef::new(Orgs::Path).string_len(512).not_null())
                     .col(ts_col(Orgs::CreatedAt))
-                    .check(Expr::col(Orgs::Kind).is_in(["district", "street", "community", "compound"]))
+                    .check(Expr::col(Orgs::Kind).is_in([
+                        "district",
+                        "street",
+                        "community",
+                        "compound",
+                    ]))
                     .foreign_key(
                         ForeignKey::create()
                             .from(Orgs::Table, Orgs::ParentId)
@@ -134,7 +146,12 @@ impl MigrationTrait for Migration {
                 Table::create()
                     .table(Users::Table)
                     .col(id_col(Users::Id))
-                    .col(ColumnDef::new(Users::Openid).string_len(128).null().unique_key())
+                    .col(
+                        ColumnDef::new(Users::Openid)
+                            .string_len(128)
+                            .null()
+                            .unique_key(),
+                    )
                     .col(ColumnDef::new(Users::Unionid).string_len(128).null())
                     .col(ColumnDef::new(Users::Nickname).string_len(64).null())
                     .col(ColumnDef::new(Users::Phone).string_len(20).null())
@@ -170,10 +187,23 @@ impl MigrationTrait for Migration {
                 Table::create()
                     .table(StaffAccounts::Table)
                     .col(id_col(StaffAccounts::UserId))
-                    .col(ColumnDef::new(StaffAccounts::Username).string_len(64).not_null().unique_key())
-                    .col(ColumnDef::new(StaffAccounts::PasswordHash).string_len(255).not_null())
+                    .col(
+                        ColumnDef::new(StaffAccounts::Username)
+                            .string_len(64)
+                            .not_null()
+                            .unique_key(),
+                    )
+                    .col(
+                        ColumnDef::new(StaffAccounts::PasswordHash)
+                            .string_len(255)
+                            .not_null(),
+                    )
                     .col(ts_col(StaffAccounts::CreatedAt))
-                    .col(ColumnDef::new(StaffAccounts::DisabledAt).timestamp_with_time_zone().null())
+                    .col(
+                        ColumnDef::new(StaffAccounts::DisabledAt)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
                     .foreign_key(
                         ForeignKey::create()
                             .from(StaffAccounts::Table, StaffAccounts::UserId)
@@ -233,11 +263,23 @@ impl MigrationTrait for Migration {
                     .table(AuthSessions::Table)
                     .col(id_col(AuthSessions::Id))
                     .col(ref_col(AuthSessions::UserId))
-                    .col(ColumnDef::new(AuthSessions::Method).string_len(16).not_null())
+                    .col(
+                        ColumnDef::new(AuthSessions::Method)
+                            .string_len(16)
+                            .not_null(),
+                    )
                     .col(ts_col(AuthSessions::CreatedAt))
                     .col(ts_col(AuthSessions::ExpiresAt))
-                    .col(ColumnDef::new(AuthSessions::RevokedAt).timestamp_with_time_zone().null())
-                    .col(ColumnDef::new(AuthSessions::RevokeReason).string_len(32).null())
+                    .col(
+                        ColumnDef::new(AuthSessions::RevokedAt)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(AuthSessions::RevokeReason)
+                            .string_len(32)
+                            .null(),
+                    )
                     .foreign_key(
                         ForeignKey::create()
                             .from(AuthSessions::Table, AuthSessions::UserId)
@@ -262,10 +304,19 @@ impl MigrationTrait for Migration {
                     .table(RefreshTokens::Table)
                     .col(id_col(RefreshTokens::Id))
                     .col(ref_col(RefreshTokens::SessionId))
-                    .col(ColumnDef::new(RefreshTokens::TokenHash).string_len(64).not_null().unique_key())
+                    .col(
+                        ColumnDef::new(RefreshTokens::TokenHash)
+                            .string_len(64)
+                            .not_null()
+                            .unique_key(),
+                    )
                     .col(ts_col(RefreshTokens::CreatedAt))
                     .col(ts_col(RefreshTokens::ExpiresAt))
-                    .col(ColumnDef::new(RefreshTokens::UsedAt).timestamp_with_time_zone().null())
+                    .col(
+                        ColumnDef::new(RefreshTokens::UsedAt)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
                     .foreign_key(
                         ForeignKey::create()
                             .from(RefreshTokens::Table, RefreshTokens::SessionId)

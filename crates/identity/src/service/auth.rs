@@ -87,7 +87,11 @@ impl AuthService {
         self.start_session(&user.id, "wechat", now).await
     }
 
-    pub async fn staff_login(&self, username: &str, password: &str) -> Result<LoginResult, IdentityError> {
+    pub async fn staff_login(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<LoginResult, IdentityError> {
         let account = staff_account::Entity::find()
             .filter(staff_account::Column::Username.eq(username))
             .one(&self.db)
@@ -101,7 +105,8 @@ impl AuthService {
         if !run_blocking(move || verify_password(&password, &hash)).await? {
             return Err(IdentityError::InvalidCredentials);
         }
-        self.start_session(&account.user_id, "staff", self.clock.now()).await
+        self.start_session(&account.user_id, "staff", self.clock.now())
+            .await
     }
 
     async fn start_session(
@@ -124,7 +129,8 @@ impl AuthService {
         }
         .insert(&txn)
         .await?;
-        self.insert_refresh_token(&txn, &session_id, &refresh, now).await?;
+        self.insert_refresh_token(&txn, &session_id, &refresh, now)
+            .await?;
         let actor = load_actor(&txn, user_id, &session_id)
             .await?
             .ok_or(IdentityError::NotFound("user"))?;
@@ -152,7 +158,12 @@ impl AuthService {
         Ok(())
     }
 
-    fn login_result(&self, actor: Actor, refresh: String, now: DateTime<Utc>) -> Result<LoginResult, IdentityError> {
+    fn login_result(
+        &self,
+        actor: Actor,
+        refresh: String,
+        now: DateTime<Utc>,
+    ) -> Result<LoginResult, IdentityError> {
         let access_token = self
             .keys
             .issue(&actor.user_id, &actor.session_id, now)
@@ -186,7 +197,8 @@ impl AuthService {
             .ok_or(IdentityError::RefreshTokenInvalid)?;
         if stored.used_at.is_some() {
             drop(txn);
-            self.revoke_session(&session.id, "refresh_token_reuse").await?;
+            self.revoke_session(&session.id, "refresh_token_reuse")
+                .await?;
             return Err(IdentityError::RefreshTokenReused);
         }
         if stored.expires_at <= now {
@@ -202,13 +214,18 @@ impl AuthService {
             .await?;
         if claimed.rows_affected != 1 {
             drop(txn);
-            self.revoke_session(&session.id, "refresh_token_reuse").await?;
+            self.revoke_session(&session.id, "refresh_token_reuse")
+                .await?;
             return Err(IdentityError::RefreshTokenReused);
         }
         let fresh = random_token(REFRESH_TOKEN_BYTES);
-        self.insert_refresh_token(&txn, &session.id, &fresh, now).await?;
+        self.insert_refresh_token(&txn, &session.id, &fresh, now)
+            .await?;
         auth_session::Entity::update_many()
-            .col_expr(auth_session::Column::ExpiresAt, Expr::value(now + self.refresh_ttl))
+            .col_expr(
+                auth_session::Column::ExpiresAt,
+                Expr::value(now + self.refresh_ttl),
+            )
             .filter(auth_session::Column::Id.eq(session.id.clone()))
             .exec(&txn)
             .await?;
@@ -226,7 +243,10 @@ impl AuthService {
 
     async fn revoke_session(&self, session_id: &str, reason: &str) -> Result<(), IdentityError> {
         auth_session::Entity::update_many()
-            .col_expr(auth_session::Column::RevokedAt, Expr::value(self.clock.now()))
+            .col_expr(
+                auth_session::Column::RevokedAt,
+                Expr::value(self.clock.now()),
+            )
             .col_expr(auth_session::Column::RevokeReason, Expr::value(reason))
             .filter(auth_session::Column::Id.eq(session_id))
             .filter(auth_session::Column::RevokedAt.is_null())
@@ -234,7 +254,11 @@ impl AuthService {
             .await?;
         // Written after the commit; the database stays the authority if the cache is down.
         let ttl = std::time::Duration::from_secs(self.keys.access_ttl_seconds.unsigned_abs() + 60);
-        if let Err(e) = self.cache.set(&session_cache_key(session_id), "revoked", ttl).await {
+        if let Err(e) = self
+            .cache
+            .set(&session_cache_key(session_id), "revoked", ttl)
+            .await
+        {
             tracing::warn!(error = %e, "could not record a session revocation in the cache");
         }
         tracing::info!(session_id, reason, "session revoked");
@@ -243,10 +267,13 @@ impl AuthService {
 
     /// Bearer token → the actor, or why not.
     pub async fn authenticate(&self, bearer: &str) -> Result<Actor, IdentityError> {
-        let claims = self.keys.verify(bearer, self.clock.now()).map_err(|e| match e {
-            AccessTokenError::Expired => IdentityError::TokenExpired,
-            AccessTokenError::Invalid => IdentityError::TokenInvalid,
-        })?;
+        let claims = self
+            .keys
+            .verify(bearer, self.clock.now())
+            .map_err(|e| match e {
+                AccessTokenError::Expired => IdentityError::TokenExpired,
+                AccessTokenError::Invalid => IdentityError::TokenInvalid,
+            })?;
         self.ensure_session_active(&claims.sid).await?;
         load_actor(&self.db, &claims.sub, &claims.sid)
             .await?
@@ -259,7 +286,9 @@ impl AuthService {
             Ok(Some(state)) if state == "revoked" => return Err(IdentityError::TokenRevoked),
             Ok(Some(_)) => return Ok(()),
             Ok(None) => {}
-            Err(e) => tracing::warn!(error = %e, "cache unavailable; checking the session in the database"),
+            Err(e) => {
+                tracing::warn!(error = %e, "cache unavailable; checking the session in the database")
+            }
         }
         let session = auth_session::Entity::find_by_id(session_id.to_owned())
             .one(&self.db)
@@ -286,7 +315,10 @@ pub async fn load_actor(
     user_id: &str,
     session_id: &str,
 ) -> Result<Option<Actor>, IdentityError> {
-    let Some(user) = user::Entity::find_by_id(user_id.to_owned()).one(conn).await? else {
+    let Some(user) = user::Entity::find_by_id(user_id.to_owned())
+        .one(conn)
+        .await?
+    else {
         return Ok(None);
     };
     let bindings = role_binding::Entity::find()
@@ -308,7 +340,9 @@ pub async fn load_actor(
     let bindings = bindings
         .into_iter()
         .filter_map(|b| match (Role::parse(&b.role), b.org_id, b.merchant_id) {
-            (Some(Role::MerchantStaff), _, Some(merchant_id)) => Some(Binding::Merchant { merchant_id }),
+            (Some(Role::MerchantStaff), _, Some(merchant_id)) => {
+                Some(Binding::Merchant { merchant_id })
+            }
             (Some(role), Some(org_id), _) if role.is_org_staff() => {
                 let org = orgs.get(&org_id)?;
                 Some(Binding::Org {

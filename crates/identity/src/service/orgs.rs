@@ -5,7 +5,9 @@ use crate::{Actor, IdentityError, OrgKind};
 use chrono::{DateTime, Utc};
 use platform::ids::new_id;
 use platform::ValidationErrors;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+};
 use std::collections::HashMap;
 
 pub const MAX_ORG_NAME_CHARS: usize = 50;
@@ -30,7 +32,10 @@ pub async fn tree(conn: &impl ConnectionTrait) -> Result<Vec<OrgNode>, IdentityE
     for o in orgs {
         children.entry(o.parent_id.clone()).or_default().push(o);
     }
-    fn build(parent: Option<String>, children: &mut HashMap<Option<String>, Vec<org::Model>>) -> Vec<OrgNode> {
+    fn build(
+        parent: Option<String>,
+        children: &mut HashMap<Option<String>, Vec<org::Model>>,
+    ) -> Vec<OrgNode> {
         let Some(level) = children.remove(&parent) else {
             return Vec::new();
         };
@@ -51,7 +56,10 @@ pub async fn tree(conn: &impl ConnectionTrait) -> Result<Vec<OrgNode>, IdentityE
     Ok(build(None, &mut children))
 }
 
-pub async fn find(conn: &impl ConnectionTrait, id: &str) -> Result<Option<org::Model>, IdentityError> {
+pub async fn find(
+    conn: &impl ConnectionTrait,
+    id: &str,
+) -> Result<Option<org::Model>, IdentityError> {
     Ok(org::Entity::find_by_id(id.to_owned()).one(conn).await?)
 }
 
@@ -64,16 +72,26 @@ pub struct NewOrg {
 
 impl NewOrg {
     /// Checks the request's shape; scope and the parent's existence are checked on create.
-    pub fn parse(kind: &str, name: &str, parent_id: Option<String>) -> Result<Self, ValidationErrors> {
+    pub fn parse(
+        kind: &str,
+        name: &str,
+        parent_id: Option<String>,
+    ) -> Result<Self, ValidationErrors> {
         let mut errors = ValidationErrors::new();
         let kind = OrgKind::parse(kind);
         if kind.is_none() {
-            errors.add("kind", "must be one of district, street, community, compound");
+            errors.add(
+                "kind",
+                "must be one of district, street, community, compound",
+            );
         }
         let name = name.trim().to_owned();
         let len = name.chars().count();
         if len == 0 || len > MAX_ORG_NAME_CHARS {
-            errors.add("name", format!("must be 1 to {MAX_ORG_NAME_CHARS} characters"));
+            errors.add(
+                "name",
+                format!("must be 1 to {MAX_ORG_NAME_CHARS} characters"),
+            );
         }
         if kind.is_some_and(|k| k.parent_kind().is_some()) && parent_id.is_none() {
             errors.add("parent_id", "is required for this kind");
@@ -96,18 +114,26 @@ pub async fn create_org(
 ) -> Result<org::Model, IdentityError> {
     let Some(parent_id) = new.parent_id.clone() else {
         // A new root district is a deployment decision: `linli admin add-org`.
-        return Err(IdentityError::Forbidden("new districts are created with the CLI"));
+        return Err(IdentityError::Forbidden(
+            "new districts are created with the CLI",
+        ));
     };
     let parent = find(conn, &parent_id).await?.ok_or_else(|| {
         IdentityError::Validation(ValidationErrors::single("parent_id", "no such org"))
     })?;
     if !actor.can_reach(&parent.path) {
-        return Err(IdentityError::Forbidden("the parent org is outside your scope"));
+        return Err(IdentityError::Forbidden(
+            "the parent org is outside your scope",
+        ));
     }
     if new.kind.parent_kind().map(OrgKind::as_str) != Some(parent.kind.as_str()) {
         return Err(IdentityError::Validation(ValidationErrors::single(
             "kind",
-            format!("a {} cannot be created under a {}", new.kind.as_str(), parent.kind),
+            format!(
+                "a {} cannot be created under a {}",
+                new.kind.as_str(),
+                parent.kind
+            ),
         )));
     }
     insert_org(conn, new.kind, &new.name, Some(&parent), now).await
@@ -124,7 +150,10 @@ pub async fn insert_org(
     if let Some(existing) = find_child_by_name(conn, parent.map(|p| p.id.as_str()), name).await? {
         return Err(IdentityError::Validation(ValidationErrors::single(
             "name",
-            format!("an org named {} already exists here ({})", existing.name, existing.id),
+            format!(
+                "an org named {} already exists here ({})",
+                existing.name, existing.id
+            ),
         )));
     }
     let id = new_id();
@@ -166,6 +195,9 @@ mod tests {
         let err = NewOrg::parse("community", "和平社区", None).unwrap_err();
         assert_eq!(err.0[0].field, "parent_id");
         let ok = NewOrg::parse("community", " 和平社区 ", Some("p".into())).unwrap();
-        assert_eq!((ok.kind, ok.name.as_str()), (OrgKind::Community, "和平社区"));
+        assert_eq!(
+            (ok.kind, ok.name.as_str()),
+            (OrgKind::Community, "和平社区")
+        );
     }
 }

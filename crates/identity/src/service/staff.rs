@@ -8,7 +8,9 @@ use crate::{Actor, IdentityError, OrgKind, Role};
 use chrono::{DateTime, Utc};
 use platform::ids::new_id;
 use platform::ValidationErrors;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait,
+};
 
 /// A validated request for a new staff account.
 #[derive(Debug, Clone)]
@@ -20,7 +22,12 @@ pub struct NewStaff {
 }
 
 impl NewStaff {
-    pub fn parse(username: &str, password: &str, role: &str, org_id: &str) -> Result<Self, ValidationErrors> {
+    pub fn parse(
+        username: &str,
+        password: &str,
+        role: &str,
+        org_id: &str,
+    ) -> Result<Self, ValidationErrors> {
         let mut errors = ValidationErrors::new();
         let username = username.trim().to_lowercase();
         if !(3..=32).contains(&username.len())
@@ -28,7 +35,10 @@ impl NewStaff {
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
         {
-            errors.add("username", "must be 3 to 32 characters of a-z, 0-9, '.', '_' or '-'");
+            errors.add(
+                "username",
+                "must be 3 to 32 characters of a-z, 0-9, '.', '_' or '-'",
+            );
         }
         let password_len = password.chars().count();
         if !(MIN_PASSWORD_LEN..=MAX_PASSWORD_LEN).contains(&password_len) {
@@ -39,7 +49,10 @@ impl NewStaff {
         }
         let role = Role::parse(role).filter(|r| r.is_org_staff());
         if role.is_none() {
-            errors.add("role", "must be one of community_staff, street_staff, district_admin");
+            errors.add(
+                "role",
+                "must be one of community_staff, street_staff, district_admin",
+            );
         }
         if org_id.trim().is_empty() {
             errors.add("org_id", "is required");
@@ -64,17 +77,24 @@ pub struct StaffCreated {
 
 /// Creates a staff account within the actor's scope: the org must be inside an org the actor
 /// is staff of, and the new role may not outrank the actor's own role there.
-pub async fn create_staff<C>(conn: &C, actor: &Actor, new: NewStaff, now: DateTime<Utc>) -> Result<StaffCreated, IdentityError>
+pub async fn create_staff<C>(
+    conn: &C,
+    actor: &Actor,
+    new: NewStaff,
+    now: DateTime<Utc>,
+) -> Result<StaffCreated, IdentityError>
 where
     C: ConnectionTrait + TransactionTrait,
 {
-    let org = orgs::find(conn, &new.org_id)
-        .await?
-        .ok_or_else(|| IdentityError::Validation(ValidationErrors::single("org_id", "no such org")))?;
+    let org = orgs::find(conn, &new.org_id).await?.ok_or_else(|| {
+        IdentityError::Validation(ValidationErrors::single("org_id", "no such org"))
+    })?;
     match actor.staff_role_over(&org.path) {
         None => return Err(IdentityError::Forbidden("the org is outside your scope")),
         Some(own) if own < new.role => {
-            return Err(IdentityError::Forbidden("you cannot grant a role above your own"))
+            return Err(IdentityError::Forbidden(
+                "you cannot grant a role above your own",
+            ))
         }
         Some(_) => {}
     }
@@ -82,13 +102,17 @@ where
 }
 
 /// Creates the account without a scope check (the CLI bootstrap and the demo seed).
-pub async fn add_staff_account<C>(conn: &C, new: NewStaff, now: DateTime<Utc>) -> Result<StaffCreated, IdentityError>
+pub async fn add_staff_account<C>(
+    conn: &C,
+    new: NewStaff,
+    now: DateTime<Utc>,
+) -> Result<StaffCreated, IdentityError>
 where
     C: ConnectionTrait + TransactionTrait,
 {
-    let org = orgs::find(conn, &new.org_id)
-        .await?
-        .ok_or_else(|| IdentityError::Validation(ValidationErrors::single("org_id", "no such org")))?;
+    let org = orgs::find(conn, &new.org_id).await?.ok_or_else(|| {
+        IdentityError::Validation(ValidationErrors::single("org_id", "no such org"))
+    })?;
     let expected_kind = new.role.staff_org_kind();
     if expected_kind.map(OrgKind::as_str) != Some(org.kind.as_str()) {
         return Err(IdentityError::Validation(ValidationErrors::single(
@@ -133,7 +157,9 @@ where
     .insert(&txn)
     .await;
     match account {
-        Err(e) if platform::db::is_unique_violation(&e) => return Err(IdentityError::UsernameTaken),
+        Err(e) if platform::db::is_unique_violation(&e) => {
+            return Err(IdentityError::UsernameTaken)
+        }
         other => other?,
     };
     role_binding::ActiveModel {
@@ -147,7 +173,12 @@ where
     .insert(&txn)
     .await?;
     txn.commit().await?;
-    tracing::info!(user_id, role = new.role.as_str(), org_id = org.id, "staff account created");
+    tracing::info!(
+        user_id,
+        role = new.role.as_str(),
+        org_id = org.id,
+        "staff account created"
+    );
     Ok(StaffCreated {
         user_id,
         username: new.username,
@@ -156,7 +187,10 @@ where
     })
 }
 
-pub async fn username_exists(conn: &impl ConnectionTrait, username: &str) -> Result<bool, IdentityError> {
+pub async fn username_exists(
+    conn: &impl ConnectionTrait,
+    username: &str,
+) -> Result<bool, IdentityError> {
     Ok(staff_account::Entity::find()
         .filter(staff_account::Column::Username.eq(username))
         .one(conn)
@@ -174,6 +208,9 @@ mod tests {
         let fields: Vec<&str> = err.0.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, vec!["username", "password", "role", "org_id"]);
         let ok = NewStaff::parse(" Wang.Li ", "long-enough", "street_staff", "org").unwrap();
-        assert_eq!((ok.username.as_str(), ok.role), ("wang.li", Role::StreetStaff));
+        assert_eq!(
+            (ok.username.as_str(), ok.role),
+            ("wang.li", Role::StreetStaff)
+        );
     }
 }

@@ -43,7 +43,10 @@ pub async fn find_or_create_resident(
     }
 }
 
-async fn find_by_openid(conn: &impl ConnectionTrait, openid: &str) -> Result<Option<user::Model>, IdentityError> {
+async fn find_by_openid(
+    conn: &impl ConnectionTrait,
+    openid: &str,
+) -> Result<Option<user::Model>, IdentityError> {
     Ok(user::Entity::find()
         .filter(user::Column::Openid.eq(openid))
         .one(conn)
@@ -112,7 +115,10 @@ pub async fn update_profile(
     if let Some(n) = &nickname {
         let len = n.chars().count();
         if len == 0 || len > MAX_NICKNAME_CHARS {
-            errors.add("nickname", format!("must be 1 to {MAX_NICKNAME_CHARS} characters"));
+            errors.add(
+                "nickname",
+                format!("must be 1 to {MAX_NICKNAME_CHARS} characters"),
+            );
         } else if n.chars().any(char::is_control) {
             errors.add("nickname", "must not contain control characters");
         }
@@ -127,7 +133,9 @@ pub async fn update_profile(
         Some(id) => {
             let compound = org::Entity::find_by_id(id.clone()).one(conn).await?;
             match compound {
-                Some(c) if c.kind == OrgKind::Compound.as_str() && c.parent_id == community_id => Some(id),
+                Some(c) if c.kind == OrgKind::Compound.as_str() && c.parent_id == community_id => {
+                    Some(id)
+                }
                 Some(c) if c.kind == OrgKind::Compound.as_str() => {
                     errors.add("compound_id", "is not in the chosen community");
                     None
@@ -154,7 +162,11 @@ pub async fn update_profile(
     profile(conn, actor).await
 }
 
-async fn org_has_kind(conn: &impl ConnectionTrait, id: &str, kind: OrgKind) -> Result<bool, IdentityError> {
+async fn org_has_kind(
+    conn: &impl ConnectionTrait,
+    id: &str,
+    kind: OrgKind,
+) -> Result<bool, IdentityError> {
     Ok(org::Entity::find_by_id(id.to_owned())
         .one(conn)
         .await?
