@@ -10,7 +10,6 @@ pub mod process;
 use platform::config::Settings;
 use platform::Clock;
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
-use sea_orm::{ConnectionTrait, Database};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -34,45 +33,7 @@ pub fn test_settings() -> Settings {
         .expect("test settings load")
 }
 
-pub fn postgres_admin_url() -> Option<String> {
-    std::env::var("LINLI_TEST_DATABASE_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-}
-
-pub fn redis_url() -> Option<String> {
-    std::env::var("LINLI_TEST_REDIS_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-}
-
-/// A database URL for a new, empty database: a fresh PostgreSQL database next to
-/// `LINLI_TEST_DATABASE_URL`, or a new SQLite file.
-pub async fn fresh_database_url() -> String {
-    let unique = uuid::Uuid::now_v7().simple().to_string();
-    match postgres_admin_url() {
-        Some(admin) => {
-            let name = format!("linli_t_{unique}");
-            let conn = Database::connect(&admin).await.unwrap_or_else(|e| {
-                panic!("cannot reach PostgreSQL at LINLI_TEST_DATABASE_URL: {e}")
-            });
-            conn.execute_unprepared(&format!("CREATE DATABASE {name}"))
-                .await
-                .expect("create test database");
-            conn.close().await.ok();
-            let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-            format!("{base}/{name}")
-        }
-        None => {
-            let dir = std::env::temp_dir().join("linli-tests");
-            std::fs::create_dir_all(&dir).expect("temp dir");
-            format!(
-                "sqlite://{}?mode=rwc",
-                dir.join(format!("{unique}.db")).display()
-            )
-        }
-    }
-}
+pub use platform::testing::{fresh_database_url, postgres_admin_url, redis_url};
 
 /// Points `settings` at a fresh database and, when configured, Redis with a unique prefix.
 pub async fn isolate(settings: &mut Settings) {

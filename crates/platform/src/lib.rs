@@ -9,6 +9,7 @@ pub mod db;
 pub mod ids;
 pub mod paging;
 pub mod secret;
+pub mod testing;
 pub mod validation;
 
 pub use cache::{Cache, CacheError};

@@ -94,20 +94,22 @@ impl LiveClient {
         format!("{}{}", self.base_url, path)
     }
 
+    /// Sends and decodes a reply. WeChat answers errors with HTTP 200 and an `errcode`, which
+    /// each reply type checks; a non-2xx status means a proxy or gateway failed.
+    async fn send<T: serde::de::DeserializeOwned>(
+        request: reqwest::RequestBuilder,
+    ) -> Result<T, WechatError> {
+        Ok(request.send().await?.error_for_status()?.json().await?)
+    }
+
     pub async fn code_to_session(&self, code: &str) -> Result<WechatSession, WechatError> {
-        let reply: SessionReply = self
-            .http
-            .get(self.url("/sns/jscode2session"))
-            .query(&[
+        let reply: SessionReply =
+            Self::send(self.http.get(self.url("/sns/jscode2session")).query(&[
                 ("appid", &*self.app_id),
                 ("secret", self.app_secret.expose()),
                 ("js_code", code),
                 ("grant_type", "authorization_code"),
-            ])
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
+            ]))
             .await?;
         reply.error.check()?;
         match (reply.openid, reply.session_key) {
@@ -135,16 +137,13 @@ impl LiveClient {
 
     async fn phone_number_once(&self, code: &str) -> Result<PhoneNumber, WechatError> {
         let token = self.access_token().await?;
-        let reply: PhoneReply = self
-            .http
-            .post(self.url("/wxa/business/getuserphonenumber"))
-            .query(&[("access_token", token.as_str())])
-            .json(&serde_json::json!({ "code": code }))
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
+        let reply: PhoneReply = Self::send(
+            self.http
+                .post(self.url("/wxa/business/getuserphonenumber"))
+                .query(&[("access_token", token.as_str())])
+                .json(&serde_json::json!({ "code": code })),
+        )
+        .await?;
         reply.error.check()?;
         let info = reply
             .phone_info
@@ -161,20 +160,15 @@ impl LiveClient {
         if let Some(token) = cached.as_ref().filter(|t| t.refresh_at > Instant::now()) {
             return Ok(token.value.clone());
         }
-        let reply: TokenReply = self
-            .http
-            .post(self.url("/cgi-bin/stable_token"))
-            .json(&serde_json::json!({
+        let reply: TokenReply = Self::send(self.http.post(self.url("/cgi-bin/stable_token")).json(
+            &serde_json::json!({
                 "grant_type": "client_credential",
                 "appid": &*self.app_id,
                 "secret": self.app_secret.expose(),
                 "force_refresh": false,
-            }))
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
+            }),
+        ))
+        .await?;
         reply.error.check()?;
         let value = reply
             .access_token

@@ -1,6 +1,6 @@
 //! Staff accounts: username and password, bound to one org with one role.
 
-use crate::entity::{role_binding, staff_account, user};
+use crate::entity::{org, role_binding, staff_account, user};
 use crate::password::{hash_password, MAX_PASSWORD_LEN, MIN_PASSWORD_LEN};
 use crate::service::auth::run_blocking;
 use crate::service::orgs;
@@ -86,9 +86,7 @@ pub async fn create_staff<C>(
 where
     C: ConnectionTrait + TransactionTrait,
 {
-    let org = orgs::find(conn, &new.org_id).await?.ok_or_else(|| {
-        IdentityError::Validation(ValidationErrors::single("org_id", "no such org"))
-    })?;
+    let org = find_org(conn, &new.org_id).await?;
     match actor.staff_role_over(&org.path) {
         None => return Err(IdentityError::Forbidden("the org is outside your scope")),
         Some(own) if own < new.role => {
@@ -98,7 +96,7 @@ where
         }
         Some(_) => {}
     }
-    add_staff_account(conn, new, now).await
+    insert_staff(conn, new, org, now).await
 }
 
 /// Creates the account without a scope check (the CLI bootstrap and the demo seed).
@@ -110,9 +108,25 @@ pub async fn add_staff_account<C>(
 where
     C: ConnectionTrait + TransactionTrait,
 {
-    let org = orgs::find(conn, &new.org_id).await?.ok_or_else(|| {
-        IdentityError::Validation(ValidationErrors::single("org_id", "no such org"))
-    })?;
+    let org = find_org(conn, &new.org_id).await?;
+    insert_staff(conn, new, org, now).await
+}
+
+async fn find_org(conn: &impl ConnectionTrait, org_id: &str) -> Result<org::Model, IdentityError> {
+    orgs::find(conn, org_id)
+        .await?
+        .ok_or_else(|| IdentityError::Validation(ValidationErrors::single("org_id", "no such org")))
+}
+
+async fn insert_staff<C>(
+    conn: &C,
+    new: NewStaff,
+    org: org::Model,
+    now: DateTime<Utc>,
+) -> Result<StaffCreated, IdentityError>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
     let expected_kind = new.role.staff_org_kind();
     if expected_kind.map(OrgKind::as_str) != Some(org.kind.as_str()) {
         return Err(IdentityError::Validation(ValidationErrors::single(

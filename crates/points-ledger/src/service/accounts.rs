@@ -1,0 +1,86 @@
+//! Accounts are created on first use and named by (asset, kind, owner).
+
+use crate::entity::account;
+use crate::{AccountRef, Asset, LedgerError};
+use chrono::{DateTime, Utc};
+use platform::ids::new_id;
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+
+/// The account for `reference`, created (idempotently, race-free) if it does not exist yet.
+pub async fn ensure_account(
+    conn: &impl ConnectionTrait,
+    reference: &AccountRef,
+    now: DateTime<Utc>,
+) -> Result<account::Model, LedgerError> {
+    if let Some(existing) = account_by_ref(conn, reference).await? {
+        return Ok(existing);
+    }
+    let row = account::ActiveModel {
+        id: Set(new_id()),
+        asset: Set(reference.asset.as_str().to_owned()),
+        kind: Set(reference.kind.as_str().to_owned()),
+        owner_id: Set(reference.owner_id.clone()),
+        allow_negative: Set(reference.kind.may_go_negative(reference.asset)),
+        balance: Set(0),
+        held: Set(0),
+        created_at: Set(now),
+    };
+    account::Entity::insert(row)
+        .on_conflict(
+            OnConflict::columns([
+                account::Column::Asset,
+                account::Column::Kind,
+                account::Column::OwnerId,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(conn)
+        .await?;
+    account_by_ref(conn, reference)
+        .await?
+        .ok_or(LedgerError::NotFound("account"))
+}
+
+pub async fn account_by_ref(
+    conn: &impl ConnectionTrait,
+    reference: &AccountRef,
+) -> Result<Option<account::Model>, LedgerError> {
+    Ok(account::Entity::find()
+        .filter(account::Column::Asset.eq(reference.asset.as_str()))
+        .filter(account::Column::Kind.eq(reference.kind.as_str()))
+        .filter(account::Column::OwnerId.eq(reference.owner_id.as_str()))
+        .one(conn)
+        .await?)
+}
+
+/// An account's figures; zero for an account never used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Balance {
+    pub balance: i64,
+    pub held: i64,
+}
+
+impl Balance {
+    pub fn available(&self) -> i64 {
+        self.balance - self.held
+    }
+}
+
+pub async fn balance_of(
+    conn: &impl ConnectionTrait,
+    reference: &AccountRef,
+) -> Result<Balance, LedgerError> {
+    Ok(account_by_ref(conn, reference)
+        .await?
+        .map(|a| Balance {
+            balance: a.balance,
+            held: a.held,
+        })
+        .unwrap_or_default())
+}
+
+pub(crate) fn asset_of(account: &account::Model) -> Option<Asset> {
+    Asset::parse(&account.asset)
+}

@@ -1,0 +1,84 @@
+//! Reversals: a correcting transfer in the opposite direction that references the original.
+//! Nothing is ever edited; a transfer can be reversed once.
+
+use super::lots::LotPolicy;
+use super::transfers::{find_by_key, post_transfer, Posted, TransferCode, TransferRequest};
+use crate::entity::{account, transfer};
+use crate::{AccountKind, AccountRef, Asset, ExpiryRule, LedgerError};
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+
+pub async fn reverse(
+    conn: &impl ConnectionTrait,
+    transfer_id: &str,
+    idempotency_key: &str,
+    memo: &str,
+    rule: ExpiryRule,
+    now: DateTime<Utc>,
+) -> Result<Posted, LedgerError> {
+    if let Some(existing) = find_by_key(conn, idempotency_key).await? {
+        if existing.reverses_transfer_id.as_deref() == Some(transfer_id) {
+            return Ok(Posted {
+                transfer: existing,
+                replayed: true,
+            });
+        }
+        return Err(LedgerError::IdempotencyKeyReused(
+            idempotency_key.to_owned(),
+        ));
+    }
+    let original = transfer::Entity::find_by_id(transfer_id.to_owned())
+        .one(conn)
+        .await?
+        .ok_or(LedgerError::NotFound("transfer"))?;
+    if original.reverses_transfer_id.is_some() {
+        return Err(LedgerError::CannotReverseReversal);
+    }
+    let already = transfer::Entity::find()
+        .filter(transfer::Column::ReversesTransferId.eq(transfer_id))
+        .one(conn)
+        .await?;
+    if already.is_some() {
+        return Err(LedgerError::AlreadyReversed);
+    }
+    let from = account_ref(conn, &original.credit_account_id).await?;
+    let to = account_ref(conn, &original.debit_account_id).await?;
+    let posted = post_transfer(
+        conn,
+        TransferRequest {
+            idempotency_key: idempotency_key.to_owned(),
+            from,
+            to,
+            amount: original.amount,
+            code: TransferCode::Reversal,
+            memo: memo.to_owned(),
+            reference: Some(("transfer".to_owned(), original.id.clone())),
+        },
+        None,
+        Some(transfer_id),
+        LotPolicy::RestoreDrawsOf(original.id.clone()),
+        rule,
+        now,
+    )
+    .await;
+    match posted {
+        // A concurrent reversal of the same transfer won the unique reverses_transfer_id.
+        Err(LedgerError::Db(e)) if platform::db::is_unique_violation(&e) => {
+            Err(LedgerError::AlreadyReversed)
+        }
+        other => other,
+    }
+}
+
+async fn account_ref(
+    conn: &impl ConnectionTrait,
+    account_id: &str,
+) -> Result<AccountRef, LedgerError> {
+    let account = account::Entity::find_by_id(account_id.to_owned())
+        .one(conn)
+        .await?
+        .ok_or(LedgerError::NotFound("account"))?;
+    let asset = Asset::parse(&account.asset).ok_or(LedgerError::NotFound("asset"))?;
+    let kind = AccountKind::parse(&account.kind).ok_or(LedgerError::NotFound("account kind"))?;
+    Ok(AccountRef::new(asset, kind, account.owner_id))
+}

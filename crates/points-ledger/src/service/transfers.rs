@@ -1,0 +1,361 @@
+//! Transfers: one debit, one credit, atomically, exactly once per idempotency key.
+
+use super::accounts::{asset_of, ensure_account};
+use super::lots::{self, LotPolicy};
+use super::request_hash;
+use crate::entity::{account, entry, transfer};
+use crate::{AccountKind, AccountRef, Asset, ExpiryRule, LedgerError};
+use chrono::{DateTime, Utc};
+use platform::ids::new_id;
+use sea_orm::sea_query::{Cond, Expr, OnConflict, Query};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+
+/// Why value moved. Stored as text; the list grows with the product.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransferCode {
+    Allocation,
+    Award,
+    Redemption,
+    Parking,
+    Expiry,
+    Gift,
+    Reversal,
+    Settlement,
+    HelpRequest,
+    Adjustment,
+}
+
+impl TransferCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Allocation => "allocation",
+            Self::Award => "award",
+            Self::Redemption => "redemption",
+            Self::Parking => "parking",
+            Self::Expiry => "expiry",
+            Self::Gift => "gift",
+            Self::Reversal => "reversal",
+            Self::Settlement => "settlement",
+            Self::HelpRequest => "help_request",
+            Self::Adjustment => "adjustment",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct TransferRequest {
+    /// Unique forever. A retry with the same key and fields returns the first transfer.
+    pub idempotency_key: String,
+    pub from: AccountRef,
+    pub to: AccountRef,
+    pub amount: i64,
+    pub code: TransferCode,
+    pub memo: String,
+    /// The business object behind the movement, e.g. (`redemption`, id).
+    pub reference: Option<(String, String)>,
+}
+
+/// A committed (or replayed) transfer.
+#[derive(Debug, Clone)]
+pub struct Posted {
+    pub transfer: transfer::Model,
+    /// True when the idempotency key had already been used for this same request.
+    pub replayed: bool,
+}
+
+/// Moves `amount` of one asset between two accounts. Fails with `Insufficient` (writing
+/// nothing) when the debited account may not go negative and lacks the available amount.
+pub async fn transfer(
+    conn: &impl ConnectionTrait,
+    request: TransferRequest,
+    rule: ExpiryRule,
+    now: DateTime<Utc>,
+) -> Result<Posted, LedgerError> {
+    post_transfer(
+        conn,
+        request,
+        None,
+        None,
+        LotPolicy::EarliestFirst,
+        rule,
+        now,
+    )
+    .await
+}
+
+/// The shared path of transfers, hold posts, reversals and expiries.
+pub(crate) async fn post_transfer(
+    conn: &impl ConnectionTrait,
+    request: TransferRequest,
+    hold_id: Option<&str>,
+    reverses: Option<&str>,
+    lot_policy: LotPolicy,
+    rule: ExpiryRule,
+    now: DateTime<Utc>,
+) -> Result<Posted, LedgerError> {
+    if request.amount <= 0 {
+        return Err(LedgerError::InvalidAmount(request.amount));
+    }
+    if request.from == request.to {
+        return Err(LedgerError::SameAccount);
+    }
+    if request.from.asset != request.to.asset {
+        return Err(LedgerError::AssetMismatch);
+    }
+    let asset = request.from.asset;
+    let from = ensure_account(conn, &request.from, now).await?;
+    let to = ensure_account(conn, &request.to, now).await?;
+    let (ref_type, ref_id) = request.reference.clone().unzip();
+    let amount_text = request.amount.to_string();
+    let hash = request_hash(&[
+        asset.as_str(),
+        &from.id,
+        &to.id,
+        &amount_text,
+        request.code.as_str(),
+        &request.memo,
+        ref_type.as_deref().unwrap_or(""),
+        ref_id.as_deref().unwrap_or(""),
+        hold_id.unwrap_or(""),
+        reverses.unwrap_or(""),
+    ]);
+
+    // Claim the key first. On PostgreSQL a concurrent claim of the same key waits here until
+    // the first transaction ends, then sees its row: retries can never both post.
+    let transfer_id = new_id();
+    let row = transfer::ActiveModel {
+        id: Set(transfer_id.clone()),
+        idempotency_key: Set(request.idempotency_key.clone()),
+        request_hash: Set(hash.clone()),
+        asset: Set(asset.as_str().to_owned()),
+        debit_account_id: Set(from.id.clone()),
+        credit_account_id: Set(to.id.clone()),
+        amount: Set(request.amount),
+        code: Set(request.code.as_str().to_owned()),
+        memo: Set(request.memo.clone()),
+        ref_type: Set(ref_type),
+        ref_id: Set(ref_id),
+        hold_id: Set(hold_id.map(str::to_owned)),
+        reverses_transfer_id: Set(reverses.map(str::to_owned)),
+        created_at: Set(now),
+    };
+    let claimed = transfer::Entity::insert(row)
+        .on_conflict(
+            OnConflict::column(transfer::Column::IdempotencyKey)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(conn)
+        .await?;
+    if claimed == 0 {
+        return replay(conn, &request.idempotency_key, &hash).await;
+    }
+
+    // Touch the two rows in id order so that opposite transfers cannot deadlock.
+    let (debit_after, credit_after) = if from.id < to.id {
+        let debit = match debit_account(conn, &from, request.amount).await? {
+            Some(after) => after,
+            None => {
+                return unclaim_insufficient(conn, &transfer_id, &from, asset, request.amount).await
+            }
+        };
+        (debit, credit_account(conn, &to.id, request.amount).await?)
+    } else {
+        let credit = credit_account(conn, &to.id, request.amount).await?;
+        match debit_account(conn, &from, request.amount).await? {
+            Some(debit) => (debit, credit),
+            None => {
+                // Undo the credit made a moment ago in this same transaction.
+                credit_account(conn, &to.id, -request.amount).await?;
+                return unclaim_insufficient(conn, &transfer_id, &from, asset, request.amount)
+                    .await;
+            }
+        }
+    };
+
+    entry::Entity::insert_many([
+        entry::ActiveModel {
+            id: Set(new_id()),
+            transfer_id: Set(transfer_id.clone()),
+            account_id: Set(from.id.clone()),
+            amount: Set(-request.amount),
+            balance_after: Set(debit_after),
+            created_at: Set(now),
+        },
+        entry::ActiveModel {
+            id: Set(new_id()),
+            transfer_id: Set(transfer_id.clone()),
+            account_id: Set(to.id.clone()),
+            amount: Set(request.amount),
+            balance_after: Set(credit_after),
+            created_at: Set(now),
+        },
+    ])
+    .exec_without_returning(conn)
+    .await?;
+
+    if tracks_lots(&from) {
+        lots::draw(conn, &from.id, &transfer_id, request.amount, &lot_policy).await?;
+    }
+    if tracks_lots(&to) {
+        lots::credit(
+            conn,
+            &to.id,
+            &transfer_id,
+            request.amount,
+            &lot_policy,
+            rule.expires_at(now),
+            now,
+        )
+        .await?;
+    }
+
+    let transfer = transfer::Entity::find_by_id(transfer_id)
+        .one(conn)
+        .await?
+        .ok_or(LedgerError::NotFound("transfer"))?;
+    Ok(Posted {
+        transfer,
+        replayed: false,
+    })
+}
+
+fn tracks_lots(account: &account::Model) -> bool {
+    match (AccountKind::parse(&account.kind), asset_of(account)) {
+        (Some(kind), Some(asset)) => kind.tracks_lots(asset),
+        _ => false,
+    }
+}
+
+pub(crate) async fn replay(
+    conn: &impl ConnectionTrait,
+    key: &str,
+    hash: &str,
+) -> Result<Posted, LedgerError> {
+    let existing = find_by_key(conn, key)
+        .await?
+        .ok_or(LedgerError::NotFound("transfer"))?;
+    if existing.request_hash != hash {
+        return Err(LedgerError::IdempotencyKeyReused(key.to_owned()));
+    }
+    Ok(Posted {
+        transfer: existing,
+        replayed: true,
+    })
+}
+
+pub async fn find_by_key(
+    conn: &impl ConnectionTrait,
+    key: &str,
+) -> Result<Option<transfer::Model>, LedgerError> {
+    Ok(transfer::Entity::find()
+        .filter(transfer::Column::IdempotencyKey.eq(key))
+        .one(conn)
+        .await?)
+}
+
+/// Releases the key claimed by a transfer that cannot be paid, so the caller's transaction
+/// holds nothing of it and a later retry with the same key may succeed.
+async fn unclaim_insufficient(
+    conn: &impl ConnectionTrait,
+    transfer_id: &str,
+    from: &account::Model,
+    asset: Asset,
+    needed: i64,
+) -> Result<Posted, LedgerError> {
+    transfer::Entity::delete_by_id(transfer_id.to_owned())
+        .exec(conn)
+        .await?;
+    let current = account::Entity::find_by_id(from.id.clone())
+        .one(conn)
+        .await?;
+    let available = current.map_or(0, |a| a.balance - a.held);
+    Err(LedgerError::Insufficient {
+        asset,
+        needed,
+        available,
+    })
+}
+
+/// `balance -= amount` when allowed; the new balance, or `None` when the available amount is
+/// short. One conditional statement, so concurrent debits cannot overdraw.
+async fn debit_account(
+    conn: &impl ConnectionTrait,
+    account: &account::Model,
+    amount: i64,
+) -> Result<Option<i64>, LedgerError> {
+    let condition = Cond::any()
+        .add(Expr::col(account::Column::AllowNegative).eq(true))
+        .add(
+            Expr::expr(Expr::col(account::Column::Balance).sub(Expr::col(account::Column::Held)))
+                .gte(amount),
+        );
+    let statement = Query::update()
+        .table(account::Entity)
+        .value(
+            account::Column::Balance,
+            Expr::col(account::Column::Balance).sub(amount),
+        )
+        .and_where(account::Column::Id.eq(account.id.as_str()))
+        .cond_where(condition)
+        .returning_col(account::Column::Balance)
+        .to_owned();
+    let row = conn
+        .query_one(conn.get_database_backend().build(&statement))
+        .await?;
+    Ok(row.map(|r| r.try_get::<i64>("", "balance")).transpose()?)
+}
+
+/// `balance += amount` (a negative amount undoes an earlier credit); the new balance.
+async fn credit_account(
+    conn: &impl ConnectionTrait,
+    account_id: &str,
+    amount: i64,
+) -> Result<i64, LedgerError> {
+    let statement = Query::update()
+        .table(account::Entity)
+        .value(
+            account::Column::Balance,
+            Expr::col(account::Column::Balance).add(amount),
+        )
+        .and_where(account::Column::Id.eq(account_id))
+        .returning_col(account::Column::Balance)
+        .to_owned();
+    let row = conn
+        .query_one(conn.get_database_backend().build(&statement))
+        .await?
+        .ok_or(LedgerError::NotFound("account"))?;
+    Ok(row.try_get::<i64>("", "balance")?)
+}
+
+/// `held += amount` (negative to release) under the same rule as a debit.
+pub(crate) async fn adjust_held(
+    conn: &impl ConnectionTrait,
+    account_id: &str,
+    amount: i64,
+) -> Result<bool, LedgerError> {
+    let mut statement = Query::update();
+    statement
+        .table(account::Entity)
+        .value(
+            account::Column::Held,
+            Expr::col(account::Column::Held).add(amount),
+        )
+        .and_where(account::Column::Id.eq(account_id));
+    if amount > 0 {
+        statement.cond_where(
+            Cond::any()
+                .add(Expr::col(account::Column::AllowNegative).eq(true))
+                .add(
+                    Expr::expr(
+                        Expr::col(account::Column::Balance).sub(Expr::col(account::Column::Held)),
+                    )
+                    .gte(amount),
+                ),
+        );
+    }
+    let result = conn
+        .execute(conn.get_database_backend().build(&statement))
+        .await?;
+    Ok(result.rows_affected() == 1)
+}
