@@ -32,6 +32,17 @@ enum Command {
     },
     /// Print the OpenAPI document.
     Openapi,
+    /// Points ledger tasks.
+    Ledger {
+        #[command(subcommand)]
+        command: LedgerCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum LedgerCommand {
+    /// Check that the books balance; exits non-zero when they do not.
+    Verify,
 }
 
 #[derive(Subcommand)]
@@ -87,6 +98,9 @@ pub fn main() -> ExitCode {
             Command::Serve | Command::Openapi => serve(settings).await,
             Command::Migrate => migrate(settings).await,
             Command::Admin { command } => admin(settings, command).await,
+            Command::Ledger {
+                command: LedgerCommand::Verify,
+            } => verify_ledger(settings).await,
         }
     });
     match result {
@@ -113,6 +127,35 @@ async fn migrate(settings: Settings) -> anyhow::Result<()> {
     let db = platform::db::connect(&settings.database).await?;
     crate::migrator::migrate(&db).await?;
     tracing::info!("migrations applied");
+    Ok(())
+}
+
+async fn verify_ledger(settings: Settings) -> anyhow::Result<()> {
+    let db = platform::db::connect(&settings.database).await?;
+    crate::migrator::migrate(&db).await?;
+    let report = points_ledger::service::verify::verify(&db).await?;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "balanced: {}  accounts: {}  transfers: {}",
+        report.balanced, report.accounts_checked, report.transfers_checked
+    )?;
+    for asset in &report.assets {
+        writeln!(out, "asset {}: sum {}", asset.asset, asset.sum)?;
+    }
+    for m in &report.mismatches {
+        writeln!(
+            out,
+            "MISMATCH {} {}: expected {}, found {}",
+            m.check, m.subject, m.expected, m.actual
+        )?;
+    }
+    if !report.balanced {
+        anyhow::bail!(
+            "the ledger does not balance ({} mismatches)",
+            report.mismatches.len()
+        );
+    }
     Ok(())
 }
 

@@ -1,9 +1,12 @@
 //! The Linli HTTP API: actix-web routes per context, extractors, problem+json errors, the
 //! OpenAPI document, demo seed and the `linli` command line.
 
+pub mod amount;
 pub mod cli;
 pub mod error;
 pub mod extract;
+pub mod idempotency;
+pub mod jobs;
 pub mod metrics;
 pub mod middleware;
 pub mod migrator;

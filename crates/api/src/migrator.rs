@@ -7,7 +7,10 @@ pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        identity::migration::migrations()
+        let mut all = platform::migration::migrations();
+        all.extend(identity::migration::migrations());
+        all.extend(points_ledger::migration::migrations());
+        all
     }
 }
 

@@ -1,7 +1,7 @@
 //! The OpenAPI document, generated from the handlers' annotations. `linli openapi` prints it;
 //! `api-spec/openapi.json` is the committed copy and a test fails when the two drift.
 
-use crate::routes::{auth, me, ops, orgs, staff};
+use crate::routes::{auth, ledger, me, ops, orgs, staff};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -16,6 +16,8 @@ use utoipa::{Modify, OpenApi};
         auth::wechat_login, auth::staff_login, auth::refresh, auth::logout,
         me::me, me::update_profile, me::bind_phone,
         orgs::tree, orgs::create, staff::create,
+        ledger::wallet, ledger::entries, ledger::gift_time_credits, ledger::allocate, ledger::budget,
+        ledger::award, ledger::verify_ledger,
     ),
     components(schemas(crate::error::Problem, crate::error::ProblemFieldError)),
     modifiers(&BearerAuth),
@@ -24,6 +26,7 @@ use utoipa::{Modify, OpenApi};
         (name = "auth", description = "WeChat and staff login, token refresh, logout"),
         (name = "me", description = "The logged-in user's own account"),
         (name = "orgs", description = "The org tree and staff accounts"),
+        (name = "ledger", description = "Points and time credits: wallets, statements, budgets, awards, gifts, verification"),
     ),
 )]
 pub struct ApiDoc;

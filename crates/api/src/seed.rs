@@ -42,7 +42,63 @@ pub struct DemoOrgs {
     pub communities: Vec<org::Model>,
 }
 
-pub async fn run(db: &DatabaseConnection, clock: &Clock) -> Result<DemoOrgs, IdentityError> {
+/// Demo budgets: the treasury funds 新华街道, which funds its first community.
+const STREET_BUDGET: i64 = 100_000;
+const COMMUNITY_BUDGET: i64 = 20_000;
+
+pub async fn run(db: &DatabaseConnection, clock: &Clock) -> anyhow::Result<DemoOrgs> {
+    let orgs = seed_people(db, clock).await?;
+    seed_budgets(db, clock, &orgs).await?;
+    Ok(orgs)
+}
+
+async fn seed_budgets(
+    db: &DatabaseConnection,
+    clock: &Clock,
+    orgs: &DemoOrgs,
+) -> anyhow::Result<()> {
+    use points_ledger::service::transfers::{transfer, TransferCode, TransferRequest};
+    use points_ledger::AccountRef;
+    let street = &orgs.streets[0];
+    let community = &orgs.communities[0];
+    // Fixed idempotency keys make re-seeding at every start a no-op.
+    for (key, from, to, amount) in [
+        (
+            "seed:budget:street",
+            AccountRef::treasury(&orgs.district.id),
+            AccountRef::org_budget(&street.id),
+            STREET_BUDGET,
+        ),
+        (
+            "seed:budget:community",
+            AccountRef::org_budget(&street.id),
+            AccountRef::org_budget(&community.id),
+            COMMUNITY_BUDGET,
+        ),
+    ] {
+        let request = TransferRequest {
+            idempotency_key: key.to_owned(),
+            from,
+            to,
+            amount,
+            code: TransferCode::Allocation,
+            memo: "演示预算".to_owned(),
+            reference: None,
+        };
+        let txn = sea_orm::TransactionTrait::begin(db).await?;
+        transfer(
+            &txn,
+            request,
+            points_ledger::ExpiryRule::default(),
+            clock.now(),
+        )
+        .await?;
+        txn.commit().await?;
+    }
+    Ok(())
+}
+
+async fn seed_people(db: &DatabaseConnection, clock: &Clock) -> Result<DemoOrgs, IdentityError> {
     let orgs = seed_orgs(db, clock).await?;
     let xinhua = &orgs.streets[0];
     let first_community = &orgs.communities[0];

@@ -139,6 +139,9 @@ impl Application {
                 crate::seed::DEMO_PASSWORD
             );
         }
+        if self.state.settings.jobs.enabled {
+            tokio::spawn(crate::jobs::run_forever(self.state.clone()));
+        }
         self.server.await
     }
 }

@@ -11,6 +11,14 @@ pub struct OrgRef {
     pub path: String,
 }
 
+/// The district at the root of an org's materialised path (`/<district>/...`).
+pub fn district_of(path: &str) -> Option<&str> {
+    path.trim_start_matches('/')
+        .split('/')
+        .next()
+        .filter(|s| !s.is_empty())
+}
+
 impl OrgRef {
     /// True when `other` is this org or lies below it.
     pub fn contains(&self, other_path: &str) -> bool {
@@ -126,6 +134,13 @@ mod tests {
         // A sibling whose id starts with the same characters is not inside.
         assert!(!actor.can_reach("/d/st2/"));
         assert_eq!(actor.staff_role_over("/d/st/c1/"), Some(Role::StreetStaff));
+    }
+
+    #[test]
+    fn the_district_is_the_first_path_segment() {
+        assert_eq!(district_of("/d/st/c1/"), Some("d"));
+        assert_eq!(district_of("/d/"), Some("d"));
+        assert_eq!(district_of("/"), None);
     }
 
     #[test]

@@ -24,6 +24,8 @@ pub struct Settings {
     pub rate_limit: RateLimitSettings,
     pub demo: DemoSettings,
     pub log: LogSettings,
+    pub ledger: LedgerSettings,
+    pub jobs: JobsSettings,
 }
 
 fn default_profile() -> String {
@@ -102,6 +104,22 @@ pub struct RateLimitSettings {
 pub struct DemoSettings {
     /// Seed the demo district, staff logins and sample data at start.
     pub seed: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LedgerSettings {
+    /// Points earned in year Y expire at the end of year Y + this (China Standard Time).
+    pub points_expire_years_after: i32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobsSettings {
+    /// Run background jobs (expiry, hold release, clean-up) in this process.
+    pub enabled: bool,
+    /// Seconds between job rounds.
+    pub interval_seconds: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -237,6 +255,15 @@ impl Settings {
                 "rate_limit.staff_login_per_username_per_15min",
                 "must be at least 1",
             );
+        }
+        if !(0..=10).contains(&self.ledger.points_expire_years_after) {
+            invalid(
+                "ledger.points_expire_years_after",
+                "must be between 0 and 10",
+            );
+        }
+        if self.jobs.interval_seconds == 0 {
+            invalid("jobs.interval_seconds", "must be at least 1");
         }
         if self.wechat.mode == WechatMode::Live {
             if self.wechat.app_id.trim().is_empty() {

@@ -54,13 +54,23 @@ impl MeResponse {
     }
 }
 
-/// Wallet balances shown on `/me`. Nothing can hold points or time credits until the points
-/// ledger exists, so they are zero; the ledger replaces this with real balances.
-fn balances_of(_profile: &Profile) -> Balances {
-    Balances {
-        points: 0,
-        time_credit_minutes: 0,
-    }
+/// Wallet balances shown on `/me`, read from the ledger (`/me/wallet` has the detail).
+async fn balances_of(state: &AppState, profile: &Profile) -> Result<Balances, ApiError> {
+    use points_ledger::service::accounts::balance_of;
+    use points_ledger::{AccountRef, Asset};
+    let points = balance_of(&state.db, &AccountRef::wallet(Asset::Points, &profile.id))
+        .await
+        .map_err(|e| crate::routes::ledger::ledger_error(e, "insufficient_points"))?;
+    let minutes = balance_of(
+        &state.db,
+        &AccountRef::wallet(Asset::TimeCredits, &profile.id),
+    )
+    .await
+    .map_err(|e| crate::routes::ledger::ledger_error(e, "insufficient_time_credits"))?;
+    Ok(Balances {
+        points: points.balance,
+        time_credit_minutes: minutes.balance,
+    })
 }
 
 /// Who am I: roles, community, merchants and balances.
@@ -69,7 +79,7 @@ fn balances_of(_profile: &Profile) -> Balances {
         (status = 401, body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn me(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
     let profile = users::profile(&state.db, &user.0).await?;
-    let balances = balances_of(&profile);
+    let balances = balances_of(&state, &profile).await?;
     Ok(HttpResponse::Ok().json(MeResponse::new(profile, balances)))
 }
 
@@ -104,7 +114,7 @@ pub async fn update_profile(
         compound_id,
     };
     let profile = users::update_profile(&state.db, &user.0, change, state.clock.now()).await?;
-    let balances = balances_of(&profile);
+    let balances = balances_of(&state, &profile).await?;
     Ok(HttpResponse::Ok().json(MeResponse::new(profile, balances)))
 }
 

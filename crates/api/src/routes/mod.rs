@@ -1,6 +1,7 @@
 //! HTTP routes, one module per area. Handlers are thin: parse, call the use case, render.
 
 pub mod auth;
+pub mod ledger;
 pub mod me;
 pub mod ops;
 pub mod orgs;
@@ -11,6 +12,7 @@ use actix_web::web;
 /// Everything under `/api/v1`.
 pub fn api_v1(cfg: &mut web::ServiceConfig) {
     auth::routes(cfg);
+    ledger::routes(cfg);
     me::routes(cfg);
     orgs::routes(cfg);
     staff::routes(cfg);

@@ -53,6 +53,17 @@ async fn find_by_openid(
         .await?)
 }
 
+/// The resident (a user who logged in with WeChat) with this id.
+pub async fn find_resident(
+    conn: &impl ConnectionTrait,
+    user_id: &str,
+) -> Result<Option<user::Model>, IdentityError> {
+    Ok(user::Entity::find_by_id(user_id.to_owned())
+        .one(conn)
+        .await?
+        .filter(|u| u.openid.is_some()))
+}
+
 /// What `/me` shows (balances are added by the API from the ledger).
 #[derive(Debug, Clone)]
 pub struct Profile {

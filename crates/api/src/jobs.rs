@@ -1,0 +1,62 @@
+//! Background jobs, run every `jobs.interval_seconds` by each instance that has
+//! `jobs.enabled`. Every job is idempotent and safe with several instances running at once:
+//! holds and lots change by compare-and-set, and expiry transfers carry idempotency keys.
+
+use crate::state::AppState;
+use chrono::Duration;
+use sea_orm::TransactionTrait;
+
+/// Rows one job touches per round; the next round continues.
+const BATCH: u64 = 500;
+/// Idempotency records are kept this long (API.md promises at least 24 h).
+const IDEMPOTENCY_RETENTION_HOURS: i64 = 48;
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct RoundReport {
+    pub holds_released: u64,
+    pub points_expired: i64,
+    pub idempotency_records_purged: u64,
+}
+
+/// One round of every job.
+pub async fn run_once(state: &AppState) -> anyhow::Result<RoundReport> {
+    let now = state.clock.now();
+    let txn = state.db.begin().await?;
+    let holds_released = points_ledger::service::holds::release_expired(&txn, now, BATCH).await?;
+    txn.commit().await?;
+
+    let txn = state.db.begin().await?;
+    let points_expired = points_ledger::service::expiry::expire_lots(&txn, now, BATCH).await?;
+    txn.commit().await?;
+
+    let idempotency_records_purged = platform::idempotency::purge(
+        &state.db,
+        now - Duration::hours(IDEMPOTENCY_RETENTION_HOURS),
+    )
+    .await?;
+    Ok(RoundReport {
+        holds_released,
+        points_expired,
+        idempotency_records_purged,
+    })
+}
+
+/// Runs rounds forever; errors are logged and the next round tries again.
+pub async fn run_forever(state: AppState) {
+    let mut interval = tokio::time::interval(std::time::Duration::from_secs(
+        state.settings.jobs.interval_seconds,
+    ));
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        match run_once(&state).await {
+            Ok(report) if report != RoundReport::default() => {
+                tracing::info!(?report, "background jobs ran")
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), "background jobs failed; retrying next round")
+            }
+        }
+    }
+}
