@@ -49,6 +49,9 @@ pub struct TestApp {
     pub settings: Settings,
     pub clock: Clock,
     pub client: reqwest::Client,
+    /// The running app's state: its database pool, for arranging what no endpoint does yet
+    /// and for running a round of background jobs.
+    pub state: api::state::AppState,
 }
 
 #[derive(Debug, Clone)]
@@ -101,12 +104,14 @@ pub async fn start(settings: Settings) -> TestApp {
         .await
         .expect("application builds");
     let port = app.port();
+    let state = app.state().clone();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
         port,
         settings,
         clock,
+        state,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -146,6 +151,21 @@ impl TestApp {
     pub async fn post(&self, path: &str, body: &Value, token: Option<&str>) -> Response {
         self.send(self.request(Method::POST, path, token).json(body))
             .await
+    }
+
+    pub async fn post_with_key(
+        &self,
+        path: &str,
+        body: &Value,
+        token: &str,
+        key: &str,
+    ) -> Response {
+        self.send(
+            self.request(Method::POST, path, Some(token))
+                .header("idempotency-key", key)
+                .json(body),
+        )
+        .await
     }
 
     pub async fn put(&self, path: &str, body: &Value, token: Option<&str>) -> Response {
@@ -222,4 +242,30 @@ pub async fn expect_problem(response: Response, status: StatusCode, code: &str) 
         "{body}"
     );
     body
+}
+
+/// Credits a resident's time-credit wallet straight through the ledger (as the time bank
+/// will when it settles an activity), for tests of what residents do with credits.
+pub async fn issue_time_credits(db: &sea_orm::DatabaseConnection, user_id: &str, minutes: i64) {
+    use points_ledger::service::transfers::{transfer, TransferCode, TransferRequest};
+    use points_ledger::{AccountRef, Asset, ExpiryRule};
+    use sea_orm::TransactionTrait;
+    let txn = db.begin().await.expect("begin");
+    transfer(
+        &txn,
+        TransferRequest {
+            idempotency_key: format!("test-issue:{}", uuid::Uuid::now_v7()),
+            from: AccountRef::timebank_issuance(),
+            to: AccountRef::wallet(Asset::TimeCredits, user_id),
+            amount: minutes,
+            code: TransferCode::Settlement,
+            memo: "志愿服务".to_owned(),
+            reference: None,
+        },
+        ExpiryRule::default(),
+        chrono::Utc::now(),
+    )
+    .await
+    .expect("issue time credits");
+    txn.commit().await.expect("commit");
 }
