@@ -1,6 +1,7 @@
 //! Two API instances (separate operating-system processes) sharing one database and, when
 //! configured, one Redis: what one revokes, the other refuses.
 
+use futures_util::future::join_all;
 use linli_tests::process::spawn_server_process;
 use linli_tests::{expect_json, expect_problem, fresh_database_url, redis_url};
 use reqwest::StatusCode;
@@ -73,4 +74,137 @@ async fn a_token_revoked_through_one_instance_is_refused_by_another() {
         .await
         .unwrap();
     expect_problem(refresh, StatusCode::UNAUTHORIZED, "refresh_token_invalid").await;
+}
+
+/// Two API instances on one PostgreSQL database, hammered at once: no double spend, one
+/// transfer per idempotency key, and the books balance. (SQLite is the single-instance
+/// embedded mode, so without PostgreSQL the same hammer runs against one process.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_hammered_at_once_never_double_spend() {
+    let database_url = fresh_database_url().await;
+    let mut env = HashMap::new();
+    env.insert("LINLI__DATABASE__URL".to_owned(), database_url.clone());
+    env.insert(
+        "LINLI__REDIS__KEY_PREFIX".to_owned(),
+        format!("linli-test:{}:", uuid::Uuid::now_v7().simple()),
+    );
+    env.insert(
+        "LINLI__RATE_LIMIT__LOGIN_PER_IP_PER_MINUTE".to_owned(),
+        "10000".to_owned(),
+    );
+    if let Some(url) = redis_url() {
+        env.insert("LINLI__REDIS__URL".to_owned(), url);
+    }
+    let first = spawn_server_process(linli_tests::server_binary!(), &env).await;
+    let second = if linli_tests::postgres_admin_url().is_some() {
+        Some(spawn_server_process(linli_tests::server_binary!(), &env).await)
+    } else {
+        None
+    };
+    let addresses: Vec<String> = std::iter::once(first.address.clone())
+        .chain(second.as_ref().map(|s| s.address.clone()))
+        .collect();
+    let client = reqwest::Client::new();
+    let login = |address: String, body: serde_json::Value, path: &'static str| {
+        let client = client.clone();
+        async move {
+            let response = client
+                .post(format!("{address}{path}"))
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            expect_json(response, StatusCode::OK).await
+        }
+    };
+    let alice = login(
+        addresses[0].clone(),
+        json!({ "code": "dev-alice" }),
+        "/api/v1/auth/wechat-login",
+    )
+    .await;
+    let mum = login(
+        addresses[0].clone(),
+        json!({ "code": "dev-mum" }),
+        "/api/v1/auth/wechat-login",
+    )
+    .await;
+    let community = login(
+        addresses[0].clone(),
+        json!({ "username": "community", "password": linli_tests::DEMO_PASSWORD }),
+        "/api/v1/auth/staff-login",
+    )
+    .await;
+    let alice_id = alice["user"]["id"].as_str().unwrap().to_owned();
+    let alice_token = alice["access_token"].as_str().unwrap().to_owned();
+    let staff_token = community["access_token"].as_str().unwrap().to_owned();
+
+    let db = sea_orm::Database::connect(&database_url).await.unwrap();
+    linli_tests::issue_time_credits(&db, &alice_id, 250).await;
+
+    // 100 gifts of 10 minutes from 250, spread over the instances, all at once.
+    let gift = json!({ "to_user_id": mum["user"]["id"], "minutes": 10 });
+    let gifts = (0..100).map(|i| {
+        let request = client
+            .post(format!(
+                "{}/api/v1/me/time-credits/transfers",
+                addresses[i % addresses.len()]
+            ))
+            .bearer_auth(&alice_token)
+            .json(&gift);
+        async move { request.send().await.unwrap().status() }
+    });
+    // Meanwhile, one award retried 30 times with one key, on both instances.
+    let award = json!({ "user_id": alice_id, "points": 10, "reason": "重试" });
+    let awards = (0..30).map(|i| {
+        let request = client
+            .post(format!(
+                "{}/api/v1/staff/points/awards",
+                addresses[i % addresses.len()]
+            ))
+            .bearer_auth(&staff_token)
+            .header("idempotency-key", "one-award")
+            .json(&award);
+        async move { request.send().await.unwrap().status() }
+    });
+    let (gift_statuses, award_statuses) = tokio::join!(join_all(gifts), join_all(awards));
+    assert_eq!(
+        gift_statuses
+            .iter()
+            .filter(|s| **s == StatusCode::CREATED)
+            .count(),
+        25,
+        "{gift_statuses:?}"
+    );
+    assert_eq!(
+        gift_statuses
+            .iter()
+            .filter(|s| **s == StatusCode::CONFLICT)
+            .count(),
+        75,
+        "{gift_statuses:?}"
+    );
+    assert!(
+        award_statuses.iter().all(|s| *s == StatusCode::CREATED),
+        "{award_statuses:?}"
+    );
+
+    let wallet = client
+        .get(format!(
+            "{}/api/v1/me/wallet",
+            addresses[addresses.len() - 1]
+        ))
+        .bearer_auth(&alice_token)
+        .send()
+        .await
+        .unwrap();
+    let wallet = expect_json(wallet, StatusCode::OK).await;
+    assert_eq!(wallet["time_credits"]["balance_minutes"], 0);
+    assert_eq!(
+        wallet["points"]["balance"], 10,
+        "the retried award posted once"
+    );
+
+    let report = points_ledger::service::verify::verify(&db).await.unwrap();
+    assert!(report.balanced, "{:?}", report.mismatches);
 }
