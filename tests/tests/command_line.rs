@@ -161,3 +161,44 @@ async fn a_fresh_deployment_is_bootstrapped_from_the_command_line() {
         .await;
     assert_eq!(response.status(), reqwest::StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn ledger_verify_reports_balanced_books_and_fails_on_broken_ones() {
+    let database_url = fresh_database_url().await;
+    let env = [("LINLI__DATABASE__URL", database_url.as_str())];
+    let output = run(&env, &["migrate"], None).await;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let db = sea_orm::Database::connect(&database_url).await.unwrap();
+    linli_tests::issue_time_credits(&db, "some-resident", 90).await;
+    let output = run(&env, &["ledger", "verify"], None).await;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("balanced: true") && stdout.contains("transfers: 1"),
+        "{stdout}"
+    );
+
+    // Tamper with a balance behind the ledger's back: verify must say so and fail.
+    sea_orm::ConnectionTrait::execute_unprepared(
+        &db,
+        "UPDATE ledger_accounts SET balance = balance + 7 WHERE kind = 'wallet'",
+    )
+    .await
+    .unwrap();
+    let output = run(&env, &["ledger", "verify"], None).await;
+    assert!(
+        !output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("MISMATCH balance_vs_entries"), "{stdout}");
+}
