@@ -1,8 +1,9 @@
 //! Ledger throughput benchmark: transfers per second and p50/p99 latency at several client
 //! counts, with uniformly spread accounts and with one hot merchant account that every
 //! transfer credits, on SQLite or PostgreSQL. Each transfer is a real use case: its own
-//! transaction, idempotency key, conditional debit, entries and expiry lots. The ledger is
-//! verified after every run; the results go to a Markdown file.
+//! transaction, idempotency key, conditional debit, entries and expiry lots; then the same
+//! through group commit (`TransferBatcher`: many transfers per transaction and commit). The
+//! ledger is verified after every run; the results go to a Markdown file.
 //!
 //! ```text
 //! cargo run --release -p points-ledger --bin ledger-bench                      # SQLite
@@ -14,6 +15,7 @@ use anyhow::{bail, Context};
 use chrono::Utc;
 use clap::Parser;
 use futures_util::future::join_all;
+use points_ledger::service::batch::TransferBatcher;
 use points_ledger::service::transfers::{transfer, TransferCode, TransferRequest};
 use points_ledger::service::verify::verify;
 use points_ledger::{AccountKind, AccountRef, Asset, ExpiryRule};
@@ -43,6 +45,12 @@ struct Args {
     /// Merchant accounts credited in the uniform scenario.
     #[arg(long, default_value_t = 200)]
     merchants: usize,
+    /// Batch workers for group commit.
+    #[arg(long, default_value_t = 2)]
+    batch_workers: usize,
+    /// Largest batch in group commit.
+    #[arg(long, default_value_t = 256)]
+    max_batch: usize,
     /// Where the Markdown results go.
     #[arg(long, default_value = "target/bench/ledger-bench.md")]
     out: PathBuf,
@@ -71,7 +79,26 @@ impl Scenario {
     }
 }
 
+/// How each transfer reaches the database.
+#[derive(Clone)]
+enum Mode {
+    /// Its own transaction and commit.
+    PerRequest,
+    /// Through the batcher: many transfers per commit.
+    GroupCommit(TransferBatcher),
+}
+
+impl Mode {
+    fn name(&self) -> &'static str {
+        match self {
+            Self::PerRequest => "one commit each",
+            Self::GroupCommit(_) => "group commit",
+        }
+    }
+}
+
 struct RunResult {
+    mode: &'static str,
     scenario: Scenario,
     clients: usize,
     transfers: usize,
@@ -149,6 +176,7 @@ async fn fund_wallets(db: &DatabaseConnection, wallets: usize) -> anyhow::Result
 async fn run(
     db: &DatabaseConnection,
     args: &Args,
+    mode: &Mode,
     scenario: Scenario,
     clients: usize,
     run_id: usize,
@@ -157,6 +185,7 @@ async fn run(
     let started = Instant::now();
     let tasks = (0..clients).map(|c| {
         let db = db.clone();
+        let mode = mode.clone();
         let (wallets, merchants) = (args.wallets, args.merchants);
         tokio::spawn(async move {
             let mut latencies = Vec::with_capacity(per_client);
@@ -171,31 +200,35 @@ async fn run(
                     (rng.random_range(0..wallets), merchant)
                 };
                 let begun = Instant::now();
-                let result = async {
-                    let txn = db.begin().await?;
-                    transfer(
-                        &txn,
-                        TransferRequest {
-                            idempotency_key: format!("run{run_id}-c{c}-t{i}"),
-                            from: AccountRef::wallet(Asset::Points, &format!("resident-{wallet}")),
-                            to: AccountRef::new(
-                                Asset::Points,
-                                AccountKind::Merchant,
-                                format!("merchant-{merchant}"),
-                            ),
-                            amount: 1,
-                            code: TransferCode::Redemption,
-                            memo: String::new(),
-                            reference: None,
-                        },
-                        ExpiryRule::default(),
-                        Utc::now(),
-                    )
-                    .await?;
-                    txn.commit().await?;
-                    anyhow::Ok(())
-                }
-                .await;
+                let request = TransferRequest {
+                    idempotency_key: format!("run{run_id}-c{c}-t{i}"),
+                    from: AccountRef::wallet(Asset::Points, &format!("resident-{wallet}")),
+                    to: AccountRef::new(
+                        Asset::Points,
+                        AccountKind::Merchant,
+                        format!("merchant-{merchant}"),
+                    ),
+                    amount: 1,
+                    code: TransferCode::Redemption,
+                    memo: String::new(),
+                    reference: None,
+                };
+                let result = match &mode {
+                    Mode::PerRequest => {
+                        async {
+                            let txn = db.begin().await?;
+                            transfer(&txn, request, ExpiryRule::default(), Utc::now()).await?;
+                            txn.commit().await?;
+                            anyhow::Ok(())
+                        }
+                        .await
+                    }
+                    Mode::GroupCommit(batcher) => batcher
+                        .submit(request)
+                        .await
+                        .map(|_| ())
+                        .map_err(anyhow::Error::from),
+                };
                 latencies.push(begun.elapsed());
                 if result.is_err() {
                     failed += 1;
@@ -215,6 +248,7 @@ async fn run(
     latencies.sort();
     let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
     Ok(RunResult {
+        mode: mode.name(),
         scenario,
         clients,
         transfers: latencies.len(),
@@ -247,20 +281,34 @@ async fn main() -> anyhow::Result<()> {
 
     let mut results = Vec::new();
     let mut run_id = 0;
-    for scenario in [Scenario::Uniform, Scenario::HotMerchant] {
-        for &clients in &args.clients {
-            run_id += 1;
-            let result = run(&db, &args, scenario, clients, run_id).await?;
-            let report = verify(&db).await?;
-            if !report.balanced {
-                bail!(
-                    "the ledger does not verify after {} with {clients} clients: {:?}",
-                    scenario.name(),
-                    report.mismatches
-                );
-            }
-            eprintln!(
-                "{:>12} {:>3} clients: {:>7.0} transfers/s  p50 {:>6.2} ms  p99 {:>6.2} ms  ({} failed; verified)",
+    let batcher = TransferBatcher::start(
+        db.clone(),
+        if backend == "SQLite" {
+            1
+        } else {
+            args.batch_workers
+        },
+        args.max_batch,
+        ExpiryRule::default(),
+        platform::Clock::system(),
+    );
+    let modes = [Mode::PerRequest, Mode::GroupCommit(batcher)];
+    for mode in &modes {
+        for scenario in [Scenario::Uniform, Scenario::HotMerchant] {
+            for &clients in &args.clients {
+                run_id += 1;
+                let result = run(&db, &args, mode, scenario, clients, run_id).await?;
+                let report = verify(&db).await?;
+                if !report.balanced {
+                    bail!(
+                        "the ledger does not verify after {} with {clients} clients: {:?}",
+                        scenario.name(),
+                        report.mismatches
+                    );
+                }
+                eprintln!(
+                "{:>15} {:>12} {:>3} clients: {:>7.0} transfers/s  p50 {:>6.2} ms  p99 {:>6.2} ms  ({} failed; verified)",
+                mode.name(),
                 scenario.name(),
                 clients,
                 result.per_second(),
@@ -268,7 +316,8 @@ async fn main() -> anyhow::Result<()> {
                 result.p99.as_secs_f64() * 1000.0,
                 result.failed
             );
-            results.push(result);
+                results.push(result);
+            }
         }
     }
 
@@ -286,13 +335,14 @@ async fn main() -> anyhow::Result<()> {
     writeln!(md)?;
     writeln!(
         md,
-        "| scenario | clients | transfers/s | p50 ms | p99 ms | failed |"
+        "| mode | scenario | clients | transfers/s | p50 ms | p99 ms | failed |"
     )?;
-    writeln!(md, "|---|---:|---:|---:|---:|---:|")?;
+    writeln!(md, "|---|---|---:|---:|---:|---:|---:|")?;
     for r in &results {
         writeln!(
             md,
-            "| {} | {} | {:.0} | {:.2} | {:.2} | {} |",
+            "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {} |",
+            r.mode,
             r.scenario.name(),
             r.clients,
             r.per_second(),

@@ -1,6 +1,7 @@
 //! Ledger use cases. Each takes the caller's connection or transaction.
 
 pub mod accounts;
+pub mod batch;
 pub mod expiry;
 pub mod holds;
 mod lots;
