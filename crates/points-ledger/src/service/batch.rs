@@ -82,14 +82,33 @@ pub async fn try_post_batch(
         (0..requests.len()).map(|_| None).collect();
     let txn = db.begin().await?;
 
-    // Accounts, created on first use.
+    // Accounts: one query for those that exist, creation for the few that do not yet.
     let mut accounts: HashMap<crate::AccountRef, account::Model> = HashMap::new();
-    for request in requests {
-        for reference in [&request.from, &request.to] {
-            if !accounts.contains_key(reference) {
-                let model = ensure_account(&txn, reference, now).await?;
-                accounts.insert(reference.clone(), model);
-            }
+    let wanted: std::collections::HashSet<&crate::AccountRef> =
+        requests.iter().flat_map(|r| [&r.from, &r.to]).collect();
+    let mut any = sea_orm::Condition::any();
+    for reference in &wanted {
+        any = any.add(
+            sea_orm::Condition::all()
+                .add(account::Column::Asset.eq(reference.asset.as_str()))
+                .add(account::Column::Kind.eq(reference.kind.as_str()))
+                .add(account::Column::OwnerId.eq(reference.owner_id.as_str())),
+        );
+    }
+    for model in account::Entity::find().filter(any).all(&txn).await? {
+        if let (Some(asset), Some(kind)) =
+            (Asset::parse(&model.asset), AccountKind::parse(&model.kind))
+        {
+            accounts.insert(
+                crate::AccountRef::new(asset, kind, model.owner_id.clone()),
+                model,
+            );
+        }
+    }
+    for reference in wanted {
+        if !accounts.contains_key(reference) {
+            let model = ensure_account(&txn, reference, now).await?;
+            accounts.insert(reference.clone(), model);
         }
     }
 
