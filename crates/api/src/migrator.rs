@@ -10,6 +10,7 @@ impl MigratorTrait for Migrator {
         let mut all = platform::migration::migrations();
         all.extend(identity::migration::migrations());
         all.extend(points_ledger::migration::migrations());
+        all.extend(merchant::migration::migrations());
         all
     }
 }

@@ -1,7 +1,7 @@
 //! The OpenAPI document, generated from the handlers' annotations. `linli openapi` prints it;
 //! `api-spec/openapi.json` is the committed copy and a test fails when the two drift.
 
-use crate::routes::{auth, ledger, me, ops, orgs, staff};
+use crate::routes::{auth, ledger, me, merchants, ops, orgs, staff};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -18,6 +18,9 @@ use utoipa::{Modify, OpenApi};
         orgs::tree, orgs::create, staff::create,
         ledger::wallet, ledger::entries, ledger::gift_time_credits, ledger::allocate, ledger::budget,
         ledger::award, ledger::verify_ledger,
+        merchants::apply, merchants::list_for_staff, merchants::review, merchants::create_offer,
+        merchants::own_offers, merchants::update_offer, merchants::publish_offer, merchants::catalog,
+        merchants::offer,
     ),
     components(schemas(crate::error::Problem, crate::error::ProblemFieldError)),
     modifiers(&BearerAuth),
@@ -26,6 +29,7 @@ use utoipa::{Modify, OpenApi};
         (name = "auth", description = "WeChat and staff login, token refresh, logout"),
         (name = "me", description = "The logged-in user's own account"),
         (name = "orgs", description = "The org tree and staff accounts"),
+        (name = "merchants", description = "Merchants and partners, their points services and the catalog"),
         (name = "ledger", description = "Points and time credits: wallets, statements, budgets, awards, gifts, verification"),
     ),
 )]

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod ledger;
 pub mod me;
+pub mod merchants;
 pub mod ops;
 pub mod orgs;
 pub mod staff;
@@ -14,6 +15,7 @@ pub fn api_v1(cfg: &mut web::ServiceConfig) {
     auth::routes(cfg);
     ledger::routes(cfg);
     me::routes(cfg);
+    merchants::routes(cfg);
     orgs::routes(cfg);
     staff::routes(cfg);
 }

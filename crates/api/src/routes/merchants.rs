@@ -1,0 +1,497 @@
+//! Merchants and partners: applications, review, offers and the residents' catalog.
+
+use crate::error::ApiError;
+use crate::extract::{AuthUser, JsonBody};
+use crate::state::AppState;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, Utc};
+use merchant::entity::{merchant as merchant_row, offer as offer_row};
+use merchant::offer_rules::OfferInput;
+use merchant::service::applications::{self, ApplicationInput};
+use merchant::service::offers::{self, CatalogFilter, OfferPatch};
+use merchant::{MerchantAction, MerchantError, MerchantStatus};
+use platform::paging::{decode_cursor, encode_cursor, page_limit};
+use platform::ValidationErrors;
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/merchants/applications").route(web::post().to(apply)))
+        .service(web::resource("/staff/merchants").route(web::get().to(list_for_staff)))
+        .service(web::resource("/staff/merchants/{id}/{action}").route(web::post().to(review)))
+        .service(
+            web::resource("/merchants/{id}/offers")
+                .route(web::post().to(create_offer))
+                .route(web::get().to(own_offers)),
+        )
+        .service(
+            web::resource("/merchants/{id}/offers/{offer_id}").route(web::patch().to(update_offer)),
+        )
+        .service(
+            web::resource("/merchants/{id}/offers/{offer_id}/{action}")
+                .route(web::post().to(publish_offer)),
+        )
+        .service(web::resource("/offers").route(web::get().to(catalog)))
+        .service(web::resource("/offers/{id}").route(web::get().to(offer)));
+}
+
+impl From<MerchantError> for ApiError {
+    fn from(err: MerchantError) -> Self {
+        match err {
+            MerchantError::Validation(errors) => ApiError::validation(errors),
+            MerchantError::NotFound(what) => ApiError::not_found(format!("No such {what}.")),
+            MerchantError::Forbidden(why) => ApiError::forbidden(why),
+            MerchantError::InvalidTransition { action, from } => ApiError::new(
+                StatusCode::CONFLICT,
+                "invalid_transition",
+                format!("Cannot {action} it: it is {from}."),
+            ),
+            MerchantError::Identity(e) => e.into(),
+            MerchantError::Db(e) => e.into(),
+        }
+    }
+}
+
+fn cursor_position(cursor: Option<&str>) -> Result<Option<String>, ApiError> {
+    match cursor {
+        None => Ok(None),
+        Some(c) => decode_cursor::<String>(c).map(Some).ok_or_else(|| {
+            ValidationErrors::single("cursor", "is not a cursor from this list").into()
+        }),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Merchants
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApplicationRequest {
+    #[schema(example = "老王理发店")]
+    pub name: String,
+    #[schema(example = "生活服务")]
+    pub category: String,
+    pub license_no: String,
+    pub address: String,
+    #[schema(example = "13800001111")]
+    pub contact_phone: String,
+    pub community_id: String,
+    #[serde(default)]
+    pub description: String,
+    /// `group` (团体型) or `independent` (独立型, default).
+    #[serde(default)]
+    pub partner_type: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MerchantResponse {
+    pub id: String,
+    pub name: String,
+    pub category: String,
+    pub license_no: String,
+    pub address: String,
+    pub contact_phone: String,
+    pub community_id: String,
+    pub description: String,
+    pub partner_type: String,
+    /// `pending`, `active`, `suspended`, `rejected` or `closed`.
+    pub status: String,
+    pub applicant_user_id: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<merchant_row::Model> for MerchantResponse {
+    fn from(m: merchant_row::Model) -> Self {
+        Self {
+            id: m.id,
+            name: m.name,
+            category: m.category,
+            license_no: m.license_no,
+            address: m.address,
+            contact_phone: m.contact_phone,
+            community_id: m.community_id,
+            description: m.description,
+            partner_type: m.partner_type,
+            status: m.status,
+            applicant_user_id: m.applicant_user_id,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
+/// Apply to join as a merchant or partner; staff of the community review it.
+#[utoipa::path(post, path = "/api/v1/merchants/applications", tag = "merchants", security(("bearer" = [])),
+    request_body = ApplicationRequest,
+    responses((status = 201, body = MerchantResponse),
+        (status = 422, description = "`validation_failed`", body = crate::error::Problem, content_type = "application/problem+json")))]
+pub async fn apply(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    body: JsonBody<ApplicationRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.0;
+    let input = ApplicationInput {
+        name: b.name,
+        category: b.category,
+        license_no: b.license_no,
+        address: b.address,
+        contact_phone: b.contact_phone,
+        community_id: b.community_id,
+        description: b.description,
+        partner_type: b.partner_type,
+    };
+    let created = applications::apply(&state.db, &user.0, input, state.clock.now()).await?;
+    Ok(HttpResponse::Created().json(MerchantResponse::from(created)))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct MerchantListQuery {
+    /// `pending`, `active`, `suspended`, `rejected` or `closed`.
+    pub status: Option<String>,
+    pub limit: Option<u64>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MerchantPage {
+    pub items: Vec<MerchantResponse>,
+    pub next_cursor: Option<String>,
+}
+
+/// Merchants in the caller's street or community, newest first.
+#[utoipa::path(get, path = "/api/v1/staff/merchants", tag = "merchants", security(("bearer" = [])), params(MerchantListQuery),
+    responses((status = 200, body = MerchantPage),
+        (status = 403, body = crate::error::Problem, content_type = "application/problem+json")))]
+pub async fn list_for_staff(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    query: web::Query<MerchantListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    if !user.0.is_org_staff() {
+        return Err(ApiError::forbidden(
+            "Only street and community staff list merchants.",
+        ));
+    }
+    let status = match query.status.as_deref() {
+        None => None,
+        Some(s) => Some(MerchantStatus::parse(s).ok_or_else(|| {
+            ValidationErrors::single(
+                "status",
+                "must be pending, active, suspended, rejected or closed",
+            )
+        })?),
+    };
+    let before = cursor_position(query.cursor.as_deref())?;
+    let (rows, next) = applications::list_in_scope(
+        &state.db,
+        &user.0,
+        status,
+        page_limit(query.limit),
+        before.as_deref(),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(MerchantPage {
+        items: rows.into_iter().map(Into::into).collect(),
+        next_cursor: next.map(|id| encode_cursor(&id)),
+    }))
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonRequest {
+    /// Required for everything but approval.
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// Review a merchant: `approve`, `reject`, `suspend`, `reinstate` or `close` (exit).
+#[utoipa::path(post, path = "/api/v1/staff/merchants/{id}/{action}", tag = "merchants", security(("bearer" = [])),
+    params(("id" = String, Path), ("action" = String, Path, description = "approve | reject | suspend | reinstate | close")),
+    request_body = ReasonRequest,
+    responses((status = 200, body = MerchantResponse),
+        (status = 404, description = "`not_found`, also for merchants outside your scope", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid_transition`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: a reason is required", body = crate::error::Problem, content_type = "application/problem+json")))]
+pub async fn review(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<(String, String)>,
+    body: Option<JsonBody<ReasonRequest>>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, action) = path.into_inner();
+    let action = match action.as_str() {
+        "approve" => MerchantAction::Approve,
+        "reject" => MerchantAction::Reject,
+        "suspend" => MerchantAction::Suspend,
+        "reinstate" => MerchantAction::Reinstate,
+        "close" => MerchantAction::Close,
+        _ => return Err(ApiError::not_found("No such action.")),
+    };
+    let reason = body.map(|b| b.0.reason).unwrap_or_default();
+    let txn = sea_orm::TransactionTrait::begin(&state.db).await?;
+    let merchant =
+        applications::transition(&txn, &user.0, &id, action, &reason, state.clock.now()).await?;
+    txn.commit().await?;
+    Ok(HttpResponse::Ok().json(MerchantResponse::from(merchant)))
+}
+
+// ---------------------------------------------------------------------------------------
+// Offers
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OfferRequest {
+    #[schema(example = "理发一次")]
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    #[schema(example = "生活服务")]
+    pub category: String,
+    pub points_price: i64,
+    /// What the service is worth in cash, in fen.
+    pub cash_value_fen: i64,
+    /// Omitted or null: unlimited.
+    #[serde(default)]
+    pub stock: Option<i64>,
+    #[serde(default)]
+    pub per_user_limit: Option<i64>,
+    pub valid_from: DateTime<Utc>,
+    pub valid_until: DateTime<Utc>,
+}
+
+fn double_option<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OfferPatchRequest {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub category: Option<String>,
+    pub points_price: Option<i64>,
+    pub cash_value_fen: Option<i64>,
+    /// A number, or null for unlimited.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<i64>)]
+    pub stock: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<i64>)]
+    pub per_user_limit: Option<Option<i64>>,
+    pub valid_from: Option<DateTime<Utc>>,
+    pub valid_until: Option<DateTime<Utc>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OfferResponse {
+    pub id: String,
+    pub merchant_id: String,
+    pub title: String,
+    pub description: String,
+    pub category: String,
+    pub points_price: i64,
+    pub cash_value_fen: i64,
+    /// Left to reserve; null is unlimited.
+    pub stock: Option<i64>,
+    pub per_user_limit: Option<i64>,
+    pub valid_from: DateTime<Utc>,
+    pub valid_until: DateTime<Utc>,
+    /// `draft`, `published` or `unpublished`.
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<offer_row::Model> for OfferResponse {
+    fn from(o: offer_row::Model) -> Self {
+        Self {
+            id: o.id,
+            merchant_id: o.merchant_id,
+            title: o.title,
+            description: o.description,
+            category: o.category,
+            points_price: o.points_price,
+            cash_value_fen: o.cash_value_fen,
+            stock: o.stock,
+            per_user_limit: o.per_user_limit,
+            valid_from: o.valid_from,
+            valid_until: o.valid_until,
+            status: o.status,
+            created_at: o.created_at,
+            updated_at: o.updated_at,
+        }
+    }
+}
+
+/// Add an offer (a draft) to an active merchant; its staff only.
+#[utoipa::path(post, path = "/api/v1/merchants/{id}/offers", tag = "merchants", security(("bearer" = [])),
+    params(("id" = String, Path)), request_body = OfferRequest,
+    responses((status = 201, body = OfferResponse),
+        (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid_transition`: the merchant is not active", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`", body = crate::error::Problem, content_type = "application/problem+json")))]
+pub async fn create_offer(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<String>,
+    body: JsonBody<OfferRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.0;
+    let input = OfferInput {
+        title: b.title,
+        description: b.description,
+        category: b.category,
+        points_price: b.points_price,
+        cash_value_fen: b.cash_value_fen,
+        stock: b.stock,
+        per_user_limit: b.per_user_limit,
+        valid_from: b.valid_from,
+        valid_until: b.valid_until,
+    };
+    let created = offers::create(&state.db, &user.0, &path, input, state.clock.now()).await?;
+    Ok(HttpResponse::Created().json(OfferResponse::from(created)))
+}
+
+/// The merchant's own offers in every state; its staff only.
+#[utoipa::path(get, path = "/api/v1/merchants/{id}/offers", tag = "merchants", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = Vec<OfferResponse>), (status = 403, body = crate::error::Problem, content_type = "application/problem+json")))]
+pub async fn own_offers(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let rows = offers::list_own(&state.db, &user.0, &path).await?;
+    Ok(HttpResponse::Ok().json(
+        rows.into_iter()
+            .map(OfferResponse::from)
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// Edit a draft or unpublished offer.
+#[utoipa::path(patch, path = "/api/v1/merchants/{id}/offers/{offer_id}", tag = "merchants", security(("bearer" = [])),
+    params(("id" = String, Path), ("offer_id" = String, Path)), request_body = OfferPatchRequest,
+    responses((status = 200, body = OfferResponse),
+        (status = 409, description = "`invalid_transition`: published offers are unpublished before editing", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`", body = crate::error::Problem, content_type = "application/problem+json")))]
+pub async fn update_offer(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<(String, String)>,
+    body: JsonBody<OfferPatchRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let (merchant_id, offer_id) = path.into_inner();
+    let b = body.0;
+    let patch = OfferPatch {
+        title: b.title,
+        description: b.description,
+        category: b.category,
+        points_price: b.points_price,
+        cash_value_fen: b.cash_value_fen,
+        stock: b.stock,
+        per_user_limit: b.per_user_limit,
+        valid_from: b.valid_from,
+        valid_until: b.valid_until,
+    };
+    let updated = offers::update(
+        &state.db,
+        &user.0,
+        &merchant_id,
+        &offer_id,
+        patch,
+        state.clock.now(),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(OfferResponse::from(updated)))
+}
+
+/// `publish` (from draft or unpublished) or `unpublish` an offer.
+#[utoipa::path(post, path = "/api/v1/merchants/{id}/offers/{offer_id}/{action}", tag = "merchants", security(("bearer" = [])),
+    params(("id" = String, Path), ("offer_id" = String, Path), ("action" = String, Path, description = "publish | unpublish")),
+    responses((status = 200, body = OfferResponse),
+        (status = 409, description = "`invalid_transition`", body = crate::error::Problem, content_type = "application/problem+json")))]
+pub async fn publish_offer(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (merchant_id, offer_id, action) = path.into_inner();
+    let publish = match action.as_str() {
+        "publish" => true,
+        "unpublish" => false,
+        _ => return Err(ApiError::not_found("No such action.")),
+    };
+    let offer = offers::set_published(
+        &state.db,
+        &user.0,
+        &merchant_id,
+        &offer_id,
+        publish,
+        state.clock.now(),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(OfferResponse::from(offer)))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct CatalogQuery {
+    pub community_id: Option<String>,
+    pub category: Option<String>,
+    /// Text in the title or description.
+    pub q: Option<String>,
+    pub limit: Option<u64>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OfferPage {
+    pub items: Vec<OfferResponse>,
+    pub next_cursor: Option<String>,
+}
+
+/// The catalog: published, in-window offers of active merchants. Public.
+#[utoipa::path(get, path = "/api/v1/offers", tag = "merchants", params(CatalogQuery), responses((status = 200, body = OfferPage)))]
+pub async fn catalog(
+    state: web::Data<AppState>,
+    query: web::Query<CatalogQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.into_inner();
+    if q.q.as_deref().is_some_and(|t| t.chars().count() > 50) {
+        return Err(ValidationErrors::single("q", "must be at most 50 characters").into());
+    }
+    let before = cursor_position(q.cursor.as_deref())?;
+    let filter = CatalogFilter {
+        community_id: q.community_id,
+        category: q.category,
+        q: q.q,
+    };
+    let (rows, next) = offers::catalog(
+        &state.db,
+        &filter,
+        state.clock.now(),
+        page_limit(q.limit),
+        before.as_deref(),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(OfferPage {
+        items: rows.into_iter().map(Into::into).collect(),
+        next_cursor: next.map(|id| encode_cursor(&id)),
+    }))
+}
+
+/// One offer from the catalog. Public.
+#[utoipa::path(get, path = "/api/v1/offers/{id}", tag = "merchants", params(("id" = String, Path)),
+    responses((status = 200, body = OfferResponse), (status = 404, body = crate::error::Problem, content_type = "application/problem+json")))]
+pub async fn offer(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let offer = offers::public_offer(&state.db, &path, state.clock.now()).await?;
+    Ok(HttpResponse::Ok().json(OfferResponse::from(offer)))
+}

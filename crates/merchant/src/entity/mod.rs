@@ -1,0 +1,6 @@
+//! sea-orm models of the merchant tables.
+
+pub mod merchant;
+pub mod merchant_event;
+pub mod merchant_member;
+pub mod offer;

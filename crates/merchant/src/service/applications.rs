@@ -1,0 +1,310 @@
+//! Applications, review and the rest of a merchant's lifecycle, each step audited.
+
+use crate::entity::{merchant, merchant_event, merchant_member};
+use crate::offer_rules::text_field;
+use crate::{MerchantAction, MerchantError, MerchantStatus};
+use chrono::{DateTime, Utc};
+use identity::entity::{org, role_binding};
+use identity::{Actor, OrgKind, Role};
+use platform::ids::new_id;
+use platform::ValidationErrors;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+
+/// A merchant application as submitted.
+#[derive(Debug, Clone)]
+pub struct ApplicationInput {
+    pub name: String,
+    pub category: String,
+    pub license_no: String,
+    pub address: String,
+    pub contact_phone: String,
+    pub community_id: String,
+    pub description: String,
+    pub partner_type: Option<String>,
+}
+
+/// Mainland mobile (1xxxxxxxxxx) or a landline with area code (0xxx-xxxxxxx).
+fn is_phone(value: &str) -> bool {
+    let digits: String = value.chars().filter(|c| *c != '-' && *c != ' ').collect();
+    digits.chars().all(|c| c.is_ascii_digit())
+        && ((digits.len() == 11 && digits.starts_with('1'))
+            || ((10..=12).contains(&digits.len()) && digits.starts_with('0')))
+}
+
+pub async fn apply(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    input: ApplicationInput,
+    now: DateTime<Utc>,
+) -> Result<merchant::Model, MerchantError> {
+    let mut errors = ValidationErrors::new();
+    let name = text_field(&mut errors, "name", &input.name, 1, 100);
+    let category = text_field(&mut errors, "category", &input.category, 1, 30);
+    let license_no = text_field(&mut errors, "license_no", &input.license_no, 1, 40);
+    let address = text_field(&mut errors, "address", &input.address, 1, 200);
+    let contact_phone = input.contact_phone.trim().to_owned();
+    if !is_phone(&contact_phone) {
+        errors.add(
+            "contact_phone",
+            "must be a mainland mobile or landline number",
+        );
+    }
+    let description = text_field(&mut errors, "description", &input.description, 0, 2000);
+    let partner_type = input
+        .partner_type
+        .unwrap_or_else(|| "independent".to_owned());
+    if !["group", "independent"].contains(&partner_type.as_str()) {
+        errors.add("partner_type", "must be group or independent");
+    }
+    let community = org::Entity::find_by_id(input.community_id.clone())
+        .one(conn)
+        .await?;
+    if community.is_none_or(|c| c.kind != OrgKind::Community.as_str()) {
+        errors.add("community_id", "is not a community");
+    }
+    errors.into_result()?;
+    let merchant = merchant::ActiveModel {
+        id: Set(new_id()),
+        name: Set(name),
+        category: Set(category),
+        license_no: Set(license_no),
+        address: Set(address),
+        contact_phone: Set(contact_phone),
+        community_id: Set(input.community_id),
+        description: Set(description),
+        partner_type: Set(partner_type),
+        status: Set(MerchantStatus::Pending.as_str().to_owned()),
+        applicant_user_id: Set(actor.user_id.clone()),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(conn)
+    .await?;
+    record_event(
+        conn,
+        &merchant.id,
+        "apply",
+        None,
+        MerchantStatus::Pending,
+        &actor.user_id,
+        "",
+        now,
+    )
+    .await?;
+    Ok(merchant)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn record_event(
+    conn: &impl ConnectionTrait,
+    merchant_id: &str,
+    action: &str,
+    from: Option<MerchantStatus>,
+    to: MerchantStatus,
+    actor_id: &str,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<(), MerchantError> {
+    merchant_event::ActiveModel {
+        id: Set(new_id()),
+        merchant_id: Set(merchant_id.to_owned()),
+        action: Set(action.to_owned()),
+        from_status: Set(from.map(|s| s.as_str().to_owned())),
+        to_status: Set(to.as_str().to_owned()),
+        actor_id: Set(actor_id.to_owned()),
+        reason: Set(reason.to_owned()),
+        at: Set(now),
+    }
+    .insert(conn)
+    .await?;
+    Ok(())
+}
+
+/// The merchant, if the actor is street or community staff over its community. Out of
+/// scope reads as not found, so staff cannot probe other streets' merchants.
+pub async fn find_in_scope(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    merchant_id: &str,
+) -> Result<merchant::Model, MerchantError> {
+    let merchant = merchant::Entity::find_by_id(merchant_id.to_owned())
+        .one(conn)
+        .await?
+        .ok_or(MerchantError::NotFound("merchant"))?;
+    let community = org::Entity::find_by_id(merchant.community_id.clone())
+        .one(conn)
+        .await?
+        .ok_or(MerchantError::NotFound("community"))?;
+    if !actor.can_reach(&community.path) {
+        return Err(MerchantError::NotFound("merchant"));
+    }
+    Ok(merchant)
+}
+
+/// Applies a lifecycle action by staff in scope; returns the merchant after it.
+pub async fn transition(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    merchant_id: &str,
+    action: MerchantAction,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<merchant::Model, MerchantError> {
+    if !actor.is_org_staff() {
+        return Err(MerchantError::Forbidden(
+            "Only street and community staff review merchants.",
+        ));
+    }
+    let reason = reason.trim();
+    if action.needs_reason() && reason.is_empty() {
+        return Err(ValidationErrors::single("reason", "is required").into());
+    }
+    if reason.chars().count() > 500 {
+        return Err(ValidationErrors::single("reason", "must be at most 500 characters").into());
+    }
+    let merchant = find_in_scope(conn, actor, merchant_id).await?;
+    let from = MerchantStatus::parse(&merchant.status)
+        .ok_or(MerchantError::NotFound("merchant status"))?;
+    let to = from.apply(action).ok_or(MerchantError::InvalidTransition {
+        action: action.as_str(),
+        from: from.as_str(),
+    })?;
+    // Compare-and-set on the status, so two reviewers racing cannot both act.
+    let changed = merchant::Entity::update_many()
+        .col_expr(merchant::Column::Status, Expr::value(to.as_str()))
+        .col_expr(merchant::Column::UpdatedAt, Expr::value(now))
+        .filter(merchant::Column::Id.eq(merchant_id))
+        .filter(merchant::Column::Status.eq(from.as_str()))
+        .exec(conn)
+        .await?;
+    if changed.rows_affected != 1 {
+        return Err(MerchantError::InvalidTransition {
+            action: action.as_str(),
+            from: from.as_str(),
+        });
+    }
+    record_event(
+        conn,
+        merchant_id,
+        action.as_str(),
+        Some(from),
+        to,
+        &actor.user_id,
+        reason,
+        now,
+    )
+    .await?;
+    if action == MerchantAction::Approve {
+        add_member(conn, merchant_id, &merchant.applicant_user_id, "owner", now).await?;
+    }
+    Ok(merchant::Model {
+        status: to.as_str().to_owned(),
+        updated_at: now,
+        ..merchant
+    })
+}
+
+/// Makes `user_id` a member (and `merchant_staff`) of the merchant.
+pub async fn add_member(
+    conn: &impl ConnectionTrait,
+    merchant_id: &str,
+    user_id: &str,
+    member_role: &str,
+    now: DateTime<Utc>,
+) -> Result<(), MerchantError> {
+    merchant_member::ActiveModel {
+        id: Set(new_id()),
+        merchant_id: Set(merchant_id.to_owned()),
+        user_id: Set(user_id.to_owned()),
+        member_role: Set(member_role.to_owned()),
+        added_at: Set(now),
+        removed_at: Set(None),
+    }
+    .insert(conn)
+    .await?;
+    role_binding::ActiveModel {
+        id: Set(new_id()),
+        user_id: Set(user_id.to_owned()),
+        role: Set(Role::MerchantStaff.as_str().to_owned()),
+        org_id: Set(None),
+        merchant_id: Set(Some(merchant_id.to_owned())),
+        created_at: Set(now),
+    }
+    .insert(conn)
+    .await?;
+    Ok(())
+}
+
+/// Merchants under the actor's orgs, optionally with one status, newest first.
+pub async fn list_in_scope(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    status: Option<MerchantStatus>,
+    limit: u64,
+    before: Option<&str>,
+) -> Result<(Vec<merchant::Model>, Option<String>), MerchantError> {
+    let mut community_ids: Vec<String> = Vec::new();
+    for (_, scope) in actor.staff_scopes() {
+        let communities = org::Entity::find()
+            .filter(org::Column::Path.starts_with(scope.path.as_str()))
+            .filter(org::Column::Kind.eq(OrgKind::Community.as_str()))
+            .all(conn)
+            .await?;
+        community_ids.extend(communities.into_iter().map(|c| c.id));
+    }
+    if community_ids.is_empty() {
+        return Ok((Vec::new(), None));
+    }
+    let mut query =
+        merchant::Entity::find().filter(merchant::Column::CommunityId.is_in(community_ids));
+    if let Some(status) = status {
+        query = query.filter(merchant::Column::Status.eq(status.as_str()));
+    }
+    if let Some(before) = before {
+        query = query.filter(merchant::Column::Id.lt(before));
+    }
+    let mut rows = query
+        .order_by_desc(merchant::Column::Id)
+        .limit(limit + 1)
+        .all(conn)
+        .await?;
+    let more = rows.len() as u64 > limit;
+    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    let next = if more {
+        rows.last().map(|m| m.id.clone())
+    } else {
+        None
+    };
+    Ok((rows, next))
+}
+
+/// The merchant's audit trail, oldest first.
+pub async fn events(
+    conn: &impl ConnectionTrait,
+    merchant_id: &str,
+) -> Result<Vec<merchant_event::Model>, MerchantError> {
+    Ok(merchant_event::Entity::find()
+        .filter(merchant_event::Column::MerchantId.eq(merchant_id))
+        .order_by_asc(merchant_event::Column::Id)
+        .all(conn)
+        .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_phone;
+
+    #[test]
+    fn phones_are_mainland_mobiles_or_landlines() {
+        for good in ["13800001111", "0352-1234567", "035212345678"] {
+            assert!(is_phone(good), "{good}");
+        }
+        for bad in ["12345", "2380000111", "138000011112", "phone", ""] {
+            assert!(!is_phone(bad), "{bad}");
+        }
+    }
+}
