@@ -269,3 +269,113 @@ pub async fn issue_time_credits(db: &sea_orm::DatabaseConnection, user_id: &str,
     .expect("issue time credits");
     txn.commit().await.expect("commit");
 }
+
+/// A merchant ready to sell, for tests that start at redemption: an approved merchant in
+/// 新华社区 owned by `owner`, with one published offer.
+pub struct Shop {
+    pub owner_token: String,
+    pub merchant_id: String,
+    pub offer_id: String,
+}
+
+impl TestApp {
+    pub async fn open_shop(
+        &self,
+        owner: &str,
+        points_price: i64,
+        stock: Option<i64>,
+        per_user_limit: Option<i64>,
+    ) -> Shop {
+        let owner_token = self.login_resident(owner).await.access_token;
+        let community = self.org_id("新华社区").await;
+        let merchant = expect_json(
+            self.post(
+                "/api/v1/merchants/applications",
+                &json!({
+                    "name": format!("{owner}的小店"), "category": "生活服务", "license_no": "91140200MA0TEST",
+                    "address": "平城区新华街1号", "contact_phone": "13800002222", "community_id": community,
+                }),
+                Some(&owner_token),
+            )
+            .await,
+            StatusCode::CREATED,
+        )
+        .await;
+        let merchant_id = merchant["id"].as_str().expect("id").to_owned();
+        let staff = self
+            .login_staff("community", DEMO_PASSWORD)
+            .await
+            .access_token;
+        expect_json(
+            self.post(
+                &format!("/api/v1/staff/merchants/{merchant_id}/approve"),
+                &json!({}),
+                Some(&staff),
+            )
+            .await,
+            StatusCode::OK,
+        )
+        .await;
+        let now = chrono::Utc::now();
+        let offer = expect_json(
+            self.post(
+                &format!("/api/v1/merchants/{merchant_id}/offers"),
+                &json!({
+                    "title": "理发一次", "category": "生活服务", "points_price": points_price, "cash_value_fen": 2000,
+                    "stock": stock, "per_user_limit": per_user_limit,
+                    "valid_from": (now - chrono::Duration::hours(1)).to_rfc3339(),
+                    "valid_until": (now + chrono::Duration::days(60)).to_rfc3339(),
+                }),
+                Some(&owner_token),
+            )
+            .await,
+            StatusCode::CREATED,
+        )
+        .await;
+        let offer_id = offer["id"].as_str().expect("id").to_owned();
+        expect_json(
+            self.post(
+                &format!("/api/v1/merchants/{merchant_id}/offers/{offer_id}/publish"),
+                &json!({}),
+                Some(&owner_token),
+            )
+            .await,
+            StatusCode::OK,
+        )
+        .await;
+        Shop {
+            owner_token,
+            merchant_id,
+            offer_id,
+        }
+    }
+
+    /// Awards points from 新华社区's demo budget.
+    pub async fn give_points(&self, user_id: &str, points: i64) {
+        let staff = self
+            .login_staff("community", DEMO_PASSWORD)
+            .await
+            .access_token;
+        expect_json(
+            self.post(
+                "/api/v1/staff/points/awards",
+                &json!({ "user_id": user_id, "points": points, "reason": "测试积分" }),
+                Some(&staff),
+            )
+            .await,
+            StatusCode::CREATED,
+        )
+        .await;
+    }
+
+    pub async fn assert_ledger_balanced(&self) {
+        let report = points_ledger::service::verify::verify(&self.state.db)
+            .await
+            .expect("verify runs");
+        assert!(
+            report.balanced,
+            "ledger does not verify: {:?}",
+            report.mismatches
+        );
+    }
+}

@@ -13,6 +13,7 @@ const IDEMPOTENCY_RETENTION_HOURS: i64 = 48;
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct RoundReport {
+    pub reservations_expired: u64,
     pub holds_released: u64,
     pub points_expired: i64,
     pub idempotency_records_purged: u64,
@@ -21,6 +22,10 @@ pub struct RoundReport {
 /// One round of every job.
 pub async fn run_once(state: &AppState) -> anyhow::Result<RoundReport> {
     let now = state.clock.now();
+    let txn = state.db.begin().await?;
+    let reservations_expired = merchant::service::redemptions::expire_due(&txn, now, BATCH).await?;
+    txn.commit().await?;
+
     let txn = state.db.begin().await?;
     let holds_released = points_ledger::service::holds::release_expired(&txn, now, BATCH).await?;
     txn.commit().await?;
@@ -35,6 +40,7 @@ pub async fn run_once(state: &AppState) -> anyhow::Result<RoundReport> {
     )
     .await?;
     Ok(RoundReport {
+        reservations_expired,
         holds_released,
         points_expired,
         idempotency_records_purged,

@@ -1,7 +1,7 @@
 //! The OpenAPI document, generated from the handlers' annotations. `linli openapi` prints it;
 //! `api-spec/openapi.json` is the committed copy and a test fails when the two drift.
 
-use crate::routes::{auth, ledger, me, merchants, ops, orgs, staff};
+use crate::routes::{auth, ledger, me, merchants, ops, orgs, redemptions, staff};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -21,6 +21,8 @@ use utoipa::{Modify, OpenApi};
         merchants::apply, merchants::list_for_staff, merchants::review, merchants::create_offer,
         merchants::own_offers, merchants::update_offer, merchants::publish_offer, merchants::catalog,
         merchants::offer,
+        redemptions::reserve, redemptions::issue_code, redemptions::cancel, redemptions::mine,
+        redemptions::of_merchant, redemptions::preview, redemptions::verify, redemptions::stats,
     ),
     components(schemas(crate::error::Problem, crate::error::ProblemFieldError)),
     modifiers(&BearerAuth),
@@ -30,6 +32,7 @@ use utoipa::{Modify, OpenApi};
         (name = "me", description = "The logged-in user's own account"),
         (name = "orgs", description = "The org tree and staff accounts"),
         (name = "merchants", description = "Merchants and partners, their points services and the catalog"),
+        (name = "redemptions", description = "Reserving offers and redeeming them with one-time codes (核销)"),
         (name = "ledger", description = "Points and time credits: wallets, statements, budgets, awards, gifts, verification"),
     ),
 )]

@@ -15,6 +15,27 @@ impl RateLimiter {
         Self { cache }
     }
 
+    /// 429 when `key` has already seen `limit` hits in its current window (without counting
+    /// this one). For limits on failures: check first, `hit` only when the attempt fails.
+    pub async fn ensure_below(
+        &self,
+        key: &str,
+        limit: u32,
+        window: Duration,
+    ) -> Result<(), ApiError> {
+        match self.cache.get(&format!("ratelimit:{key}")).await {
+            Ok(Some(count)) if count.parse::<u64>().unwrap_or(0) >= u64::from(limit) => {
+                tracing::warn!(key, "rate limit reached");
+                Err(ApiError::too_many_requests(window.as_secs()))
+            }
+            Ok(_) => Ok(()),
+            Err(e) => {
+                tracing::warn!(error = %e, key, "rate limiter unavailable; allowing the request");
+                Ok(())
+            }
+        }
+    }
+
     /// Counts one hit against `key`; 429 with `Retry-After` once `limit` is exceeded within
     /// `window`. If the cache is unreachable the request is let through (and logged): a
     /// cache outage should not lock every resident out.

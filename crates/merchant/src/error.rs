@@ -14,6 +14,18 @@ pub enum MerchantError {
         action: &'static str,
         from: &'static str,
     },
+    #[error("insufficient points: needed {needed}, available {available}")]
+    InsufficientPoints { needed: i64, available: i64 },
+    #[error("the offer is out of stock")]
+    OutOfStock,
+    #[error("the per-resident limit of this offer is reached")]
+    PerUserLimitReached,
+    #[error("the offer is not available")]
+    OfferUnavailable,
+    #[error("the code is invalid, used or expired")]
+    CodeInvalid,
+    #[error("ledger: {0}")]
+    Ledger(points_ledger::LedgerError),
     #[error("identity: {0}")]
     Identity(#[from] identity::IdentityError),
     #[error("database: {0}")]
@@ -23,5 +35,17 @@ pub enum MerchantError {
 impl From<ValidationErrors> for MerchantError {
     fn from(errors: ValidationErrors) -> Self {
         Self::Validation(errors)
+    }
+}
+
+impl From<points_ledger::LedgerError> for MerchantError {
+    fn from(err: points_ledger::LedgerError) -> Self {
+        match err {
+            points_ledger::LedgerError::Insufficient {
+                needed, available, ..
+            } => Self::InsufficientPoints { needed, available },
+            points_ledger::LedgerError::Db(e) => Self::Db(e),
+            other => Self::Ledger(other),
+        }
     }
 }

@@ -25,6 +25,7 @@ pub struct Settings {
     pub demo: DemoSettings,
     pub log: LogSettings,
     pub ledger: LedgerSettings,
+    pub merchant: MerchantSettings,
     pub jobs: JobsSettings,
 }
 
@@ -111,6 +112,19 @@ pub struct DemoSettings {
 pub struct LedgerSettings {
     /// Points earned in year Y expire at the end of year Y + this (China Standard Time).
     pub points_expire_years_after: i32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MerchantSettings {
+    /// Days a reservation waits to be redeemed before it lapses.
+    pub reservation_days: i64,
+    /// Seconds a redemption code stays valid.
+    pub code_ttl_seconds: i64,
+    /// Failed code checks allowed per staff member per minute (against guessing).
+    pub verify_failures_per_staff_per_minute: u32,
+    /// Failed code checks allowed per merchant per minute, across its staff.
+    pub verify_failures_per_merchant_per_minute: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -260,6 +274,20 @@ impl Settings {
             invalid(
                 "ledger.points_expire_years_after",
                 "must be between 0 and 10",
+            );
+        }
+        if !(1..=90).contains(&self.merchant.reservation_days) {
+            invalid("merchant.reservation_days", "must be between 1 and 90");
+        }
+        if !(30..=3600).contains(&self.merchant.code_ttl_seconds) {
+            invalid("merchant.code_ttl_seconds", "must be between 30 and 3600");
+        }
+        if self.merchant.verify_failures_per_staff_per_minute == 0
+            || self.merchant.verify_failures_per_merchant_per_minute == 0
+        {
+            invalid(
+                "merchant.verify_failures_per_staff_per_minute",
+                "limits must be at least 1",
             );
         }
         if self.jobs.interval_seconds == 0 {

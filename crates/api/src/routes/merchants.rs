@@ -47,6 +47,28 @@ impl From<MerchantError> for ApiError {
                 "invalid_transition",
                 format!("Cannot {action} it: it is {from}."),
             ),
+            MerchantError::InsufficientPoints { needed, available } => ApiError::new(
+                StatusCode::CONFLICT,
+                "insufficient_points",
+                format!("Needs {needed} points; {available} available."),
+            ),
+            MerchantError::OutOfStock => ApiError::new(StatusCode::CONFLICT, "out_of_stock", "This offer is sold out."),
+            MerchantError::PerUserLimitReached => ApiError::new(
+                StatusCode::CONFLICT,
+                "per_user_limit_reached",
+                "You have reached this offer's limit per resident.",
+            ),
+            MerchantError::OfferUnavailable => ApiError::new(
+                StatusCode::GONE,
+                "offer_unavailable",
+                "This offer is no longer available.",
+            ),
+            MerchantError::CodeInvalid => ApiError::new(
+                StatusCode::NOT_FOUND,
+                "code_invalid",
+                "This code is not valid here: unknown, already used, expired, or for another merchant.",
+            ),
+            MerchantError::Ledger(e) => crate::routes::ledger::ledger_error(e, "insufficient_points"),
             MerchantError::Identity(e) => e.into(),
             MerchantError::Db(e) => e.into(),
         }

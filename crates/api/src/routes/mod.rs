@@ -6,6 +6,7 @@ pub mod me;
 pub mod merchants;
 pub mod ops;
 pub mod orgs;
+pub mod redemptions;
 pub mod staff;
 
 use actix_web::web;
@@ -17,5 +18,6 @@ pub fn api_v1(cfg: &mut web::ServiceConfig) {
     me::routes(cfg);
     merchants::routes(cfg);
     orgs::routes(cfg);
+    redemptions::routes(cfg);
     staff::routes(cfg);
 }

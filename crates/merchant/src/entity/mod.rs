@@ -4,3 +4,4 @@ pub mod merchant;
 pub mod merchant_event;
 pub mod merchant_member;
 pub mod offer;
+pub mod redemption;

@@ -3,7 +3,11 @@
 use sea_orm_migration::MigrationTrait;
 
 mod m20261128_000201_merchants;
+mod m20261128_000202_redemptions;
 
 pub fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-    vec![Box::new(m20261128_000201_merchants::Migration)]
+    vec![
+        Box::new(m20261128_000201_merchants::Migration),
+        Box::new(m20261128_000202_redemptions::Migration),
+    ]
 }

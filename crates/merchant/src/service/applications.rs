@@ -201,6 +201,10 @@ pub async fn transition(
     if action == MerchantAction::Approve {
         add_member(conn, merchant_id, &merchant.applicant_user_id, "owner", now).await?;
     }
+    if matches!(to, MerchantStatus::Suspended | MerchantStatus::Closed) {
+        // Residents get their points back rather than wait on a merchant that cannot serve.
+        crate::service::redemptions::void_open_for_merchant(conn, merchant_id, now).await?;
+    }
     Ok(merchant::Model {
         status: to.as_str().to_owned(),
         updated_at: now,

@@ -1,2 +1,3 @@
 pub mod applications;
 pub mod offers;
+pub mod redemptions;
