@@ -449,3 +449,207 @@ async fn offers_go_from_draft_to_the_catalog_and_back_out() {
     let own = expect_json(app.get(&path, Some(&owner)).await, StatusCode::OK).await;
     assert_eq!(own[0]["status"], "unpublished");
 }
+
+#[tokio::test]
+async fn owners_invite_staff_once_and_can_remove_them() {
+    let app = spawn_app().await;
+    let (owner, merchant) = active_merchant(&app, "owner").await;
+    let invite = expect_json(
+        app.post(
+            &format!("/api/v1/merchants/{merchant}/invites"),
+            &json!({}),
+            Some(&owner),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let code = invite["code"].as_str().unwrap().to_owned();
+    let clerk = app.login_resident("clerk").await;
+    // Only the owner invites.
+    expect_problem(
+        app.post(
+            &format!("/api/v1/merchants/{merchant}/invites"),
+            &json!({}),
+            Some(&clerk.access_token),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+
+    let accepted = expect_json(
+        app.post(
+            &format!("/api/v1/merchant-invites/{code}/accept"),
+            &json!({}),
+            Some(&clerk.access_token),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(accepted["merchant_id"], merchant.as_str());
+    let me = expect_json(
+        app.get("/api/v1/me", Some(&clerk.access_token)).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(me["merchant_ids"], json!([merchant]));
+    // The code works once.
+    let someone = app.login_resident("someone").await.access_token;
+    expect_problem(
+        app.post(
+            &format!("/api/v1/merchant-invites/{code}/accept"),
+            &json!({}),
+            Some(&someone),
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+
+    let people = expect_json(
+        app.get(
+            &format!("/api/v1/merchants/{merchant}/staff"),
+            Some(&clerk.access_token),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let roles: Vec<&str> = people
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["member_role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, vec!["owner", "staff"]);
+
+    // Staff verify redemptions too; once removed, they cannot.
+    let alice = app.login_resident("alice").await;
+    app.give_points(&alice.user_id, 500).await;
+    let offer = expect_json(
+        app.post(
+            &format!("/api/v1/merchants/{merchant}/offers"),
+            &offer_body("洗车"),
+            Some(&owner),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let offer_id = offer["id"].as_str().unwrap();
+    expect_json(
+        app.post(
+            &format!("/api/v1/merchants/{merchant}/offers/{offer_id}/publish"),
+            &json!({}),
+            Some(&owner),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let r = expect_json(
+        app.post(
+            &format!("/api/v1/offers/{offer_id}/redemptions"),
+            &json!({}),
+            Some(&alice.access_token),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let code = expect_json(
+        app.post(
+            &format!("/api/v1/redemptions/{}/code", r["id"].as_str().unwrap()),
+            &json!({}),
+            Some(&alice.access_token),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+
+    let remove = app
+        .send(app.request(
+            Method::DELETE,
+            &format!("/api/v1/merchants/{merchant}/staff/{}", clerk.user_id),
+            Some(&owner),
+        ))
+        .await;
+    assert_eq!(remove.status(), StatusCode::NO_CONTENT);
+    expect_problem(
+        app.post(
+            &format!("/api/v1/merchants/{merchant}/redemptions/verify"),
+            &json!({ "code": code["code"] }),
+            Some(&clerk.access_token),
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+        "code_invalid",
+    )
+    .await;
+    let owner_id = people[0]["user_id"].as_str().unwrap();
+    let response = app
+        .send(app.request(
+            Method::DELETE,
+            &format!("/api/v1/merchants/{merchant}/staff/{owner_id}"),
+            Some(&owner),
+        ))
+        .await;
+    expect_problem(response, StatusCode::CONFLICT, "invalid_transition").await;
+}
+
+#[tokio::test]
+async fn every_lifecycle_step_is_in_the_audit_trail() {
+    let app = spawn_app().await;
+    let (_, merchant) = active_merchant(&app, "owner").await;
+    let staff = app
+        .login_staff("community", DEMO_PASSWORD)
+        .await
+        .access_token;
+    expect_json(
+        review(&app, &staff, &merchant, "suspend", "消防检查").await,
+        StatusCode::OK,
+    )
+    .await;
+    let detail = expect_json(
+        app.get(&format!("/api/v1/staff/merchants/{merchant}"), Some(&staff))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(detail["status"], "suspended");
+    let trail: Vec<(String, String)> = detail["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap().to_owned(),
+                e["reason"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        trail,
+        vec![
+            ("apply".into(), "".into()),
+            ("approve".into(), "".into()),
+            ("suspend".into(), "消防检查".into())
+        ]
+    );
+    let resident = app.login_resident("nosy").await.access_token;
+    expect_problem(
+        app.get(
+            &format!("/api/v1/staff/merchants/{merchant}"),
+            Some(&resident),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+}

@@ -208,3 +208,246 @@ async fn two_instances_hammered_at_once_never_double_spend() {
     let report = points_ledger::service::verify::verify(&db).await.unwrap();
     assert!(report.balanced, "{:?}", report.mismatches);
 }
+
+/// 50 verifies of one redemption code at once, spread over two API instances on one
+/// PostgreSQL database (one instance on SQLite): exactly one redeems.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_verifies_of_one_code_across_instances_redeem_once() {
+    let database_url = fresh_database_url().await;
+    let mut env = HashMap::new();
+    env.insert("LINLI__DATABASE__URL".to_owned(), database_url.clone());
+    env.insert(
+        "LINLI__REDIS__KEY_PREFIX".to_owned(),
+        format!("linli-test:{}:", uuid::Uuid::now_v7().simple()),
+    );
+    env.insert(
+        "LINLI__RATE_LIMIT__LOGIN_PER_IP_PER_MINUTE".to_owned(),
+        "10000".to_owned(),
+    );
+    env.insert(
+        "LINLI__MERCHANT__VERIFY_FAILURES_PER_STAFF_PER_MINUTE".to_owned(),
+        "1000".to_owned(),
+    );
+    env.insert(
+        "LINLI__MERCHANT__VERIFY_FAILURES_PER_MERCHANT_PER_MINUTE".to_owned(),
+        "1000".to_owned(),
+    );
+    if let Some(url) = redis_url() {
+        env.insert("LINLI__REDIS__URL".to_owned(), url);
+    }
+    let first = spawn_server_process(linli_tests::server_binary!(), &env).await;
+    let second = if linli_tests::postgres_admin_url().is_some() {
+        Some(spawn_server_process(linli_tests::server_binary!(), &env).await)
+    } else {
+        None
+    };
+    let addresses: Vec<String> = std::iter::once(first.address.clone())
+        .chain(second.as_ref().map(|s| s.address.clone()))
+        .collect();
+    let client = reqwest::Client::new();
+    let call = |method: reqwest::Method,
+                address: &str,
+                path: &str,
+                token: Option<&str>,
+                body: serde_json::Value| {
+        let mut request = client
+            .request(method, format!("{address}{path}"))
+            .json(&body);
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        request.send()
+    };
+    let a = &addresses[0];
+    let owner = expect_json(
+        call(
+            reqwest::Method::POST,
+            a,
+            "/api/v1/auth/wechat-login",
+            None,
+            json!({ "code": "dev-owner" }),
+        )
+        .await
+        .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    let owner_token = owner["access_token"].as_str().unwrap().to_owned();
+    let staff = expect_json(
+        call(
+            reqwest::Method::POST,
+            a,
+            "/api/v1/auth/staff-login",
+            None,
+            json!({ "username": "community", "password": linli_tests::DEMO_PASSWORD }),
+        )
+        .await
+        .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    let staff_token = staff["access_token"].as_str().unwrap().to_owned();
+    let orgs = expect_json(
+        call(reqwest::Method::GET, a, "/api/v1/orgs", None, json!(null))
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    let community = orgs[0]["children"][0]["children"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let merchant = expect_json(
+        call(reqwest::Method::POST, a, "/api/v1/merchants/applications", Some(&owner_token), json!({
+            "name": "并发小店", "category": "生活服务", "license_no": "L1", "address": "新华街", "contact_phone": "13800003333", "community_id": community
+        }))
+        .await
+        .unwrap(),
+        StatusCode::CREATED,
+    )
+    .await;
+    let merchant_id = merchant["id"].as_str().unwrap().to_owned();
+    expect_json(
+        call(
+            reqwest::Method::POST,
+            a,
+            &format!("/api/v1/staff/merchants/{merchant_id}/approve"),
+            Some(&staff_token),
+            json!({}),
+        )
+        .await
+        .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    let now = chrono::Utc::now();
+    let offer = expect_json(
+        call(reqwest::Method::POST, a, &format!("/api/v1/merchants/{merchant_id}/offers"), Some(&owner_token), json!({
+            "title": "一次服务", "category": "生活服务", "points_price": 50, "cash_value_fen": 500,
+            "valid_from": (now - chrono::Duration::hours(1)).to_rfc3339(), "valid_until": (now + chrono::Duration::days(1)).to_rfc3339()
+        }))
+        .await
+        .unwrap(),
+        StatusCode::CREATED,
+    )
+    .await;
+    let offer_id = offer["id"].as_str().unwrap().to_owned();
+    expect_json(
+        call(
+            reqwest::Method::POST,
+            a,
+            &format!("/api/v1/merchants/{merchant_id}/offers/{offer_id}/publish"),
+            Some(&owner_token),
+            json!({}),
+        )
+        .await
+        .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+
+    let alice = expect_json(
+        call(
+            reqwest::Method::POST,
+            a,
+            "/api/v1/auth/wechat-login",
+            None,
+            json!({ "code": "dev-alice" }),
+        )
+        .await
+        .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    let alice_token = alice["access_token"].as_str().unwrap().to_owned();
+    expect_json(
+        call(
+            reqwest::Method::POST,
+            a,
+            "/api/v1/staff/points/awards",
+            Some(&staff_token),
+            json!({ "user_id": alice["user"]["id"], "points": 100, "reason": "并发测试" }),
+        )
+        .await
+        .unwrap(),
+        StatusCode::CREATED,
+    )
+    .await;
+    let reserved = expect_json(
+        call(
+            reqwest::Method::POST,
+            a,
+            &format!("/api/v1/offers/{offer_id}/redemptions"),
+            Some(&alice_token),
+            json!({}),
+        )
+        .await
+        .unwrap(),
+        StatusCode::CREATED,
+    )
+    .await;
+    let code = expect_json(
+        call(
+            reqwest::Method::POST,
+            a,
+            &format!(
+                "/api/v1/redemptions/{}/code",
+                reserved["id"].as_str().unwrap()
+            ),
+            Some(&alice_token),
+            json!({}),
+        )
+        .await
+        .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+
+    let verifies = (0..50).map(|i| {
+        call(
+            reqwest::Method::POST,
+            &addresses[i % addresses.len()],
+            &format!("/api/v1/merchants/{merchant_id}/redemptions/verify"),
+            Some(&owner_token),
+            json!({ "code": code["code"] }),
+        )
+    });
+    let statuses: Vec<StatusCode> = join_all(verifies)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().status())
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == StatusCode::OK).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::NOT_FOUND)
+            .count(),
+        49,
+        "{statuses:?}"
+    );
+
+    let db = sea_orm::Database::connect(&database_url).await.unwrap();
+    let report = points_ledger::service::verify::verify(&db).await.unwrap();
+    assert!(report.balanced, "{:?}", report.mismatches);
+    let wallet = expect_json(
+        call(
+            reqwest::Method::GET,
+            a,
+            "/api/v1/me/wallet",
+            Some(&alice_token),
+            json!(null),
+        )
+        .await
+        .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(wallet["points"]["balance"], 50);
+}

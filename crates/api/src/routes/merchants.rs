@@ -19,7 +19,16 @@ use utoipa::{IntoParams, ToSchema};
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/merchants/applications").route(web::post().to(apply)))
         .service(web::resource("/staff/merchants").route(web::get().to(list_for_staff)))
+        .service(web::resource("/staff/merchants/{id}").route(web::get().to(merchant_detail)))
         .service(web::resource("/staff/merchants/{id}/{action}").route(web::post().to(review)))
+        .service(web::resource("/merchants/{id}/invites").route(web::post().to(invite)))
+        .service(
+            web::resource("/merchant-invites/{code}/accept").route(web::post().to(accept_invite)),
+        )
+        .service(web::resource("/merchants/{id}/staff").route(web::get().to(members)))
+        .service(
+            web::resource("/merchants/{id}/staff/{user_id}").route(web::delete().to(remove_member)),
+        )
         .service(
             web::resource("/merchants/{id}/offers")
                 .route(web::post().to(create_offer))
@@ -516,4 +525,149 @@ pub async fn offer(
 ) -> Result<HttpResponse, ApiError> {
     let offer = offers::public_offer(&state.db, &path, state.clock.now()).await?;
     Ok(HttpResponse::Ok().json(OfferResponse::from(offer)))
+}
+
+// ---------------------------------------------------------------------------------------
+// Audit trail and people
+
+#[derive(Serialize, ToSchema)]
+pub struct MerchantEventItem {
+    /// `apply`, `approve`, `reject`, `suspend`, `reinstate`, `close`.
+    pub action: String,
+    pub from: Option<String>,
+    pub to: String,
+    pub actor_id: String,
+    pub reason: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MerchantDetail {
+    #[serde(flatten)]
+    pub merchant: MerchantResponse,
+    /// The lifecycle, oldest first.
+    pub events: Vec<MerchantEventItem>,
+}
+
+/// One merchant with its audit trail, for staff in scope.
+#[utoipa::path(get, path = "/api/v1/staff/merchants/{id}", tag = "merchants", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = MerchantDetail), (status = 404, body = crate::error::Problem, content_type = "application/problem+json")))]
+pub async fn merchant_detail(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    if !user.0.is_org_staff() {
+        return Err(ApiError::forbidden(
+            "Only street and community staff review merchants.",
+        ));
+    }
+    let merchant = applications::find_in_scope(&state.db, &user.0, &path).await?;
+    let events = applications::events(&state.db, &merchant.id).await?;
+    Ok(HttpResponse::Ok().json(MerchantDetail {
+        merchant: merchant.into(),
+        events: events
+            .into_iter()
+            .map(|e| MerchantEventItem {
+                action: e.action,
+                from: e.from_status,
+                to: e.to_status,
+                actor_id: e.actor_id,
+                reason: e.reason,
+                at: e.at,
+            })
+            .collect(),
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct InviteResponse {
+    /// Give this to the new staff member; it works once.
+    pub code: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The owner creates a one-time invite code for a new staff member.
+#[utoipa::path(post, path = "/api/v1/merchants/{id}/invites", tag = "merchants", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 201, body = InviteResponse), (status = 403, body = crate::error::Problem, content_type = "application/problem+json")))]
+pub async fn invite(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let (code, expires_at) =
+        merchant::service::members::invite(&state.db, &user.0, &path, state.clock.now()).await?;
+    Ok(HttpResponse::Created().json(InviteResponse { code, expires_at }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AcceptResponse {
+    pub merchant_id: String,
+}
+
+/// Join a merchant's staff with an invite code.
+#[utoipa::path(post, path = "/api/v1/merchant-invites/{code}/accept", tag = "merchants", security(("bearer" = [])),
+    params(("code" = String, Path)),
+    responses((status = 200, body = AcceptResponse),
+        (status = 404, description = "`not_found`: unknown, used or expired code", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid_transition`: already staff", body = crate::error::Problem, content_type = "application/problem+json")))]
+pub async fn accept_invite(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let txn = sea_orm::TransactionTrait::begin(&state.db).await?;
+    let merchant_id =
+        merchant::service::members::accept(&txn, &user.0, &path, state.clock.now()).await?;
+    txn.commit().await?;
+    Ok(HttpResponse::Ok().json(AcceptResponse { merchant_id }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MemberItem {
+    pub user_id: String,
+    /// `owner` or `staff`.
+    pub member_role: String,
+    pub added_at: DateTime<Utc>,
+}
+
+/// The merchant's current people; its staff only.
+#[utoipa::path(get, path = "/api/v1/merchants/{id}/staff", tag = "merchants", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = Vec<MemberItem>), (status = 403, body = crate::error::Problem, content_type = "application/problem+json")))]
+pub async fn members(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let rows = merchant::service::members::list(&state.db, &user.0, &path).await?;
+    Ok(HttpResponse::Ok().json(
+        rows.into_iter()
+            .map(|m| MemberItem {
+                user_id: m.user_id,
+                member_role: m.member_role,
+                added_at: m.added_at,
+            })
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// The owner removes a staff member.
+#[utoipa::path(delete, path = "/api/v1/merchants/{id}/staff/{user_id}", tag = "merchants", security(("bearer" = [])),
+    params(("id" = String, Path), ("user_id" = String, Path)),
+    responses((status = 204), (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid_transition`: the owner cannot be removed", body = crate::error::Problem, content_type = "application/problem+json")))]
+pub async fn remove_member(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (merchant_id, user_id) = path.into_inner();
+    let txn = sea_orm::TransactionTrait::begin(&state.db).await?;
+    merchant::service::members::remove(&txn, &user.0, &merchant_id, &user_id, state.clock.now())
+        .await?;
+    txn.commit().await?;
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -1,3 +1,4 @@
 pub mod applications;
+pub mod members;
 pub mod offers;
 pub mod redemptions;
