@@ -75,7 +75,8 @@ async fn active_merchant(app: &TestApp, owner: &str) -> (String, String) {
     (owner, id)
 }
 
-async fn catalog_titles(app: &TestApp, query: &str) -> Vec<String> {
+/// Titles in the catalog for `query`, of this test's merchant only (the demo seed has its own).
+async fn catalog_titles(app: &TestApp, query: &str, merchant: &str) -> Vec<String> {
     let page = expect_json(
         app.get(&format!("/api/v1/offers{query}"), None).await,
         StatusCode::OK,
@@ -85,6 +86,7 @@ async fn catalog_titles(app: &TestApp, query: &str) -> Vec<String> {
         .as_array()
         .unwrap()
         .iter()
+        .filter(|o| o["merchant_id"] == merchant)
         .map(|o| o["title"].as_str().unwrap().to_owned())
         .collect()
 }
@@ -334,7 +336,7 @@ async fn offers_go_from_draft_to_the_catalog_and_back_out() {
     let offer_id = draft["id"].as_str().unwrap().to_owned();
     let offer_path = format!("{path}/{offer_id}");
     assert!(
-        catalog_titles(&app, "").await.is_empty(),
+        catalog_titles(&app, "", &merchant).await.is_empty(),
         "drafts are not listed"
     );
     expect_problem(
@@ -369,28 +371,33 @@ async fn offers_go_from_draft_to_the_catalog_and_back_out() {
         "invalid_transition",
     )
     .await;
-    assert_eq!(catalog_titles(&app, "").await, vec!["精剪理发"]);
+    assert_eq!(catalog_titles(&app, "", &merchant).await, vec!["精剪理发"]);
     let community = app.org_id("新华社区").await;
     assert_eq!(
-        catalog_titles(&app, &format!("?community_id={community}")).await,
+        catalog_titles(&app, &format!("?community_id={community}"), &merchant).await,
         vec!["精剪理发"]
     );
     let other_community = app.org_id("和平社区").await;
     assert!(
-        catalog_titles(&app, &format!("?community_id={other_community}"))
+        catalog_titles(&app, &format!("?community_id={other_community}"), &merchant)
             .await
             .is_empty()
     );
     assert_eq!(
-        catalog_titles(&app, "?q=%E7%B2%BE%E5%89%AA").await,
+        catalog_titles(&app, "?q=%E7%B2%BE%E5%89%AA", &merchant).await,
         vec!["精剪理发"]
     ); // q=精剪
     assert!(
-        catalog_titles(&app, "?q=%25").await.is_empty(),
+        catalog_titles(&app, "?q=%25", &merchant).await.is_empty(),
         "a bare % matches nothing special"
     );
     assert_eq!(
-        catalog_titles(&app, "?category=%E7%94%9F%E6%B4%BB%E6%9C%8D%E5%8A%A1").await,
+        catalog_titles(
+            &app,
+            "?category=%E7%94%9F%E6%B4%BB%E6%9C%8D%E5%8A%A1",
+            &merchant
+        )
+        .await,
         vec!["精剪理发"]
     );
     let one = expect_json(
@@ -419,7 +426,7 @@ async fn offers_go_from_draft_to_the_catalog_and_back_out() {
         StatusCode::OK,
     )
     .await;
-    assert!(catalog_titles(&app, "").await.is_empty());
+    assert!(catalog_titles(&app, "", &merchant).await.is_empty());
     expect_problem(
         app.get(&format!("/api/v1/offers/{offer_id}"), None).await,
         StatusCode::NOT_FOUND,
@@ -437,7 +444,7 @@ async fn offers_go_from_draft_to_the_catalog_and_back_out() {
         StatusCode::OK,
     )
     .await;
-    assert_eq!(catalog_titles(&app, "").await, vec!["精剪理发"]);
+    assert_eq!(catalog_titles(&app, "", &merchant).await, vec!["精剪理发"]);
 
     expect_json(
         app.post(&format!("{offer_path}/unpublish"), &json!({}), Some(&owner))
@@ -445,7 +452,7 @@ async fn offers_go_from_draft_to_the_catalog_and_back_out() {
         StatusCode::OK,
     )
     .await;
-    assert!(catalog_titles(&app, "").await.is_empty());
+    assert!(catalog_titles(&app, "", &merchant).await.is_empty());
     let own = expect_json(app.get(&path, Some(&owner)).await, StatusCode::OK).await;
     assert_eq!(own[0]["status"], "unpublished");
 }
@@ -652,4 +659,34 @@ async fn every_lifecycle_step_is_in_the_audit_trail() {
         "forbidden",
     )
     .await;
+}
+
+#[tokio::test]
+async fn the_demo_has_merchants_with_published_offers() {
+    let app = spawn_app().await;
+    let page = expect_json(
+        app.get("/api/v1/offers?limit=100", None).await,
+        StatusCode::OK,
+    )
+    .await;
+    let titles: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["title"].as_str().unwrap())
+        .collect();
+    assert!(
+        titles.contains(&"理发一次") && titles.contains(&"两小时保洁"),
+        "{titles:?}"
+    );
+    let laowang = app.login_resident("laowang").await;
+    assert_eq!(laowang.roles, vec!["resident", "merchant_staff"]);
+    // Seeding again at the next start adds nothing.
+    api::seed::run(&app.state.db, &app.clock).await.unwrap();
+    let again = expect_json(
+        app.get("/api/v1/offers?limit=100", None).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(again["items"].as_array().unwrap().len(), titles.len());
 }

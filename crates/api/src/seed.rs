@@ -49,7 +49,132 @@ const COMMUNITY_BUDGET: i64 = 20_000;
 pub async fn run(db: &DatabaseConnection, clock: &Clock) -> anyhow::Result<DemoOrgs> {
     let orgs = seed_people(db, clock).await?;
     seed_budgets(db, clock, &orgs).await?;
+    seed_merchants(db, clock, &orgs).await?;
     Ok(orgs)
+}
+
+/// Demo merchants of 新华社区 with published offers; their owners log in as residents with
+/// `dev-<owner>` codes (e.g. `dev-laowang`).
+const MERCHANTS: [(&str, &str, &str, &[(&str, &str, i64, i64)]); 3] = [
+    (
+        "laowang",
+        "老王理发店",
+        "生活服务",
+        &[
+            ("理发一次", "社区理发，凭码享受一次理发", 200, 2000),
+            ("老人剪发", "65岁以上老人剪发", 100, 1500),
+        ],
+    ),
+    (
+        "lijie",
+        "李姐家政",
+        "家政服务",
+        &[("两小时保洁", "家庭保洁两小时", 600, 8000)],
+    ),
+    (
+        "zhangshifu",
+        "张师傅修鞋配钥匙",
+        "便民维修",
+        &[
+            ("配钥匙一把", "普通钥匙一把", 50, 500),
+            ("修鞋", "简单修补", 80, 1000),
+        ],
+    ),
+];
+
+async fn seed_merchants(
+    db: &DatabaseConnection,
+    clock: &Clock,
+    orgs: &DemoOrgs,
+) -> anyhow::Result<()> {
+    use merchant::offer_rules::OfferInput;
+    use merchant::service::{applications, offers};
+    use merchant::MerchantAction;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let community = &orgs.communities[0];
+    let now = clock.now();
+    let reviewer = staff_actor(db, "community").await?;
+    for (owner, name, category, offer_list) in MERCHANTS {
+        let exists = merchant::entity::merchant::Entity::find()
+            .filter(merchant::entity::merchant::Column::Name.eq(name))
+            .filter(merchant::entity::merchant::Column::CommunityId.eq(community.id.as_str()))
+            .one(db)
+            .await?
+            .is_some();
+        if exists {
+            continue;
+        }
+        let user = identity::service::users::find_or_create_resident(
+            db,
+            &format!("fake-{owner}"),
+            None,
+            now,
+        )
+        .await?;
+        let owner_actor = identity::service::auth::load_actor(db, &user.id, "seed")
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("seeded owner vanished"))?;
+        let txn = sea_orm::TransactionTrait::begin(db).await?;
+        let application = applications::ApplicationInput {
+            name: name.to_owned(),
+            category: category.to_owned(),
+            license_no: format!("92140202MA0{}", owner.len()),
+            address: format!("{}附近", community.name),
+            contact_phone: "13800000000".to_owned(),
+            community_id: community.id.clone(),
+            description: format!("{name}，{}合作商户", community.name),
+            partner_type: Some("independent".to_owned()),
+        };
+        let created = applications::apply(&txn, &owner_actor, application, now).await?;
+        applications::transition(
+            &txn,
+            &reviewer,
+            &created.id,
+            MerchantAction::Approve,
+            "",
+            now,
+        )
+        .await?;
+        let owner_actor = identity::service::auth::load_actor(&txn, &user.id, "seed")
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("seeded owner vanished"))?;
+        for (title, description, points, fen) in offer_list.iter() {
+            let offer = offers::create(
+                &txn,
+                &owner_actor,
+                &created.id,
+                OfferInput {
+                    title: (*title).to_owned(),
+                    description: (*description).to_owned(),
+                    category: category.to_owned(),
+                    points_price: *points,
+                    cash_value_fen: *fen,
+                    stock: Some(100),
+                    per_user_limit: Some(5),
+                    valid_from: now,
+                    valid_until: now + chrono::Duration::days(365),
+                },
+                now,
+            )
+            .await?;
+            offers::set_published(&txn, &owner_actor, &created.id, &offer.id, true, now).await?;
+        }
+        txn.commit().await?;
+    }
+    Ok(())
+}
+
+async fn staff_actor(db: &DatabaseConnection, username: &str) -> anyhow::Result<identity::Actor> {
+    use identity::entity::staff_account;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let account = staff_account::Entity::find()
+        .filter(staff_account::Column::Username.eq(username))
+        .one(db)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("demo staff {username} missing"))?;
+    identity::service::auth::load_actor(db, &account.user_id, "seed")
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("demo staff {username} missing"))
 }
 
 async fn seed_budgets(
