@@ -55,7 +55,17 @@ pub async fn run(db: &DatabaseConnection, clock: &Clock) -> anyhow::Result<DemoO
 
 /// Demo merchants of 新华社区 with published offers; their owners log in as residents with
 /// `dev-<owner>` codes (e.g. `dev-laowang`).
-const MERCHANTS: [(&str, &str, &str, &[(&str, &str, i64, i64)]); 3] = [
+/// (title, description, points price, cash value in fen)
+type DemoOffer = (&'static str, &'static str, i64, i64);
+/// (owner, merchant name, category, offers)
+type DemoMerchant = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [DemoOffer],
+);
+
+const MERCHANTS: [DemoMerchant; 3] = [
     (
         "laowang",
         "老王理发店",
