@@ -638,3 +638,98 @@ async fn races_for_stock_points_and_one_code_have_exact_winners() {
     );
     app.assert_ledger_balanced().await;
 }
+
+#[tokio::test]
+async fn residents_and_merchant_staff_are_told_in_app() {
+    let app = spawn_app().await;
+    let shop = app.open_shop("wang", 100, None, None).await;
+    let alice = app.login_resident("alice").await;
+    app.give_points(&alice.user_id, 300).await;
+    let id = expect_json(
+        reserve(&app, &alice.access_token, &shop.offer_id).await,
+        StatusCode::CREATED,
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let owner_inbox = expect_json(
+        app.get("/api/v1/me/notifications", Some(&shop.owner_token))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(owner_inbox["items"][0]["kind"], "redemption_reserved");
+    assert_eq!(owner_inbox["items"][0]["ref_id"], id.as_str());
+    assert_eq!(owner_inbox["unread"], 1);
+
+    let code = code_for(&app, &alice.access_token, &id).await;
+    expect_json(
+        verify(
+            &app,
+            &shop.owner_token,
+            &shop.merchant_id,
+            code["code"].as_str().unwrap(),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let inbox = expect_json(
+        app.get("/api/v1/me/notifications", Some(&alice.access_token))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(inbox["items"][0]["kind"], "redemption_verified");
+    assert_eq!(inbox["items"][0]["title"], "核销成功");
+    assert_eq!(inbox["unread"], 1);
+    let note = inbox["items"][0]["id"].as_str().unwrap();
+    let read = app
+        .post(
+            &format!("/api/v1/me/notifications/{note}/read"),
+            &json!({}),
+            Some(&alice.access_token),
+        )
+        .await;
+    assert_eq!(read.status(), StatusCode::NO_CONTENT);
+    let inbox = expect_json(
+        app.get("/api/v1/me/notifications", Some(&alice.access_token))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(inbox["unread"], 0);
+    assert!(inbox["items"][0]["read_at"].is_string());
+    // Nobody reads someone else's notifications: marking another user's is a no-op.
+    let bob = app.login_resident("bob").await.access_token;
+    let owner_note = owner_inbox["items"][0]["id"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/me/notifications/{owner_note}/read"),
+        &json!({}),
+        Some(&bob),
+    )
+    .await;
+    let owner_inbox = expect_json(
+        app.get("/api/v1/me/notifications", Some(&shop.owner_token))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(owner_inbox["unread"], 1);
+    let all = app
+        .post(
+            "/api/v1/me/notifications/read-all",
+            &json!({}),
+            Some(&shop.owner_token),
+        )
+        .await;
+    assert_eq!(all.status(), StatusCode::NO_CONTENT);
+    let owner_inbox = expect_json(
+        app.get("/api/v1/me/notifications", Some(&shop.owner_token))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(owner_inbox["unread"], 0);
+}

@@ -1,7 +1,7 @@
 //! The OpenAPI document, generated from the handlers' annotations. `linli openapi` prints it;
 //! `api-spec/openapi.json` is the committed copy and a test fails when the two drift.
 
-use crate::routes::{auth, ledger, me, merchants, ops, orgs, redemptions, staff};
+use crate::routes::{auth, ledger, me, merchants, notifications, ops, orgs, redemptions, staff};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -15,6 +15,7 @@ use utoipa::{Modify, OpenApi};
         ops::healthz, ops::readyz, ops::metrics,
         auth::wechat_login, auth::staff_login, auth::refresh, auth::logout,
         me::me, me::update_profile, me::bind_phone,
+        notifications::list, notifications::read_one, notifications::read_all,
         orgs::tree, orgs::create, staff::create,
         ledger::wallet, ledger::entries, ledger::gift_time_credits, ledger::allocate, ledger::budget,
         ledger::award, ledger::verify_ledger,

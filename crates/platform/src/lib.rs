@@ -9,6 +9,7 @@ pub mod db;
 pub mod idempotency;
 pub mod ids;
 pub mod migration;
+pub mod notifications;
 pub mod paging;
 pub mod secret;
 pub mod testing;

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod ledger;
 pub mod me;
 pub mod merchants;
+pub mod notifications;
 pub mod ops;
 pub mod orgs;
 pub mod redemptions;
@@ -17,6 +18,7 @@ pub fn api_v1(cfg: &mut web::ServiceConfig) {
     ledger::routes(cfg);
     me::routes(cfg);
     merchants::routes(cfg);
+    notifications::routes(cfg);
     orgs::routes(cfg);
     redemptions::routes(cfg);
     staff::routes(cfg);

@@ -4,7 +4,7 @@
 //! lapses (hold voided, stock back). Everything happens in the caller's transaction, so the
 //! redemption and its points move together or not at all.
 
-use crate::entity::{merchant, offer, redemption};
+use crate::entity::{merchant, merchant_member, offer, redemption};
 use crate::service::offers::public_offer;
 use crate::{MerchantError, MerchantStatus};
 use chrono::{DateTime, Duration, Utc};
@@ -56,6 +56,58 @@ impl RedemptionStatus {
             Self::Expired => "expired",
         }
     }
+}
+
+/// What to tell someone about a redemption.
+struct Note<'a> {
+    kind: &'a str,
+    title: &'a str,
+    body: String,
+}
+
+/// Tells every current member of the merchant (but `except`) in-app.
+async fn notify_members(
+    conn: &impl ConnectionTrait,
+    merchant_id: &str,
+    except: Option<&str>,
+    note: &Note<'_>,
+    redemption_id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), MerchantError> {
+    let members = merchant_member::Entity::find()
+        .filter(merchant_member::Column::MerchantId.eq(merchant_id))
+        .filter(merchant_member::Column::RemovedAt.is_null())
+        .all(conn)
+        .await?;
+    for member in members
+        .iter()
+        .filter(|m| Some(m.user_id.as_str()) != except)
+    {
+        notify(conn, &member.user_id, note, redemption_id, now).await?;
+    }
+    Ok(())
+}
+
+async fn notify(
+    conn: &impl ConnectionTrait,
+    user_id: &str,
+    note: &Note<'_>,
+    redemption_id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), MerchantError> {
+    platform::notifications::notify(
+        conn,
+        platform::notifications::NewNotification {
+            user_id,
+            kind: note.kind,
+            title: note.title.to_owned(),
+            body: note.body.clone(),
+            reference: Some(("redemption", redemption_id)),
+        },
+        now,
+    )
+    .await?;
+    Ok(())
 }
 
 fn merchant_account(merchant_id: &str) -> AccountRef {
@@ -127,6 +179,15 @@ pub async fn reserve(
             return Err(MerchantError::OutOfStock);
         }
     }
+    let note = Note {
+        kind: "redemption_reserved",
+        title: "新的积分服务预约",
+        body: format!(
+            "{}：居民预约了一次服务（{} 积分），请在有效期内核销。",
+            offer.title, offer.points_price
+        ),
+    };
+    notify_members(conn, &offer.merchant_id, None, &note, &id, now).await?;
     Ok(redemption::ActiveModel {
         id: Set(id),
         offer_id: Set(offer.id),
@@ -345,6 +406,27 @@ pub async fn verify(
         now,
     )
     .await?;
+    let body = format!("{} 已核销，使用 {} 积分。", found.offer_title, found.points);
+    let to_resident = Note {
+        kind: "redemption_verified",
+        title: "核销成功",
+        body: body.clone(),
+    };
+    notify(conn, &found.user_id, &to_resident, &found.id, now).await?;
+    let to_staff = Note {
+        kind: "redemption_verified",
+        title: "已核销一笔",
+        body,
+    };
+    notify_members(
+        conn,
+        merchant_id,
+        Some(&actor.user_id),
+        &to_staff,
+        &found.id,
+        now,
+    )
+    .await?;
     Ok(redemption::Model {
         status: RedemptionStatus::Redeemed.as_str().to_owned(),
         redeemed_at: Some(now),
@@ -385,6 +467,17 @@ async fn end_reservation(
         return Ok(false);
     }
     holds::void(conn, &reservation.hold_id, now).await?;
+    if status == RedemptionStatus::Expired || reason == "merchant_unavailable" {
+        let note = Note {
+            kind: "redemption_ended",
+            title: "预约已结束，积分已退回",
+            body: format!(
+                "{} 的预约已结束，{} 积分已退回。",
+                reservation.offer_title, reservation.points
+            ),
+        };
+        notify(conn, &reservation.user_id, &note, &reservation.id, now).await?;
+    }
     offer::Entity::update_many()
         .col_expr(offer::Column::Stock, Expr::col(offer::Column::Stock).add(1))
         .filter(offer::Column::Id.eq(reservation.offer_id.as_str()))

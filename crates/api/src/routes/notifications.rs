@@ -1,0 +1,110 @@
+//! The logged-in user's in-app notifications.
+
+use crate::error::ApiError;
+use crate::extract::AuthUser;
+use crate::state::AppState;
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, Utc};
+use platform::notifications;
+use platform::paging::{decode_cursor, encode_cursor, page_limit};
+use platform::ValidationErrors;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/me/notifications").route(web::get().to(list)))
+        .service(web::resource("/me/notifications/read-all").route(web::post().to(read_all)))
+        .service(web::resource("/me/notifications/{id}/read").route(web::post().to(read_one)));
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct NotificationQuery {
+    pub limit: Option<u64>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct NotificationItem {
+    pub id: String,
+    /// e.g. `redemption_verified`, `redemption_reserved`, `redemption_ended`.
+    pub kind: String,
+    pub title: String,
+    pub body: String,
+    pub ref_type: Option<String>,
+    pub ref_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub read_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct NotificationPage {
+    pub items: Vec<NotificationItem>,
+    pub next_cursor: Option<String>,
+    /// Unread notifications in total.
+    pub unread: i64,
+}
+
+/// The user's notifications, newest first.
+#[utoipa::path(get, path = "/api/v1/me/notifications", tag = "me", security(("bearer" = [])), params(NotificationQuery),
+    responses((status = 200, body = NotificationPage)))]
+pub async fn list(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    query: web::Query<NotificationQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let before =
+        match query.cursor.as_deref() {
+            None => None,
+            Some(c) => Some(decode_cursor::<String>(c).ok_or_else(|| {
+                ValidationErrors::single("cursor", "is not a cursor from this list")
+            })?),
+        };
+    let (items, next) = notifications::list(
+        &state.db,
+        &user.0.user_id,
+        page_limit(query.limit),
+        before.as_deref(),
+    )
+    .await?;
+    let unread = notifications::unread_count(&state.db, &user.0.user_id).await?;
+    Ok(HttpResponse::Ok().json(NotificationPage {
+        items: items
+            .into_iter()
+            .map(|n| NotificationItem {
+                id: n.id,
+                kind: n.kind,
+                title: n.title,
+                body: n.body,
+                ref_type: n.ref_type,
+                ref_id: n.ref_id,
+                created_at: n.created_at,
+                read_at: n.read_at,
+            })
+            .collect(),
+        next_cursor: next.map(|id| encode_cursor(&id)),
+        unread,
+    }))
+}
+
+/// Mark one notification read.
+#[utoipa::path(post, path = "/api/v1/me/notifications/{id}/read", tag = "me", security(("bearer" = [])),
+    params(("id" = String, Path)), responses((status = 204)))]
+pub async fn read_one(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    notifications::mark_read(&state.db, &user.0.user_id, Some(&path), state.clock.now()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Mark every notification read.
+#[utoipa::path(post, path = "/api/v1/me/notifications/read-all", tag = "me", security(("bearer" = [])),
+    responses((status = 204)))]
+pub async fn read_all(
+    state: web::Data<AppState>,
+    user: AuthUser,
+) -> Result<HttpResponse, ApiError> {
+    notifications::mark_read(&state.db, &user.0.user_id, None, state.clock.now()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
