@@ -109,7 +109,7 @@ pub async fn list(
     let rows = conn
         .query_all(conn.get_database_backend().build(&select))
         .await?;
-    let mut items = rows
+    let items = rows
         .into_iter()
         .map(|row| {
             Ok(Notification {
@@ -124,13 +124,7 @@ pub async fn list(
             })
         })
         .collect::<Result<Vec<_>, DbErr>>()?;
-    let more = items.len() as u64 > limit;
-    items.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-    let next = if more {
-        items.last().map(|n| n.id.clone())
-    } else {
-        None
-    };
+    let (items, next) = crate::paging::split_page(items, limit, |row| row.id.clone());
     Ok((items, next))
 }
 

@@ -13,6 +13,19 @@ pub fn page_limit(requested: Option<u64>) -> u64 {
     requested.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT)
 }
 
+/// Splits `limit + 1` rows fetched newest first into the page and the position to continue
+/// from (the last row's key), which is `None` when there is nothing more.
+pub fn split_page<T>(
+    mut rows: Vec<T>,
+    limit: u64,
+    key_of: impl Fn(&T) -> String,
+) -> (Vec<T>, Option<String>) {
+    let more = rows.len() as u64 > limit;
+    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    let next = if more { rows.last().map(key_of) } else { None };
+    (rows, next)
+}
+
 pub fn encode_cursor<T: Serialize>(position: &T) -> String {
     // Serialising plain structs of strings and numbers cannot fail.
     let json = serde_json::to_vec(position).unwrap_or_default();
@@ -35,6 +48,22 @@ mod tests {
         assert_eq!(page_limit(Some(0)), 1);
         assert_eq!(page_limit(Some(500)), 100);
         assert_eq!(page_limit(Some(35)), 35);
+    }
+
+    #[test]
+    fn pages_split_off_the_extra_row() {
+        assert_eq!(
+            split_page(vec![5, 4, 3], 2, |n| n.to_string()),
+            (vec![5, 4], Some("4".to_owned()))
+        );
+        assert_eq!(
+            split_page(vec![5, 4], 2, |n| n.to_string()),
+            (vec![5, 4], None)
+        );
+        assert_eq!(
+            split_page(Vec::<i32>::new(), 2, |n| n.to_string()),
+            (vec![], None)
+        );
     }
 
     #[test]

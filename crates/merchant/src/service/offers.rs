@@ -283,18 +283,12 @@ pub async fn catalog(
     if let Some(before) = before {
         query = query.filter(offer::Column::Id.lt(before));
     }
-    let mut rows = query
+    let rows = query
         .order_by_desc(offer::Column::Id)
         .limit(limit + 1)
         .all(conn)
         .await?;
-    let more = rows.len() as u64 > limit;
-    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-    let next = if more {
-        rows.last().map(|o| o.id.clone())
-    } else {
-        None
-    };
+    let (rows, next) = platform::paging::split_page(rows, limit, |row| row.id.clone());
     Ok((rows, next))
 }
 

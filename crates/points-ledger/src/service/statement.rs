@@ -34,13 +34,12 @@ pub async fn statement(
     if let Some(before) = before {
         query = query.filter(entry::Column::Id.lt(before));
     }
-    let mut entries = query
+    let entries = query
         .order_by_desc(entry::Column::Id)
         .limit(limit + 1)
         .all(conn)
         .await?;
-    let more = entries.len() as u64 > limit;
-    entries.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    let (entries, next) = platform::paging::split_page(entries, limit, |e| e.id.clone());
     let transfer_ids: Vec<String> = entries.iter().map(|e| e.transfer_id.clone()).collect();
     let transfers: HashMap<String, transfer::Model> = if transfer_ids.is_empty() {
         HashMap::new()
@@ -52,11 +51,6 @@ pub async fn statement(
             .into_iter()
             .map(|t| (t.id.clone(), t))
             .collect()
-    };
-    let next = if more {
-        entries.last().map(|e| e.id.clone())
-    } else {
-        None
     };
     let lines = entries
         .into_iter()
