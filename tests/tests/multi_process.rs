@@ -2,7 +2,7 @@
 //! configured, one Redis: what one revokes, the other refuses.
 
 use futures_util::future::join_all;
-use linli_tests::process::spawn_server_process;
+use linli_tests::process::{spawn_server_process, ServerProcess};
 use linli_tests::{expect_json, expect_problem, fresh_database_url, redis_url};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -82,28 +82,8 @@ async fn a_token_revoked_through_one_instance_is_refused_by_another() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_instances_hammered_at_once_never_double_spend() {
     let database_url = fresh_database_url().await;
-    let mut env = HashMap::new();
-    env.insert("LINLI__DATABASE__URL".to_owned(), database_url.clone());
-    env.insert(
-        "LINLI__REDIS__KEY_PREFIX".to_owned(),
-        format!("linli-test:{}:", uuid::Uuid::now_v7().simple()),
-    );
-    env.insert(
-        "LINLI__RATE_LIMIT__LOGIN_PER_IP_PER_MINUTE".to_owned(),
-        "10000".to_owned(),
-    );
-    if let Some(url) = redis_url() {
-        env.insert("LINLI__REDIS__URL".to_owned(), url);
-    }
-    let first = spawn_server_process(linli_tests::server_binary!(), &env).await;
-    let second = if linli_tests::postgres_admin_url().is_some() {
-        Some(spawn_server_process(linli_tests::server_binary!(), &env).await)
-    } else {
-        None
-    };
-    let addresses: Vec<String> = std::iter::once(first.address.clone())
-        .chain(second.as_ref().map(|s| s.address.clone()))
-        .collect();
+    let env = shared_env(&database_url, &[]);
+    let (_instances, addresses) = start_instances(&env).await;
     let client = reqwest::Client::new();
     let login = |address: String, body: serde_json::Value, path: &'static str| {
         let client = client.clone();
@@ -214,36 +194,20 @@ async fn two_instances_hammered_at_once_never_double_spend() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_verifies_of_one_code_across_instances_redeem_once() {
     let database_url = fresh_database_url().await;
-    let mut env = HashMap::new();
-    env.insert("LINLI__DATABASE__URL".to_owned(), database_url.clone());
-    env.insert(
-        "LINLI__REDIS__KEY_PREFIX".to_owned(),
-        format!("linli-test:{}:", uuid::Uuid::now_v7().simple()),
+    let env = shared_env(
+        &database_url,
+        &[
+            (
+                "LINLI__MERCHANT__VERIFY_FAILURES_PER_STAFF_PER_MINUTE",
+                "1000",
+            ),
+            (
+                "LINLI__MERCHANT__VERIFY_FAILURES_PER_MERCHANT_PER_MINUTE",
+                "1000",
+            ),
+        ],
     );
-    env.insert(
-        "LINLI__RATE_LIMIT__LOGIN_PER_IP_PER_MINUTE".to_owned(),
-        "10000".to_owned(),
-    );
-    env.insert(
-        "LINLI__MERCHANT__VERIFY_FAILURES_PER_STAFF_PER_MINUTE".to_owned(),
-        "1000".to_owned(),
-    );
-    env.insert(
-        "LINLI__MERCHANT__VERIFY_FAILURES_PER_MERCHANT_PER_MINUTE".to_owned(),
-        "1000".to_owned(),
-    );
-    if let Some(url) = redis_url() {
-        env.insert("LINLI__REDIS__URL".to_owned(), url);
-    }
-    let first = spawn_server_process(linli_tests::server_binary!(), &env).await;
-    let second = if linli_tests::postgres_admin_url().is_some() {
-        Some(spawn_server_process(linli_tests::server_binary!(), &env).await)
-    } else {
-        None
-    };
-    let addresses: Vec<String> = std::iter::once(first.address.clone())
-        .chain(second.as_ref().map(|s| s.address.clone()))
-        .collect();
+    let (_instances, addresses) = start_instances(&env).await;
     let client = reqwest::Client::new();
     let call = |method: reqwest::Method,
                 address: &str,
@@ -450,4 +414,42 @@ async fn fifty_verifies_of_one_code_across_instances_redeem_once() {
     )
     .await;
     assert_eq!(wallet["points"]["balance"], 50);
+}
+
+/// Settings for server processes sharing one fresh database (and Redis when configured),
+/// with login limits out of the way and `extra` on top.
+fn shared_env(database_url: &str, extra: &[(&str, &str)]) -> HashMap<String, String> {
+    let mut env = HashMap::new();
+    env.insert("LINLI__DATABASE__URL".to_owned(), database_url.to_owned());
+    env.insert(
+        "LINLI__REDIS__KEY_PREFIX".to_owned(),
+        format!("linli-test:{}:", uuid::Uuid::now_v7().simple()),
+    );
+    env.insert(
+        "LINLI__RATE_LIMIT__LOGIN_PER_IP_PER_MINUTE".to_owned(),
+        "10000".to_owned(),
+    );
+    if let Some(url) = redis_url() {
+        env.insert("LINLI__REDIS__URL".to_owned(), url);
+    }
+    for (key, value) in extra {
+        env.insert((*key).to_owned(), (*value).to_owned());
+    }
+    env
+}
+
+/// Two instances on PostgreSQL; one on SQLite, the single-instance embedded mode. The
+/// processes live as long as the returned handles.
+async fn start_instances(env: &HashMap<String, String>) -> (Vec<ServerProcess>, Vec<String>) {
+    let count = if linli_tests::postgres_admin_url().is_some() {
+        2
+    } else {
+        1
+    };
+    let mut processes = Vec::new();
+    for _ in 0..count {
+        processes.push(spawn_server_process(linli_tests::server_binary!(), env).await);
+    }
+    let addresses = processes.iter().map(|p| p.address.clone()).collect();
+    (processes, addresses)
 }

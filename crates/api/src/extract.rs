@@ -164,6 +164,20 @@ fn bearer_token(req: &HttpRequest) -> Result<String, ApiError> {
     Ok(token.trim().to_owned())
 }
 
+/// The position a list's `?cursor=` points after (an id), or `None` for the first page.
+/// A cursor that no list of ours produced is a 422 naming the `cursor` field.
+pub fn cursor_position(cursor: Option<&str>) -> Result<Option<String>, ApiError> {
+    match cursor {
+        None => Ok(None),
+        Some(c) => platform::paging::decode_cursor::<String>(c)
+            .map(Some)
+            .ok_or_else(|| {
+                platform::ValidationErrors::single("cursor", "is not a cursor from this list")
+                    .into()
+            }),
+    }
+}
+
 /// The client's address for rate limiting: the peer, or the first `X-Forwarded-For` hop when
 /// `server.trust_forwarded_for` says a trusted proxy sits in front.
 pub fn client_ip(req: &HttpRequest, trust_forwarded_for: bool) -> String {

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use identity::actor::district_of;
 use identity::service::{orgs, users};
 use identity::{Actor, OrgKind, Role};
-use platform::paging::{decode_cursor, encode_cursor, page_limit};
+use platform::paging::{encode_cursor, page_limit};
 use platform::ValidationErrors;
 use points_ledger::service::accounts::balance_of;
 use points_ledger::service::statement::{expiring, statement};
@@ -191,13 +191,7 @@ pub async fn entries(
         Some(value) => Asset::parse(value)
             .ok_or_else(|| ValidationErrors::single("asset", "must be points or time_credits"))?,
     };
-    let before: Option<String> =
-        match query.cursor.as_deref() {
-            None => None,
-            Some(c) => Some(decode_cursor::<String>(c).ok_or_else(|| {
-                ValidationErrors::single("cursor", "is not a cursor from this list")
-            })?),
-        };
+    let before = crate::extract::cursor_position(query.cursor.as_deref())?;
     let (lines, next) = statement(
         &state.db,
         &AccountRef::wallet(asset, &user.0.user_id),

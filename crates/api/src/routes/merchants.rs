@@ -11,7 +11,7 @@ use merchant::offer_rules::OfferInput;
 use merchant::service::applications::{self, ApplicationInput};
 use merchant::service::offers::{self, CatalogFilter, OfferPatch};
 use merchant::{MerchantAction, MerchantError, MerchantStatus};
-use platform::paging::{decode_cursor, encode_cursor, page_limit};
+use platform::paging::{encode_cursor, page_limit};
 use platform::ValidationErrors;
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -81,15 +81,6 @@ impl From<MerchantError> for ApiError {
             MerchantError::Identity(e) => e.into(),
             MerchantError::Db(e) => e.into(),
         }
-    }
-}
-
-fn cursor_position(cursor: Option<&str>) -> Result<Option<String>, ApiError> {
-    match cursor {
-        None => Ok(None),
-        Some(c) => decode_cursor::<String>(c).map(Some).ok_or_else(|| {
-            ValidationErrors::single("cursor", "is not a cursor from this list").into()
-        }),
     }
 }
 
@@ -215,7 +206,7 @@ pub async fn list_for_staff(
             )
         })?),
     };
-    let before = cursor_position(query.cursor.as_deref())?;
+    let before = crate::extract::cursor_position(query.cursor.as_deref())?;
     let (rows, next) = applications::list_in_scope(
         &state.db,
         &user.0,
@@ -496,7 +487,7 @@ pub async fn catalog(
     if q.q.as_deref().is_some_and(|t| t.chars().count() > 50) {
         return Err(ValidationErrors::single("q", "must be at most 50 characters").into());
     }
-    let before = cursor_position(q.cursor.as_deref())?;
+    let before = crate::extract::cursor_position(q.cursor.as_deref())?;
     let filter = CatalogFilter {
         community_id: q.community_id,
         category: q.category,

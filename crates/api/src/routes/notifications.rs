@@ -6,8 +6,7 @@ use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use platform::notifications;
-use platform::paging::{decode_cursor, encode_cursor, page_limit};
-use platform::ValidationErrors;
+use platform::paging::{encode_cursor, page_limit};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -52,13 +51,7 @@ pub async fn list(
     user: AuthUser,
     query: web::Query<NotificationQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let before =
-        match query.cursor.as_deref() {
-            None => None,
-            Some(c) => Some(decode_cursor::<String>(c).ok_or_else(|| {
-                ValidationErrors::single("cursor", "is not a cursor from this list")
-            })?),
-        };
+    let before = crate::extract::cursor_position(query.cursor.as_deref())?;
     let (items, next) = notifications::list(
         &state.db,
         &user.0.user_id,

@@ -12,7 +12,7 @@ use merchant::entity::redemption as redemption_row;
 use merchant::service::offers::merchant_of_member;
 use merchant::service::redemptions::{self, RedemptionSettings};
 use merchant::MerchantError;
-use platform::paging::{decode_cursor, encode_cursor, page_limit};
+use platform::paging::{encode_cursor, page_limit};
 use platform::ValidationErrors;
 use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
@@ -173,13 +173,7 @@ async fn page(
     filter: sea_orm::Condition,
     query: &PageQuery,
 ) -> Result<HttpResponse, ApiError> {
-    let before =
-        match query.cursor.as_deref() {
-            None => None,
-            Some(c) => Some(decode_cursor::<String>(c).ok_or_else(|| {
-                ValidationErrors::single("cursor", "is not a cursor from this list")
-            })?),
-        };
+    let before = crate::extract::cursor_position(query.cursor.as_deref())?;
     let (rows, next) = redemptions::list(
         &state.db,
         filter,
