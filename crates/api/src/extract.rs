@@ -26,29 +26,61 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let is_json = req
-            .mime_type()
-            .ok()
-            .flatten()
-            .is_some_and(|m| m.subtype() == "json" || m.suffix().is_some_and(|s| s == "json"));
+        let is_json = is_json(req);
         let mut payload = payload.take();
         Box::pin(async move {
             if !is_json {
                 return Err(ApiError::for_status(StatusCode::UNSUPPORTED_MEDIA_TYPE));
             }
-            let mut body = BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| {
-                    ApiError::bad_request("bad_request", format!("Could not read the body: {e}"))
-                })?;
-                if body.len() + chunk.len() > MAX_BODY_BYTES {
-                    return Err(ApiError::for_status(StatusCode::PAYLOAD_TOO_LARGE));
-                }
-                body.extend_from_slice(&chunk);
-            }
+            let body = read_body(&mut payload).await?;
             parse_json(&body).map(JsonBody)
         })
     }
+}
+
+/// A JSON body that may be left out entirely (an empty body reads as `T::default()`), for
+/// actions whose every field is optional, e.g. accepting a demand with or without a handler.
+pub struct OptionalJsonBody<T>(pub T);
+
+impl<T: DeserializeOwned + Default + 'static> FromRequest for OptionalJsonBody<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let is_json = is_json(req);
+        let mut payload = payload.take();
+        Box::pin(async move {
+            let body = read_body(&mut payload).await?;
+            if body.iter().all(u8::is_ascii_whitespace) {
+                return Ok(OptionalJsonBody(T::default()));
+            }
+            if !is_json {
+                return Err(ApiError::for_status(StatusCode::UNSUPPORTED_MEDIA_TYPE));
+            }
+            parse_json(&body).map(OptionalJsonBody)
+        })
+    }
+}
+
+fn is_json(req: &HttpRequest) -> bool {
+    req.mime_type()
+        .ok()
+        .flatten()
+        .is_some_and(|m| m.subtype() == "json" || m.suffix().is_some_and(|s| s == "json"))
+}
+
+async fn read_body(payload: &mut Payload) -> Result<BytesMut, ApiError> {
+    let mut body = BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| {
+            ApiError::bad_request("bad_request", format!("Could not read the body: {e}"))
+        })?;
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(ApiError::for_status(StatusCode::PAYLOAD_TOO_LARGE));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {

@@ -1,6 +1,7 @@
 //! Background jobs, run every `jobs.interval_seconds` by each instance that has
 //! `jobs.enabled`. Every job is idempotent and safe with several instances running at once:
-//! holds and lots change by compare-and-set, and expiry transfers carry idempotency keys.
+//! holds, lots, demands and outbox rows change by compare-and-set, and expiry transfers carry
+//! idempotency keys. WeChat messages go out last, after every transaction has committed.
 
 use crate::state::AppState;
 use chrono::Duration;
@@ -17,6 +18,8 @@ pub struct RoundReport {
     pub holds_released: u64,
     pub points_expired: i64,
     pub idempotency_records_purged: u64,
+    pub demands: demands::service::sla::SlaReport,
+    pub messages: crate::outbox::DeliveryReport,
 }
 
 /// One round of every job.
@@ -34,16 +37,24 @@ pub async fn run_once(state: &AppState) -> anyhow::Result<RoundReport> {
     let points_expired = points_ledger::service::expiry::expire_lots(&txn, now, BATCH).await?;
     txn.commit().await?;
 
+    let txn = state.db.begin().await?;
+    let demands = demands::service::sla::run(&txn, now, BATCH).await?;
+    txn.commit().await?;
+
     let idempotency_records_purged = platform::idempotency::purge(
         &state.db,
         now - Duration::hours(IDEMPOTENCY_RETENTION_HOURS),
     )
     .await?;
+
+    let messages = crate::outbox::deliver_due(state).await?;
     Ok(RoundReport {
         reservations_expired,
         holds_released,
         points_expired,
         idempotency_records_purged,
+        demands,
+        messages,
     })
 }
 

@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod migrator;
 pub mod openapi;
+pub mod outbox;
 pub mod rate_limit;
 pub mod routes;
 pub mod seed;

@@ -11,6 +11,7 @@ impl MigratorTrait for Migrator {
         all.extend(identity::migration::migrations());
         all.extend(points_ledger::migration::migrations());
         all.extend(merchant::migration::migrations());
+        all.extend(demands::migration::migrations());
         all
     }
 }

@@ -1,7 +1,9 @@
 //! The OpenAPI document, generated from the handlers' annotations. `linli openapi` prints it;
 //! `api-spec/openapi.json` is the committed copy and a test fails when the two drift.
 
-use crate::routes::{auth, ledger, me, merchants, notifications, ops, orgs, redemptions, staff};
+use crate::routes::{
+    auth, demands, ledger, me, merchants, notifications, ops, orgs, redemptions, staff,
+};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -25,6 +27,12 @@ use utoipa::{Modify, OpenApi};
         merchants::members, merchants::remove_member,
         redemptions::reserve, redemptions::issue_code, redemptions::cancel, redemptions::mine,
         redemptions::of_merchant, redemptions::preview, redemptions::verify, redemptions::stats,
+        demands::list_categories, demands::create_category, demands::update_category,
+        demands::submit, demands::mine, demands::detail, demands::resident_comment, demands::rate,
+        demands::reopen, demands::withdraw, demands::list_for_staff, demands::accept,
+        demands::assign, demands::start, demands::transfer, demands::resolve, demands::reject,
+        demands::staff_comment, demands::demand_metrics,
+        notifications::subscriptions, notifications::allow_subscription,
     ),
     components(schemas(crate::error::Problem, crate::error::ProblemFieldError)),
     modifiers(&BearerAuth),
@@ -35,6 +43,7 @@ use utoipa::{Modify, OpenApi};
         (name = "orgs", description = "The org tree and staff accounts"),
         (name = "merchants", description = "Merchants and partners, their points services and the catalog"),
         (name = "redemptions", description = "Reserving offers and redeeming them with one-time codes (核销)"),
+        (name = "demands", description = "Resident demands (诉求): filing, the staff workflow, ratings, SLA and metrics"),
         (name = "ledger", description = "Points and time credits: wallets, statements, budgets, awards, gifts, verification"),
     ),
 )]

@@ -50,7 +50,30 @@ pub async fn run(db: &DatabaseConnection, clock: &Clock) -> anyhow::Result<DemoO
     let orgs = seed_people(db, clock).await?;
     seed_budgets(db, clock, &orgs).await?;
     seed_merchants(db, clock, &orgs).await?;
+    seed_demand_categories(db, clock).await?;
     Ok(orgs)
+}
+
+/// Demand categories with their SLA hours: safety hazards and care for the old and young
+/// first, neighbour disputes (which need mediation) last.
+pub const DEMAND_CATEGORIES: [(&str, i64); 7] = [
+    ("环境卫生", 24),
+    ("物业维修", 48),
+    ("停车交通", 24),
+    ("一老一小", 12),
+    ("邻里纠纷", 72),
+    ("安全隐患", 6),
+    ("其他", 48),
+];
+
+async fn seed_demand_categories(db: &DatabaseConnection, clock: &Clock) -> anyhow::Result<()> {
+    let existing = demands::service::categories::list(db, true).await?;
+    for (name, hours) in DEMAND_CATEGORIES {
+        if existing.iter().all(|c| c.name != name) {
+            demands::service::categories::create(db, None, name, hours, clock.now()).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Demo merchants of 新华社区 with published offers; their owners log in as residents with

@@ -60,7 +60,7 @@ impl Application {
         let auth = AuthService::new(
             db.clone(),
             cache.clone(),
-            wechat,
+            wechat.clone(),
             keys,
             clock.clone(),
             settings.auth.refresh_token_ttl_days,
@@ -72,6 +72,7 @@ impl Application {
             cache,
             clock,
             auth,
+            wechat,
             metrics: Arc::new(Metrics::new().context("registering metrics")?),
         };
 

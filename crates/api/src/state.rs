@@ -5,6 +5,7 @@ use platform::config::Settings;
 use platform::{Cache, Clock};
 use sea_orm::DatabaseConnection;
 use std::sync::Arc;
+use wechat::WechatClient;
 
 /// Everything a handler may need, shared by all workers. Cheap to clone.
 #[derive(Clone)]
@@ -14,6 +15,8 @@ pub struct AppState {
     pub cache: Cache,
     pub clock: Clock,
     pub auth: AuthService,
+    /// For the subscribe-message sender; logins go through `auth`.
+    pub wechat: WechatClient,
     pub rate_limiter: RateLimiter,
     pub metrics: Arc<Metrics>,
 }

@@ -1,7 +1,12 @@
-//! Resident demands (诉求). This first part is the pure state machine of API.md: which
-//! action may happen in which state, by whom, and where it leads. Storage, SLA jobs, metrics
-//! and HTTP build on it.
+//! Resident demands (诉求): the state machine, storage with an append-only event history,
+//! categories with service levels, the SLA jobs, and the metrics the district reports.
 
+pub mod entity;
+mod error;
+pub mod migration;
+pub mod rules;
+pub mod service;
 pub mod state_machine;
 
-pub use state_machine::{Action, ActorKind, DemandState, Rejection, Transition};
+pub use error::DemandError;
+pub use state_machine::{Action, ActorKind, DemandState};

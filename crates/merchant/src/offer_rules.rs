@@ -1,6 +1,7 @@
 //! What makes an offer (积分服务) valid, as pure checks that name the offending field.
 
 use chrono::{DateTime, Utc};
+use platform::validation::text_field;
 use platform::ValidationErrors;
 
 pub const MAX_TITLE_CHARS: usize = 60;
@@ -39,23 +40,6 @@ pub struct OfferInput {
     pub per_user_limit: Option<i64>,
     pub valid_from: DateTime<Utc>,
     pub valid_until: DateTime<Utc>,
-}
-
-pub fn text_field(
-    errors: &mut ValidationErrors,
-    field: &str,
-    value: &str,
-    min: usize,
-    max: usize,
-) -> String {
-    let value = value.trim().to_owned();
-    let len = value.chars().count();
-    if len < min || len > max {
-        errors.add(field, format!("must be {min} to {max} characters"));
-    } else if value.chars().any(|c| c.is_control() && c != '\n') {
-        errors.add(field, "must not contain control characters");
-    }
-    value
 }
 
 fn range(errors: &mut ValidationErrors, field: &str, value: i64, min: i64, max: i64) {

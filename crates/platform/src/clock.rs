@@ -1,12 +1,15 @@
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, SubsecRound, Utc};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 /// The service's notion of "now". Production reads the system clock; tests can move it
-/// forward to exercise expiry, SLAs and timeouts without sleeping. Cloning shares the offset.
+/// forward to exercise expiry, SLAs and timeouts without sleeping, or freeze it so that
+/// durations come out exact. Cloning shares the offset and the freeze.
 #[derive(Clone, Debug, Default)]
 pub struct Clock {
     offset_ms: Arc<AtomicI64>,
+    /// Milliseconds since the epoch the clock stands still at; 0 while it runs.
+    frozen_at_ms: Arc<AtomicI64>,
 }
 
 impl Clock {
@@ -15,7 +18,22 @@ impl Clock {
     }
 
     pub fn now(&self) -> DateTime<Utc> {
-        Utc::now() + Duration::milliseconds(self.offset_ms.load(Ordering::Relaxed))
+        let frozen = self.frozen_at_ms.load(Ordering::Relaxed);
+        let base = if frozen == 0 {
+            Utc::now()
+        } else {
+            DateTime::from_timestamp_millis(frozen).unwrap_or_else(Utc::now)
+        };
+        // Whole microseconds, as PostgreSQL stores them: a time read back equals the one
+        // written, on every backend.
+        (base + Duration::milliseconds(self.offset_ms.load(Ordering::Relaxed))).trunc_subsecs(6)
+    }
+
+    /// Stops the clock at the current time (whole milliseconds); [`Clock::advance`] still
+    /// moves it. For tests that need exact durations.
+    pub fn freeze(&self) {
+        self.frozen_at_ms
+            .store(Utc::now().timestamp_millis(), Ordering::Relaxed);
     }
 
     /// Moves this clock (and every clone of it) forward by `by`.
@@ -36,5 +54,16 @@ mod tests {
         clock.clone().advance(Duration::hours(3));
         let moved = clock.now() - before;
         assert!(moved >= Duration::hours(3) && moved < Duration::hours(3) + Duration::seconds(5));
+    }
+
+    #[test]
+    fn a_frozen_clock_moves_only_when_advanced() {
+        let clock = Clock::system();
+        clock.freeze();
+        let first = clock.now();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        assert_eq!(clock.now(), first);
+        clock.advance(Duration::hours(2));
+        assert_eq!(clock.now() - first, Duration::hours(2));
     }
 }

@@ -81,6 +81,11 @@ pub struct WechatSettings {
     pub app_id: String,
     pub app_secret: Secret,
     pub timeout_ms: u64,
+    /// Subscribe-message template for demand status changes (empty: none is sent). The
+    /// template needs the keys thing1 (title), phrase2 (status), time3 (time), thing4 (note).
+    pub demand_status_template_id: String,
+    /// Which build subscribe messages open: `formal`, `trial` or `developer`.
+    pub miniprogram_state: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -292,6 +297,12 @@ impl Settings {
         }
         if self.jobs.interval_seconds == 0 {
             invalid("jobs.interval_seconds", "must be at least 1");
+        }
+        if !["formal", "trial", "developer"].contains(&self.wechat.miniprogram_state.as_str()) {
+            invalid(
+                "wechat.miniprogram_state",
+                "must be formal, trial or developer",
+            );
         }
         if self.wechat.mode == WechatMode::Live {
             if self.wechat.app_id.trim().is_empty() {

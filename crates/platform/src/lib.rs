@@ -10,6 +10,7 @@ pub mod idempotency;
 pub mod ids;
 pub mod migration;
 pub mod notifications;
+pub mod outbox;
 pub mod paging;
 pub mod secret;
 pub mod testing;

@@ -55,3 +55,22 @@ impl std::fmt::Display for ValidationErrors {
 }
 
 impl std::error::Error for ValidationErrors {}
+
+/// The trimmed value; records an error unless it has `min..=max` characters and no control
+/// characters other than newlines.
+pub fn text_field(
+    errors: &mut ValidationErrors,
+    field: &str,
+    value: &str,
+    min: usize,
+    max: usize,
+) -> String {
+    let value = value.trim().to_owned();
+    let len = value.chars().count();
+    if len < min || len > max {
+        errors.add(field, format!("must be {min} to {max} characters"));
+    } else if value.chars().any(|c| c.is_control() && c != '\n') {
+        errors.add(field, "must not contain control characters");
+    }
+    value
+}

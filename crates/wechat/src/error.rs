@@ -34,6 +34,16 @@ impl WechatError {
         }
     }
 
+    /// 43101: the user has not allowed (or has used up) this subscribe message.
+    pub fn is_no_subscription_quota(&self) -> bool {
+        matches!(self, Self::Api { errcode: 43101, .. })
+    }
+
+    /// Worth retrying later: WeChat busy, or it could not be reached.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Busy | Self::Transport(_) | Self::RateLimited)
+    }
+
     /// The access token was rejected (40001 invalid, 42001 expired): refresh and retry once.
     pub(crate) fn is_stale_token(&self) -> bool {
         matches!(

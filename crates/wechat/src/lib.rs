@@ -1,5 +1,5 @@
 //! WeChat mini-program server API, as Linli uses it: `jscode2session` for login, the stable
-//! access token, and `getuserphonenumber`. `Live` talks HTTP (reqwest) to `wechat.base_url`;
+//! access token, `getuserphonenumber` and subscribe messages. `Live` talks HTTP (reqwest) to `wechat.base_url`;
 //! `Fake` is for development and tests and accepts `dev-<name>` codes.
 //!
 //! The `session_key` WeChat returns stays inside this crate's callers on the server: it is
@@ -46,6 +46,18 @@ impl std::fmt::Debug for PhoneNumber {
     }
 }
 
+/// A subscribe message ready to send.
+#[derive(Debug, Clone)]
+pub struct OutgoingMessage<'a> {
+    pub openid: &'a str,
+    pub template_id: &'a str,
+    pub page: &'a str,
+    /// The template's `{key: {value}}` object.
+    pub data: &'a serde_json::Value,
+    /// `formal`, `trial` or `developer`: which build of the mini-program the message opens.
+    pub miniprogram_state: &'a str,
+}
+
 #[derive(Clone)]
 pub enum WechatClient {
     Live(LiveClient),
@@ -65,6 +77,24 @@ impl WechatClient {
         match self {
             Self::Live(client) => client.code_to_session(code).await,
             Self::Fake => fake_session(code),
+        }
+    }
+
+    /// Sends a subscribe message. Fake mode sends nothing and reports success.
+    pub async fn send_subscribe_message(
+        &self,
+        message: &OutgoingMessage<'_>,
+    ) -> Result<(), WechatError> {
+        match self {
+            Self::Live(client) => client.send_subscribe_message(message).await,
+            Self::Fake => {
+                tracing::debug!(
+                    openid = message.openid,
+                    template = message.template_id,
+                    "fake WeChat: subscribe message not sent"
+                );
+                Ok(())
+            }
         }
     }
 

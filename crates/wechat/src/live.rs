@@ -154,6 +154,43 @@ impl LiveClient {
         })
     }
 
+    /// Sends a subscribe message (`/cgi-bin/message/subscribe/send`); refreshes a rejected
+    /// access token once, like [`LiveClient::phone_number`].
+    pub async fn send_subscribe_message(
+        &self,
+        message: &crate::OutgoingMessage<'_>,
+    ) -> Result<(), WechatError> {
+        match self.send_subscribe_message_once(message).await {
+            Err(e) if e.is_stale_token() => {
+                self.invalidate_access_token().await;
+                self.send_subscribe_message_once(message).await
+            }
+            other => other,
+        }
+    }
+
+    async fn send_subscribe_message_once(
+        &self,
+        message: &crate::OutgoingMessage<'_>,
+    ) -> Result<(), WechatError> {
+        let token = self.access_token().await?;
+        let reply: ErrorFields = Self::send(
+            self.http
+                .post(self.url("/cgi-bin/message/subscribe/send"))
+                .query(&[("access_token", token.as_str())])
+                .json(&serde_json::json!({
+                    "touser": message.openid,
+                    "template_id": message.template_id,
+                    "page": message.page,
+                    "data": message.data,
+                    "miniprogram_state": message.miniprogram_state,
+                    "lang": "zh_CN",
+                })),
+        )
+        .await?;
+        reply.check()
+    }
+
     /// The cached stable access token, fetched when missing or near expiry.
     pub async fn access_token(&self) -> Result<String, WechatError> {
         let mut cached = self.access_token.lock().await;
@@ -201,6 +238,8 @@ mod tests {
             app_id: "wx-test".into(),
             app_secret: platform::Secret::new("app-secret"),
             timeout_ms: 2000,
+            demand_status_template_id: "tmpl-demand".into(),
+            miniprogram_state: "formal".into(),
         })
         .unwrap()
     }

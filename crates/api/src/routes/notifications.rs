@@ -1,4 +1,4 @@
-//! The logged-in user's in-app notifications.
+//! The logged-in user's in-app notifications, and the WeChat subscribe messages they allowed.
 
 use crate::error::ApiError;
 use crate::extract::AuthUser;
@@ -13,7 +13,12 @@ use utoipa::{IntoParams, ToSchema};
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/me/notifications").route(web::get().to(list)))
         .service(web::resource("/me/notifications/read-all").route(web::post().to(read_all)))
-        .service(web::resource("/me/notifications/{id}/read").route(web::post().to(read_one)));
+        .service(web::resource("/me/notifications/{id}/read").route(web::post().to(read_one)))
+        .service(
+            web::resource("/me/subscriptions")
+                .route(web::get().to(subscriptions))
+                .route(web::post().to(allow_subscription)),
+        );
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -100,4 +105,69 @@ pub async fn read_all(
 ) -> Result<HttpResponse, ApiError> {
     notifications::mark_read(&state.db, &user.0.user_id, None, state.clock.now()).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SubscriptionItem {
+    /// The message kind, e.g. `demand_status`.
+    pub kind: String,
+    /// Messages of this kind WeChat still lets us send (each allowance is good for one).
+    pub remaining: i32,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SubscriptionList {
+    pub items: Vec<SubscriptionItem>,
+}
+
+/// The subscribe messages the user has allowed and not yet received, by kind.
+#[utoipa::path(get, path = "/api/v1/me/subscriptions", tag = "me", security(("bearer" = [])),
+    responses((status = 200, body = SubscriptionList)))]
+pub async fn subscriptions(
+    state: web::Data<AppState>,
+    user: AuthUser,
+) -> Result<HttpResponse, ApiError> {
+    let stored = platform::outbox::remaining(&state.db, &user.0.user_id).await?;
+    let items = platform::outbox::KINDS
+        .iter()
+        .map(|kind| SubscriptionItem {
+            kind: (*kind).to_owned(),
+            remaining: stored
+                .iter()
+                .find(|(k, _)| k == kind)
+                .map_or(0, |(_, n)| *n),
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(SubscriptionList { items }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AllowRequest {
+    /// `demand_status`.
+    #[schema(example = "demand_status")]
+    pub kind: String,
+}
+
+/// Records that the user allowed one subscribe message of `kind` in
+/// `wx.requestSubscribeMessage` (call once per "accept"); the next matching update is sent.
+#[utoipa::path(post, path = "/api/v1/me/subscriptions", tag = "me", security(("bearer" = [])),
+    request_body = AllowRequest,
+    responses((status = 200, body = SubscriptionItem),
+        (status = 422, description = "`validation_failed`: unknown kind", body = crate::error::Problem, content_type = "application/problem+json")))]
+pub async fn allow_subscription(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    body: crate::extract::JsonBody<AllowRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let kind = body.0.kind;
+    if !platform::outbox::KINDS.contains(&kind.as_str()) {
+        return Err(ApiError::validation(platform::ValidationErrors::single(
+            "kind",
+            format!("must be one of: {}", platform::outbox::KINDS.join(", ")),
+        )));
+    }
+    let remaining =
+        platform::outbox::grant(&state.db, &user.0.user_id, &kind, state.clock.now()).await?;
+    Ok(HttpResponse::Ok().json(SubscriptionItem { kind, remaining }))
 }

@@ -1,12 +1,12 @@
 //! Applications, review and the rest of a merchant's lifecycle, each step audited.
 
 use crate::entity::{merchant, merchant_event, merchant_member};
-use crate::offer_rules::text_field;
 use crate::{MerchantAction, MerchantError, MerchantStatus};
 use chrono::{DateTime, Utc};
 use identity::entity::{org, role_binding};
 use identity::{Actor, OrgKind, Role};
 use platform::ids::new_id;
+use platform::validation::text_field;
 use platform::ValidationErrors;
 use sea_orm::sea_query::Expr;
 use sea_orm::{

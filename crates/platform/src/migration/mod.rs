@@ -1,13 +1,16 @@
-//! Tables of the shared plumbing (idempotency records, in-app notifications). Forward-only.
+//! Tables of the shared plumbing (idempotency records, in-app notifications, the
+//! WeChat subscribe-message outbox and residents' consents). Forward-only.
 
 use sea_orm_migration::MigrationTrait;
 
 mod m20261128_000050_idempotency;
 mod m20261128_000060_notifications;
+mod m20261128_000070_wechat_outbox;
 
 pub fn migrations() -> Vec<Box<dyn MigrationTrait>> {
     vec![
         Box::new(m20261128_000050_idempotency::Migration),
         Box::new(m20261128_000060_notifications::Migration),
+        Box::new(m20261128_000070_wechat_outbox::Migration),
     ]
 }

@@ -1,0 +1,3 @@
+pub mod category;
+pub mod demand;
+pub mod demand_event;

@@ -1,0 +1,6 @@
+pub mod actions;
+pub mod categories;
+pub mod demands;
+pub mod metrics;
+pub mod notify;
+pub mod sla;

@@ -1,0 +1,145 @@
+use sea_orm_migration::prelude::*;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[derive(DeriveIden)]
+enum MessageSubscriptions {
+    Table,
+    UserId,
+    Kind,
+    Remaining,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+enum WechatOutbox {
+    Table,
+    Id,
+    UserId,
+    Kind,
+    Page,
+    Data,
+    Status,
+    Attempts,
+    NextAttemptAt,
+    LeaseToken,
+    LeaseUntil,
+    LastError,
+    CreatedAt,
+    SentAt,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(MessageSubscriptions::Table)
+                    .col(
+                        ColumnDef::new(MessageSubscriptions::UserId)
+                            .string_len(36)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(MessageSubscriptions::Kind)
+                            .string_len(40)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(MessageSubscriptions::Remaining)
+                            .integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(MessageSubscriptions::UpdatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .primary_key(
+                        Index::create()
+                            .col(MessageSubscriptions::UserId)
+                            .col(MessageSubscriptions::Kind),
+                    )
+                    .check(Expr::cust("remaining >= 0"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(WechatOutbox::Table)
+                    .col(
+                        ColumnDef::new(WechatOutbox::Id)
+                            .string_len(36)
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(
+                        ColumnDef::new(WechatOutbox::UserId)
+                            .string_len(36)
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(WechatOutbox::Kind).string_len(40).not_null())
+                    .col(
+                        ColumnDef::new(WechatOutbox::Page)
+                            .string_len(200)
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(WechatOutbox::Data).text().not_null())
+                    .col(
+                        ColumnDef::new(WechatOutbox::Status)
+                            .string_len(16)
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(WechatOutbox::Attempts).integer().not_null())
+                    .col(
+                        ColumnDef::new(WechatOutbox::NextAttemptAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(WechatOutbox::LeaseToken)
+                            .string_len(36)
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(WechatOutbox::LeaseUntil)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(WechatOutbox::LastError)
+                            .string_len(500)
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(WechatOutbox::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(WechatOutbox::SentAt)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
+                    .check(
+                        Expr::col(WechatOutbox::Status)
+                            .is_in(["pending", "sent", "refused", "failed"]),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_wechat_outbox_due")
+                    .table(WechatOutbox::Table)
+                    .col(WechatOutbox::Status)
+                    .col(WechatOutbox::NextAttemptAt)
+                    .to_owned(),
+            )
+            .await
+    }
+}

@@ -1,0 +1,1195 @@
+//! Resident demands over HTTP: the whole life of a demand, every side road (transfer,
+//! reject, withdraw, reopen, auto-close), the SLA jobs with a controlled clock, who may see
+//! what, and the metrics from a scripted history.
+
+use chrono::Duration;
+use linli_tests::{expect_json, expect_problem, spawn_app, Session, TestApp, DEMO_PASSWORD};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+async fn category_id(app: &TestApp, name: &str) -> String {
+    let list = expect_json(
+        app.get("/api/v1/demand-categories", None).await,
+        StatusCode::OK,
+    )
+    .await;
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no category {name}: {list}"))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn submit(
+    app: &TestApp,
+    who: &Session,
+    category: &str,
+    community: &str,
+    title: &str,
+) -> Value {
+    let body = json!({
+        "category_id": category_id(app, category).await,
+        "title": title,
+        "description": format!("{title}，请尽快处理。"),
+        "community_id": app.org_id(community).await,
+        "location": {"lat": 40.0768, "lng": 113.3001, "address": "新华街12号"},
+        "photos": ["https://img.example.cn/demands/1.jpg"],
+    });
+    expect_json(
+        app.post("/api/v1/demands", &body, Some(&who.access_token))
+            .await,
+        StatusCode::CREATED,
+    )
+    .await
+}
+
+async fn staff_act(
+    app: &TestApp,
+    who: &Session,
+    id: &Value,
+    action: &str,
+    body: Value,
+) -> reqwest::Response {
+    let path = format!("/api/v1/staff/demands/{}/{action}", id.as_str().unwrap());
+    app.post(&path, &body, Some(&who.access_token)).await
+}
+
+async fn resident_act(
+    app: &TestApp,
+    who: &Session,
+    id: &Value,
+    action: &str,
+    body: Value,
+) -> reqwest::Response {
+    let path = format!("/api/v1/demands/{}/{action}", id.as_str().unwrap());
+    app.post(&path, &body, Some(&who.access_token)).await
+}
+
+async fn detail(app: &TestApp, who: &Session, id: &Value) -> reqwest::Response {
+    app.get(
+        &format!("/api/v1/demands/{}", id.as_str().unwrap()),
+        Some(&who.access_token),
+    )
+    .await
+}
+
+fn actions(detail: &Value) -> Vec<String> {
+    detail["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn notification_kinds(app: &TestApp, who: &Session) -> Vec<String> {
+    let page = expect_json(
+        app.get(
+            "/api/v1/me/notifications?limit=100",
+            Some(&who.access_token),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["kind"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn run_jobs(app: &TestApp) -> api::jobs::RoundReport {
+    api::jobs::run_once(&app.state).await.expect("job round")
+}
+
+/// Tokens live 15 minutes on the app's clock; after moving it, log in again.
+async fn logins(app: &TestApp) -> (Session, Session, Session) {
+    (
+        app.login_resident("alice").await,
+        app.login_staff("community", DEMO_PASSWORD).await,
+        app.login_staff("street", DEMO_PASSWORD).await,
+    )
+}
+
+#[tokio::test]
+async fn a_demand_lives_from_submission_to_closure_with_an_event_for_each_step() {
+    let app = spawn_app().await;
+    app.clock.freeze();
+    let (alice, community, _) = logins(&app).await;
+    let created = submit(&app, &alice, "环境卫生", "新华社区", "楼道垃圾无人清理").await;
+    assert_eq!(created["status"], "submitted");
+    let submitted_at =
+        chrono::DateTime::parse_from_rfc3339(created["submitted_at"].as_str().unwrap()).unwrap();
+    let due_at = chrono::DateTime::parse_from_rfc3339(created["due_at"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        due_at - submitted_at,
+        Duration::hours(24),
+        "环境卫生 has a 24-hour SLA"
+    );
+    assert_eq!(created["photos"][0], "https://img.example.cn/demands/1.jpg");
+    let id = &created["id"];
+
+    let accepted = expect_json(
+        staff_act(&app, &community, id, "accept", json!({})).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(accepted["status"], "accepted");
+    assert_eq!(accepted["handler_id"], community.user_id.as_str());
+    let started = expect_json(
+        staff_act(&app, &community, id, "start", json!({})).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(started["status"], "in_progress");
+    app.clock.advance(Duration::hours(3));
+    let (alice, community, _) = logins(&app).await;
+    let resolved = expect_json(
+        staff_act(&app, &community, id, "resolve", json!({"resolution": "已清理并安排每日保洁", "photos": ["https://img.example.cn/after.jpg"]})).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(resolved["status"], "resolved");
+    assert_eq!(resolved["handling_hours"], 3.0);
+    assert_eq!(resolved["resolved_on_time"], true);
+    let closed = expect_json(
+        resident_act(
+            &app,
+            &alice,
+            id,
+            "rate",
+            json!({"satisfied": true, "score": 5, "comment": "很及时"}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(closed["status"], "closed");
+    assert_eq!(closed["rating"]["score"], 5);
+
+    let seen = expect_json(detail(&app, &alice, id).await, StatusCode::OK).await;
+    assert_eq!(
+        actions(&seen),
+        ["submit", "accept", "start", "resolve", "rate"]
+    );
+    let transitions: Vec<(Value, Value)> = seen["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["from"].clone(), e["to"].clone()))
+        .collect();
+    assert_eq!(
+        transitions,
+        [
+            (Value::Null, json!("submitted")),
+            (json!("submitted"), json!("accepted")),
+            (json!("accepted"), json!("in_progress")),
+            (json!("in_progress"), json!("resolved")),
+            (json!("resolved"), json!("closed")),
+        ]
+    );
+    assert_eq!(
+        seen["events"][3]["photos"][0],
+        "https://img.example.cn/after.jpg"
+    );
+    // A closed demand cannot be resolved again.
+    expect_problem(
+        staff_act(
+            &app,
+            &community,
+            id,
+            "resolve",
+            json!({"resolution": "again"}),
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "invalid_transition",
+    )
+    .await;
+    // The resident heard of accept, start and resolve; the staff of the new demand.
+    let kinds = notification_kinds(&app, &alice).await;
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "demand_status").count(),
+        3,
+        "{kinds:?}"
+    );
+    assert!(notification_kinds(&app, &community)
+        .await
+        .contains(&"demand_submitted".to_owned()));
+    let mine = expect_json(
+        app.get("/api/v1/me/demands", Some(&alice.access_token))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(mine["items"].as_array().unwrap().len(), 1);
+    assert_eq!(mine["items"][0]["id"], *id);
+}
+
+#[tokio::test]
+async fn transfer_moves_the_demand_and_keeps_the_sla_clock() {
+    let app = spawn_app().await;
+    let (alice, community, street) = logins(&app).await;
+    let created = submit(&app, &alice, "物业维修", "新华社区", "单元门禁损坏").await;
+    let id = &created["id"];
+    expect_json(
+        staff_act(&app, &community, id, "accept", json!({})).await,
+        StatusCode::OK,
+    )
+    .await;
+
+    // To a sibling community: it is submitted again there, due at the same time.
+    let peace = app.org_id("和平社区").await;
+    let moved = expect_json(
+        staff_act(
+            &app,
+            &community,
+            id,
+            "transfer",
+            json!({"org_id": peace, "reason": "地址属于和平社区"}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(moved["status"], "submitted");
+    assert_eq!(moved["community_id"], peace.as_str());
+    assert_eq!(moved["org_id"], peace.as_str());
+    assert_eq!(moved["handler_id"], Value::Null);
+    assert_eq!(moved["due_at"], created["due_at"]);
+    // 新华社区's staff no longer see it; the street still does and takes it up.
+    expect_problem(
+        detail(&app, &community, id).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    let street_id = app.org_id("新华街道").await;
+    let up = expect_json(
+        staff_act(
+            &app,
+            &street,
+            id,
+            "transfer",
+            json!({"org_id": street_id, "reason": "涉及多个社区"}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(up["org_id"], street_id.as_str());
+    assert_eq!(up["community_id"], peace.as_str());
+    expect_json(
+        staff_act(&app, &street, id, "accept", json!({})).await,
+        StatusCode::OK,
+    )
+    .await;
+    // Another street is no transfer target.
+    let elsewhere = app.org_id("开源社区").await;
+    let problem = expect_problem(
+        staff_act(
+            &app,
+            &street,
+            id,
+            "transfer",
+            json!({"org_id": elsewhere, "reason": "x"}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(problem["errors"][0]["field"], "org_id");
+    // The resident was told of the transfers and sees them in the history.
+    let seen = expect_json(detail(&app, &alice, id).await, StatusCode::OK).await;
+    assert_eq!(
+        actions(&seen),
+        ["submit", "accept", "transfer", "transfer", "accept"]
+    );
+    assert!(seen["events"][2]["note"]
+        .as_str()
+        .unwrap()
+        .contains("和平社区"));
+}
+
+#[tokio::test]
+async fn reject_needs_a_reason_and_withdraw_ends_an_open_demand() {
+    let app = spawn_app().await;
+    let (alice, community, _) = logins(&app).await;
+    let first = submit(&app, &alice, "其他", "新华社区", "咨询").await;
+    let problem = expect_problem(
+        staff_act(
+            &app,
+            &community,
+            &first["id"],
+            "reject",
+            json!({"reason": "  "}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(problem["errors"][0]["field"], "reason");
+    let rejected = expect_json(
+        staff_act(
+            &app,
+            &community,
+            &first["id"],
+            "reject",
+            json!({"reason": "不属于诉求范围，请拨打12345"}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(rejected["status"], "rejected");
+    expect_problem(
+        staff_act(&app, &community, &first["id"], "accept", json!({})).await,
+        StatusCode::CONFLICT,
+        "invalid_transition",
+    )
+    .await;
+
+    let second = submit(&app, &alice, "其他", "新华社区", "已自行解决").await;
+    let withdrawn = expect_json(
+        resident_act(
+            &app,
+            &alice,
+            &second["id"],
+            "withdraw",
+            json!({"reason": "已解决"}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(withdrawn["status"], "withdrawn");
+    expect_problem(
+        staff_act(&app, &community, &second["id"], "accept", json!({})).await,
+        StatusCode::CONFLICT,
+        "invalid_transition",
+    )
+    .await;
+    // In progress cannot be rejected.
+    let third = submit(&app, &alice, "其他", "新华社区", "第三件").await;
+    expect_json(
+        staff_act(&app, &community, &third["id"], "accept", json!({})).await,
+        StatusCode::OK,
+    )
+    .await;
+    expect_json(
+        staff_act(&app, &community, &third["id"], "start", json!({})).await,
+        StatusCode::OK,
+    )
+    .await;
+    expect_problem(
+        staff_act(
+            &app,
+            &community,
+            &third["id"],
+            "reject",
+            json!({"reason": "无效"}),
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "invalid_transition",
+    )
+    .await;
+    // Withdraw with an empty body is fine.
+    let fourth = submit(&app, &alice, "其他", "新华社区", "第四件").await;
+    let response = app
+        .send(app.request(
+            reqwest::Method::POST,
+            &format!(
+                "/api/v1/demands/{}/withdraw",
+                fourth["id"].as_str().unwrap()
+            ),
+            Some(&alice.access_token),
+        ))
+        .await;
+    assert_eq!(
+        expect_json(response, StatusCode::OK).await["status"],
+        "withdrawn"
+    );
+}
+
+#[tokio::test]
+async fn a_resident_reopens_within_seven_days_and_not_after() {
+    let app = spawn_app().await;
+    let (alice, community, _) = logins(&app).await;
+    let created = submit(&app, &alice, "物业维修", "新华社区", "水管漏水").await;
+    let id = &created["id"];
+    expect_json(
+        staff_act(&app, &community, id, "accept", json!({})).await,
+        StatusCode::OK,
+    )
+    .await;
+    let first = expect_json(
+        staff_act(
+            &app,
+            &community,
+            id,
+            "resolve",
+            json!({"resolution": "已维修"}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    expect_json(
+        resident_act(
+            &app,
+            &alice,
+            id,
+            "rate",
+            json!({"satisfied": false, "score": 2}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    app.clock.advance(Duration::days(2));
+    let (alice, community, _) = logins(&app).await;
+    let problem = expect_problem(
+        resident_act(&app, &alice, id, "reopen", json!({"reason": ""})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(problem["errors"][0]["field"], "reason");
+    let reopened = expect_json(
+        resident_act(&app, &alice, id, "reopen", json!({"reason": "又漏了"})).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(reopened["status"], "in_progress");
+    assert_eq!(reopened["closed_at"], Value::Null);
+    assert!(notification_kinds(&app, &community)
+        .await
+        .contains(&"demand_reopened".to_owned()));
+    let resolved = expect_json(
+        staff_act(
+            &app,
+            &community,
+            id,
+            "resolve",
+            json!({"resolution": "更换了整段水管"}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    // The handling time stays that of the first resolution.
+    assert_eq!(resolved["first_resolved_at"], first["first_resolved_at"]);
+    assert_eq!(resolved["handling_hours"], first["handling_hours"]);
+    assert_ne!(resolved["resolved_at"], first["resolved_at"]);
+    app.clock.advance(Duration::days(8));
+    let (alice, _, _) = logins(&app).await;
+    let problem = expect_problem(
+        resident_act(&app, &alice, id, "reopen", json!({"reason": "还是漏"})).await,
+        StatusCode::CONFLICT,
+        "invalid_transition",
+    )
+    .await;
+    assert!(
+        problem["detail"].as_str().unwrap().contains("7 days"),
+        "{problem}"
+    );
+}
+
+#[tokio::test]
+async fn an_unrated_resolution_closes_itself_after_72_hours_once() {
+    let app = spawn_app().await;
+    let (alice, community, _) = logins(&app).await;
+    let created = submit(&app, &alice, "环境卫生", "新华社区", "路灯不亮").await;
+    let id = &created["id"];
+    expect_json(
+        staff_act(&app, &community, id, "accept", json!({})).await,
+        StatusCode::OK,
+    )
+    .await;
+    expect_json(
+        staff_act(
+            &app,
+            &community,
+            id,
+            "resolve",
+            json!({"resolution": "已修复"}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    app.clock.advance(Duration::hours(71));
+    assert_eq!(run_jobs(&app).await.demands.auto_closed, 0);
+    app.clock.advance(Duration::hours(2));
+    assert_eq!(run_jobs(&app).await.demands.auto_closed, 1);
+    assert_eq!(
+        run_jobs(&app).await.demands.auto_closed,
+        0,
+        "a second round finds nothing"
+    );
+    let (alice, _, _) = logins(&app).await;
+    let seen = expect_json(detail(&app, &alice, id).await, StatusCode::OK).await;
+    assert_eq!(seen["status"], "closed");
+    let last = seen["events"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["action"], "auto_close");
+    assert_eq!(last["actor_id"], Value::Null);
+    // Too late to rate, still in time to reopen (within 7 days of the resolution).
+    expect_problem(
+        resident_act(
+            &app,
+            &alice,
+            id,
+            "rate",
+            json!({"satisfied": true, "score": 4}),
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "invalid_transition",
+    )
+    .await;
+    expect_json(
+        resident_act(&app, &alice, id, "reopen", json!({"reason": "又坏了"})).await,
+        StatusCode::OK,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn overdue_demands_warn_the_handler_then_escalate_to_the_street() {
+    let app = spawn_app().await;
+    let (alice, community, _) = logins(&app).await;
+    // 安全隐患: 6 hours. Warned after 4.5 h, overdue after 6 h.
+    let created = submit(&app, &alice, "安全隐患", "新华社区", "井盖缺失").await;
+    let id = &created["id"];
+    expect_json(
+        staff_act(&app, &community, id, "accept", json!({})).await,
+        StatusCode::OK,
+    )
+    .await;
+    app.clock.advance(Duration::hours(4));
+    let report = run_jobs(&app).await.demands;
+    assert_eq!((report.warned, report.escalated), (0, 0));
+    app.clock.advance(Duration::minutes(45));
+    let report = run_jobs(&app).await.demands;
+    assert_eq!((report.warned, report.escalated), (1, 0));
+    assert_eq!(run_jobs(&app).await.demands.warned, 0, "warned once");
+    let (alice, community, street) = logins(&app).await;
+    assert!(notification_kinds(&app, &community)
+        .await
+        .contains(&"demand_sla_warning".to_owned()));
+    let listed = expect_json(
+        app.get(
+            "/api/v1/staff/demands?overdue=true",
+            Some(&community.access_token),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert!(listed["items"].as_array().unwrap().is_empty());
+
+    app.clock.advance(Duration::hours(2));
+    let report = run_jobs(&app).await.demands;
+    assert_eq!(report.escalated, 1);
+    assert_eq!(run_jobs(&app).await.demands.escalated, 0, "escalated once");
+    let (alice2, community, street2) = logins(&app).await;
+    let _ = (alice, street);
+    let listed = expect_json(
+        app.get(
+            "/api/v1/staff/demands?overdue=true",
+            Some(&community.access_token),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1);
+    assert_eq!(listed["items"][0]["overdue"], true);
+    assert_eq!(listed["items"][0]["escalated"], true);
+    let escalated = expect_json(
+        app.get(
+            "/api/v1/staff/demands?escalated=true",
+            Some(&street2.access_token),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(escalated["items"][0]["id"], *id);
+    assert!(notification_kinds(&app, &street2)
+        .await
+        .contains(&"demand_escalated".to_owned()));
+    // Staff see the escalation in the history; the resident does not.
+    let for_staff = expect_json(detail(&app, &street2, id).await, StatusCode::OK).await;
+    assert!(actions(&for_staff).contains(&"escalate".to_owned()));
+    let for_resident = expect_json(detail(&app, &alice2, id).await, StatusCode::OK).await;
+    assert!(!actions(&for_resident).contains(&"escalate".to_owned()));
+    // Resolving late counts as not on time.
+    let resolved = expect_json(
+        staff_act(
+            &app,
+            &community,
+            id,
+            "resolve",
+            json!({"resolution": "已加装井盖"}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(resolved["resolved_on_time"], false);
+    assert_eq!(resolved["overdue"], false);
+}
+
+#[tokio::test]
+async fn demands_are_private_to_their_resident_and_to_staff_in_scope() {
+    let app = spawn_app().await;
+    let (alice, community, street) = logins(&app).await;
+    let bob = app.login_resident("bob").await;
+    let admin = app.login_staff("admin", DEMO_PASSWORD).await;
+    let created = submit(&app, &alice, "邻里纠纷", "新华社区", "楼上噪音").await;
+    let id = &created["id"];
+
+    expect_problem(
+        detail(&app, &bob, id).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    expect_problem(
+        resident_act(&app, &bob, id, "withdraw", json!({"reason": "x"})).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    expect_problem(
+        staff_act(&app, &bob, id, "accept", json!({})).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    // Staff of another street: created by the admin for 开源街道.
+    let other_street = app.org_id("开源街道").await;
+    expect_json(
+        app.post(
+            "/api/v1/admin/staff",
+            &json!({"username": "kaiyuan", "password": "a-good-password", "role": "street_staff", "org_id": other_street}),
+            Some(&admin.access_token),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let outsider = app.login_staff("kaiyuan", "a-good-password").await;
+    expect_problem(
+        detail(&app, &outsider, id).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    expect_problem(
+        staff_act(&app, &outsider, id, "accept", json!({})).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    let theirs = expect_json(
+        app.get("/api/v1/staff/demands", Some(&outsider.access_token))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert!(theirs["items"].as_array().unwrap().is_empty());
+    // A resident's token on the staff list: 403.
+    expect_problem(
+        app.get("/api/v1/staff/demands", Some(&alice.access_token))
+            .await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+
+    // Internal comments stay among staff; public ones reach the resident.
+    expect_json(
+        staff_act(
+            &app,
+            &community,
+            id,
+            "comment",
+            json!({"text": "楼上住户态度强硬，需调解员", "internal": true}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    expect_json(
+        staff_act(
+            &app,
+            &street,
+            id,
+            "comment",
+            json!({"text": "已联系调解员"}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    expect_json(
+        resident_act(
+            &app,
+            &alice,
+            id,
+            "comment",
+            json!({"text": "晚上十点后最吵"}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let for_resident = expect_json(detail(&app, &alice, id).await, StatusCode::OK).await;
+    let notes: Vec<&str> = for_resident["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["note"].as_str().unwrap())
+        .collect();
+    assert!(
+        notes.contains(&"已联系调解员") && notes.contains(&"晚上十点后最吵"),
+        "{notes:?}"
+    );
+    assert!(!notes.iter().any(|n| n.contains("态度强硬")), "{notes:?}");
+    let for_staff = expect_json(detail(&app, &community, id).await, StatusCode::OK).await;
+    assert_eq!(for_staff["events"].as_array().unwrap().len(), 4);
+    // Staff cannot rate on the resident's behalf.
+    expect_problem(
+        resident_act(
+            &app,
+            &community,
+            id,
+            "rate",
+            json!({"satisfied": true, "score": 5}),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_with_the_field_and_nothing_is_filed() {
+    let app = spawn_app().await;
+    let (alice, community, _) = logins(&app).await;
+    let category = category_id(&app, "环境卫生").await;
+    let good_community = app.org_id("新华社区").await;
+    let street = app.org_id("新华街道").await;
+    let cases = [
+        (
+            json!({"photos": ["http://img.example.cn/1.jpg"]}),
+            "photos[0]",
+        ),
+        (
+            json!({"photos": [format!("https://img.example.cn/{}", "a".repeat(600))]}),
+            "photos[0]",
+        ),
+        (json!({"category_id": "no-such"}), "category_id"),
+        (json!({"community_id": street}), "community_id"),
+        (json!({"title": ""}), "title"),
+        (json!({"title": "长".repeat(101)}), "title"),
+        (
+            json!({"location": {"lat": 95.0, "lng": 113.3}}),
+            "location.lat",
+        ),
+    ];
+    for (patch, field) in cases {
+        let mut body = json!({
+            "category_id": category, "title": "标题", "description": "描述",
+            "community_id": good_community,
+        });
+        for (k, v) in patch.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let problem = expect_problem(
+            app.post("/api/v1/demands", &body, Some(&alice.access_token))
+                .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
+        assert!(
+            problem["errors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["field"] == field),
+            "{field}: {problem}"
+        );
+    }
+    let unknown = expect_problem(
+        app.post("/api/v1/demands", &json!({"category_id": category, "title": "t", "description": "d", "community_id": good_community, "urgent": true}), Some(&alice.access_token)).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(unknown["errors"][0]["field"], "urgent");
+    let mine = expect_json(
+        app.get("/api/v1/me/demands", Some(&alice.access_token))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert!(
+        mine["items"].as_array().unwrap().is_empty(),
+        "nothing was filed"
+    );
+
+    // A score out of range, on a real resolved demand, changes nothing.
+    let created = submit(&app, &alice, "环境卫生", "新华社区", "草坪枯黄").await;
+    expect_json(
+        staff_act(&app, &community, &created["id"], "accept", json!({})).await,
+        StatusCode::OK,
+    )
+    .await;
+    expect_json(
+        staff_act(
+            &app,
+            &community,
+            &created["id"],
+            "resolve",
+            json!({"resolution": "已补种"}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    expect_problem(
+        resident_act(
+            &app,
+            &alice,
+            &created["id"],
+            "rate",
+            json!({"satisfied": true, "score": 6}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    let seen = expect_json(detail(&app, &alice, &created["id"]).await, StatusCode::OK).await;
+    assert_eq!(seen["status"], "resolved");
+    // A retried submission with one Idempotency-Key files one demand.
+    let body = json!({"category_id": category, "title": "重复提交", "description": "d", "community_id": good_community});
+    let first = expect_json(
+        app.post_with_key("/api/v1/demands", &body, &alice.access_token, "k-1")
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let again = expect_json(
+        app.post_with_key("/api/v1/demands", &body, &alice.access_token, "k-1")
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(first["id"], again["id"]);
+}
+
+#[tokio::test]
+async fn categories_are_edited_by_the_district_admin_only() {
+    let app = spawn_app().await;
+    let (_, community, _) = logins(&app).await;
+    let admin = app.login_staff("admin", DEMO_PASSWORD).await;
+    let list = expect_json(
+        app.get("/api/v1/demand-categories", None).await,
+        StatusCode::OK,
+    )
+    .await;
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "环境卫生",
+            "物业维修",
+            "停车交通",
+            "一老一小",
+            "邻里纠纷",
+            "安全隐患",
+            "其他"
+        ]
+    );
+    expect_problem(
+        app.post(
+            "/api/v1/admin/demand-categories",
+            &json!({"name": "噪音扰民", "sla_hours": 24}),
+            Some(&community.access_token),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    let created = expect_json(
+        app.post(
+            "/api/v1/admin/demand-categories",
+            &json!({"name": "噪音扰民", "sla_hours": 24}),
+            Some(&admin.access_token),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    expect_problem(
+        app.post(
+            "/api/v1/admin/demand-categories",
+            &json!({"name": "噪音扰民", "sla_hours": 12}),
+            Some(&admin.access_token),
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "category_exists",
+    )
+    .await;
+    expect_problem(
+        app.post(
+            "/api/v1/admin/demand-categories",
+            &json!({"name": "太久", "sla_hours": 721}),
+            Some(&admin.access_token),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    let path = format!(
+        "/api/v1/admin/demand-categories/{}",
+        created["id"].as_str().unwrap()
+    );
+    let edited = expect_json(
+        app.send(
+            app.request(reqwest::Method::PATCH, &path, Some(&admin.access_token))
+                .json(&json!({"sla_hours": 8, "active": false})),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(edited["sla_hours"], 8);
+    let list = expect_json(
+        app.get("/api/v1/demand-categories", None).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["name"] != "噪音扰民"),
+        "inactive categories are not offered"
+    );
+}
+
+/// A scripted history with known timings, on a frozen clock, gives exactly these figures.
+#[tokio::test]
+async fn metrics_follow_from_a_scripted_history() {
+    let app = spawn_app().await;
+    app.clock.freeze();
+    let start = app.clock.now();
+    let (alice, community, _) = logins(&app).await;
+    let d1 = submit(&app, &alice, "环境卫生", "新华社区", "一").await;
+    let d2 = submit(&app, &alice, "环境卫生", "新华社区", "二").await;
+    let d3 = submit(&app, &alice, "安全隐患", "新华社区", "三").await;
+    let d4 = submit(&app, &alice, "环境卫生", "新华社区", "四").await;
+    let d5 = submit(&app, &alice, "环境卫生", "新华社区", "五（驳回）").await;
+    let d6 = submit(&app, &alice, "环境卫生", "新华社区", "六（撤回）").await;
+    let d7 = submit(&app, &alice, "环境卫生", "开源社区", "七（别的街道）").await;
+    let _ = d7;
+    expect_json(
+        staff_act(
+            &app,
+            &community,
+            &d5["id"],
+            "reject",
+            json!({"reason": "重复"}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    expect_json(
+        resident_act(
+            &app,
+            &alice,
+            &d6["id"],
+            "withdraw",
+            json!({"reason": "不需要了"}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    for d in [&d1, &d2, &d3, &d4] {
+        expect_json(
+            staff_act(&app, &community, &d["id"], "accept", json!({})).await,
+            StatusCode::OK,
+        )
+        .await;
+    }
+    // D1 resolved after 2 h, D2 after 4 h, D3 (6-hour SLA) after 8 h: late.
+    for (d, at_hour) in [(&d1, 2), (&d2, 4), (&d3, 8)] {
+        let now = app.clock.now();
+        app.clock.advance(start + Duration::hours(at_hour) - now);
+        let (_, community, _) = logins(&app).await;
+        expect_json(
+            staff_act(
+                &app,
+                &community,
+                &d["id"],
+                "resolve",
+                json!({"resolution": "办结"}),
+            )
+            .await,
+            StatusCode::OK,
+        )
+        .await;
+    }
+    let (alice, _, street) = logins(&app).await;
+    expect_json(
+        resident_act(
+            &app,
+            &alice,
+            &d1["id"],
+            "rate",
+            json!({"satisfied": true, "score": 5}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    expect_json(
+        resident_act(
+            &app,
+            &alice,
+            &d2["id"],
+            "rate",
+            json!({"satisfied": false, "score": 2}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    // D4 (24-hour SLA) is still open; move past its due time.
+    app.clock.advance(Duration::hours(17));
+    let (_, _, street) = (alice, street, logins(&app).await.2);
+
+    let from = (start - Duration::hours(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let to = (start + Duration::days(1) + Duration::hours(2))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let metrics = expect_json(
+        app.get(
+            &format!("/api/v1/staff/metrics/demands?from={from}&to={to}"),
+            Some(&street.access_token),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let close = |v: &Value, expected: f64| {
+        let actual = v.as_f64().unwrap_or_else(|| panic!("{v} is not a number"));
+        assert!((actual - expected).abs() < 1e-9, "{actual} != {expected}");
+    };
+    assert_eq!(metrics["org_id"], app.org_id("新华街道").await.as_str());
+    assert_eq!(metrics["total"], 4, "{metrics}");
+    assert_eq!(metrics["closed"], 2);
+    close(&metrics["closure_rate"], 0.5);
+    assert_eq!(metrics["resolved"], 3);
+    close(&metrics["on_time_rate"], 2.0 / 3.0);
+    close(&metrics["avg_handling_hours"], 14.0 / 3.0);
+    close(&metrics["median_handling_hours"], 4.0);
+    close(&metrics["p90_handling_hours"], 7.2);
+    assert_eq!(metrics["rated"], 2);
+    close(&metrics["satisfaction_rate"], 0.5);
+    assert_eq!(metrics["overdue_open"], 1);
+    let by_category: Vec<(String, i64)> = metrics["by_category"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["name"].as_str().unwrap().to_owned(),
+                g["total"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        by_category,
+        [("安全隐患".to_owned(), 1), ("环境卫生".to_owned(), 3)]
+    );
+    let safety = &metrics["by_category"][0];
+    close(&safety["on_time_rate"], 0.0);
+    close(&safety["median_handling_hours"], 8.0);
+    assert_eq!(safety["satisfaction_rate"], Value::Null);
+    let sanitation = &metrics["by_category"][1];
+    close(&sanitation["median_handling_hours"], 3.0);
+    close(&sanitation["p90_handling_hours"], 3.8);
+    assert_eq!(metrics["by_community"].as_array().unwrap().len(), 1);
+    assert_eq!(metrics["by_community"][0]["name"], "新华社区");
+
+    // The district sees the other street's demand too; a period before it all sees nothing.
+    let admin = app.login_staff("admin", DEMO_PASSWORD).await;
+    let district = expect_json(
+        app.get(
+            &format!("/api/v1/staff/metrics/demands?from={from}&to={to}"),
+            Some(&admin.access_token),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(district["total"], 5);
+    assert_eq!(district["by_community"].as_array().unwrap().len(), 2);
+    let before = (start - Duration::days(2)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let empty = expect_json(
+        app.get(
+            &format!("/api/v1/staff/metrics/demands?from={before}&to={from}"),
+            Some(&admin.access_token),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(empty["total"], 0);
+    assert_eq!(empty["closure_rate"], Value::Null);
+    // Community staff cannot look at the street; a resident cannot look at all.
+    let (alice, community, _) = logins(&app).await;
+    let street_id = app.org_id("新华街道").await;
+    expect_problem(
+        app.get(
+            &format!("/api/v1/staff/metrics/demands?org_id={street_id}"),
+            Some(&community.access_token),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    expect_problem(
+        app.get("/api/v1/staff/metrics/demands", Some(&alice.access_token))
+            .await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+}
