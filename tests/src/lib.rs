@@ -203,17 +203,19 @@ impl TestApp {
 
     /// The id of the org named `name` anywhere in the tree.
     pub async fn org_id(&self, name: &str) -> String {
-        fn find(nodes: &Value, name: &str) -> Option<String> {
-            nodes.as_array()?.iter().find_map(|n| {
-                if n["name"] == name {
-                    n["id"].as_str().map(str::to_owned)
-                } else {
-                    find(&n["children"], name)
-                }
-            })
-        }
-        find(&self.org_tree().await, name).unwrap_or_else(|| panic!("no org named {name}"))
+        find_org(&self.org_tree().await, name).unwrap_or_else(|| panic!("no org named {name}"))
     }
+}
+
+/// The id of the org named `name` anywhere in a `GET /api/v1/orgs` tree.
+pub fn find_org(nodes: &Value, name: &str) -> Option<String> {
+    nodes.as_array()?.iter().find_map(|n| {
+        if n["name"] == name {
+            n["id"].as_str().map(str::to_owned)
+        } else {
+            find_org(&n["children"], name)
+        }
+    })
 }
 
 /// Asserts the status and returns the JSON body.

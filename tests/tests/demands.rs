@@ -1193,3 +1193,64 @@ async fn metrics_follow_from_a_scripted_history() {
     )
     .await;
 }
+
+/// Job rounds running at once (as on several instances) escalate and close each demand once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_job_rounds_act_on_each_demand_once() {
+    let app = spawn_app().await;
+    let (alice, community, _) = logins(&app).await;
+    let mut overdue = Vec::new();
+    let mut resolved = Vec::new();
+    for i in 0..6 {
+        overdue.push(
+            submit(&app, &alice, "安全隐患", "新华社区", &format!("超时{i}")).await["id"].clone(),
+        );
+        let done =
+            submit(&app, &alice, "其他", "新华社区", &format!("已办{i}")).await["id"].clone();
+        expect_json(
+            staff_act(&app, &community, &done, "accept", json!({})).await,
+            StatusCode::OK,
+        )
+        .await;
+        expect_json(
+            staff_act(
+                &app,
+                &community,
+                &done,
+                "resolve",
+                json!({"resolution": "好了"}),
+            )
+            .await,
+            StatusCode::OK,
+        )
+        .await;
+        resolved.push(done);
+    }
+    app.clock.advance(Duration::hours(73));
+    let rounds: Vec<_> = (0..4)
+        .map(|_| {
+            let state = app.state.clone();
+            tokio::spawn(async move { api::jobs::run_once(&state).await })
+        })
+        .collect();
+    let mut escalated = 0;
+    let mut closed = 0;
+    for round in rounds {
+        let report = round
+            .await
+            .unwrap()
+            .expect("a round never fails for meeting another");
+        escalated += report.demands.escalated;
+        closed += report.demands.auto_closed;
+    }
+    assert_eq!((escalated, closed), (6, 6));
+    let again = run_jobs(&app).await.demands;
+    assert_eq!((again.escalated, again.auto_closed), (0, 0));
+    let (_, community, _) = logins(&app).await;
+    for id in overdue.iter().chain(&resolved) {
+        let seen = expect_json(detail(&app, &community, id).await, StatusCode::OK).await;
+        let acts = actions(&seen);
+        let once = |name: &str| acts.iter().filter(|a| *a == name).count();
+        assert!(once("escalate") + once("auto_close") == 1, "{acts:?}");
+    }
+}

@@ -453,3 +453,180 @@ async fn start_instances(env: &HashMap<String, String>) -> (Vec<ServerProcess>, 
     let addresses = processes.iter().map(|p| p.address.clone()).collect();
     (processes, addresses)
 }
+
+/// Two instances both running the WeChat sender every second against one outbox: each queued
+/// subscribe message reaches WeChat exactly once. (One instance on SQLite.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_senders_deliver_each_subscribe_message_once() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let wechat = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/sns/jscode2session"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"openid": "o-alice", "session_key": "k"})),
+        )
+        .mount(&wechat)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/cgi-bin/stable_token"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"access_token": "T", "expires_in": 7200})),
+        )
+        .mount(&wechat)
+        .await;
+    // Slow enough that both senders are busy at the same time.
+    Mock::given(method("POST"))
+        .and(path("/cgi-bin/message/subscribe/send"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_delay(std::time::Duration::from_millis(150))
+                .set_body_json(json!({"errcode": 0, "errmsg": "ok"})),
+        )
+        .mount(&wechat)
+        .await;
+    let database_url = fresh_database_url().await;
+    let base_url = wechat.uri();
+    let env = shared_env(
+        &database_url,
+        &[
+            ("LINLI__JOBS__ENABLED", "true"),
+            ("LINLI__JOBS__INTERVAL_SECONDS", "1"),
+            ("LINLI__WECHAT__MODE", "live"),
+            ("LINLI__WECHAT__BASE_URL", &base_url),
+            ("LINLI__WECHAT__APP_ID", "wx-linli-test"),
+            ("LINLI__WECHAT__APP_SECRET", "app-secret-for-tests"),
+            (
+                "LINLI__WECHAT__DEMAND_STATUS_TEMPLATE_ID",
+                "tmpl-demand-status",
+            ),
+        ],
+    );
+    let (_instances, addresses) = start_instances(&env).await;
+    let client = reqwest::Client::new();
+    let post = |address: &str, path: &str, token: Option<&str>, body: serde_json::Value| {
+        let mut request = client.post(format!("{address}{path}")).json(&body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send()
+    };
+    let first = addresses[0].as_str();
+    let alice = expect_json(
+        post(
+            first,
+            "/api/v1/auth/wechat-login",
+            None,
+            json!({"code": "dev-alice"}),
+        )
+        .await
+        .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    let alice_token = alice["access_token"].as_str().unwrap().to_owned();
+    let staff = expect_json(
+        post(
+            first,
+            "/api/v1/auth/staff-login",
+            None,
+            json!({"username": "community", "password": linli_tests::DEMO_PASSWORD}),
+        )
+        .await
+        .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    let staff_token = staff["access_token"].as_str().unwrap().to_owned();
+    let categories: serde_json::Value = client
+        .get(format!("{first}/api/v1/demand-categories"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let orgs: serde_json::Value = client
+        .get(format!("{first}/api/v1/orgs"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let community_id = linli_tests::find_org(&orgs, "新华社区").expect("新华社区 is in the tree");
+
+    const MESSAGES: usize = 12;
+    for i in 0..MESSAGES {
+        let address = addresses[i % addresses.len()].as_str();
+        expect_json(
+            post(
+                address,
+                "/api/v1/me/subscriptions",
+                Some(&alice_token),
+                json!({"kind": "demand_status"}),
+            )
+            .await
+            .unwrap(),
+            StatusCode::OK,
+        )
+        .await;
+        let created = expect_json(
+            post(
+                address,
+                "/api/v1/demands",
+                Some(&alice_token),
+                json!({"category_id": categories[0]["id"], "title": format!("诉求{i}"), "description": "d", "community_id": community_id}),
+            )
+            .await
+            .unwrap(),
+            StatusCode::CREATED,
+        )
+        .await;
+        let id = created["id"].as_str().unwrap();
+        expect_json(
+            post(
+                address,
+                &format!("/api/v1/staff/demands/{id}/accept"),
+                Some(&staff_token),
+                json!({}),
+            )
+            .await
+            .unwrap(),
+            StatusCode::OK,
+        )
+        .await;
+    }
+
+    let db = sea_orm::Database::connect(&database_url).await.unwrap();
+    let alice_id = alice["user"]["id"].as_str().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let rows = platform::outbox::for_user(&db, alice_id).await.unwrap();
+        if rows.len() == MESSAGES && rows.iter().all(|r| r.status == "sent") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not all delivered: {rows:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    // A few more rounds on both instances: nothing goes out again.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let sends: Vec<serde_json::Value> = wechat
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.url.path() == "/cgi-bin/message/subscribe/send")
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    let mut pages: Vec<&str> = sends.iter().map(|s| s["page"].as_str().unwrap()).collect();
+    assert_eq!(pages.len(), MESSAGES, "each message sent once");
+    pages.sort();
+    pages.dedup();
+    assert_eq!(pages.len(), MESSAGES, "no demand's message twice");
+}

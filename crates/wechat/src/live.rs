@@ -260,10 +260,13 @@ mod tests {
             .mount(&server)
             .await;
         let client = client_for(&server);
-        let calls = (0..8).map(|_| {
-            let c = client.clone();
-            tokio::spawn(async move { c.access_token().await })
-        });
+        // Collected, so that all eight are running before the first is awaited.
+        let calls: Vec<_> = (0..8)
+            .map(|_| {
+                let c = client.clone();
+                tokio::spawn(async move { c.access_token().await })
+            })
+            .collect();
         for call in calls {
             assert_eq!(call.await.unwrap().unwrap(), "TOKEN-1");
         }
