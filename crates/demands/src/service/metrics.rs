@@ -18,7 +18,8 @@ use identity::entity::org;
 use identity::{Actor, OrgKind};
 use platform::ValidationErrors;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, Statement, Value,
+    AccessMode, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, IsolationLevel,
+    QueryFilter, QueryResult, Statement, TransactionTrait, Value,
 };
 use std::collections::HashMap;
 
@@ -102,43 +103,64 @@ fn level_column(kind: &str) -> Result<&'static str, DemandError> {
     }
 }
 
-pub async fn compute(
-    conn: &impl ConnectionTrait,
+/// The figures for `org` over `[from, to)`. All three breakdowns come from one snapshot: on
+/// PostgreSQL one read-only repeatable-read transaction and one `GROUPING SETS` scan.
+pub async fn compute<C>(
+    db: &C,
     org: &org::Model,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     now: DateTime<Utc>,
-) -> Result<DemandMetrics, DemandError> {
+) -> Result<DemandMetrics, DemandError>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
     if to <= from {
         return Err(ValidationErrors::single("to", "must be after from").into());
     }
     let query = Query {
         level: level_column(&org.kind)?,
         values: vec![org.id.clone().into(), from.into(), to.into(), now.into()],
-        backend: conn.get_database_backend(),
+        backend: db.get_database_backend(),
     };
-    let overall = query
-        .figures(conn, None)
-        .await?
-        .remove("")
-        .unwrap_or_default();
-    let by_category = query.figures(conn, Some("category_id")).await?;
-    let by_community = query.figures(conn, Some("community_id")).await?;
+    let txn = db
+        .begin_with_config(
+            Some(IsolationLevel::RepeatableRead),
+            Some(AccessMode::ReadOnly),
+        )
+        .await?;
+    let (overall, by_category, by_community) = if query.backend == DatabaseBackend::Postgres {
+        // Sorting a year of a district's demands for the percentiles needs more than the
+        // default 4 MB of sort memory; without it PostgreSQL sorts on disk.
+        txn.execute_unprepared("SET LOCAL work_mem = '128MB'")
+            .await?;
+        query.grouping_sets(&txn).await?
+    } else {
+        let overall = query
+            .figures(&txn, None)
+            .await?
+            .remove("")
+            .unwrap_or_default();
+        let by_category = query.figures(&txn, Some("category_id")).await?;
+        let by_community = query.figures(&txn, Some("community_id")).await?;
+        (overall, by_category, by_community)
+    };
 
     let category_names: HashMap<String, String> = category::Entity::find()
         .filter(category::Column::Id.is_in(by_category.keys().cloned()))
-        .all(conn)
+        .all(&txn)
         .await?
         .into_iter()
         .map(|c| (c.id, c.name))
         .collect();
     let community_names: HashMap<String, String> = org::Entity::find()
         .filter(org::Column::Id.is_in(by_community.keys().cloned()))
-        .all(conn)
+        .all(&txn)
         .await?
         .into_iter()
         .map(|o| (o.id, o.name))
         .collect();
+    txn.commit().await?;
     Ok(DemandMetrics {
         org_id: org.id.clone(),
         from,
@@ -148,6 +170,8 @@ pub async fn compute(
         by_community: named(by_community, &community_names),
     })
 }
+
+type Breakdown = HashMap<String, Figures>;
 
 /// Groups sorted by name, so the output is stable.
 fn named(groups: HashMap<String, Figures>, names: &HashMap<String, String>) -> Vec<Group> {
@@ -170,7 +194,49 @@ struct Query {
     backend: DatabaseBackend,
 }
 
-const OPEN_LIST: &str = "('submitted', 'accepted', 'in_progress')";
+/// The counts every breakdown shares; `$4` is now.
+const AGGREGATES: &str = "CAST(COUNT(*) AS BIGINT) AS total, \
+    CAST(COALESCE(SUM(CASE WHEN status = 'closed' THEN 1 ELSE 0 END), 0) AS BIGINT) AS closed, \
+    CAST(COUNT(handling_seconds) AS BIGINT) AS resolved, \
+    CAST(COALESCE(SUM(CASE WHEN resolved_on_time THEN 1 ELSE 0 END), 0) AS BIGINT) AS on_time, \
+    CAST(COALESCE(SUM(handling_seconds), 0) AS BIGINT) AS handling_sum, \
+    CAST(COUNT(rating_satisfied) AS BIGINT) AS rated, \
+    CAST(COALESCE(SUM(CASE WHEN rating_satisfied THEN 1 ELSE 0 END), 0) AS BIGINT) AS satisfied, \
+    CAST(COALESCE(SUM(CASE WHEN status IN ('submitted', 'accepted', 'in_progress') \
+      AND due_at < $4 THEN 1 ELSE 0 END), 0) AS BIGINT) AS overdue_open";
+
+fn figures_from_row(row: &QueryResult, with_percentiles: bool) -> Result<Figures, DemandError> {
+    let total: i64 = row.try_get("", "total")?;
+    let closed: i64 = row.try_get("", "closed")?;
+    let resolved: i64 = row.try_get("", "resolved")?;
+    let on_time: i64 = row.try_get("", "on_time")?;
+    let handling_sum: i64 = row.try_get("", "handling_sum")?;
+    let rated: i64 = row.try_get("", "rated")?;
+    let satisfied: i64 = row.try_get("", "satisfied")?;
+    let (p50, p90) = if with_percentiles {
+        (
+            row.try_get::<Option<f64>>("", "p50")?,
+            row.try_get::<Option<f64>>("", "p90")?,
+        )
+    } else {
+        (None, None)
+    };
+    Ok(Figures {
+        total,
+        closed,
+        closure_rate: ratio(closed, total),
+        resolved,
+        resolved_on_time: on_time,
+        on_time_rate: ratio(on_time, resolved),
+        avg_handling_hours: ratio(handling_sum, resolved).map(|s| s / 3600.0),
+        median_handling_hours: p50.map(|s| s / 3600.0),
+        p90_handling_hours: p90.map(|s| s / 3600.0),
+        rated,
+        satisfied,
+        satisfaction_rate: ratio(satisfied, rated),
+        overdue_open: row.try_get("", "overdue_open")?,
+    })
+}
 
 impl Query {
     fn filter(&self) -> String {
@@ -190,85 +256,68 @@ impl Query {
         Statement::from_sql_and_values(self.backend, sql, self.values.clone())
     }
 
-    /// Figures per value of `group` (or one entry under "" without a group).
+    /// Figures per value of `group` (or one entry under "" without a group), percentiles by
+    /// rank (SQLite).
     async fn figures(
         &self,
         conn: &impl ConnectionTrait,
         group: Option<&str>,
-    ) -> Result<HashMap<String, Figures>, DemandError> {
+    ) -> Result<Breakdown, DemandError> {
         let key = group.unwrap_or("''");
         let group_by = group.map(|g| format!("GROUP BY {g}")).unwrap_or_default();
-        let percentiles = match self.backend {
-            DatabaseBackend::Postgres => {
-                ", percentile_cont(0.5) WITHIN GROUP (ORDER BY handling_seconds) AS p50, \
-                 percentile_cont(0.9) WITHIN GROUP (ORDER BY handling_seconds) AS p90"
-            }
-            _ => "",
-        };
         let sql = format!(
-            "SELECT {key} AS g, \
-               CAST(COUNT(*) AS BIGINT) AS total, \
-               CAST(COALESCE(SUM(CASE WHEN status = 'closed' THEN 1 ELSE 0 END), 0) AS BIGINT) AS closed, \
-               CAST(COUNT(handling_seconds) AS BIGINT) AS resolved, \
-               CAST(COALESCE(SUM(CASE WHEN resolved_on_time THEN 1 ELSE 0 END), 0) AS BIGINT) AS on_time, \
-               CAST(COALESCE(SUM(handling_seconds), 0) AS BIGINT) AS handling_sum, \
-               CAST(COUNT(rating_satisfied) AS BIGINT) AS rated, \
-               CAST(COALESCE(SUM(CASE WHEN rating_satisfied THEN 1 ELSE 0 END), 0) AS BIGINT) AS satisfied, \
-               CAST(COALESCE(SUM(CASE WHEN status IN {OPEN_LIST} AND due_at < $4 THEN 1 ELSE 0 END), 0) AS BIGINT) AS overdue_open \
-               {percentiles} \
-             FROM demands WHERE {filter} {group_by}",
+            "SELECT {key} AS g, {AGGREGATES} FROM demands WHERE {filter} {group_by}",
             filter = self.filter(),
         );
-        let rows = conn.query_all(self.statement(sql)).await?;
         let mut out = HashMap::new();
-        for row in rows {
-            let g: String = row.try_get("", "g")?;
-            let total: i64 = row.try_get("", "total")?;
-            if group.is_some() && total == 0 {
+        for row in conn.query_all(self.statement(sql)).await? {
+            let figures = figures_from_row(&row, false)?;
+            if group.is_some() && figures.total == 0 {
                 continue;
             }
-            let closed: i64 = row.try_get("", "closed")?;
-            let resolved: i64 = row.try_get("", "resolved")?;
-            let on_time: i64 = row.try_get("", "on_time")?;
-            let handling_sum: i64 = row.try_get("", "handling_sum")?;
-            let rated: i64 = row.try_get("", "rated")?;
-            let satisfied: i64 = row.try_get("", "satisfied")?;
-            let (p50, p90) = if self.backend == DatabaseBackend::Postgres {
-                (
-                    row.try_get::<Option<f64>>("", "p50")?,
-                    row.try_get::<Option<f64>>("", "p90")?,
-                )
-            } else {
-                (None, None)
-            };
-            out.insert(
-                g,
-                Figures {
-                    total,
-                    closed,
-                    closure_rate: ratio(closed, total),
-                    resolved,
-                    resolved_on_time: on_time,
-                    on_time_rate: ratio(on_time, resolved),
-                    avg_handling_hours: ratio(handling_sum, resolved).map(|s| s / 3600.0),
-                    median_handling_hours: p50.map(|s| s / 3600.0),
-                    p90_handling_hours: p90.map(|s| s / 3600.0),
-                    rated,
-                    satisfied,
-                    satisfaction_rate: ratio(satisfied, rated),
-                    overdue_open: row.try_get("", "overdue_open")?,
-                },
-            );
+            out.insert(row.try_get("", "g")?, figures);
         }
-        if self.backend != DatabaseBackend::Postgres {
-            for (g, (p50, p90)) in self.percentiles_by_rank(conn, group).await? {
-                if let Some(figures) = out.get_mut(&g) {
-                    figures.median_handling_hours = Some(p50 / 3600.0);
-                    figures.p90_handling_hours = Some(p90 / 3600.0);
-                }
+        for (g, (p50, p90)) in self.percentiles_by_rank(conn, group).await? {
+            if let Some(figures) = out.get_mut(&g) {
+                figures.median_handling_hours = Some(p50 / 3600.0);
+                figures.p90_handling_hours = Some(p90 / 3600.0);
             }
         }
         Ok(out)
+    }
+
+    /// Overall, by category and by community in one scan (PostgreSQL), with the
+    /// percentiles from `percentile_cont`.
+    async fn grouping_sets(
+        &self,
+        conn: &impl ConnectionTrait,
+    ) -> Result<(Figures, Breakdown, Breakdown), DemandError> {
+        let sql = format!(
+            "SELECT GROUPING(category_id, community_id) AS grouping, category_id, community_id, \
+               {AGGREGATES}, \
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY handling_seconds) AS p50, \
+               percentile_cont(0.9) WITHIN GROUP (ORDER BY handling_seconds) AS p90 \
+             FROM demands WHERE {filter} \
+             GROUP BY GROUPING SETS ((), (category_id), (community_id))",
+            filter = self.filter(),
+        );
+        let mut overall = Figures::default();
+        let mut by_category = HashMap::new();
+        let mut by_community = HashMap::new();
+        for row in conn.query_all(self.statement(sql)).await? {
+            let figures = figures_from_row(&row, true)?;
+            // GROUPING() has a bit set for each column the row is *not* grouped by.
+            match row.try_get::<i32>("", "grouping")? {
+                1 => {
+                    by_category.insert(row.try_get("", "category_id")?, figures);
+                }
+                2 => {
+                    by_community.insert(row.try_get("", "community_id")?, figures);
+                }
+                _ => overall = figures,
+            }
+        }
+        Ok((overall, by_category, by_community))
     }
 
     /// Median and 90th percentile of handling seconds per group where SQL has no
