@@ -1094,7 +1094,8 @@ async fn metrics_follow_from_a_scripted_history() {
     app.clock.advance(Duration::hours(17));
     let (_, _, street) = (alice, street, logins(&app).await.2);
 
-    let from = (start - Duration::hours(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    // From the frozen start exactly: the demo's own demands were filed just before it.
+    let from = start.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
     let to = (start + Duration::days(1) + Duration::hours(2))
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let metrics = expect_json(
@@ -1161,9 +1162,11 @@ async fn metrics_follow_from_a_scripted_history() {
     assert_eq!(district["total"], 5);
     assert_eq!(district["by_community"].as_array().unwrap().len(), 2);
     let before = (start - Duration::days(2)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let hour_before =
+        (start - Duration::hours(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let empty = expect_json(
         app.get(
-            &format!("/api/v1/staff/metrics/demands?from={before}&to={from}"),
+            &format!("/api/v1/staff/metrics/demands?from={before}&to={hour_before}"),
             Some(&admin.access_token),
         )
         .await,
@@ -1227,6 +1230,27 @@ async fn concurrent_job_rounds_act_on_each_demand_once() {
         resolved.push(done);
     }
     app.clock.advance(Duration::hours(73));
+    // Everything due, the demo's own demands included.
+    let (_, _, street) = logins(&app).await;
+    let count = |query: &'static str| {
+        let app = &app;
+        let token = street.access_token.clone();
+        async move {
+            let page = expect_json(
+                app.get(
+                    &format!("/api/v1/staff/demands?limit=100&{query}"),
+                    Some(&token),
+                )
+                .await,
+                StatusCode::OK,
+            )
+            .await;
+            page["items"].as_array().unwrap().len() as u64
+        }
+    };
+    let (due_escalations, due_closures) =
+        (count("overdue=true").await, count("status=resolved").await);
+    assert!(due_escalations >= 6 && due_closures >= 6);
     let rounds: Vec<_> = (0..4)
         .map(|_| {
             let state = app.state.clone();
@@ -1243,7 +1267,7 @@ async fn concurrent_job_rounds_act_on_each_demand_once() {
         escalated += report.demands.escalated;
         closed += report.demands.auto_closed;
     }
-    assert_eq!((escalated, closed), (6, 6));
+    assert_eq!((escalated, closed), (due_escalations, due_closures));
     let again = run_jobs(&app).await.demands;
     assert_eq!((again.escalated, again.auto_closed), (0, 0));
     let (_, community, _) = logins(&app).await;

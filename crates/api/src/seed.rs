@@ -51,7 +51,117 @@ pub async fn run(db: &DatabaseConnection, clock: &Clock) -> anyhow::Result<DemoO
     seed_budgets(db, clock, &orgs).await?;
     seed_merchants(db, clock, &orgs).await?;
     seed_demand_categories(db, clock).await?;
+    seed_demands(db, clock, &orgs).await?;
     Ok(orgs)
+}
+
+/// A resident of 新华社区 (`dev-wangnainai`, 王奶奶) with demands at each stage, so the
+/// staff queue and the mini-program have something to show.
+async fn seed_demands(
+    db: &DatabaseConnection,
+    clock: &Clock,
+    orgs: &DemoOrgs,
+) -> anyhow::Result<()> {
+    use demands::service::actions::{act, Command};
+    use demands::service::demands::{list_own, submit, SubmitInput};
+    use demands::ActorKind;
+    let now = clock.now();
+    let user =
+        identity::service::users::find_or_create_resident(db, "fake-wangnainai", None, now).await?;
+    let resident = identity::service::auth::load_actor(db, &user.id, "seed")
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("seeded resident vanished"))?;
+    if !list_own(db, &resident, 1, None).await?.0.is_empty() {
+        return Ok(());
+    }
+    let staff = staff_actor(db, "community").await?;
+    let categories = demands::service::categories::list(db, false).await?;
+    let category = |name: &str| {
+        categories
+            .iter()
+            .find(|c| c.name == name)
+            .map(|c| c.id.clone())
+            .unwrap_or_default()
+    };
+    let community = &orgs.communities[0];
+    let stories: [(&str, &str, &str, &[Command]); 4] = [
+        (
+            "环境卫生",
+            "楼下垃圾桶满了没人清",
+            "3号楼下的垃圾桶两天没清运了。",
+            &[],
+        ),
+        (
+            "物业维修",
+            "单元门禁坏了",
+            "2单元门禁刷卡没反应，老人进出不方便。",
+            &[Command::Accept { handler_id: None }],
+        ),
+        (
+            "一老一小",
+            "想给老伴申请助餐",
+            "老伴腿脚不便，想了解社区助餐怎么申请。",
+            &[Command::Accept { handler_id: None }, Command::Start],
+        ),
+        (
+            "安全隐患",
+            "楼道堆放杂物",
+            "5号楼楼道堆满纸箱，有消防隐患。",
+            &[
+                Command::Accept { handler_id: None },
+                Command::Resolve {
+                    resolution: "已联系住户清理楼道。".to_owned(),
+                    photos: Vec::new(),
+                },
+            ],
+        ),
+    ];
+    for (i, (category_name, title, description, steps)) in stories.iter().enumerate() {
+        let txn = sea_orm::TransactionTrait::begin(db).await?;
+        let created = submit(
+            &txn,
+            &resident,
+            SubmitInput {
+                category_id: category(category_name),
+                title: (*title).to_owned(),
+                description: (*description).to_owned(),
+                community_id: community.id.clone(),
+                location: None,
+                photos: Vec::new(),
+            },
+            now,
+        )
+        .await?;
+        for step in steps.iter() {
+            act(
+                &txn,
+                &staff,
+                ActorKind::Staff,
+                &created.id,
+                step.clone(),
+                now,
+            )
+            .await?;
+        }
+        if i == 3 {
+            let rating = Command::Rate {
+                satisfied: true,
+                score: 5,
+                comment: Some("处理得很快，谢谢！".to_owned()),
+            };
+            act(
+                &txn,
+                &resident,
+                ActorKind::Resident,
+                &created.id,
+                rating,
+                now,
+            )
+            .await?;
+        }
+        txn.commit().await?;
+    }
+    Ok(())
 }
 
 /// Demand categories with their SLA hours: safety hazards and care for the old and young
