@@ -7,6 +7,7 @@ pub mod error;
 pub mod extract;
 pub mod idempotency;
 pub mod jobs;
+pub mod leaderboards;
 pub mod metrics;
 pub mod middleware;
 pub mod migrator;

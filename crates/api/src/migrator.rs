@@ -12,6 +12,7 @@ impl MigratorTrait for Migrator {
         all.extend(points_ledger::migration::migrations());
         all.extend(merchant::migration::migrations());
         all.extend(demands::migration::migrations());
+        all.extend(timebank::migration::migrations());
         all
     }
 }

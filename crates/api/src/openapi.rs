@@ -2,7 +2,7 @@
 //! `api-spec/openapi.json` is the committed copy and a test fails when the two drift.
 
 use crate::routes::{
-    auth, demands, ledger, me, merchants, notifications, ops, orgs, redemptions, staff,
+    auth, demands, ledger, me, merchants, notifications, ops, orgs, redemptions, staff, time_bank,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -33,6 +33,11 @@ use utoipa::{Modify, OpenApi};
         demands::assign, demands::start, demands::transfer, demands::resolve, demands::reject,
         demands::staff_comment, demands::demand_metrics,
         notifications::subscriptions, notifications::allow_subscription,
+        time_bank::create_activity, time_bank::list_activities, time_bank::activity_detail,
+        time_bank::sign_up, time_bank::cancel_signup, time_bank::staff_signups, time_bank::check_code,
+        time_bank::check_in, time_bank::check_out, time_bank::set_check_out, time_bank::settle,
+        time_bank::create_help_request, time_bank::list_help_requests, time_bank::help_request_detail,
+        time_bank::help_request_action, time_bank::resolve_dispute, time_bank::volunteer_leaderboard,
     ),
     components(schemas(crate::error::Problem, crate::error::ProblemFieldError)),
     modifiers(&BearerAuth),
@@ -44,6 +49,7 @@ use utoipa::{Modify, OpenApi};
         (name = "merchants", description = "Merchants and partners, their points services and the catalog"),
         (name = "redemptions", description = "Reserving offers and redeeming them with one-time codes (核销)"),
         (name = "demands", description = "Resident demands (诉求): filing, the staff workflow, ratings, SLA and metrics"),
+        (name = "timebank", description = "Time bank (时间银行): activities, attendance, settlement, help requests, leaderboards"),
         (name = "ledger", description = "Points and time credits: wallets, statements, budgets, awards, gifts, verification"),
     ),
 )]

@@ -57,6 +57,13 @@ end
 return {count, ttl}
 ";
 
+const ZINCR_IF_EXISTS_SCRIPT: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('ZINCRBY', KEYS[1], ARGV[1], ARGV[2])
+end
+return 0
+";
+
 impl Cache {
     /// An in-process cache: correct for a single server instance only.
     pub fn in_memory(prefix: &str) -> Self {
@@ -196,6 +203,97 @@ impl Cache {
                 Ok(())
             }
         };
+        self.record(&result);
+        result
+    }
+
+    /// The top `count` members of the sorted set `key` with their scores, highest first;
+    /// `None` when the set does not exist (or without Redis, which keeps no sorted sets).
+    pub async fn ranking_top(
+        &self,
+        key: &str,
+        count: usize,
+    ) -> Result<Option<Vec<(String, i64)>>, CacheError> {
+        let Backend::Redis(conn) = &self.backend else {
+            return Ok(None);
+        };
+        let key = self.key(key);
+        let mut conn = conn.clone();
+        let result: Result<Option<Vec<(String, i64)>>, CacheError> = async {
+            let exists: bool = conn.exists(&key).await?;
+            if !exists {
+                return Ok(None);
+            }
+            let stop = isize::try_from(count)
+                .unwrap_or(isize::MAX)
+                .saturating_sub(1);
+            let members: Vec<(String, f64)> = conn.zrevrange_withscores(&key, 0, stop).await?;
+            Ok(Some(
+                members
+                    .into_iter()
+                    .filter(|(member, _)| !member.is_empty())
+                    .map(|(member, score)| (member, score as i64))
+                    .collect(),
+            ))
+        }
+        .await;
+        self.record(&result);
+        result
+    }
+
+    /// Replaces the sorted set `key` with `members` at once (built aside, then renamed over).
+    pub async fn ranking_replace(
+        &self,
+        key: &str,
+        members: &[(String, i64)],
+        ttl: Duration,
+    ) -> Result<(), CacheError> {
+        let Backend::Redis(conn) = &self.backend else {
+            return Ok(());
+        };
+        let key = self.key(key);
+        let building = format!("{key}:building:{}", crate::ids::new_id());
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        if members.is_empty() {
+            // An empty board is still a board: a placeholder member (never returned) keeps the
+            // set in existence so it is not rebuilt on every read.
+            pipe.zadd(&building, "", -1).ignore();
+        }
+        for (member, score) in members {
+            pipe.zadd(&building, member, *score).ignore();
+        }
+        pipe.rename(&building, &key)
+            .ignore()
+            .pexpire(&key, i64::try_from(ttl_millis(ttl)).unwrap_or(i64::MAX))
+            .ignore();
+        let result = pipe
+            .query_async::<()>(&mut conn.clone())
+            .await
+            .map_err(CacheError::from);
+        self.record(&result);
+        result
+    }
+
+    /// Adds `by` to `member` in the sorted set `key`, only if the set exists (a missing set
+    /// is rebuilt from the database on its next read, which will include this change).
+    pub async fn ranking_add_if_present(
+        &self,
+        key: &str,
+        member: &str,
+        by: i64,
+    ) -> Result<(), CacheError> {
+        let Backend::Redis(conn) = &self.backend else {
+            return Ok(());
+        };
+        let key = self.key(key);
+        let result = redis::Script::new(ZINCR_IF_EXISTS_SCRIPT)
+            .key(&key)
+            .arg(by)
+            .arg(member)
+            .invoke_async::<()>(&mut conn.clone())
+            .await
+            .map_err(CacheError::from);
         self.record(&result);
         result
     }

@@ -26,6 +26,7 @@ pub struct Settings {
     pub log: LogSettings,
     pub ledger: LedgerSettings,
     pub merchant: MerchantSettings,
+    pub timebank: TimebankSettings,
     pub jobs: JobsSettings,
 }
 
@@ -130,6 +131,13 @@ pub struct MerchantSettings {
     pub verify_failures_per_staff_per_minute: u32,
     /// Failed code checks allowed per merchant per minute, across its staff.
     pub verify_failures_per_merchant_per_minute: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimebankSettings {
+    /// Seconds an on-site check-in code is shown before it rotates.
+    pub check_code_seconds: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -294,6 +302,9 @@ impl Settings {
                 "merchant.verify_failures_per_staff_per_minute",
                 "limits must be at least 1",
             );
+        }
+        if !(10..=600).contains(&self.timebank.check_code_seconds) {
+            invalid("timebank.check_code_seconds", "must be between 10 and 600");
         }
         if self.jobs.interval_seconds == 0 {
             invalid("jobs.interval_seconds", "must be at least 1");

@@ -10,6 +10,7 @@ pub mod ops;
 pub mod orgs;
 pub mod redemptions;
 pub mod staff;
+pub mod time_bank;
 
 use actix_web::web;
 
@@ -24,4 +25,5 @@ pub fn api_v1(cfg: &mut web::ServiceConfig) {
     orgs::routes(cfg);
     redemptions::routes(cfg);
     staff::routes(cfg);
+    time_bank::routes(cfg);
 }

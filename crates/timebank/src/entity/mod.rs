@@ -1,0 +1,3 @@
+pub mod activity;
+pub mod help_request;
+pub mod signup;

@@ -1,0 +1,11 @@
+//! The time bank (时间银行): activities run by orgs with sign-ups, waiting lists and on-site
+//! attendance, settled into time credits and points exactly once; help requests between
+//! residents paid in held time credits; volunteer leaderboards.
+
+pub mod check_code;
+pub mod entity;
+mod error;
+pub mod migration;
+pub mod service;
+
+pub use error::TimebankError;

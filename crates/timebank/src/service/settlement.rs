@@ -1,0 +1,288 @@
+//! Settling an activity: each attendee's minutes become time credits (1 hour of service = 60
+//! minutes, whatever the service) from the time-bank issuance account and points
+//! (`points_per_hour` × hours, rounded down) from the organising org's budget. Exactly once
+//! per attendee: the sign-up is marked settled by compare-and-set before anything is paid,
+//! and the ledger transfers carry keys derived from the activity and attendee. Everything
+//! happens in the caller's transaction, so a budget that runs dry pays nobody.
+
+use crate::entity::{activity, signup};
+use crate::service::activities::{find_managed, signups};
+use crate::TimebankError;
+use chrono::{DateTime, Utc};
+use identity::Actor;
+use platform::notifications::{notify, NewNotification};
+use platform::ValidationErrors;
+use points_ledger::service::transfers::{transfer, TransferCode, TransferRequest};
+use points_ledger::{AccountRef, Asset, ExpiryRule};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use std::collections::HashMap;
+
+/// Minutes the attendance counts for: the checked-in time inside the activity's window.
+pub fn attended_minutes(
+    activity: &activity::Model,
+    checked_in_at: Option<DateTime<Utc>>,
+    checked_out_at: Option<DateTime<Utc>>,
+) -> Option<i64> {
+    let (check_in, check_out) = (checked_in_at?, checked_out_at?);
+    let from = check_in.max(activity.starts_at);
+    let to = check_out.min(activity.ends_at);
+    Some((to - from).num_minutes().max(0))
+}
+
+/// Points for `minutes` at `points_per_hour`, rounded down.
+pub fn points_for(points_per_hour: i64, minutes: i64) -> i64 {
+    points_per_hour * minutes / 60
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payment {
+    pub user_id: String,
+    pub minutes: i64,
+    pub time_credit_minutes: i64,
+    pub points: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    pub user_id: String,
+    /// `no_check_in`, `no_check_out` or `already_settled`.
+    pub reason: &'static str,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SettleReport {
+    pub paid: Vec<Payment>,
+    pub skipped: Vec<Skipped>,
+}
+
+pub async fn settle(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    activity_id: &str,
+    overrides: Option<Vec<(String, i64)>>,
+    rule: ExpiryRule,
+    now: DateTime<Utc>,
+) -> Result<SettleReport, TimebankError> {
+    let activity = find_managed(conn, actor, activity_id).await?;
+    if now < activity.ends_at {
+        return Err(TimebankError::ActivityNotEnded);
+    }
+    let length = (activity.ends_at - activity.starts_at).num_minutes();
+    let attendees: Vec<signup::Model> = signups(conn, activity_id)
+        .await?
+        .into_iter()
+        .filter(|s| s.status == "confirmed")
+        .collect();
+    let overrides: HashMap<String, i64> = match overrides {
+        None => HashMap::new(),
+        Some(list) => {
+            let mut errors = ValidationErrors::new();
+            for (i, (user_id, minutes)) in list.iter().enumerate() {
+                if !attendees.iter().any(|a| &a.user_id == user_id) {
+                    errors.add(
+                        &format!("attendances[{i}].user_id"),
+                        "has no confirmed place at this activity",
+                    );
+                }
+                if !(0..=length).contains(minutes) {
+                    errors.add(
+                        &format!("attendances[{i}].minutes"),
+                        format!("must be from 0 to {length} (the activity's length)"),
+                    );
+                }
+            }
+            errors.into_result()?;
+            list.into_iter().collect()
+        }
+    };
+
+    let mut report = SettleReport::default();
+    for attendee in attendees {
+        if attendee.settled_at.is_some() {
+            report.skipped.push(Skipped {
+                user_id: attendee.user_id,
+                reason: "already_settled",
+            });
+            continue;
+        }
+        let minutes = match overrides.get(&attendee.user_id) {
+            Some(minutes) => *minutes,
+            None => {
+                match attended_minutes(&activity, attendee.checked_in_at, attendee.checked_out_at) {
+                    Some(minutes) => minutes,
+                    None => {
+                        report.skipped.push(Skipped {
+                            user_id: attendee.user_id,
+                            reason: if attendee.checked_in_at.is_none() {
+                                "no_check_in"
+                            } else {
+                                "no_check_out"
+                            },
+                        });
+                        continue;
+                    }
+                }
+            }
+        };
+        let time_credit_minutes = if activity.time_credits { minutes } else { 0 };
+        let points = points_for(activity.points_per_hour, minutes);
+        // Claim the attendance first: of two settlements racing, one pays.
+        let claimed = signup::Entity::update_many()
+            .col_expr(signup::Column::SettledAt, Expr::value(now))
+            .col_expr(signup::Column::SettledMinutes, Expr::value(minutes))
+            .col_expr(signup::Column::SettledPoints, Expr::value(points))
+            .filter(signup::Column::Id.eq(attendee.id.as_str()))
+            .filter(signup::Column::SettledAt.is_null())
+            .exec(conn)
+            .await?;
+        if claimed.rows_affected != 1 {
+            report.skipped.push(Skipped {
+                user_id: attendee.user_id,
+                reason: "already_settled",
+            });
+            continue;
+        }
+        pay(
+            conn,
+            &activity,
+            &attendee.user_id,
+            time_credit_minutes,
+            points,
+            rule,
+            now,
+        )
+        .await?;
+        report.paid.push(Payment {
+            user_id: attendee.user_id,
+            minutes,
+            time_credit_minutes,
+            points,
+        });
+    }
+    Ok(report)
+}
+
+async fn pay(
+    conn: &impl ConnectionTrait,
+    activity: &activity::Model,
+    user_id: &str,
+    time_credit_minutes: i64,
+    points: i64,
+    rule: ExpiryRule,
+    now: DateTime<Utc>,
+) -> Result<(), TimebankError> {
+    let reference = Some(("activity".to_owned(), activity.id.clone()));
+    if time_credit_minutes > 0 {
+        transfer(
+            conn,
+            TransferRequest {
+                idempotency_key: format!("activity:{}:{user_id}:time", activity.id),
+                from: AccountRef::timebank_issuance(),
+                to: AccountRef::wallet(Asset::TimeCredits, user_id),
+                amount: time_credit_minutes,
+                code: TransferCode::Settlement,
+                memo: format!("志愿服务：{}", activity.title),
+                reference: reference.clone(),
+            },
+            rule,
+            now,
+        )
+        .await?;
+    }
+    if points > 0 {
+        transfer(
+            conn,
+            TransferRequest {
+                idempotency_key: format!("activity:{}:{user_id}:points", activity.id),
+                from: AccountRef::org_budget(&activity.org_id),
+                to: AccountRef::wallet(Asset::Points, user_id),
+                amount: points,
+                code: TransferCode::Settlement,
+                memo: format!("活动积分：{}", activity.title),
+                reference,
+            },
+            rule,
+            now,
+        )
+        .await?;
+    }
+    notify(
+        conn,
+        NewNotification {
+            user_id,
+            kind: "activity_settled",
+            title: "服务时长已入账".to_owned(),
+            body: format!(
+                "「{}」：{} 分钟时间币，{} 积分。",
+                activity.title, time_credit_minutes, points
+            ),
+            reference: Some(("activity", &activity.id)),
+        },
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+
+    fn activity() -> activity::Model {
+        let start = DateTime::parse_from_rfc3339("2026-06-01T09:00:00+08:00")
+            .unwrap()
+            .with_timezone(&Utc);
+        activity::Model {
+            id: "a".into(),
+            org_id: "o".into(),
+            org_path: "/d/s/o/".into(),
+            title: "t".into(),
+            kind: "volunteer".into(),
+            description: String::new(),
+            location: String::new(),
+            starts_at: start,
+            ends_at: start + Duration::hours(2),
+            capacity: 10,
+            confirmed: 0,
+            points_per_hour: 10,
+            time_credits: true,
+            check_secret: "s".into(),
+            status: "scheduled".into(),
+            created_by: "u".into(),
+            created_at: start,
+            updated_at: start,
+        }
+    }
+
+    #[test]
+    fn only_time_inside_the_window_counts() {
+        let a = activity();
+        let early = a.starts_at - Duration::minutes(20);
+        let late = a.ends_at + Duration::minutes(40);
+        assert_eq!(attended_minutes(&a, Some(early), Some(late)), Some(120));
+        assert_eq!(
+            attended_minutes(
+                &a,
+                Some(a.starts_at + Duration::minutes(15)),
+                Some(a.starts_at + Duration::minutes(95))
+            ),
+            Some(80)
+        );
+        assert_eq!(
+            attended_minutes(&a, Some(early), Some(early + Duration::minutes(10))),
+            Some(0)
+        );
+        assert_eq!(attended_minutes(&a, Some(early), None), None);
+        assert_eq!(attended_minutes(&a, None, None), None);
+    }
+
+    #[test]
+    fn points_round_down_to_whole_points() {
+        assert_eq!(points_for(10, 120), 20);
+        assert_eq!(points_for(10, 95), 15);
+        assert_eq!(points_for(7, 10), 1);
+        assert_eq!(points_for(0, 120), 0);
+    }
+}
