@@ -630,3 +630,137 @@ async fn two_senders_deliver_each_subscribe_message_once() {
     pages.dedup();
     assert_eq!(pages.len(), MESSAGES, "no demand's message twice");
 }
+
+/// Settlements of one activity sent at once to two instances on one PostgreSQL: every
+/// attendee is paid exactly once and the books balance. (One instance on SQLite.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_settlements_across_instances_pay_each_attendee_once() {
+    use sea_orm::{ActiveModelTrait, Set};
+    let database_url = fresh_database_url().await;
+    let env = shared_env(&database_url, &[]);
+    let (_instances, addresses) = start_instances(&env).await;
+    let client = reqwest::Client::new();
+    let first = addresses[0].as_str();
+    let login = |path: &'static str, body: serde_json::Value| {
+        let request = client.post(format!("{first}{path}")).json(&body);
+        async move { expect_json(request.send().await.unwrap(), StatusCode::OK).await }
+    };
+    let staff = login(
+        "/api/v1/auth/staff-login",
+        json!({"username": "community", "password": linli_tests::DEMO_PASSWORD}),
+    )
+    .await;
+    let staff_token = staff["access_token"].as_str().unwrap().to_owned();
+    let orgs: serde_json::Value = client
+        .get(format!("{first}/api/v1/orgs"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let community = linli_tests::find_org(&orgs, "新华社区").unwrap();
+    // An activity that took place this morning; its attendance is written straight to the
+    // database, as no endpoint signs anyone up for the past.
+    let now = chrono::Utc::now();
+    let activity = expect_json(
+        client
+            .post(format!("{first}/api/v1/staff/activities"))
+            .bearer_auth(&staff_token)
+            .json(&json!({
+                "title": "清扫楼道", "kind": "volunteer", "org_id": community, "location": "3号楼",
+                "starts_at": now - chrono::Duration::hours(3), "ends_at": now - chrono::Duration::hours(2),
+                "capacity": 20, "points_per_hour": 6, "time_credits": true,
+            }))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::CREATED,
+    )
+    .await;
+    let activity_id = activity["id"].as_str().unwrap().to_owned();
+    let db = sea_orm::Database::connect(&database_url).await.unwrap();
+    let mut attendees = Vec::new();
+    for i in 0..10 {
+        let resident = login(
+            "/api/v1/auth/wechat-login",
+            json!({"code": format!("dev-helper{i}")}),
+        )
+        .await;
+        let user_id = resident["user"]["id"].as_str().unwrap().to_owned();
+        timebank::entity::signup::ActiveModel {
+            id: Set(uuid::Uuid::now_v7().to_string()),
+            activity_id: Set(activity_id.clone()),
+            user_id: Set(user_id.clone()),
+            status: Set("confirmed".to_owned()),
+            created_at: Set(now - chrono::Duration::days(1)),
+            updated_at: Set(now - chrono::Duration::days(1)),
+            checked_in_at: Set(Some(now - chrono::Duration::hours(3))),
+            checked_out_at: Set(Some(now - chrono::Duration::hours(2))),
+            check_out_note: Set(None),
+            settled_at: Set(None),
+            settled_minutes: Set(None),
+            settled_points: Set(None),
+        }
+        .insert(&db)
+        .await
+        .unwrap();
+        attendees.push((
+            user_id,
+            resident["access_token"].as_str().unwrap().to_owned(),
+        ));
+    }
+
+    let settles = (0..16).map(|i| {
+        let request = client
+            .post(format!(
+                "{}/api/v1/staff/activities/{activity_id}/settle",
+                addresses[i % addresses.len()]
+            ))
+            .bearer_auth(&staff_token)
+            .json(&json!({}));
+        async move { request.send().await.unwrap() }
+    });
+    let mut paid = 0;
+    for reply in join_all(settles).await {
+        paid += expect_json(reply, StatusCode::OK).await["paid"]
+            .as_array()
+            .unwrap()
+            .len();
+    }
+    assert_eq!(
+        paid,
+        attendees.len(),
+        "each attendee paid by exactly one settlement"
+    );
+    for (_, token) in &attendees {
+        let wallet = expect_json(
+            client
+                .get(format!("{first}/api/v1/me/wallet"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap(),
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(wallet["time_credits"]["balance_minutes"], 60);
+        assert_eq!(wallet["points"]["balance"], 6);
+    }
+    let admin = login(
+        "/api/v1/auth/staff-login",
+        json!({"username": "admin", "password": linli_tests::DEMO_PASSWORD}),
+    )
+    .await;
+    let verify = expect_json(
+        client
+            .get(format!("{first}/api/v1/admin/ledger/verify"))
+            .bearer_auth(admin["access_token"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(verify["balanced"], true, "{verify}");
+}
