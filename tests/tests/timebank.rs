@@ -1109,3 +1109,114 @@ async fn the_leaderboard_is_the_sum_of_settled_minutes_with_or_without_redis() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_partner_runs_activities_in_its_community_and_pays_points_itself() {
+    let app = spawn_app().await;
+    app.clock.freeze();
+    // 老王理发店 is a demo partner in 新华社区, owned by dev-laowang.
+    let owner = app.login_resident("laowang").await;
+    let me = expect_json(
+        app.get("/api/v1/me", Some(&owner.access_token)).await,
+        StatusCode::OK,
+    )
+    .await;
+    let partner = me["merchant_ids"][0].as_str().unwrap().to_owned();
+    let alice = app.login_resident("alice").await;
+    let starts_at = app.clock.now() + Duration::hours(1);
+    let body = |org: String, partner: &str, points: i64| {
+        json!({
+            "title": "义务理发", "kind": "volunteer", "org_id": org, "partner_id": partner,
+            "location": "老王理发店", "starts_at": starts_at, "ends_at": starts_at + Duration::hours(2),
+            "capacity": 5, "points_per_hour": points, "time_credits": true,
+        })
+    };
+    // Not the partner's staff; not the partner's community.
+    expect_problem(
+        app.post(
+            "/api/v1/staff/activities",
+            &body(app.org_id("新华社区").await, &partner, 0),
+            Some(&alice.access_token),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    expect_problem(
+        app.post(
+            "/api/v1/staff/activities",
+            &body(app.org_id("和平社区").await, &partner, 0),
+            Some(&owner.access_token),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    let activity = expect_json(
+        app.post(
+            "/api/v1/staff/activities",
+            &body(app.org_id("新华社区").await, &partner, 10),
+            Some(&owner.access_token),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(activity["partner_id"], partner.as_str());
+    expect_json(
+        app.post(
+            &path(&activity, "/signups"),
+            &json!({}),
+            Some(&alice.access_token),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let now = app.clock.now();
+    app.clock
+        .advance(starts(&activity) + Duration::hours(3) - now);
+    let owner = app.login_resident("laowang").await;
+    let alice = app.login_resident("alice").await;
+    let settle = json!({"attendances": [{"user_id": alice.user_id, "minutes": 120}]});
+    // Someone who does not work for the partner cannot settle it...
+    let other = app.login_resident("bob").await;
+    expect_problem(
+        app.post(
+            &staff_path(&activity, "/settle"),
+            &settle,
+            Some(&other.access_token),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    // ...the partner does, from its own points, which it has not earned yet.
+    expect_problem(
+        app.post(
+            &staff_path(&activity, "/settle"),
+            &settle,
+            Some(&owner.access_token),
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "budget_exhausted",
+    )
+    .await;
+    let free = json!({"attendances": [{"user_id": alice.user_id, "minutes": 0}]});
+    let settled = expect_json(
+        app.post(
+            &staff_path(&activity, "/settle"),
+            &free,
+            Some(&owner.access_token),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(settled["paid"][0]["points"], 0);
+    app.assert_ledger_balanced().await;
+}

@@ -99,6 +99,11 @@ impl AccountRef {
         Self::new(Asset::Points, AccountKind::OrgBudget, org_id)
     }
 
+    /// The points a merchant or partner has received (from redemptions) and can spend.
+    pub fn merchant(merchant_id: &str) -> Self {
+        Self::new(Asset::Points, AccountKind::Merchant, merchant_id)
+    }
+
     pub fn timebank_issuance() -> Self {
         Self::new(
             Asset::TimeCredits,

@@ -116,8 +116,12 @@ pub struct ActivityRequest {
     /// `volunteer`, `night_school`, `market` or `other`.
     #[schema(example = "volunteer")]
     pub kind: String,
-    /// The organising street or community.
+    /// The organising street or community (for a partner: its own community).
     pub org_id: String,
+    /// Set when an active partner (merchant) the caller works for runs it; its points then
+    /// come from the partner's own points account.
+    #[serde(default)]
+    pub partner_id: Option<String>,
     #[serde(default)]
     pub description: String,
     #[schema(example = "新华社区活动室")]
@@ -135,6 +139,7 @@ pub struct ActivityRequest {
 pub struct ActivityResponse {
     pub id: String,
     pub org_id: String,
+    pub partner_id: Option<String>,
     pub title: String,
     pub kind: String,
     pub description: String,
@@ -157,6 +162,7 @@ impl From<activity::Model> for ActivityResponse {
             places_left: (a.capacity - a.confirmed).max(0),
             id: a.id,
             org_id: a.org_id,
+            partner_id: a.partner_id,
             title: a.title,
             kind: a.kind,
             description: a.description,
@@ -172,7 +178,8 @@ impl From<activity::Model> for ActivityResponse {
     }
 }
 
-/// Create an activity run by a street or community in the caller's scope.
+/// Create an activity run by a street or community in the caller's scope, or by an active
+/// partner the caller works for.
 #[utoipa::path(post, path = "/api/v1/staff/activities", tag = "timebank", security(("bearer" = [])),
     request_body = ActivityRequest,
     responses((status = 201, body = ActivityResponse),
@@ -185,6 +192,7 @@ pub async fn create_activity(
 ) -> Result<HttpResponse, ApiError> {
     let b = body.0;
     let input = ActivityInput {
+        partner_id: b.partner_id,
         title: b.title,
         kind: b.kind,
         org_id: b.org_id,

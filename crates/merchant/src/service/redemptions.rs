@@ -12,7 +12,7 @@ use identity::Actor;
 use platform::ids::{new_id, random_token, sha256_hex};
 use points_ledger::service::holds::{self, HoldRequest, PostRequest};
 use points_ledger::service::transfers::TransferCode;
-use points_ledger::{AccountKind, AccountRef, Asset, ExpiryRule};
+use points_ledger::{AccountRef, Asset, ExpiryRule};
 use rand::Rng;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -111,7 +111,7 @@ async fn notify(
 }
 
 fn merchant_account(merchant_id: &str) -> AccountRef {
-    AccountRef::new(Asset::Points, AccountKind::Merchant, merchant_id)
+    AccountRef::merchant(merchant_id)
 }
 
 /// Reserves one unit of an offer for the actor.

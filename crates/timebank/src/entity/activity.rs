@@ -8,6 +8,9 @@ pub struct Model {
     pub id: String,
     pub org_id: String,
     pub org_path: String,
+    /// Set when an active partner (merchant) runs it: its staff manage it and its points
+    /// account pays the points.
+    pub partner_id: Option<String>,
     pub title: String,
     /// `volunteer`, `night_school`, `market` or `other`.
     pub kind: String,

@@ -9,6 +9,7 @@ enum Activities {
     Id,
     OrgId,
     OrgPath,
+    PartnerId,
     Title,
     Kind,
     Description,
@@ -122,6 +123,8 @@ impl MigrationTrait for Migration {
                     .col(id(Activities::Id))
                     .col(reference(Activities::OrgId))
                     .col(text(Activities::OrgPath, 400))
+                    // A partner (merchant) running it in its community; pays points itself.
+                    .col(ColumnDef::new(Activities::PartnerId).string_len(36).null())
                     .col(text(Activities::Title, 100))
                     .col(text(Activities::Kind, 16))
                     .col(ColumnDef::new(Activities::Description).text().not_null())

@@ -26,6 +26,8 @@ pub const MAX_LENGTH_HOURS: i64 = 24;
 
 #[derive(Debug, Clone)]
 pub struct ActivityInput {
+    /// An active partner (merchant) of the caller's that runs it, in its own community.
+    pub partner_id: Option<String>,
     pub title: String,
     pub kind: String,
     pub org_id: String,
@@ -38,14 +40,23 @@ pub struct ActivityInput {
     pub time_credits: bool,
 }
 
-/// The activity if the actor is staff over the org that runs it.
+/// Whether the actor runs the activity: staff over its org, or staff of its partner.
+pub fn manages(actor: &Actor, activity: &activity::Model) -> bool {
+    actor.can_reach(&activity.org_path)
+        || activity
+            .partner_id
+            .as_ref()
+            .is_some_and(|partner| actor.merchant_ids().contains(partner))
+}
+
+/// The activity if the actor runs it.
 pub async fn find_managed(
     conn: &impl ConnectionTrait,
     actor: &Actor,
     activity_id: &str,
 ) -> Result<activity::Model, TimebankError> {
     let activity = find(conn, activity_id).await?;
-    if !actor.can_reach(&activity.org_path) {
+    if !manages(actor, &activity) {
         return Err(if actor.is_org_staff() {
             TimebankError::NotFound("activity")
         } else {
@@ -71,9 +82,21 @@ pub async fn create(
     input: ActivityInput,
     now: DateTime<Utc>,
 ) -> Result<activity::Model, TimebankError> {
-    if !actor.is_org_staff() {
+    let partner = match &input.partner_id {
+        None => None,
+        Some(id) => Some(
+            merchant::entity::merchant::Entity::find_by_id(id.clone())
+                .one(conn)
+                .await?
+                .filter(|m| m.status == "active" && actor.merchant_ids().contains(&m.id))
+                .ok_or(TimebankError::Forbidden(
+                    "Only staff of an active partner run activities in its name.",
+                ))?,
+        ),
+    };
+    if partner.is_none() && !actor.is_org_staff() {
         return Err(TimebankError::Forbidden(
-            "Only street and community staff create activities.",
+            "Only street and community staff, or an active partner's staff, create activities.",
         ));
     }
     let mut errors = ValidationErrors::new();
@@ -100,12 +123,23 @@ pub async fn create(
     let org = org::Entity::find_by_id(input.org_id.clone())
         .one(conn)
         .await?
-        .filter(|o| {
-            (o.kind == OrgKind::Community.as_str() || o.kind == OrgKind::Street.as_str())
-                && actor.can_reach(&o.path)
+        .filter(|o| match &partner {
+            // A partner runs activities in its own community.
+            Some(partner) => o.id == partner.community_id,
+            None => {
+                (o.kind == OrgKind::Community.as_str() || o.kind == OrgKind::Street.as_str())
+                    && actor.can_reach(&o.path)
+            }
         });
     if org.is_none() {
-        errors.add("org_id", "must be a street or community in your scope");
+        errors.add(
+            "org_id",
+            if partner.is_some() {
+                "must be the partner's own community"
+            } else {
+                "must be a street or community in your scope"
+            },
+        );
     }
     errors.into_result()?;
     let Some(org) = org else {
@@ -115,6 +149,7 @@ pub async fn create(
         id: Set(new_id()),
         org_id: Set(org.id),
         org_path: Set(org.path),
+        partner_id: Set(partner.map(|p| p.id)),
         title: Set(title),
         kind: Set(input.kind),
         description: Set(description),

@@ -1,6 +1,7 @@
 //! Settling an activity: each attendee's minutes become time credits (1 hour of service = 60
 //! minutes, whatever the service) from the time-bank issuance account and points
-//! (`points_per_hour` × hours, rounded down) from the organising org's budget. Exactly once
+//! (`points_per_hour` × hours, rounded down) from the organising org's budget (or, for an
+//! activity a partner runs, from the partner's own points). Exactly once
 //! per attendee: the sign-up is marked settled by compare-and-set before anything is paid,
 //! and the ledger transfers carry keys derived from the activity and attendee. Everything
 //! happens in the caller's transaction, so a budget that runs dry pays nobody.
@@ -195,7 +196,10 @@ async fn pay(
             conn,
             TransferRequest {
                 idempotency_key: format!("activity:{}:{user_id}:points", activity.id),
-                from: AccountRef::org_budget(&activity.org_id),
+                from: match &activity.partner_id {
+                    Some(partner) => AccountRef::merchant(partner),
+                    None => AccountRef::org_budget(&activity.org_id),
+                },
                 to: AccountRef::wallet(Asset::Points, user_id),
                 amount: points,
                 code: TransferCode::Settlement,
@@ -238,6 +242,7 @@ mod tests {
             id: "a".into(),
             org_id: "o".into(),
             org_path: "/d/s/o/".into(),
+            partner_id: None,
             title: "t".into(),
             kind: "volunteer".into(),
             description: String::new(),
