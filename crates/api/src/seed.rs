@@ -52,7 +52,93 @@ pub async fn run(db: &DatabaseConnection, clock: &Clock) -> anyhow::Result<DemoO
     seed_merchants(db, clock, &orgs).await?;
     seed_demand_categories(db, clock).await?;
     seed_demands(db, clock, &orgs).await?;
+    seed_activities(db, clock, &orgs).await?;
     Ok(orgs)
+}
+
+/// Two upcoming activities of 新华社区: volunteering that earns time credits and points, and
+/// a night-school class.
+async fn seed_activities(
+    db: &DatabaseConnection,
+    clock: &Clock,
+    orgs: &DemoOrgs,
+) -> anyhow::Result<()> {
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    use timebank::service::activities::{create, ActivityInput};
+    let community = &orgs.communities[0];
+    let existing = timebank::entity::activity::Entity::find()
+        .filter(timebank::entity::activity::Column::OrgId.eq(community.id.as_str()))
+        .count(db)
+        .await?;
+    if existing > 0 {
+        return Ok(());
+    }
+    let staff = staff_actor(db, "community").await?;
+    let now = clock.now();
+    // Tomorrow 09:00 and in three days 19:00, Beijing time.
+    let midnight_beijing = (now + chrono::Duration::hours(8))
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc() - chrono::Duration::hours(8))
+        .unwrap_or(now);
+    let plans = [
+        (
+            "周末敬老院志愿服务",
+            "volunteer",
+            "陪老人聊天、打扫房间",
+            "平城区敬老院",
+            chrono::Duration::hours(33),
+            chrono::Duration::hours(2),
+            20,
+            10,
+            true,
+        ),
+        (
+            "夜校：智能手机入门",
+            "night_school",
+            "教老人用手机挂号、视频通话",
+            "新华社区活动室",
+            chrono::Duration::hours(91),
+            chrono::Duration::minutes(90),
+            30,
+            0,
+            false,
+        ),
+    ];
+    for (
+        title,
+        kind,
+        description,
+        location,
+        from_midnight,
+        length,
+        capacity,
+        points_per_hour,
+        time_credits,
+    ) in plans
+    {
+        let starts_at = midnight_beijing + from_midnight;
+        create(
+            db,
+            &staff,
+            ActivityInput {
+                partner_id: None,
+                title: title.to_owned(),
+                kind: kind.to_owned(),
+                org_id: community.id.clone(),
+                description: description.to_owned(),
+                location: location.to_owned(),
+                starts_at,
+                ends_at: starts_at + length,
+                capacity,
+                points_per_hour,
+                time_credits,
+            },
+            now,
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// A resident of 新华社区 (`dev-wangnainai`, 王奶奶) with demands at each stage, so the

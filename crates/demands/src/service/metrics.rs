@@ -123,12 +123,16 @@ where
         values: vec![org.id.clone().into(), from.into(), to.into(), now.into()],
         backend: db.get_database_backend(),
     };
-    let txn = db
-        .begin_with_config(
+    // SQLite's one connection already gives a transaction a stable snapshot.
+    let txn = if query.backend == DatabaseBackend::Postgres {
+        db.begin_with_config(
             Some(IsolationLevel::RepeatableRead),
             Some(AccessMode::ReadOnly),
         )
-        .await?;
+        .await?
+    } else {
+        db.begin().await?
+    };
     let (overall, by_category, by_community) = if query.backend == DatabaseBackend::Postgres {
         // Sorting a year of a district's demands for the percentiles needs more than the
         // default 4 MB of sort memory; without it PostgreSQL sorts on disk.
