@@ -19,6 +19,7 @@ pub struct RoundReport {
     pub points_expired: i64,
     pub idempotency_records_purged: u64,
     pub demands: demands::service::sla::SlaReport,
+    pub parking_no_shows: u64,
     pub messages: crate::outbox::DeliveryReport,
 }
 
@@ -41,6 +42,20 @@ pub async fn run_once(state: &AppState) -> anyhow::Result<RoundReport> {
     let demands = demands::service::sla::run(&txn, now, BATCH).await?;
     txn.commit().await?;
 
+    let txn = state.db.begin().await?;
+    let parking_no_shows = parking::service::bookings::mark_no_shows(
+        &txn,
+        Duration::minutes(state.settings.parking.no_show_minutes),
+        state.settings.parking.no_show_units,
+        points_ledger::ExpiryRule {
+            years_after: state.settings.ledger.points_expire_years_after,
+        },
+        now,
+        BATCH,
+    )
+    .await?;
+    txn.commit().await?;
+
     let idempotency_records_purged = platform::idempotency::purge(
         &state.db,
         now - Duration::hours(IDEMPOTENCY_RETENTION_HOURS),
@@ -54,6 +69,7 @@ pub async fn run_once(state: &AppState) -> anyhow::Result<RoundReport> {
         points_expired,
         idempotency_records_purged,
         demands,
+        parking_no_shows,
         messages,
     })
 }

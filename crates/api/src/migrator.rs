@@ -13,6 +13,7 @@ impl MigratorTrait for Migrator {
         all.extend(merchant::migration::migrations());
         all.extend(demands::migration::migrations());
         all.extend(timebank::migration::migrations());
+        all.extend(parking::migration::migrations());
         all
     }
 }

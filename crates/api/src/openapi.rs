@@ -2,7 +2,8 @@
 //! `api-spec/openapi.json` is the committed copy and a test fails when the two drift.
 
 use crate::routes::{
-    auth, demands, ledger, me, merchants, notifications, ops, orgs, redemptions, staff, time_bank,
+    auth, demands, ledger, me, merchants, notifications, ops, orgs, parking, redemptions, staff,
+    time_bank,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -38,6 +39,9 @@ use utoipa::{Modify, OpenApi};
         time_bank::check_in, time_bank::check_out, time_bank::set_check_out, time_bank::settle,
         time_bank::create_help_request, time_bank::list_help_requests, time_bank::help_request_detail,
         time_bank::help_request_action, time_bank::resolve_dispute, time_bank::volunteer_leaderboard,
+        parking::create_lot, parking::rotate_secret, parking::list_lots, parking::availability,
+        parking::book, parking::my_bookings, parking::cancel, parking::pay, parking::gate_event,
+        parking::staff_gate,
     ),
     components(schemas(crate::error::Problem, crate::error::ProblemFieldError)),
     modifiers(&BearerAuth),
@@ -50,6 +54,7 @@ use utoipa::{Modify, OpenApi};
         (name = "redemptions", description = "Reserving offers and redeeming them with one-time codes (核销)"),
         (name = "demands", description = "Resident demands (诉求): filing, the staff workflow, ratings, SLA and metrics"),
         (name = "timebank", description = "Time bank (时间银行): activities, attendance, settlement, help requests, leaderboards"),
+        (name = "parking", description = "Points for parking (积分停车): lots, bookings, gate events"),
         (name = "ledger", description = "Points and time credits: wallets, statements, budgets, awards, gifts, verification"),
     ),
 )]

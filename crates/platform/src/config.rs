@@ -27,6 +27,7 @@ pub struct Settings {
     pub ledger: LedgerSettings,
     pub merchant: MerchantSettings,
     pub timebank: TimebankSettings,
+    pub parking: ParkingSettings,
     pub jobs: JobsSettings,
 }
 
@@ -138,6 +139,15 @@ pub struct MerchantSettings {
 pub struct TimebankSettings {
     /// Seconds an on-site check-in code is shown before it rotates.
     pub check_code_seconds: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParkingSettings {
+    /// A booking nobody drove into this many minutes after its start is a no-show.
+    pub no_show_minutes: i64,
+    /// Billing units a no-show is charged (at most what was held).
+    pub no_show_units: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -305,6 +315,12 @@ impl Settings {
         }
         if !(10..=600).contains(&self.timebank.check_code_seconds) {
             invalid("timebank.check_code_seconds", "must be between 10 and 600");
+        }
+        if !(1..=720).contains(&self.parking.no_show_minutes) {
+            invalid("parking.no_show_minutes", "must be between 1 and 720");
+        }
+        if !(0..=48).contains(&self.parking.no_show_units) {
+            invalid("parking.no_show_units", "must be between 0 and 48");
         }
         if self.jobs.interval_seconds == 0 {
             invalid("jobs.interval_seconds", "must be at least 1");

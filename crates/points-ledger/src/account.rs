@@ -104,6 +104,11 @@ impl AccountRef {
         Self::new(Asset::Points, AccountKind::Merchant, merchant_id)
     }
 
+    /// What residents pay for a parking lot's time.
+    pub fn parking_operator(lot_id: &str) -> Self {
+        Self::new(Asset::Points, AccountKind::ParkingOperator, lot_id)
+    }
+
     pub fn timebank_issuance() -> Self {
         Self::new(
             Asset::TimeCredits,

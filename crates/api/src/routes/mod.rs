@@ -8,6 +8,7 @@ pub mod merchants;
 pub mod notifications;
 pub mod ops;
 pub mod orgs;
+pub mod parking;
 pub mod redemptions;
 pub mod staff;
 pub mod time_bank;
@@ -23,6 +24,7 @@ pub fn api_v1(cfg: &mut web::ServiceConfig) {
     merchants::routes(cfg);
     notifications::routes(cfg);
     orgs::routes(cfg);
+    parking::routes(cfg);
     redemptions::routes(cfg);
     staff::routes(cfg);
     time_bank::routes(cfg);

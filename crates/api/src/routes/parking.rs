@@ -1,0 +1,585 @@
+//! Points for parking (积分停车): lots, availability and quotes, bookings, the signed gate
+//! webhook, staff check-in/out for lots without cameras, overstay payment.
+
+use crate::error::ApiError;
+use crate::extract::{cursor_position, AuthUser, JsonBody};
+use crate::idempotency::{Begun, Idempotency, IdempotencyKey};
+use crate::state::AppState;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use identity::entity::org;
+use parking::entity::{booking, lot};
+use parking::open_hours::Window;
+use parking::service::bookings::{self, BookingInput};
+use parking::service::gate::{self, GateDecision};
+use parking::service::lots::{self, LotInput};
+use parking::ParkingError;
+use platform::paging::{encode_cursor, page_limit};
+use platform::ValidationErrors;
+use sea_orm::{EntityTrait, TransactionTrait};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+pub const SIGNATURE_HEADER: &str = "x-linli-signature";
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/admin/parking/lots").route(web::post().to(create_lot)))
+        .service(
+            web::resource("/admin/parking/lots/{id}/gate-secret")
+                .route(web::post().to(rotate_secret)),
+        )
+        .service(web::resource("/parking/lots").route(web::get().to(list_lots)))
+        .service(
+            web::resource("/parking/lots/{id}/availability").route(web::get().to(availability)),
+        )
+        .service(web::resource("/parking/bookings").route(web::post().to(book)))
+        .service(web::resource("/me/parking/bookings").route(web::get().to(my_bookings)))
+        .service(web::resource("/parking/bookings/{id}/cancel").route(web::post().to(cancel)))
+        .service(web::resource("/parking/bookings/{id}/pay").route(web::post().to(pay)))
+        .service(web::resource("/parking/gate-events").route(web::post().to(gate_event)))
+        .service(
+            web::resource("/staff/parking/bookings/{id}/{action}")
+                .route(web::post().to(staff_gate)),
+        );
+}
+
+impl From<ParkingError> for ApiError {
+    fn from(err: ParkingError) -> Self {
+        match err {
+            ParkingError::Validation(errors) => ApiError::validation(errors),
+            ParkingError::NotFound(what) => ApiError::not_found(format!("No such {what}.")),
+            ParkingError::Forbidden(why) => ApiError::forbidden(why),
+            e @ ParkingError::OutsideOpenHours => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "outside_open_hours",
+                format!("{e}; see the lot's open_hours (Beijing time)."),
+            ),
+            ParkingError::InvalidPlate => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_plate",
+                "Not a mainland licence plate, e.g. 晋B12345 or 晋BD12345.",
+            )
+            .with_errors(vec![platform::FieldError {
+                field: "plate".to_owned(),
+                message: "is not a mainland licence plate".to_owned(),
+            }]),
+            e @ ParkingError::NoSlotAvailable => {
+                ApiError::new(StatusCode::CONFLICT, "no_slot_available", e.to_string())
+            }
+            ParkingError::InsufficientPoints { needed, available } => ApiError::new(
+                StatusCode::CONFLICT,
+                "insufficient_points",
+                format!("Needs {needed} points; {available} available."),
+            ),
+            ParkingError::UnpaidOverstay { points } => ApiError::new(
+                StatusCode::CONFLICT,
+                "unpaid_overstay",
+                format!("An earlier overstay of {points} points is unpaid; pay it with POST /api/v1/parking/bookings/{{id}}/pay first."),
+            ),
+            e @ ParkingError::InvalidTransition { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "invalid_transition", e.to_string())
+            }
+            e @ ParkingError::BadSignature => {
+                ApiError::unauthorized("gate_signature_invalid", e.to_string())
+            }
+            e @ ParkingError::StaleEvent => ApiError::unauthorized("gate_event_stale", e.to_string()),
+            e @ ParkingError::Changed => ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string()),
+            ParkingError::Ledger(e) => crate::routes::ledger::ledger_error(e, "insufficient_points"),
+            ParkingError::Db(e) => e.into(),
+        }
+    }
+}
+
+fn rule(state: &AppState) -> points_ledger::ExpiryRule {
+    points_ledger::ExpiryRule {
+        years_after: state.settings.ledger.points_expire_years_after,
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Lots
+
+#[derive(Deserialize, Serialize, ToSchema, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct WindowBody {
+    /// ISO weekdays the window starts on: 1 (Monday) to 7 (Sunday).
+    pub days: Vec<u32>,
+    #[schema(example = "18:00")]
+    pub from: String,
+    /// `HH:MM` or `24:00`; earlier than `from` means the next morning.
+    #[schema(example = "08:00")]
+    pub to: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LotRequest {
+    #[schema(example = "区政府机关停车场（夜间开放）")]
+    pub name: String,
+    pub org_id: String,
+    #[serde(default)]
+    pub address: String,
+    pub slot_count: i64,
+    pub points_per_hour: i64,
+    /// Default 30.
+    pub billing_unit_minutes: Option<i64>,
+    /// Beijing time.
+    pub open_hours: Vec<WindowBody>,
+    pub max_booking_hours: i64,
+    /// How early a car may enter before its booking (default 15).
+    pub entry_grace_minutes: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LotResponse {
+    pub id: String,
+    pub org_id: String,
+    pub name: String,
+    pub address: String,
+    pub slot_count: i64,
+    pub points_per_hour: i64,
+    pub billing_unit_minutes: i64,
+    pub open_hours: Vec<WindowBody>,
+    pub max_booking_hours: i64,
+    pub entry_grace_minutes: i64,
+}
+
+impl From<lot::Model> for LotResponse {
+    fn from(l: lot::Model) -> Self {
+        Self {
+            open_hours: lots::windows(&l)
+                .into_iter()
+                .map(|w| WindowBody {
+                    days: w.days,
+                    from: w.from,
+                    to: w.to,
+                })
+                .collect(),
+            id: l.id,
+            org_id: l.org_id,
+            name: l.name,
+            address: l.address,
+            slot_count: l.slot_count,
+            points_per_hour: l.points_per_hour,
+            billing_unit_minutes: l.billing_unit_minutes,
+            max_booking_hours: l.max_booking_hours,
+            entry_grace_minutes: l.entry_grace_minutes,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LotWithSecret {
+    #[serde(flatten)]
+    pub lot: LotResponse,
+    /// The camera's HMAC-SHA256 key; shown only here and when rotated.
+    pub gate_secret: String,
+}
+
+/// Set up a lot with its slots (district admin or street staff).
+#[utoipa::path(post, path = "/api/v1/admin/parking/lots", tag = "parking", security(("bearer" = [])),
+    request_body = LotRequest,
+    responses((status = 201, body = LotWithSecret),
+        (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`", body = crate::error::Problem, content_type = "application/problem+json")))]
+pub async fn create_lot(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    body: JsonBody<LotRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.0;
+    let input = LotInput {
+        name: b.name,
+        org_id: b.org_id,
+        address: b.address,
+        slot_count: b.slot_count,
+        points_per_hour: b.points_per_hour,
+        billing_unit_minutes: b.billing_unit_minutes,
+        open_hours: b
+            .open_hours
+            .into_iter()
+            .map(|w| Window {
+                days: w.days,
+                from: w.from,
+                to: w.to,
+            })
+            .collect(),
+        max_booking_hours: b.max_booking_hours,
+        entry_grace_minutes: b.entry_grace_minutes,
+    };
+    let txn = state.db.begin().await?;
+    let created = lots::create(&txn, &user.0, input, state.clock.now()).await?;
+    txn.commit().await?;
+    let gate_secret = created.gate_secret.clone();
+    Ok(HttpResponse::Created().json(LotWithSecret {
+        lot: created.into(),
+        gate_secret,
+    }))
+}
+
+/// A new gate secret for the lot's camera; the old one stops working.
+#[utoipa::path(post, path = "/api/v1/admin/parking/lots/{id}/gate-secret", tag = "parking", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = LotWithSecret)))]
+pub async fn rotate_secret(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let rotated = lots::rotate_secret(&state.db, &user.0, &path, state.clock.now()).await?;
+    let gate_secret = rotated.gate_secret.clone();
+    Ok(HttpResponse::Ok().json(LotWithSecret {
+        lot: rotated.into(),
+        gate_secret,
+    }))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct LotQuery {
+    /// Lots of this org and below.
+    pub org_id: Option<String>,
+}
+
+/// Parking lots (public).
+#[utoipa::path(get, path = "/api/v1/parking/lots", tag = "parking", params(LotQuery),
+    responses((status = 200, body = Vec<LotResponse>)))]
+pub async fn list_lots(
+    state: web::Data<AppState>,
+    query: web::Query<LotQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let path = match &query.org_id {
+        None => None,
+        Some(id) => Some(
+            org::Entity::find_by_id(id.clone())
+                .one(&state.db)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::validation(ValidationErrors::single("org_id", "is not an org"))
+                })?
+                .path,
+        ),
+    };
+    let rows = lots::list(&state.db, path.as_deref()).await?;
+    Ok(HttpResponse::Ok().json(rows.into_iter().map(LotResponse::from).collect::<Vec<_>>()))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct WindowQuery {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AvailabilityResponse {
+    pub lot_id: String,
+    pub total_slots: i64,
+    pub free_slots: i64,
+    /// What a booking of this window would hold.
+    pub points_quote: i64,
+    /// Whether the lot is open for the whole window.
+    pub open: bool,
+}
+
+/// Free slots and a points quote for a window (public).
+#[utoipa::path(get, path = "/api/v1/parking/lots/{id}/availability", tag = "parking",
+    params(("id" = String, Path), WindowQuery),
+    responses((status = 200, body = AvailabilityResponse)))]
+pub async fn availability(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    query: web::Query<WindowQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (lot, free, quote, open) =
+        bookings::availability(&state.db, &path, query.from, query.to).await?;
+    Ok(HttpResponse::Ok().json(AvailabilityResponse {
+        lot_id: lot.id,
+        total_slots: lot.slot_count,
+        free_slots: free,
+        points_quote: quote,
+        open,
+    }))
+}
+
+// ---------------------------------------------------------------------------------------
+// Bookings
+
+#[derive(Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BookingRequest {
+    pub lot_id: String,
+    #[schema(example = "晋B12345")]
+    pub plate: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BookingResponse {
+    pub id: String,
+    pub lot_id: String,
+    /// The painted code of the assigned slot.
+    pub slot_code: String,
+    pub plate: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    /// `booked`, `active`, `completed`, `cancelled`, `no_show`, `unpaid_overstay`.
+    pub status: String,
+    pub held_points: i64,
+    pub entered_at: Option<DateTime<Utc>>,
+    pub exited_at: Option<DateTime<Utc>>,
+    pub charged_points: i64,
+    pub overstay_points: i64,
+    pub unpaid_points: i64,
+}
+
+/// The booking as clients see it; `conn` is the caller's transaction when it has one (on
+/// SQLite the transaction holds the only connection).
+async fn booking_response(
+    conn: &impl sea_orm::ConnectionTrait,
+    b: booking::Model,
+) -> Result<BookingResponse, ApiError> {
+    let slot_code = parking::entity::slot::Entity::find_by_id(b.slot_id.clone())
+        .one(conn)
+        .await?
+        .map(|s| s.code)
+        .unwrap_or_default();
+    Ok(BookingResponse {
+        id: b.id,
+        lot_id: b.lot_id,
+        slot_code,
+        plate: b.plate,
+        starts_at: b.starts_at,
+        ends_at: b.ends_at,
+        status: b.status,
+        held_points: b.held_points,
+        entered_at: b.entered_at,
+        exited_at: b.exited_at,
+        charged_points: b.charged_points,
+        overstay_points: b.overstay_points,
+        unpaid_points: b.unpaid_points,
+    })
+}
+
+/// Book a slot for a window; its price is held on the caller's points. Accepts
+/// `Idempotency-Key`.
+#[utoipa::path(post, path = "/api/v1/parking/bookings", tag = "parking", security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header)), request_body = BookingRequest,
+    responses((status = 201, body = BookingResponse),
+        (status = 409, description = "`no_slot_available`, `insufficient_points`, `unpaid_overstay`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`outside_open_hours`, `invalid_plate`, `validation_failed`", body = crate::error::Problem, content_type = "application/problem+json")))]
+pub async fn book(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    key: IdempotencyKey,
+    body: JsonBody<BookingRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let now = state.clock.now();
+    let b = body.0;
+    let txn = state.db.begin().await?;
+    let guard = match Idempotency::begin(&txn, &user.0, key, &("parking", &b), now).await? {
+        Begun::Replay(response) => return Ok(response),
+        Begun::Proceed(guard) => guard,
+    };
+    let input = BookingInput {
+        lot_id: b.lot_id,
+        plate: b.plate,
+        starts_at: b.starts_at,
+        ends_at: b.ends_at,
+    };
+    let created = bookings::book(&txn, &user.0, input, now).await?;
+    let body = booking_response(&txn, created).await?;
+    let response = guard.finish(&txn, StatusCode::CREATED, &body).await?;
+    txn.commit().await?;
+    Ok(response)
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct PageQuery {
+    pub limit: Option<u64>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BookingPage {
+    pub items: Vec<BookingResponse>,
+    pub next_cursor: Option<String>,
+}
+
+/// The caller's bookings, newest first.
+#[utoipa::path(get, path = "/api/v1/me/parking/bookings", tag = "parking", security(("bearer" = [])), params(PageQuery),
+    responses((status = 200, body = BookingPage)))]
+pub async fn my_bookings(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let before = cursor_position(query.cursor.as_deref())?;
+    let (rows, next) = bookings::mine(
+        &state.db,
+        &user.0,
+        page_limit(query.limit),
+        before.as_deref(),
+    )
+    .await?;
+    let mut items = Vec::with_capacity(rows.len());
+    for row in rows {
+        items.push(booking_response(&state.db, row).await?);
+    }
+    Ok(HttpResponse::Ok().json(BookingPage {
+        items,
+        next_cursor: next.map(|id| encode_cursor(&id)),
+    }))
+}
+
+/// Cancel before the start: the hold is released in full.
+#[utoipa::path(post, path = "/api/v1/parking/bookings/{id}/cancel", tag = "parking", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = BookingResponse),
+        (status = 409, description = "`invalid_transition`", body = crate::error::Problem, content_type = "application/problem+json")))]
+pub async fn cancel(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let txn = state.db.begin().await?;
+    let cancelled = bookings::cancel(&txn, &user.0, &path, state.clock.now()).await?;
+    txn.commit().await?;
+    Ok(HttpResponse::Ok().json(booking_response(&state.db, cancelled).await?))
+}
+
+/// Pay an unpaid overstay from the available points; booking is possible again. Accepts
+/// `Idempotency-Key`.
+#[utoipa::path(post, path = "/api/v1/parking/bookings/{id}/pay", tag = "parking", security(("bearer" = [])),
+    params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 200, body = BookingResponse),
+        (status = 409, description = "`insufficient_points`, `invalid_transition`", body = crate::error::Problem, content_type = "application/problem+json")))]
+pub async fn pay(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    key: IdempotencyKey,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let now = state.clock.now();
+    let txn = state.db.begin().await?;
+    let guard =
+        match Idempotency::begin(&txn, &user.0, key, &("parking-pay", path.as_str()), now).await? {
+            Begun::Replay(response) => return Ok(response),
+            Begun::Proceed(guard) => guard,
+        };
+    let paid = bookings::pay_overstay(&txn, &user.0, &path, rule(&state), now).await?;
+    let body = booking_response(&txn, paid).await?;
+    let response = guard.finish(&txn, StatusCode::OK, &body).await?;
+    txn.commit().await?;
+    Ok(response)
+}
+
+// ---------------------------------------------------------------------------------------
+// Gates
+
+#[derive(Serialize, ToSchema)]
+pub struct GateResponse {
+    /// `open` or `deny`.
+    pub action: String,
+    pub booking_id: Option<String>,
+    /// Points charged on exit (parking within the booking plus any overstay paid).
+    pub charged_points: Option<i64>,
+    /// Why the gate stays shut.
+    pub reason: Option<String>,
+}
+
+impl From<GateDecision> for GateResponse {
+    fn from(d: GateDecision) -> Self {
+        Self {
+            action: d.action,
+            booking_id: d.booking_id,
+            charged_points: d.charged_points,
+            reason: d.reason,
+        }
+    }
+}
+
+/// A plate camera's entry or exit. Header `X-Linli-Signature: sha256=<hex HMAC-SHA256 of
+/// the raw body with the lot's gate_secret>`; body `{event_id, lot_id, plate, kind:
+/// entry|exit, at}`. A bad or missing signature, or `at` more than 5 minutes from the
+/// server's clock → 401; a repeated `event_id` gets the first answer and changes nothing.
+#[utoipa::path(post, path = "/api/v1/parking/gate-events", tag = "parking",
+    params(("X-Linli-Signature" = String, Header)),
+    request_body(content = String, content_type = "application/json"),
+    responses((status = 200, body = GateResponse),
+        (status = 401, description = "`gate_signature_invalid`, `gate_event_stale`", body = crate::error::Problem, content_type = "application/problem+json")))]
+pub async fn gate_event(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    if body.len() > crate::extract::MAX_BODY_BYTES {
+        return Err(ApiError::for_status(StatusCode::PAYLOAD_TOO_LARGE));
+    }
+    let now = state.clock.now();
+    let header = request
+        .headers()
+        .get(SIGNATURE_HEADER)
+        .and_then(|v| v.to_str().ok());
+    let (event, lot) = gate::authenticate(&state.db, &body, header, now).await?;
+    if let Some(earlier) = gate::earlier_answer(&state.db, &event).await? {
+        return Ok(HttpResponse::Ok().json(GateResponse::from(earlier)));
+    }
+    let txn = state.db.begin().await?;
+    match gate::handle(&txn, &lot, &event, rule(&state), now).await {
+        Ok(decision) => {
+            txn.commit().await?;
+            Ok(HttpResponse::Ok().json(GateResponse::from(decision)))
+        }
+        Err(ParkingError::Db(e)) if platform::db::is_unique_violation(&e) => {
+            // The same event id, handled by a concurrent request: answer as it did.
+            txn.rollback().await?;
+            let earlier = gate::earlier_answer(&state.db, &event)
+                .await?
+                .ok_or_else(|| ApiError::internal("gate event vanished"))?;
+            Ok(HttpResponse::Ok().json(GateResponse::from(earlier)))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `check-in` or `check-out` a booking at a lot without a camera (staff over the lot's org).
+#[utoipa::path(post, path = "/api/v1/staff/parking/bookings/{id}/{action}", tag = "parking", security(("bearer" = [])),
+    params(("id" = String, Path), ("action" = String, Path, description = "check-in | check-out")),
+    responses((status = 200, body = BookingResponse),
+        (status = 409, description = "`invalid_transition`", body = crate::error::Problem, content_type = "application/problem+json")))]
+pub async fn staff_gate(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, action) = path.into_inner();
+    let now = state.clock.now();
+    let txn = state.db.begin().await?;
+    let booking = bookings::find_booking(&txn, &id).await?;
+    let lot = lots::find(&txn, &booking.lot_id).await?;
+    if !lots::operates(&user.0, &lot) {
+        return Err(ApiError::not_found("No such booking."));
+    }
+    let invalid = |action: &'static str, from: &str| ParkingError::InvalidTransition {
+        action,
+        from: from.to_owned(),
+    };
+    match action.as_str() {
+        "check-in" => {
+            if booking.status != "booked" || !bookings::enter(&txn, &booking, now).await? {
+                return Err(invalid("check in", &booking.status).into());
+            }
+        }
+        "check-out" => {
+            if booking.status != "active" {
+                return Err(invalid("check out", &booking.status).into());
+            }
+            bookings::exit(&txn, &lot, &booking, rule(&state), now).await?;
+        }
+        _ => return Err(ApiError::not_found("No such action.")),
+    }
+    txn.commit().await?;
+    let after = bookings::find_booking(&state.db, &id).await?;
+    Ok(HttpResponse::Ok().json(booking_response(&state.db, after).await?))
+}

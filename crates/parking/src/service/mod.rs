@@ -1,0 +1,3 @@
+pub mod bookings;
+pub mod gate;
+pub mod lots;
