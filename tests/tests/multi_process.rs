@@ -764,3 +764,194 @@ async fn concurrent_settlements_across_instances_pay_each_attendee_once() {
     .await;
     assert_eq!(verify["balanced"], true, "{verify}");
 }
+
+/// Forty residents booking the last free slot for the same hour through two instances on
+/// one PostgreSQL: one booking, thirty-nine `no_slot_available` with their points free, no
+/// overlap anywhere, and balanced books. (One instance on SQLite.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_last_parking_slot_goes_to_one_resident_across_instances() {
+    let database_url = fresh_database_url().await;
+    let env = shared_env(&database_url, &[]);
+    let (_instances, addresses) = start_instances(&env).await;
+    let client = reqwest::Client::new();
+    let first = addresses[0].clone();
+    let post = |address: &str, path: &str, token: Option<&str>, body: serde_json::Value| {
+        let mut request = client.post(format!("{address}{path}")).json(&body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send()
+    };
+    let token_of = |reply: serde_json::Value| reply["access_token"].as_str().unwrap().to_owned();
+    let admin = token_of(
+        expect_json(
+            post(
+                &first,
+                "/api/v1/auth/staff-login",
+                None,
+                json!({"username": "admin", "password": linli_tests::DEMO_PASSWORD}),
+            )
+            .await
+            .unwrap(),
+            StatusCode::OK,
+        )
+        .await,
+    );
+    let community = token_of(
+        expect_json(
+            post(
+                &first,
+                "/api/v1/auth/staff-login",
+                None,
+                json!({"username": "community", "password": linli_tests::DEMO_PASSWORD}),
+            )
+            .await
+            .unwrap(),
+            StatusCode::OK,
+        )
+        .await,
+    );
+    let orgs: serde_json::Value = client
+        .get(format!("{first}/api/v1/orgs"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let lot = expect_json(
+        post(
+            &first,
+            "/api/v1/admin/parking/lots",
+            Some(&admin),
+            json!({
+                "name": "夜间共享停车场", "org_id": linli_tests::find_org(&orgs, "新华街道").unwrap(),
+                "slot_count": 3, "points_per_hour": 10,
+                "open_hours": [{"days": [1, 2, 3, 4, 5, 6, 7], "from": "00:00", "to": "24:00"}],
+                "max_booking_hours": 12,
+            }),
+        )
+        .await
+        .unwrap(),
+        StatusCode::CREATED,
+    )
+    .await;
+    let lot_id = lot["id"].as_str().unwrap().to_owned();
+    let start = chrono::Utc::now() + chrono::Duration::hours(2);
+    let window = json!({"lot_id": lot_id, "starts_at": start, "ends_at": start + chrono::Duration::hours(1)});
+    let mut residents = Vec::new();
+    for i in 0..42 {
+        let login = expect_json(
+            post(
+                &first,
+                "/api/v1/auth/wechat-login",
+                None,
+                json!({"code": format!("dev-driver{i}")}),
+            )
+            .await
+            .unwrap(),
+            StatusCode::OK,
+        )
+        .await;
+        let user_id = login["user"]["id"].as_str().unwrap().to_owned();
+        expect_json(
+            post(
+                &first,
+                "/api/v1/staff/points/awards",
+                Some(&community),
+                json!({"user_id": user_id, "points": 50, "reason": "停车测试"}),
+            )
+            .await
+            .unwrap(),
+            StatusCode::CREATED,
+        )
+        .await;
+        residents.push(token_of(login));
+    }
+    let body_for = |i: usize| {
+        let mut body = window.clone();
+        body["plate"] = json!(format!("晋B{:05}", i));
+        body
+    };
+    // Two of the three slots go first.
+    for (i, token) in residents.iter().take(2).enumerate() {
+        expect_json(
+            post(&first, "/api/v1/parking/bookings", Some(token), body_for(i))
+                .await
+                .unwrap(),
+            StatusCode::CREATED,
+        )
+        .await;
+    }
+    let race = residents.iter().enumerate().skip(2).map(|(i, token)| {
+        let request = client
+            .post(format!(
+                "{}/api/v1/parking/bookings",
+                addresses[i % addresses.len()]
+            ))
+            .bearer_auth(token)
+            .json(&body_for(i));
+        async move { request.send().await.unwrap() }
+    });
+    let replies = join_all(race).await;
+    let won = replies
+        .iter()
+        .filter(|r| r.status() == StatusCode::CREATED)
+        .count();
+    assert_eq!(
+        won,
+        1,
+        "{:?}",
+        replies.iter().map(|r| r.status()).collect::<Vec<_>>()
+    );
+    for reply in replies
+        .into_iter()
+        .filter(|r| r.status() != StatusCode::CREATED)
+    {
+        expect_problem(reply, StatusCode::CONFLICT, "no_slot_available").await;
+    }
+    let mut held = 0;
+    for token in residents.iter().skip(2) {
+        let wallet = expect_json(
+            client
+                .get(format!("{first}/api/v1/me/wallet"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap(),
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(wallet["points"]["balance"], 50);
+        held += wallet["points"]["held"].as_i64().unwrap();
+    }
+    assert_eq!(held, 10, "only the winner's hour is held");
+    // No two live bookings share a slot for any minute.
+    let db = sea_orm::Database::connect(&database_url).await.unwrap();
+    use sea_orm::ConnectionTrait;
+    let overlapping = db
+        .query_one(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT COUNT(*) AS n FROM parking_bookings a JOIN parking_bookings b \
+             ON a.slot_id = b.slot_id AND a.id < b.id \
+             AND a.starts_at < b.ends_at AND b.starts_at < a.ends_at \
+             WHERE a.status IN ('booked', 'active') AND b.status IN ('booked', 'active')",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get::<i64>("", "n")
+        .unwrap();
+    assert_eq!(overlapping, 0);
+    let verify = expect_json(
+        client
+            .get(format!("{first}/api/v1/admin/ledger/verify"))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(verify["balanced"], true, "{verify}");
+}
