@@ -271,6 +271,36 @@ async fn entering_and_leaving_in_time_charges_the_units_parked() {
         (after["status"].as_str(), after["charged_points"].as_i64()),
         (Some("completed"), Some(15))
     );
+    // The day's figures for the dashboard.
+    let street = app.login_staff("street", DEMO_PASSWORD).await;
+    let day = (start + Duration::hours(8)).date_naive();
+    let usage = expect_json(
+        app.get(
+            &format!(
+                "/api/v1/staff/parking/lots/{}/usage?from={day}&to={day}",
+                lot.id
+            ),
+            Some(&street.access_token),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(usage[0]["bookings"], 1, "{usage}");
+    assert_eq!(usage[0]["points_charged"], 15);
+    assert_eq!(usage[0]["open_slot_minutes"], 2 * 24 * 60);
+    assert!(usage[0]["occupied_minutes"].as_i64().unwrap() > 0);
+    let alice = app.login_resident("alice").await;
+    expect_problem(
+        app.get(
+            &format!("/api/v1/staff/parking/lots/{}/usage", lot.id),
+            Some(&alice.access_token),
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
     // The same exit event again: the same answer, nothing charged twice.
     let replay = expect_json(
         gate(&app, &lot, "e-4", "晋B12345", "exit").await,

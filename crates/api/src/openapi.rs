@@ -41,7 +41,7 @@ use utoipa::{Modify, OpenApi};
         time_bank::help_request_action, time_bank::resolve_dispute, time_bank::volunteer_leaderboard,
         parking::create_lot, parking::rotate_secret, parking::list_lots, parking::availability,
         parking::book, parking::my_bookings, parking::cancel, parking::pay, parking::gate_event,
-        parking::staff_gate,
+        parking::staff_gate, parking::usage,
     ),
     components(schemas(crate::error::Problem, crate::error::ProblemFieldError)),
     modifiers(&BearerAuth),

@@ -53,7 +53,79 @@ pub async fn run(db: &DatabaseConnection, clock: &Clock) -> anyhow::Result<DemoO
     seed_demand_categories(db, clock).await?;
     seed_demands(db, clock, &orgs).await?;
     seed_activities(db, clock, &orgs).await?;
+    seed_parking(db, clock, &orgs).await?;
     Ok(orgs)
+}
+
+/// Demo parking: a public unit's car park of 新华街道 opened to residents at night and at
+/// weekends, and a community lot open all day. 607 slots in all, as in the district.
+async fn seed_parking(
+    db: &DatabaseConnection,
+    clock: &Clock,
+    orgs: &DemoOrgs,
+) -> anyhow::Result<()> {
+    use parking::open_hours::Window;
+    use parking::service::lots::{create, list, LotInput};
+    if !list(db, None).await?.is_empty() {
+        return Ok(());
+    }
+    let admin = staff_actor(db, "admin").await?;
+    let every_day = vec![1, 2, 3, 4, 5, 6, 7];
+    let lots = [
+        (
+            "区政务中心停车场（夜间及周末开放）",
+            &orgs.streets[0],
+            "新华街18号",
+            480,
+            4,
+            vec![
+                Window {
+                    days: vec![1, 2, 3, 4, 5],
+                    from: "18:00".into(),
+                    to: "08:00".into(),
+                },
+                Window {
+                    days: vec![6, 7],
+                    from: "00:00".into(),
+                    to: "24:00".into(),
+                },
+            ],
+        ),
+        (
+            "新华社区共享车位",
+            &orgs.communities[0],
+            "新华社区3号楼北侧",
+            127,
+            6,
+            vec![Window {
+                days: every_day,
+                from: "00:00".into(),
+                to: "24:00".into(),
+            }],
+        ),
+    ];
+    let txn = sea_orm::TransactionTrait::begin(db).await?;
+    for (name, org, address, slots, points_per_hour, open_hours) in lots {
+        create(
+            &txn,
+            &admin,
+            LotInput {
+                name: name.to_owned(),
+                org_id: org.id.clone(),
+                address: address.to_owned(),
+                slot_count: slots,
+                points_per_hour,
+                billing_unit_minutes: Some(30),
+                open_hours,
+                max_booking_hours: 14,
+                entry_grace_minutes: Some(15),
+            },
+            clock.now(),
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(())
 }
 
 /// Two upcoming activities of 新华社区: volunteering that earns time credits and points, and

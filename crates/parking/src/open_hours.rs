@@ -110,6 +110,15 @@ fn stretches(
     merged
 }
 
+/// The merged open stretches around `[from, to)` (they may reach beyond it).
+pub fn open_stretches(
+    windows: &[Window],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+    stretches(windows, from, to)
+}
+
 /// Whether the lot is open for the whole of `[from, to)`.
 pub fn covers(windows: &[Window], from: DateTime<Utc>, to: DateTime<Utc>) -> bool {
     from < to

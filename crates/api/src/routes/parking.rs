@@ -41,7 +41,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource("/staff/parking/bookings/{id}/{action}")
                 .route(web::post().to(staff_gate)),
-        );
+        )
+        .service(web::resource("/staff/parking/lots/{id}/usage").route(web::get().to(usage)));
 }
 
 impl From<ParkingError> for ApiError {
@@ -582,4 +583,58 @@ pub async fn staff_gate(
     txn.commit().await?;
     let after = bookings::find_booking(&state.db, &id).await?;
     Ok(HttpResponse::Ok().json(booking_response(&state.db, after).await?))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct UsageQuery {
+    /// First day (Beijing time), `YYYY-MM-DD`; default 29 days before `to`.
+    pub from: Option<chrono::NaiveDate>,
+    /// Last day, inclusive; default today.
+    pub to: Option<chrono::NaiveDate>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DayUsageResponse {
+    pub date: chrono::NaiveDate,
+    pub bookings: i64,
+    pub booked_minutes: i64,
+    pub occupied_minutes: i64,
+    pub open_slot_minutes: i64,
+    /// Booked slot-minutes over open slot-minutes; null on a closed day.
+    pub utilization: Option<f64>,
+    pub points_charged: i64,
+}
+
+/// Occupancy and utilisation of a lot per day (staff over the lot's org).
+#[utoipa::path(get, path = "/api/v1/staff/parking/lots/{id}/usage", tag = "parking", security(("bearer" = [])),
+    params(("id" = String, Path), UsageQuery),
+    responses((status = 200, body = Vec<DayUsageResponse>)))]
+pub async fn usage(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<String>,
+    query: web::Query<UsageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let lot = lots::find(&state.db, &path).await?;
+    if !lots::operates(&user.0, &lot) {
+        return Err(ApiError::not_found("No such parking lot."));
+    }
+    let now = state.clock.now();
+    let today = (now + chrono::Duration::hours(8)).date_naive();
+    let to = query.to.unwrap_or(today);
+    let from = query.from.unwrap_or(to - chrono::Duration::days(29));
+    let days = parking::service::usage::daily(&state.db, &lot, from, to, now).await?;
+    Ok(HttpResponse::Ok().json(
+        days.into_iter()
+            .map(|d| DayUsageResponse {
+                date: d.date,
+                bookings: d.bookings,
+                booked_minutes: d.booked_minutes,
+                occupied_minutes: d.occupied_minutes,
+                open_slot_minutes: d.open_slot_minutes,
+                utilization: d.utilization,
+                points_charged: d.points_charged,
+            })
+            .collect::<Vec<_>>(),
+    ))
 }

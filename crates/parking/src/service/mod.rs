@@ -1,3 +1,4 @@
 pub mod bookings;
 pub mod gate;
 pub mod lots;
+pub mod usage;
