@@ -3,6 +3,7 @@
 
 pub mod amount;
 pub mod cli;
+pub mod dashboard;
 pub mod error;
 pub mod extract;
 pub mod idempotency;

@@ -2,8 +2,8 @@
 //! `api-spec/openapi.json` is the committed copy and a test fails when the two drift.
 
 use crate::routes::{
-    auth, demands, ledger, me, merchants, notifications, ops, orgs, parking, redemptions, staff,
-    time_bank,
+    auth, dashboard, demands, ledger, me, merchants, notifications, ops, orgs, parking,
+    redemptions, staff, time_bank,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -42,6 +42,7 @@ use utoipa::{Modify, OpenApi};
         parking::create_lot, parking::rotate_secret, parking::list_lots, parking::availability,
         parking::book, parking::my_bookings, parking::cancel, parking::pay, parking::gate_event,
         parking::staff_gate, parking::usage,
+        dashboard::dashboard,
     ),
     components(schemas(crate::error::Problem, crate::error::ProblemFieldError)),
     modifiers(&BearerAuth),
@@ -55,6 +56,7 @@ use utoipa::{Modify, OpenApi};
         (name = "demands", description = "Resident demands (诉求): filing, the staff workflow, ratings, SLA and metrics"),
         (name = "timebank", description = "Time bank (时间银行): activities, attendance, settlement, help requests, leaderboards"),
         (name = "parking", description = "Points for parking (积分停车): lots, bookings, gate events"),
+        (name = "dashboard", description = "The staff dashboard's figures"),
         (name = "ledger", description = "Points and time credits: wallets, statements, budgets, awards, gifts, verification"),
     ),
 )]

@@ -1,6 +1,7 @@
 //! HTTP routes, one module per area. Handlers are thin: parse, call the use case, render.
 
 pub mod auth;
+pub mod dashboard;
 pub mod demands;
 pub mod ledger;
 pub mod me;
@@ -18,6 +19,7 @@ use actix_web::web;
 /// Everything under `/api/v1`.
 pub fn api_v1(cfg: &mut web::ServiceConfig) {
     auth::routes(cfg);
+    dashboard::routes(cfg);
     demands::routes(cfg);
     ledger::routes(cfg);
     me::routes(cfg);

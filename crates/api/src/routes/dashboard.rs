@@ -1,0 +1,112 @@
+//! The staff dashboard's figures as JSON (`GET /api/v1/staff/dashboard`).
+
+use crate::error::ApiError;
+use crate::extract::AuthUser;
+use crate::routes::demands::MetricsResponse;
+use crate::state::AppState;
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, Duration, Utc};
+use demands::service::metrics;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/staff/dashboard").route(web::get().to(dashboard)));
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct DashboardQuery {
+    /// District, street or community in the caller's scope (default: the caller's org).
+    pub org_id: Option<String>,
+    /// Start of the period (default: 30 days before `to`).
+    pub from: Option<DateTime<Utc>>,
+    /// End of the period, exclusive (default: now).
+    pub to: Option<DateTime<Utc>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PointsResponse {
+    /// From org budgets to residents in the period (awards, volunteering).
+    pub issued: i64,
+    /// Spent at partners and on parking in the period.
+    pub redeemed: i64,
+    pub expired: i64,
+    /// Held by the org's residents now.
+    pub circulating: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ParkingResponse {
+    pub bookings: i64,
+    /// Booked over open slot-minutes in the period (at most its last 92 days).
+    pub utilization: Option<f64>,
+    pub points_spent: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TimebankResponse {
+    pub volunteer_minutes: i64,
+    pub volunteers: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DashboardResponse {
+    pub org_id: String,
+    pub org_name: String,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    /// Residents registered in the org's communities.
+    pub residents: i64,
+    pub merchants_active: i64,
+    pub offers_published: i64,
+    /// Cash value of the services redeemed in the period, in fen.
+    pub service_value_fen: i64,
+    pub points: PointsResponse,
+    pub demands: MetricsResponse,
+    pub parking: ParkingResponse,
+    pub timebank: TimebankResponse,
+}
+
+/// Every figure of the dashboard for an org subtree over a period (staff only).
+#[utoipa::path(get, path = "/api/v1/staff/dashboard", tag = "dashboard", security(("bearer" = [])), params(DashboardQuery),
+    responses((status = 200, body = DashboardResponse),
+        (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`", body = crate::error::Problem, content_type = "application/problem+json")))]
+pub async fn dashboard(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    query: web::Query<DashboardQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let now = state.clock.now();
+    let to = query.to.unwrap_or(now);
+    let from = query.from.unwrap_or(to - Duration::days(30));
+    let org = metrics::scope_org(&state.db, &user.0, query.org_id.as_deref()).await?;
+    let demand_figures = metrics::compute(&state.db, &org, from, to, now).await?;
+    let figures = crate::dashboard::figures(&state.db, &org, from, to, now).await?;
+    Ok(HttpResponse::Ok().json(DashboardResponse {
+        org_id: org.id,
+        org_name: org.name,
+        from,
+        to,
+        residents: figures.residents,
+        merchants_active: figures.merchants_active,
+        offers_published: figures.offers_published,
+        service_value_fen: figures.service_value_fen,
+        points: PointsResponse {
+            issued: figures.points.issued,
+            redeemed: figures.points.redeemed,
+            expired: figures.points.expired,
+            circulating: figures.points.circulating,
+        },
+        demands: demand_figures.into(),
+        parking: ParkingResponse {
+            bookings: figures.parking.bookings,
+            utilization: figures.parking.utilization,
+            points_spent: figures.parking.points_spent,
+        },
+        timebank: TimebankResponse {
+            volunteer_minutes: figures.timebank.volunteer_minutes,
+            volunteers: figures.timebank.volunteers,
+        },
+    }))
+}

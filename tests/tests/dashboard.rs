@@ -1,0 +1,170 @@
+//! `GET /api/v1/staff/dashboard`: every figure follows from what happened, scoped to the
+//! caller's org; residents are refused.
+
+use chrono::Duration;
+use linli_tests::{expect_json, expect_problem, spawn_app, TestApp, DEMO_PASSWORD};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+async fn dashboard(app: &TestApp, token: &str, query: &str) -> Value {
+    expect_json(
+        app.get(&format!("/api/v1/staff/dashboard{query}"), Some(token))
+            .await,
+        StatusCode::OK,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn the_dashboard_figures_follow_what_happened_in_scope() {
+    let app = spawn_app().await;
+    let community = app.login_staff("community", DEMO_PASSWORD).await;
+    let street = app.login_staff("street", DEMO_PASSWORD).await;
+    let before = dashboard(&app, &community.access_token, "").await;
+    assert_eq!(before["org_id"], app.org_id("新华社区").await.as_str());
+    // The demo: three partners with five published services in 新华社区.
+    assert_eq!(before["merchants_active"], 3);
+    assert_eq!(before["offers_published"], 5);
+
+    // A resident joins the community and is awarded 100 points from its budget.
+    let alice = app.login_resident("alice").await;
+    expect_json(
+        app.put(
+            "/api/v1/me/profile",
+            &json!({"community_id": app.org_id("新华社区").await}),
+            Some(&alice.access_token),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    app.give_points(&alice.user_id, 100).await;
+    // A demand, resolved and rated.
+    let categories = expect_json(
+        app.get("/api/v1/demand-categories", None).await,
+        StatusCode::OK,
+    )
+    .await;
+    let demand = expect_json(
+        app.post(
+            "/api/v1/demands",
+            &json!({"category_id": categories[0]["id"], "title": "路灯坏了", "description": "d", "community_id": app.org_id("新华社区").await}),
+            Some(&alice.access_token),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let id = demand["id"].as_str().unwrap();
+    for (action, body) in [
+        ("accept", json!({})),
+        ("resolve", json!({"resolution": "已修好"})),
+    ] {
+        expect_json(
+            app.post(
+                &format!("/api/v1/staff/demands/{id}/{action}"),
+                &body,
+                Some(&community.access_token),
+            )
+            .await,
+            StatusCode::OK,
+        )
+        .await;
+    }
+    expect_json(
+        app.post(
+            &format!("/api/v1/demands/{id}/rate"),
+            &json!({"satisfied": true, "score": 5}),
+            Some(&alice.access_token),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+
+    let after = dashboard(&app, &community.access_token, "").await;
+    assert_eq!(
+        after["residents"].as_i64().unwrap(),
+        before["residents"].as_i64().unwrap() + 1
+    );
+    assert_eq!(
+        after["points"]["issued"].as_i64().unwrap(),
+        before["points"]["issued"].as_i64().unwrap() + 100
+    );
+    assert_eq!(
+        after["points"]["circulating"].as_i64().unwrap(),
+        before["points"]["circulating"].as_i64().unwrap() + 100
+    );
+    assert_eq!(
+        after["demands"]["total"].as_i64().unwrap(),
+        before["demands"]["total"].as_i64().unwrap() + 1
+    );
+    assert_eq!(
+        after["demands"]["closed"].as_i64().unwrap(),
+        before["demands"]["closed"].as_i64().unwrap() + 1
+    );
+    // The demand figures are those of the metrics endpoint.
+    let metrics = expect_json(
+        app.get(
+            "/api/v1/staff/metrics/demands",
+            Some(&community.access_token),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    for key in [
+        "total",
+        "closed",
+        "closure_rate",
+        "rated",
+        "satisfaction_rate",
+        "overdue_open",
+    ] {
+        assert_eq!(after["demands"][key], metrics[key], "{key}");
+    }
+    // The street sees its communities together; the community sees only itself.
+    let street_view = dashboard(&app, &street.access_token, "").await;
+    assert_eq!(street_view["org_id"], app.org_id("新华街道").await.as_str());
+    assert!(
+        street_view["demands"]["total"].as_i64().unwrap()
+            >= after["demands"]["total"].as_i64().unwrap()
+    );
+    assert!(
+        street_view["parking"]["utilization"].is_number(),
+        "新华街道 has demo lots"
+    );
+    let elsewhere = app.org_id("开源社区").await;
+    let admin = app.login_staff("admin", DEMO_PASSWORD).await;
+    let other = dashboard(&app, &admin.access_token, &format!("?org_id={elsewhere}")).await;
+    assert_eq!(other["residents"], 0);
+    assert_eq!(other["demands"]["total"], 0);
+    expect_problem(
+        app.get(
+            &format!("/api/v1/staff/dashboard?org_id={elsewhere}"),
+            Some(&community.access_token),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    expect_problem(
+        app.get("/api/v1/staff/dashboard", Some(&alice.access_token))
+            .await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    // A period before any of it shows no activity.
+    let long_ago = (app.clock.now() - Duration::days(400)).format("%Y-%m-%dT%H:%M:%SZ");
+    let year_ago = (app.clock.now() - Duration::days(300)).format("%Y-%m-%dT%H:%M:%SZ");
+    let empty = dashboard(
+        &app,
+        &community.access_token,
+        &format!("?from={long_ago}&to={year_ago}"),
+    )
+    .await;
+    assert_eq!(empty["points"]["issued"], 0);
+    assert_eq!(empty["demands"]["total"], 0);
+}
