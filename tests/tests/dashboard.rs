@@ -168,3 +168,132 @@ async fn the_dashboard_figures_follow_what_happened_in_scope() {
     assert_eq!(empty["points"]["issued"], 0);
     assert_eq!(empty["demands"]["total"], 0);
 }
+
+#[tokio::test]
+async fn demands_export_as_csv_and_xlsx_with_every_stage() {
+    use calamine::{Data, Reader, Xlsx};
+    let app = spawn_app().await;
+    let community = app.login_staff("community", DEMO_PASSWORD).await;
+    let street = app.login_staff("street", DEMO_PASSWORD).await;
+    let alice = app.login_resident("alice").await;
+    let categories = expect_json(
+        app.get("/api/v1/demand-categories", None).await,
+        StatusCode::OK,
+    )
+    .await;
+    let title = "3号楼,\"电梯\"停了";
+    let demand = expect_json(
+        app.post(
+            "/api/v1/demands",
+            &json!({"category_id": categories[0]["id"], "title": title, "description": "d", "community_id": app.org_id("新华社区").await}),
+            Some(&alice.access_token),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let id = demand["id"].as_str().unwrap();
+    for (action, body) in [
+        ("accept", json!({})),
+        ("start", json!({})),
+        ("resolve", json!({"resolution": "已修好"})),
+    ] {
+        expect_json(
+            app.post(
+                &format!("/api/v1/staff/demands/{id}/{action}"),
+                &body,
+                Some(&community.access_token),
+            )
+            .await,
+            StatusCode::OK,
+        )
+        .await;
+    }
+    expect_json(
+        app.post(
+            &format!("/api/v1/demands/{id}/rate"),
+            &json!({"satisfied": true, "score": 4}),
+            Some(&alice.access_token),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+
+    let csv = app
+        .get(
+            "/api/v1/staff/exports/demands.csv",
+            Some(&street.access_token),
+        )
+        .await;
+    assert_eq!(csv.status(), StatusCode::OK);
+    assert!(csv.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    assert!(csv.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains(".csv"));
+    let text = csv.text().await.unwrap();
+    assert!(text.starts_with('\u{feff}'), "a byte-order mark for Excel");
+    let mut lines = text.trim_start_matches('\u{feff}').split("\r\n");
+    assert!(lines
+        .next()
+        .unwrap()
+        .starts_with("编号,标题,类别,社区,状态,提交时间,受理时间,开始处理时间,首次办结时间"));
+    let line = lines.find(|l| l.starts_with(id)).expect("the demand's row");
+    assert!(line.contains("\"3号楼,\"\"电梯\"\"停了\""), "{line}");
+    assert!(line.contains(",已关闭,"), "{line}");
+    assert!(line.contains(",是,是,4"), "{line}");
+
+    let xlsx = app
+        .get(
+            "/api/v1/staff/exports/demands.xlsx",
+            Some(&street.access_token),
+        )
+        .await;
+    assert_eq!(xlsx.status(), StatusCode::OK);
+    let bytes = xlsx.bytes().await.unwrap();
+    let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes.to_vec())).expect("a workbook");
+    let sheet = book.worksheet_range("诉求").expect("the 诉求 sheet");
+    let rows: Vec<Vec<Data>> = sheet.rows().map(|r| r.to_vec()).collect();
+    assert_eq!(rows[0][0], Data::String("编号".into()));
+    let row = rows
+        .iter()
+        .find(|r| r[0] == Data::String(id.into()))
+        .expect("the demand's row");
+    assert_eq!(row[1], Data::String(title.into()));
+    assert_eq!(row[4], Data::String("已关闭".into()));
+    for (stage, cell) in row.iter().enumerate().take(11).skip(5) {
+        assert!(
+            matches!(cell, Data::String(s) if s.len() == 19),
+            "stage column {stage}: {cell:?}"
+        );
+    }
+    assert_eq!(row[16], Data::Float(4.0));
+
+    // Another community's staff export nothing of it; residents export nothing at all.
+    let admin = app.login_staff("admin", DEMO_PASSWORD).await;
+    let elsewhere = app.org_id("开源社区").await;
+    let other = app
+        .get(
+            &format!("/api/v1/staff/exports/demands.csv?org_id={elsewhere}"),
+            Some(&admin.access_token),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!other.contains(id));
+    expect_problem(
+        app.get(
+            "/api/v1/staff/exports/demands.xlsx",
+            Some(&alice.access_token),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+}

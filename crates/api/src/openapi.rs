@@ -2,7 +2,7 @@
 //! `api-spec/openapi.json` is the committed copy and a test fails when the two drift.
 
 use crate::routes::{
-    auth, dashboard, demands, ledger, me, merchants, notifications, ops, orgs, parking,
+    auth, dashboard, demands, exports, ledger, me, merchants, notifications, ops, orgs, parking,
     redemptions, staff, time_bank,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -42,7 +42,7 @@ use utoipa::{Modify, OpenApi};
         parking::create_lot, parking::rotate_secret, parking::list_lots, parking::availability,
         parking::book, parking::my_bookings, parking::cancel, parking::pay, parking::gate_event,
         parking::staff_gate, parking::usage,
-        dashboard::dashboard,
+        dashboard::dashboard, exports::demands_csv, exports::demands_xlsx,
     ),
     components(schemas(crate::error::Problem, crate::error::ProblemFieldError)),
     modifiers(&BearerAuth),

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod dashboard;
 pub mod demands;
+pub mod exports;
 pub mod ledger;
 pub mod me;
 pub mod merchants;
@@ -21,6 +22,7 @@ pub fn api_v1(cfg: &mut web::ServiceConfig) {
     auth::routes(cfg);
     dashboard::routes(cfg);
     demands::routes(cfg);
+    exports::routes(cfg);
     ledger::routes(cfg);
     me::routes(cfg);
     merchants::routes(cfg);

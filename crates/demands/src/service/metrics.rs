@@ -91,7 +91,7 @@ pub async fn scope_org(
 }
 
 /// The demand column that holds an org of this kind.
-fn level_column(kind: &str) -> Result<&'static str, DemandError> {
+pub(crate) fn level_column(kind: &str) -> Result<&'static str, DemandError> {
     match OrgKind::parse(kind) {
         Some(OrgKind::District) => Ok("district_id"),
         Some(OrgKind::Street) => Ok("street_id"),

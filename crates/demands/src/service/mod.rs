@@ -1,6 +1,7 @@
 pub mod actions;
 pub mod categories;
 pub mod demands;
+pub mod export;
 pub mod metrics;
 pub mod notify;
 pub mod sla;
