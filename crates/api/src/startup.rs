@@ -96,6 +96,7 @@ impl Application {
                 }))
                 .wrap(from_fn(observe))
                 .configure(routes::ops::routes)
+                .configure(routes::dashboard_page::routes)
                 .service(web::scope("/api/v1").configure(routes::api_v1))
                 .default_service(web::to(|| async {
                     Err::<actix_web::HttpResponse, _>(ApiError::for_status(StatusCode::NOT_FOUND))

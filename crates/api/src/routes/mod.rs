@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod dashboard;
+pub mod dashboard_page;
 pub mod demands;
 pub mod exports;
 pub mod ledger;

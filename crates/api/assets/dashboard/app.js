@@ -1,0 +1,168 @@
+// The staff dashboard: logs in, shows the figures of GET /api/v1/staff/dashboard, draws two
+// bar charts, lists the work queues with their actions, and refreshes every 30 seconds.
+"use strict";
+const API = "/api/v1";
+const state = { token: sessionStorage.getItem("linli.token"), orgId: null };
+const $ = (selector) => document.querySelector(selector);
+
+async function api(path, options = {}) {
+  const response = await fetch(API + path, {
+    ...options,
+    headers: { "content-type": "application/json", ...(state.token ? { authorization: "Bearer " + state.token } : {}) },
+  });
+  if (response.status === 401) { logout(); throw new Error("请重新登录"); }
+  if (!response.ok) { const problem = await response.json().catch(() => ({})); throw new Error(problem.detail || response.statusText); }
+  return response.status === 204 ? null : response.json();
+}
+
+function pick(data, key) {
+  if (key === "service_value_yuan") return data.service_value_fen / 100;
+  if (key === "timebank.volunteer_hours") return data.timebank.volunteer_minutes / 60;
+  return key.split(".").reduce((value, part) => (value == null ? value : value[part]), data);
+}
+
+function format(value, kind) {
+  if (value == null) return "—";
+  if (kind === "percent") return (value * 100).toFixed(1) + "%";
+  if (kind === "hours") return Number(value).toFixed(1);
+  return Number(value).toLocaleString("zh-CN");
+}
+
+function bars(svg, items) {
+  // items: [{label, values: [{value (0..1 or count), color}]}]
+  const width = 600, height = 220, max = Math.max(1, ...items.flatMap((i) => i.values.map((v) => v.value)));
+  const slot = width / Math.max(1, items.length);
+  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  svg.innerHTML = items.map((item, i) => {
+    const barWidth = (slot * 0.7) / item.values.length;
+    const rects = item.values.map((v, j) => {
+      const h = (v.value / max) * (height - 40);
+      return `<rect x="${i * slot + slot * 0.15 + j * barWidth}" y="${height - 20 - h}" width="${barWidth}" height="${h}" fill="${v.color}"><title>${item.label}: ${v.title}</title></rect>`;
+    }).join("");
+    return rects + `<text x="${i * slot + slot / 2}" y="${height - 4}" font-size="12" text-anchor="middle">${item.label.slice(0, 6)}</text>`;
+  }).join("");
+}
+
+async function refresh() {
+  const query = state.orgId ? "?org_id=" + encodeURIComponent(state.orgId) : "";
+  const data = await api("/staff/dashboard" + query);
+  state.orgId = data.org_id;
+  $("#org-name").textContent = data.org_name;
+  document.querySelectorAll("[data-kpi]").forEach((el) => {
+    const value = pick(data, el.dataset.kpi);
+    el.textContent = format(value, el.dataset.format);
+    el.dataset.value = value == null ? "" : String(value);
+  });
+  bars($("#chart-communities"), data.demands.by_community.map((c) => ({
+    label: c.name,
+    values: [
+      { value: c.closure_rate || 0, color: "#1565c0", title: "办结率 " + format(c.closure_rate, "percent") },
+      { value: c.satisfaction_rate || 0, color: "#2e7d32", title: "满意率 " + format(c.satisfaction_rate, "percent") },
+    ],
+  })));
+  bars($("#chart-categories"), data.demands.by_category.map((c) => ({
+    label: c.name, values: [{ value: c.total, color: "#ef6c00", title: c.total + " 件" }],
+  })));
+  await Promise.all([demandQueue(), merchantQueue()]);
+  $("#updated").textContent = "更新于 " + new Date().toLocaleTimeString("zh-CN");
+}
+
+async function demandQueue() {
+  const query = state.orgId ? "&org_id=" + encodeURIComponent(state.orgId) : "";
+  const lists = await Promise.all(["submitted", "accepted", "in_progress"].map((s) => api(`/staff/demands?limit=50&status=${s}${query}`)));
+  const open = lists.flatMap((l) => l.items).sort((a, b) => a.due_at.localeCompare(b.due_at));
+  $("#demand-queue tbody").innerHTML = open.map((d) => `
+    <tr class="${d.overdue ? "overdue" : ""}" data-demand="${d.id}">
+      <td>${escapeHtml(d.title)}</td><td>${{ submitted: "待受理", accepted: "已受理", in_progress: "处理中" }[d.status]}</td>
+      <td>${new Date(d.due_at).toLocaleString("zh-CN")}</td>
+      <td>${d.status === "submitted" ? `<button data-act="accept">受理</button>` : `<button data-act="resolve">办结</button>`}</td>
+    </tr>`).join("");
+}
+
+async function merchantQueue() {
+  const page = await api("/staff/merchants?status=pending");
+  $("#merchant-queue tbody").innerHTML = page.items.map((m) => `
+    <tr data-merchant="${m.id}"><td>${escapeHtml(m.name)}</td><td>${escapeHtml(m.category)}</td>
+      <td><button data-act="approve">通过</button> <button data-act="reject">驳回</button></td></tr>`).join("");
+}
+
+function escapeHtml(text) {
+  return String(text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+}
+
+async function act(event) {
+  const button = event.target.closest("button[data-act]");
+  if (!button) return;
+  const row = button.closest("tr");
+  const action = button.dataset.act;
+  button.disabled = true;
+  try {
+    if (row.dataset.demand) {
+      const body = action === "resolve" ? { resolution: prompt("办结说明", "已处理完毕") || "已处理完毕" } : {};
+      await api(`/staff/demands/${row.dataset.demand}/${action}`, { method: "POST", body: JSON.stringify(body) });
+    } else {
+      const reason = action === "reject" ? prompt("驳回理由", "材料不全") || "材料不全" : "";
+      await api(`/staff/merchants/${row.dataset.merchant}/${action}`, { method: "POST", body: JSON.stringify({ reason }) });
+    }
+    await refresh();
+  } catch (error) {
+    alert(error.message);
+    button.disabled = false;
+  }
+}
+
+async function download(kind) {
+  const response = await fetch(`${API}/staff/exports/demands.${kind}${state.orgId ? "?org_id=" + state.orgId : ""}`, { headers: { authorization: "Bearer " + state.token } });
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(await response.blob());
+  link.download = `诉求导出.${kind}`;
+  link.click();
+}
+
+async function orgChoices() {
+  const tree = await api("/orgs");
+  const find = (nodes) => nodes.reduce((hit, n) => hit || (n.id === state.orgId ? n : find(n.children || [])), null);
+  const here = find(tree);
+  const select = $("#org-select");
+  if (!here || !(here.children || []).length) return;
+  select.innerHTML = `<option value="${here.id}">${escapeHtml(here.name)}（全部）</option>` +
+    here.children.filter((c) => c.kind !== "compound").map((c) => `<option value="${c.id}">${escapeHtml(c.name)}</option>`).join("");
+  select.hidden = false;
+}
+
+function logout() {
+  sessionStorage.removeItem("linli.token");
+  state.token = null;
+  $("#board").hidden = true;
+  $("#logout").hidden = true;
+  $("#login").hidden = false;
+}
+
+async function start() {
+  $("#login").hidden = true;
+  $("#board").hidden = false;
+  $("#logout").hidden = false;
+  await refresh();
+  await orgChoices();
+}
+
+$("#login-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  $("#login-error").textContent = "";
+  try {
+    const reply = await api("/auth/staff-login", { method: "POST", body: JSON.stringify({ username: $("#username").value, password: $("#password").value }) });
+    state.token = reply.access_token;
+    sessionStorage.setItem("linli.token", state.token);
+    await start();
+  } catch (error) {
+    $("#login-error").textContent = "登录失败：" + error.message;
+  }
+});
+$("#logout").addEventListener("click", logout);
+$("#org-select").addEventListener("change", (event) => { state.orgId = event.target.value; refresh(); });
+$("#demand-queue").addEventListener("click", act);
+$("#merchant-queue").addEventListener("click", act);
+$("#export-csv").addEventListener("click", () => download("csv"));
+$("#export-xlsx").addEventListener("click", () => download("xlsx"));
+setInterval(() => { if (state.token && !$("#board").hidden) refresh().catch(() => {}); }, 30000);
+if (state.token) start().catch(logout);

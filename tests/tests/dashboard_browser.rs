@@ -1,0 +1,247 @@
+//! The dashboard in a real headless Chromium (Debian's `chromium` and `chromium-driver`),
+//! driven over WebDriver: log in as the demo street staff, check the KPI figures against
+//! `GET /api/v1/staff/dashboard`, resolve a demand and approve a partner from the work
+//! queues and see the figures change, download the XLSX export and read it back, and save a
+//! screenshot under target/. `.ci/run` installs the browser and runs this on both backends.
+
+use calamine::{Data, Reader, Xlsx};
+use fantoccini::{Client, ClientBuilder, Locator};
+use linli_tests::{expect_json, spawn_app, TestApp, DEMO_PASSWORD};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::process::Stdio;
+use std::time::Duration;
+
+struct Driver {
+    _process: tokio::process::Child,
+    url: String,
+}
+
+async fn chromedriver() -> Driver {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port");
+    let process = tokio::process::Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("chromedriver runs (Debian package chromium-driver)");
+    let url = format!("http://127.0.0.1:{port}");
+    for _ in 0..100 {
+        if reqwest::get(format!("{url}/status")).await.is_ok() {
+            return Driver {
+                _process: process,
+                url,
+            };
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("chromedriver did not start");
+}
+
+async fn browser(driver: &Driver) -> Client {
+    // reqwest and fantoccini bring two rustls crypto back ends; pick one for the process.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".to_owned(),
+        json!({
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--window-size=1366,768"],
+        }),
+    );
+    ClientBuilder::rustls()
+        .expect("tls")
+        .capabilities(capabilities)
+        .connect(&driver.url)
+        .await
+        .expect("a Chromium session")
+}
+
+/// The page's figure for a KPI key, once the page has drawn it.
+async fn kpi(client: &Client, key: &str) -> String {
+    let element = client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(&format!("[data-kpi=\"{key}\"]")))
+        .await
+        .expect("the KPI card");
+    element
+        .attr("data-value")
+        .await
+        .unwrap()
+        .unwrap_or_default()
+}
+
+async fn wait_for<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..100 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+async fn api_dashboard(app: &TestApp, token: &str) -> Value {
+    expect_json(
+        app.get("/api/v1/staff/dashboard", Some(token)).await,
+        StatusCode::OK,
+    )
+    .await
+}
+
+fn as_text(value: &Value) -> String {
+    match value {
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs Debian chromium and chromium-driver; .ci/run installs them and runs it"]
+async fn a_street_official_works_from_the_dashboard_in_a_real_browser() {
+    let app = spawn_app().await;
+    // A partner application waiting for review in 新华社区.
+    let applicant = app.login_resident("xiaozhang").await;
+    expect_json(
+        app.post(
+            "/api/v1/merchants/applications",
+            &json!({"name": "小张水果店", "category": "生鲜", "license_no": "92140202MA0TEST", "address": "新华街8号",
+                    "contact_phone": "13800001111", "community_id": app.org_id("新华社区").await, "description": "新鲜水果"}),
+            Some(&applicant.access_token),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let street = app.login_staff("street", DEMO_PASSWORD).await;
+    let driver = chromedriver().await;
+    let client = browser(&driver).await;
+
+    client.goto(&app.url("/dashboard")).await.unwrap();
+    client
+        .find(Locator::Id("username"))
+        .await
+        .unwrap()
+        .send_keys("street")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Id("password"))
+        .await
+        .unwrap()
+        .send_keys(DEMO_PASSWORD)
+        .await
+        .unwrap();
+    client
+        .find(Locator::Id("login-button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for("the figures", || async {
+        !kpi(&client, "demands.total").await.is_empty()
+    })
+    .await;
+
+    // The page shows what the API says.
+    let figures = api_dashboard(&app, &street.access_token).await;
+    for (key, value) in [
+        ("residents", &figures["residents"]),
+        ("merchants_active", &figures["merchants_active"]),
+        ("offers_published", &figures["offers_published"]),
+        ("points.issued", &figures["points"]["issued"]),
+        ("points.circulating", &figures["points"]["circulating"]),
+        ("demands.total", &figures["demands"]["total"]),
+        ("demands.resolved", &figures["demands"]["resolved"]),
+        ("demands.closure_rate", &figures["demands"]["closure_rate"]),
+        (
+            "demands.satisfaction_rate",
+            &figures["demands"]["satisfaction_rate"],
+        ),
+        ("demands.overdue_open", &figures["demands"]["overdue_open"]),
+    ] {
+        let shown = kpi(&client, key).await;
+        match (shown.parse::<f64>(), value.as_f64()) {
+            (Ok(shown), Some(expected)) => assert!(
+                (shown - expected).abs() < 1e-9,
+                "{key}: {shown} != {expected}"
+            ),
+            _ => assert_eq!(shown, as_text(value), "{key}"),
+        }
+    }
+    let resolved_before: i64 = kpi(&client, "demands.resolved").await.parse().unwrap();
+    let partners_before: i64 = kpi(&client, "merchants_active").await.parse().unwrap();
+
+    // Resolve the first accepted demand in the queue (the page asks for a note: accept it).
+    let button = client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#demand-queue button[data-act=\"resolve\"]"))
+        .await
+        .expect("a demand to resolve");
+    button.click().await.unwrap();
+    client.accept_alert().await.unwrap();
+    wait_for("the resolved count to grow", || async {
+        kpi(&client, "demands.resolved").await.parse::<i64>().ok() == Some(resolved_before + 1)
+    })
+    .await;
+
+    // Approve the partner application.
+    client
+        .find(Locator::Css("#merchant-queue button[data-act=\"approve\"]"))
+        .await
+        .expect("the pending application")
+        .click()
+        .await
+        .unwrap();
+    wait_for("the partner count to grow", || async {
+        kpi(&client, "merchants_active").await.parse::<i64>().ok() == Some(partners_before + 1)
+    })
+    .await;
+    assert_eq!(
+        api_dashboard(&app, &street.access_token).await["merchants_active"],
+        json!(partners_before + 1)
+    );
+
+    // The XLSX export, fetched by the page with its own session, read back.
+    let encoded = client
+        .execute_async(
+            r#"const done = arguments[arguments.length - 1];
+               fetch("/api/v1/staff/exports/demands.xlsx", { headers: { authorization: "Bearer " + sessionStorage.getItem("linli.token") } })
+                 .then((r) => r.arrayBuffer())
+                 .then((b) => { let s = ""; new Uint8Array(b).forEach((c) => s += String.fromCharCode(c)); done(btoa(s)); });"#,
+            vec![],
+        )
+        .await
+        .unwrap();
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(encoded.as_str().unwrap())
+        .unwrap();
+    let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).expect("an XLSX workbook");
+    let sheet = book.worksheet_range("诉求").expect("the 诉求 sheet");
+    let rows: Vec<Vec<Data>> = sheet.rows().map(|r| r.to_vec()).collect();
+    assert_eq!(rows[0][1], Data::String("标题".into()));
+    assert_eq!(
+        rows.len() as i64 - 1,
+        figures["demands"]["total"].as_i64().unwrap()
+    );
+
+    let png = client.screenshot().await.unwrap();
+    let path = linli_tests::workspace_dir()
+        .join("target")
+        .join("dashboard-screenshot.png");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, png).unwrap();
+    client.close().await.unwrap();
+}
