@@ -123,6 +123,46 @@ async fn the_dashboard_figures_follow_what_happened_in_scope() {
     ] {
         assert_eq!(after["demands"][key], metrics[key], "{key}");
     }
+    // The charts' series show today's demand and points.
+    let series = expect_json(
+        app.get(
+            "/api/v1/staff/dashboard/series",
+            Some(&community.access_token),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let today = (app.clock.now() + Duration::hours(8))
+        .format("%Y-%m-%d")
+        .to_string();
+    let day = series["demands_by_day"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["date"] == today.as_str())
+        .expect("today's demands");
+    assert!(
+        day["submitted"].as_i64().unwrap() >= 1 && day["closed"].as_i64().unwrap() >= 1,
+        "{day}"
+    );
+    let points_today = series["points_by_day"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["date"] == today.as_str())
+        .expect("today's points");
+    assert!(
+        points_today["issued"].as_i64().unwrap() >= 100,
+        "{points_today}"
+    );
+    expect_problem(
+        app.get("/api/v1/staff/dashboard/series", Some(&alice.access_token))
+            .await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
     // The street sees its communities together; the community sees only itself.
     let street_view = dashboard(&app, &street.access_token, "").await;
     assert_eq!(street_view["org_id"], app.org_id("新华街道").await.as_str());

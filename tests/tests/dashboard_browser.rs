@@ -179,6 +179,15 @@ async fn a_street_official_works_from_the_dashboard_in_a_real_browser() {
             _ => assert_eq!(shown, as_text(value), "{key}"),
         }
     }
+    // The daily demand chart has bars.
+    wait_for("the daily chart", || async {
+        client
+            .find_all(Locator::Css("#chart-demands-daily rect"))
+            .await
+            .map(|bars| !bars.is_empty())
+            .unwrap_or(false)
+    })
+    .await;
     let resolved_before: i64 = kpi(&client, "demands.resolved").await.parse().unwrap();
     let partners_before: i64 = kpi(&client, "merchants_active").await.parse().unwrap();
 

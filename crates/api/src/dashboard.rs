@@ -291,3 +291,165 @@ async fn parking_utilization(
     }
     Ok((open > 0).then(|| booked as f64 / open as f64))
 }
+
+/// Daily and monthly series for the dashboard's charts.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Series {
+    /// (Beijing date, submitted, closed).
+    pub demands_by_day: Vec<(String, i64, i64)>,
+    /// (Beijing date, issued, redeemed).
+    pub points_by_day: Vec<(String, i64, i64)>,
+    /// (Beijing month `YYYY-MM`, volunteer minutes).
+    pub volunteer_minutes_by_month: Vec<(String, i64)>,
+    /// (lot id, lot name, utilisation over the period).
+    pub parking_by_lot: Vec<(String, String, Option<f64>)>,
+}
+
+/// `column` as a Beijing-time date (`YYYY-MM-DD`, or `YYYY-MM` with `month`), in SQL.
+fn local_date(backend: DatabaseBackend, column: &str, month: bool) -> String {
+    match backend {
+        DatabaseBackend::Postgres => format!(
+            "to_char(({column} AT TIME ZONE 'UTC') + interval '8 hours', '{}')",
+            if month { "YYYY-MM" } else { "YYYY-MM-DD" }
+        ),
+        _ => format!(
+            "strftime('{}', {column}, '+8 hours')",
+            if month { "%Y-%m" } else { "%Y-%m-%d" }
+        ),
+    }
+}
+
+impl Scoped<'_> {
+    /// `(key, n)` rows of a grouped query binding the path and the period.
+    async fn grouped(&self, sql: &str) -> Result<Vec<(String, i64)>, DbErr> {
+        let sql = match self.backend {
+            DatabaseBackend::Postgres => sql.to_owned(),
+            _ => sql.replace('$', "?"),
+        };
+        let rows = self
+            .db
+            .query_all(Statement::from_sql_and_values(
+                self.backend,
+                sql,
+                [self.path.clone(), self.from.clone(), self.to.clone()],
+            ))
+            .await?;
+        rows.into_iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("", "k")?,
+                    r.try_get::<Option<i64>>("", "n")?.unwrap_or(0),
+                ))
+            })
+            .collect()
+    }
+}
+
+/// Two series keyed by date merged into one, sorted by date.
+fn merge(a: Vec<(String, i64)>, b: Vec<(String, i64)>) -> Vec<(String, i64, i64)> {
+    let mut merged: std::collections::BTreeMap<String, (i64, i64)> = Default::default();
+    for (k, n) in a {
+        merged.entry(k).or_default().0 += n;
+    }
+    for (k, n) in b {
+        merged.entry(k).or_default().1 += n;
+    }
+    merged.into_iter().map(|(k, (x, y))| (k, x, y)).collect()
+}
+
+pub async fn series(
+    db: &DatabaseConnection,
+    org: &org::Model,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Series, DbErr> {
+    let backend = db.get_database_backend();
+    let q = Scoped {
+        db,
+        backend,
+        path: format!("{}%", org.path).into(),
+        from: from.into(),
+        to: to.into(),
+        now: now.into(),
+        whole_district: org.kind == OrgKind::District.as_str(),
+    };
+    let in_scope = "community_id IN (SELECT id FROM orgs WHERE path LIKE $1)";
+    let submitted = q
+        .grouped(&format!(
+            "SELECT {} AS k, CAST(COUNT(*) AS BIGINT) AS n FROM demands WHERE {in_scope} \
+             AND submitted_at >= $2 AND submitted_at < $3 AND status NOT IN ('rejected', 'withdrawn') GROUP BY 1",
+            local_date(backend, "submitted_at", false)
+        ))
+        .await?;
+    let closed = q
+        .grouped(&format!(
+            "SELECT {} AS k, CAST(COUNT(*) AS BIGINT) AS n FROM demands WHERE {in_scope} \
+             AND closed_at >= $2 AND closed_at < $3 AND status = 'closed' GROUP BY 1",
+            local_date(backend, "closed_at", false)
+        ))
+        .await?;
+    let day = local_date(backend, "t.created_at", false);
+    let issued = q
+        .grouped(&format!(
+            "SELECT {day} AS k, CAST(SUM(t.amount) AS BIGINT) AS n FROM ledger_transfers t \
+             JOIN ledger_accounts a ON a.id = t.debit_account_id \
+             WHERE a.kind = 'org_budget' AND t.asset = 'points' AND t.code IN ('award', 'settlement') \
+             AND a.owner_id IN (SELECT id FROM orgs WHERE path LIKE $1) \
+             AND t.created_at >= $2 AND t.created_at < $3 GROUP BY 1"
+        ))
+        .await?;
+    let mut redeemed = q
+        .grouped(&format!(
+            "SELECT {day} AS k, CAST(SUM(t.amount) AS BIGINT) AS n FROM ledger_transfers t \
+             JOIN ledger_accounts a ON a.id = t.credit_account_id JOIN merchants m ON m.id = a.owner_id \
+             WHERE a.kind = 'merchant' AND t.code = 'redemption' \
+             AND m.community_id IN (SELECT id FROM orgs WHERE path LIKE $1) \
+             AND t.created_at >= $2 AND t.created_at < $3 GROUP BY 1"
+        ))
+        .await?;
+    redeemed.extend(
+        q.grouped(&format!(
+            "SELECT {day} AS k, CAST(SUM(t.amount) AS BIGINT) AS n FROM ledger_transfers t \
+             JOIN ledger_accounts a ON a.id = t.credit_account_id JOIN parking_lots l ON l.id = a.owner_id \
+             WHERE a.kind = 'parking_operator' AND t.code = 'parking' AND l.org_path LIKE $1 \
+             AND t.created_at >= $2 AND t.created_at < $3 GROUP BY 1"
+        ))
+        .await?,
+    );
+    let volunteer_minutes_by_month = q
+        .grouped(&format!(
+            "SELECT {} AS k, CAST(SUM(s.settled_minutes) AS BIGINT) AS n FROM activity_signups s \
+             JOIN activities a ON a.id = s.activity_id WHERE a.org_path LIKE $1 \
+             AND s.settled_at >= $2 AND s.settled_at < $3 GROUP BY 1 ORDER BY 1",
+            local_date(backend, "s.settled_at", true)
+        ))
+        .await?;
+    let mut parking_by_lot = Vec::new();
+    let beijing = Duration::hours(8);
+    let last = ((to - Duration::seconds(1)) + beijing).date_naive();
+    let first = (from + beijing)
+        .date_naive()
+        .max(last - Duration::days(parking::service::usage::MAX_DAYS - 1));
+    for lot in parking::service::lots::list(db, Some(&org.path))
+        .await
+        .map_err(|e| DbErr::Custom(e.to_string()))?
+    {
+        let days = parking::service::usage::daily(db, &lot, first, last, now)
+            .await
+            .map_err(|e| DbErr::Custom(e.to_string()))?;
+        let booked: i64 = days.iter().map(|d| d.booked_minutes).sum();
+        let open: i64 = days.iter().map(|d| d.open_slot_minutes).sum();
+        parking_by_lot.push((
+            lot.id,
+            lot.name,
+            (open > 0).then(|| booked as f64 / open as f64),
+        ));
+    }
+    Ok(Series {
+        demands_by_day: merge(submitted, closed),
+        points_by_day: merge(issued, redeemed),
+        volunteer_minutes_by_month,
+        parking_by_lot,
+    })
+}

@@ -42,7 +42,7 @@ use utoipa::{Modify, OpenApi};
         parking::create_lot, parking::rotate_secret, parking::list_lots, parking::availability,
         parking::book, parking::my_bookings, parking::cancel, parking::pay, parking::gate_event,
         parking::staff_gate, parking::usage,
-        dashboard::dashboard, exports::demands_csv, exports::demands_xlsx,
+        dashboard::dashboard, dashboard::series, exports::demands_csv, exports::demands_xlsx,
     ),
     components(schemas(crate::error::Problem, crate::error::ProblemFieldError)),
     modifiers(&BearerAuth),

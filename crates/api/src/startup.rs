@@ -132,7 +132,7 @@ impl Application {
         };
         tracing::info!(
             address = %format!("{}:{}", self.host, self.port),
-            "Linli is listening on http://{shown_host}:{} (API /api/v1, spec /api-docs/openapi.json)",
+            "Linli is listening on http://{shown_host}:{} (API /api/v1, spec /api-docs/openapi.json, staff dashboard /dashboard)",
             self.port
         );
         if self.state.settings.demo.seed {

@@ -63,6 +63,27 @@ async function refresh() {
   bars($("#chart-categories"), data.demands.by_category.map((c) => ({
     label: c.name, values: [{ value: c.total, color: "#ef6c00", title: c.total + " 件" }],
   })));
+  const series = await api("/staff/dashboard/series" + query);
+  bars($("#chart-demands-daily"), series.demands_by_day.map((d) => ({
+    label: d.date.slice(5),
+    values: [
+      { value: d.submitted, color: "#ef6c00", title: "提交 " + d.submitted },
+      { value: d.closed, color: "#2e7d32", title: "办结 " + d.closed },
+    ],
+  })));
+  bars($("#chart-points-daily"), series.points_by_day.map((d) => ({
+    label: d.date.slice(5),
+    values: [
+      { value: d.issued, color: "#1565c0", title: "发放 " + d.issued },
+      { value: d.redeemed, color: "#c62828", title: "兑换 " + d.redeemed },
+    ],
+  })));
+  bars($("#chart-parking"), series.parking_by_lot.map((l) => ({
+    label: l.name, values: [{ value: l.utilization || 0, color: "#6a1b9a", title: format(l.utilization, "percent") }],
+  })));
+  bars($("#chart-volunteers"), series.volunteer_hours_by_month.map((m) => ({
+    label: m.month, values: [{ value: m.hours, color: "#00838f", title: m.hours.toFixed(1) + " 小时" }],
+  })));
   await Promise.all([demandQueue(), merchantQueue()]);
   $("#updated").textContent = "更新于 " + new Date().toLocaleTimeString("zh-CN");
 }

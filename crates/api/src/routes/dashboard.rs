@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/staff/dashboard").route(web::get().to(dashboard)));
+    cfg.service(web::resource("/staff/dashboard").route(web::get().to(dashboard)))
+        .service(web::resource("/staff/dashboard/series").route(web::get().to(series)));
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -108,5 +109,98 @@ pub async fn dashboard(
             volunteer_minutes: figures.timebank.volunteer_minutes,
             volunteers: figures.timebank.volunteers,
         },
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DemandDay {
+    /// `YYYY-MM-DD`, Beijing time.
+    pub date: String,
+    pub submitted: i64,
+    pub closed: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PointsDay {
+    pub date: String,
+    pub issued: i64,
+    pub redeemed: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct VolunteerMonth {
+    /// `YYYY-MM`, Beijing time.
+    pub month: String,
+    pub hours: f64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LotUtilization {
+    pub lot_id: String,
+    pub name: String,
+    pub utilization: Option<f64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SeriesResponse {
+    pub org_id: String,
+    pub demands_by_day: Vec<DemandDay>,
+    pub points_by_day: Vec<PointsDay>,
+    pub volunteer_hours_by_month: Vec<VolunteerMonth>,
+    pub parking_by_lot: Vec<LotUtilization>,
+}
+
+/// The dashboard's charts: demands submitted and closed per day, points issued and
+/// redeemed per day, volunteer hours per month, parking utilisation per lot (staff only).
+#[utoipa::path(get, path = "/api/v1/staff/dashboard/series", tag = "dashboard", security(("bearer" = [])), params(DashboardQuery),
+    responses((status = 200, body = SeriesResponse),
+        (status = 403, body = crate::error::Problem, content_type = "application/problem+json")))]
+pub async fn series(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    query: web::Query<DashboardQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let now = state.clock.now();
+    let to = query.to.unwrap_or(now);
+    let from = query.from.unwrap_or(to - Duration::days(30));
+    let org = metrics::scope_org(&state.db, &user.0, query.org_id.as_deref()).await?;
+    let s = crate::dashboard::series(&state.db, &org, from, to, now).await?;
+    Ok(HttpResponse::Ok().json(SeriesResponse {
+        org_id: org.id,
+        demands_by_day: s
+            .demands_by_day
+            .into_iter()
+            .map(|(date, submitted, closed)| DemandDay {
+                date,
+                submitted,
+                closed,
+            })
+            .collect(),
+        points_by_day: s
+            .points_by_day
+            .into_iter()
+            .map(|(date, issued, redeemed)| PointsDay {
+                date,
+                issued,
+                redeemed,
+            })
+            .collect(),
+        volunteer_hours_by_month: s
+            .volunteer_minutes_by_month
+            .into_iter()
+            .map(|(month, minutes)| VolunteerMonth {
+                month,
+                hours: minutes as f64 / 60.0,
+            })
+            .collect(),
+        parking_by_lot: s
+            .parking_by_lot
+            .into_iter()
+            .map(|(lot_id, name, utilization)| LotUtilization {
+                lot_id,
+                name,
+                utilization,
+            })
+            .collect(),
     }))
 }
