@@ -65,15 +65,31 @@ async fn browser(driver: &Driver) -> Client {
 async fn kpi(client: &Client, key: &str) -> String {
     let element = client
         .wait()
-        .at_most(Duration::from_secs(10))
+        .at_most(Duration::from_secs(30))
         .for_element(Locator::Css(&format!("[data-kpi=\"{key}\"]")))
         .await
         .expect("the KPI card");
+    // The page redraws its figures on every refresh; an element replaced meanwhile reads as
+    // empty and the caller asks again.
     element
         .attr("data-value")
         .await
-        .unwrap()
+        .ok()
+        .flatten()
         .unwrap_or_default()
+}
+
+/// Clicks the first element matching `css`, again if the page redrew it under our feet.
+async fn click(client: &Client, css: &str) {
+    for _ in 0..100 {
+        if let Ok(element) = client.find(Locator::Css(css)).await {
+            if element.click().await.is_ok() {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("could not click {css}");
 }
 
 async fn wait_for<F, Fut>(what: &str, mut check: F)
@@ -81,7 +97,7 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    for _ in 0..100 {
+    for _ in 0..300 {
         if check().await {
             return;
         }
@@ -192,27 +208,24 @@ async fn a_street_official_works_from_the_dashboard_in_a_real_browser() {
     let partners_before: i64 = kpi(&client, "merchants_active").await.parse().unwrap();
 
     // Resolve the first accepted demand in the queue (the page asks for a note: accept it).
-    let button = client
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("#demand-queue button[data-act=\"resolve\"]"))
-        .await
-        .expect("a demand to resolve");
-    button.click().await.unwrap();
-    client.accept_alert().await.unwrap();
+    click(&client, "#demand-queue button[data-act=\"resolve\"]").await;
+    // The page asks for a note in a prompt; it may take a moment to open.
+    let mut accepted = false;
+    for _ in 0..100 {
+        if client.accept_alert().await.is_ok() {
+            accepted = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(accepted, "the note prompt opened");
     wait_for("the resolved count to grow", || async {
         kpi(&client, "demands.resolved").await.parse::<i64>().ok() == Some(resolved_before + 1)
     })
     .await;
 
     // Approve the partner application.
-    client
-        .find(Locator::Css("#merchant-queue button[data-act=\"approve\"]"))
-        .await
-        .expect("the pending application")
-        .click()
-        .await
-        .unwrap();
+    click(&client, "#merchant-queue button[data-act=\"approve\"]").await;
     wait_for("the partner count to grow", || async {
         kpi(&client, "merchants_active").await.parse::<i64>().ok() == Some(partners_before + 1)
     })
