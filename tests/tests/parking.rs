@@ -823,3 +823,26 @@ pub async fn assert_overlap_free(app: &TestApp) {
         }
     }
 }
+
+#[tokio::test]
+async fn a_signed_body_that_is_not_a_gate_event_is_refused_with_a_reason() {
+    let app = spawn_app().await;
+    let lot = create_lot(&app, 1, always()).await;
+    let body = json!({"event_id": "bad-1", "lot_id": lot.id, "plate": "晋B12345", "kind": "entry", "at": "yesterday"}).to_string();
+    let problem = expect_problem(
+        signed(&app, &lot.secret, body).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(problem["errors"][0]["field"], "body");
+    // Unsigned garbage is still just unauthorised.
+    let garbage = app
+        .send(
+            app.request(reqwest::Method::POST, "/api/v1/parking/gate-events", None)
+                .header("content-type", "application/json")
+                .body("{"),
+        )
+        .await;
+    expect_problem(garbage, StatusCode::UNAUTHORIZED, "gate_signature_invalid").await;
+}

@@ -590,7 +590,8 @@ pub struct HelpRequestBody {
     pub title: String,
     #[serde(default)]
     pub description: String,
-    /// `housekeeping`, `escort`, `tutoring`, `repair`, `companionship`, `shopping`, `other`.
+    /// e.g. `housekeeping`, `escort`, `tutoring`, `repair`, `companionship`, `shopping`,
+    /// `other` (free text, 1 to 30 characters).
     #[schema(example = "escort")]
     pub service_type: String,
     /// Time credits offered; held until the request ends.

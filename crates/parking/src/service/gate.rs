@@ -88,15 +88,30 @@ pub async fn authenticate(
     signature_header: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<(GateEvent, lot::Model), ParkingError> {
-    // Nothing is said about a body that does not verify, not even whether the lot exists.
-    let event: GateEvent = serde_json::from_slice(body).map_err(|_| ParkingError::BadSignature)?;
-    let lot = find(conn, &event.lot_id)
+    // Nothing is said about a body that does not verify, not even whether the lot exists:
+    // only `lot_id` is read before the signature is checked (it names the key).
+    let lot_id = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| {
+            v.get("lot_id")
+                .and_then(|id| id.as_str())
+                .map(str::to_owned)
+        })
+        .ok_or(ParkingError::BadSignature)?;
+    let lot = find(conn, &lot_id)
         .await
         .map_err(|_| ParkingError::BadSignature)?;
     let header = signature_header.ok_or(ParkingError::BadSignature)?;
     if !signature_matches(&lot.gate_secret, body, header) {
         return Err(ParkingError::BadSignature);
     }
+    // Signed by the lot's camera but not an event we understand: say what is wrong.
+    let event: GateEvent = serde_json::from_slice(body).map_err(|e| {
+        ParkingError::Validation(platform::ValidationErrors::single(
+            "body",
+            format!("is not a gate event: {e}"),
+        ))
+    })?;
     if (event.at - now).abs() > Duration::minutes(MAX_CLOCK_SKEW_MINUTES) {
         return Err(ParkingError::StaleEvent);
     }

@@ -27,16 +27,6 @@ pub const MAX_MINUTES: i64 = 24 * 60;
 /// Held credits are not meant to lapse while a request is alive.
 const HOLD_DAYS: i64 = 400;
 
-pub const SERVICE_TYPES: [&str; 7] = [
-    "housekeeping",
-    "escort",
-    "tutoring",
-    "repair",
-    "companionship",
-    "shopping",
-    "other",
-];
-
 #[derive(Debug, Clone)]
 pub struct HelpInput {
     pub title: String,
@@ -55,12 +45,7 @@ pub async fn create(
     let mut errors = ValidationErrors::new();
     let title = text_field(&mut errors, "title", &input.title, 1, 100);
     let description = text_field(&mut errors, "description", &input.description, 0, 2000);
-    if !SERVICE_TYPES.contains(&input.service_type.as_str()) {
-        errors.add(
-            "service_type",
-            format!("must be one of: {}", SERVICE_TYPES.join(", ")),
-        );
-    }
+    let service_type = text_field(&mut errors, "service_type", &input.service_type, 1, 30);
     if !(1..=MAX_MINUTES).contains(&input.minutes) {
         errors.add("minutes", format!("must be from 1 to {MAX_MINUTES}"));
     }
@@ -96,7 +81,7 @@ pub async fn create(
         community_path: Set(community.path),
         title: Set(title),
         description: Set(description),
-        service_type: Set(input.service_type),
+        service_type: Set(service_type),
         minutes: Set(input.minutes),
         status: Set("open".to_owned()),
         hold_id: Set(hold.id),
