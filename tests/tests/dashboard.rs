@@ -176,6 +176,21 @@ async fn the_dashboard_figures_follow_what_happened_in_scope() {
     );
     let elsewhere = app.org_id("开源社区").await;
     let admin = app.login_staff("admin", DEMO_PASSWORD).await;
+    // The whole district counts every resident, also those without a community yet.
+    let district = dashboard(&app, &admin.access_token, "").await;
+    assert_eq!(district["org_id"], app.org_id("平城区").await.as_str());
+    assert!(district["residents"].as_i64().unwrap() >= after["residents"].as_i64().unwrap());
+    assert!(district["points"]["circulating"].as_i64().unwrap() >= 100);
+    let district_series = expect_json(
+        app.get("/api/v1/staff/dashboard/series", Some(&admin.access_token))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert!(!district_series["demands_by_day"]
+        .as_array()
+        .unwrap()
+        .is_empty());
     let other = dashboard(&app, &admin.access_token, &format!("?org_id={elsewhere}")).await;
     assert_eq!(other["residents"], 0);
     assert_eq!(other["demands"]["total"], 0);

@@ -846,3 +846,86 @@ async fn a_signed_body_that_is_not_a_gate_event_is_refused_with_a_reason() {
         .await;
     expect_problem(garbage, StatusCode::UNAUTHORIZED, "gate_signature_invalid").await;
 }
+
+#[tokio::test]
+async fn a_partner_sets_up_a_lot_in_its_community_and_runs_it() {
+    let app = spawn_app().await;
+    let owner = app.login_resident("laowang").await;
+    let me = expect_json(
+        app.get("/api/v1/me", Some(&owner.access_token)).await,
+        StatusCode::OK,
+    )
+    .await;
+    let partner = me["merchant_ids"][0].as_str().unwrap().to_owned();
+    let body = |org: String| {
+        json!({
+            "partner_id": partner, "name": "老王理发店后院", "org_id": org, "slot_count": 4,
+            "points_per_hour": 6, "open_hours": always(), "max_booking_hours": 8,
+        })
+    };
+    expect_problem(
+        app.post(
+            "/api/v1/admin/parking/lots",
+            &body(app.org_id("和平社区").await),
+            Some(&owner.access_token),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    let stranger = app.login_resident("bob").await;
+    expect_problem(
+        app.post(
+            "/api/v1/admin/parking/lots",
+            &body(app.org_id("新华社区").await),
+            Some(&stranger.access_token),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    let created = expect_json(
+        app.post(
+            "/api/v1/admin/parking/lots",
+            &body(app.org_id("新华社区").await),
+            Some(&owner.access_token),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(created["partner_id"], partner.as_str());
+    let lot_id = created["id"].as_str().unwrap();
+    // The partner runs it: usage figures and a new gate secret.
+    expect_json(
+        app.get(
+            &format!("/api/v1/staff/parking/lots/{lot_id}/usage"),
+            Some(&owner.access_token),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    expect_json(
+        app.post(
+            &format!("/api/v1/admin/parking/lots/{lot_id}/gate-secret"),
+            &json!({}),
+            Some(&owner.access_token),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    expect_problem(
+        app.get(
+            &format!("/api/v1/staff/parking/lots/{lot_id}/usage"),
+            Some(&stranger.access_token),
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+}

@@ -113,9 +113,14 @@ pub async fn figures(
         whole_district: org.kind == OrgKind::District.as_str(),
     };
     let residents = if q.whole_district {
+        // Residents who have not chosen a community yet belong to the district as a whole.
         q.number(
             Bind::Path,
-            "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM users WHERE openid IS NOT NULL AND $1 <> ''",
+            &format!(
+                "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM users WHERE openid IS NOT NULL \
+                 AND (community_id IS NULL OR {})",
+                community_under("community_id")
+            ),
         )
         .await?
     } else {
@@ -187,7 +192,10 @@ pub async fn figures(
         )
         .await?;
     let residents_wallets = if q.whole_district {
-        "a.kind = 'wallet' AND $1 <> ''".to_owned()
+        format!(
+            "a.kind = 'wallet' AND a.owner_id IN (SELECT id FROM users WHERE community_id IS NULL OR {})",
+            community_under("community_id")
+        )
     } else {
         format!(
             "a.kind = 'wallet' AND a.owner_id IN (SELECT id FROM users WHERE {})",
@@ -320,8 +328,9 @@ fn local_date(backend: DatabaseBackend, column: &str, month: bool) -> String {
 }
 
 impl Scoped<'_> {
-    /// `(key, n)` rows of a grouped query binding the path and the period.
-    async fn grouped(&self, sql: &str) -> Result<Vec<(String, i64)>, DbErr> {
+    /// `(key, n)` rows of a grouped query binding `$1` (the path, or an org id) and the
+    /// period as `$2`, `$3`.
+    async fn grouped(&self, first: Value, sql: &str) -> Result<Vec<(String, i64)>, DbErr> {
         let sql = match self.backend {
             DatabaseBackend::Postgres => sql.to_owned(),
             _ => sql.replace('$', "?"),
@@ -331,7 +340,7 @@ impl Scoped<'_> {
             .query_all(Statement::from_sql_and_values(
                 self.backend,
                 sql,
-                [self.path.clone(), self.from.clone(), self.to.clone()],
+                [first, self.from.clone(), self.to.clone()],
             ))
             .await?;
         rows.into_iter()
@@ -374,24 +383,31 @@ pub async fn series(
         now: now.into(),
         whole_district: org.kind == OrgKind::District.as_str(),
     };
-    let in_scope = "community_id IN (SELECT id FROM orgs WHERE path LIKE $1)";
+    // Demands: one indexed equality on the org's level, like the metrics.
+    let level = demands::service::metrics::level_column(&org.kind)
+        .map_err(|e| DbErr::Custom(e.to_string()))?;
+    let in_scope = format!("{level} = $1");
+    let org_id: Value = org.id.clone().into();
     let submitted = q
-        .grouped(&format!(
+        .grouped(org_id.clone(), &format!(
             "SELECT {} AS k, CAST(COUNT(*) AS BIGINT) AS n FROM demands WHERE {in_scope} \
              AND submitted_at >= $2 AND submitted_at < $3 AND status NOT IN ('rejected', 'withdrawn') GROUP BY 1",
             local_date(backend, "submitted_at", false)
         ))
         .await?;
     let closed = q
-        .grouped(&format!(
-            "SELECT {} AS k, CAST(COUNT(*) AS BIGINT) AS n FROM demands WHERE {in_scope} \
-             AND closed_at >= $2 AND closed_at < $3 AND status = 'closed' GROUP BY 1",
-            local_date(backend, "closed_at", false)
-        ))
+        .grouped(
+            org_id.clone(),
+            &format!(
+                "SELECT {} AS k, CAST(COUNT(*) AS BIGINT) AS n FROM demands WHERE {in_scope} \
+             AND status = 'closed' AND closed_at >= $2 AND closed_at < $3 GROUP BY 1",
+                local_date(backend, "closed_at", false)
+            ),
+        )
         .await?;
     let day = local_date(backend, "t.created_at", false);
     let issued = q
-        .grouped(&format!(
+        .grouped(q.path.clone(), &format!(
             "SELECT {day} AS k, CAST(SUM(t.amount) AS BIGINT) AS n FROM ledger_transfers t \
              JOIN ledger_accounts a ON a.id = t.debit_account_id \
              WHERE a.kind = 'org_budget' AND t.asset = 'points' AND t.code IN ('award', 'settlement') \
@@ -400,7 +416,7 @@ pub async fn series(
         ))
         .await?;
     let mut redeemed = q
-        .grouped(&format!(
+        .grouped(q.path.clone(), &format!(
             "SELECT {day} AS k, CAST(SUM(t.amount) AS BIGINT) AS n FROM ledger_transfers t \
              JOIN ledger_accounts a ON a.id = t.credit_account_id JOIN merchants m ON m.id = a.owner_id \
              WHERE a.kind = 'merchant' AND t.code = 'redemption' \
@@ -409,7 +425,7 @@ pub async fn series(
         ))
         .await?;
     redeemed.extend(
-        q.grouped(&format!(
+        q.grouped(q.path.clone(), &format!(
             "SELECT {day} AS k, CAST(SUM(t.amount) AS BIGINT) AS n FROM ledger_transfers t \
              JOIN ledger_accounts a ON a.id = t.credit_account_id JOIN parking_lots l ON l.id = a.owner_id \
              WHERE a.kind = 'parking_operator' AND t.code = 'parking' AND l.org_path LIKE $1 \
@@ -418,12 +434,15 @@ pub async fn series(
         .await?,
     );
     let volunteer_minutes_by_month = q
-        .grouped(&format!(
+        .grouped(
+            q.path.clone(),
+            &format!(
             "SELECT {} AS k, CAST(SUM(s.settled_minutes) AS BIGINT) AS n FROM activity_signups s \
              JOIN activities a ON a.id = s.activity_id WHERE a.org_path LIKE $1 \
              AND s.settled_at >= $2 AND s.settled_at < $3 GROUP BY 1 ORDER BY 1",
             local_date(backend, "s.settled_at", true)
-        ))
+        ),
+        )
         .await?;
     let mut parking_by_lot = Vec::new();
     let beijing = Duration::hours(8);

@@ -110,6 +110,7 @@ async fn seed_parking(
             &txn,
             &admin,
             LotInput {
+                partner_id: None,
                 name: name.to_owned(),
                 org_id: org.id.clone(),
                 address: address.to_owned(),

@@ -116,6 +116,10 @@ pub struct WindowBody {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LotRequest {
+    /// An active partner (merchant) of the caller's that owns the lot; `org_id` is then its
+    /// community.
+    #[serde(default)]
+    pub partner_id: Option<String>,
     #[schema(example = "区政府机关停车场（夜间开放）")]
     pub name: String,
     pub org_id: String,
@@ -136,6 +140,7 @@ pub struct LotRequest {
 pub struct LotResponse {
     pub id: String,
     pub org_id: String,
+    pub partner_id: Option<String>,
     pub name: String,
     pub address: String,
     pub slot_count: i64,
@@ -159,6 +164,7 @@ impl From<lot::Model> for LotResponse {
                 .collect(),
             id: l.id,
             org_id: l.org_id,
+            partner_id: l.partner_id,
             name: l.name,
             address: l.address,
             slot_count: l.slot_count,
@@ -178,7 +184,8 @@ pub struct LotWithSecret {
     pub gate_secret: String,
 }
 
-/// Set up a lot with its slots (district admin or street staff).
+/// Set up a lot with its slots (district admin or street staff, or a partner's staff in the
+/// partner's community).
 #[utoipa::path(post, path = "/api/v1/admin/parking/lots", tag = "parking", security(("bearer" = [])),
     request_body = LotRequest,
     responses((status = 201, body = LotWithSecret),
@@ -191,6 +198,7 @@ pub async fn create_lot(
 ) -> Result<HttpResponse, ApiError> {
     let b = body.0;
     let input = LotInput {
+        partner_id: b.partner_id,
         name: b.name,
         org_id: b.org_id,
         address: b.address,

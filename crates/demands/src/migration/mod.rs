@@ -3,7 +3,11 @@
 use sea_orm_migration::MigrationTrait;
 
 mod m20261128_000301_demands;
+mod m20261128_000302_closed_index;
 
 pub fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-    vec![Box::new(m20261128_000301_demands::Migration)]
+    vec![
+        Box::new(m20261128_000301_demands::Migration),
+        Box::new(m20261128_000302_closed_index::Migration),
+    ]
 }

@@ -90,8 +90,9 @@ pub async fn scope_org(
     Ok(org)
 }
 
-/// The demand column that holds an org of this kind.
-pub(crate) fn level_column(kind: &str) -> Result<&'static str, DemandError> {
+/// The demand column that holds an org of this kind (`district_id`, `street_id`,
+/// `community_id`): scoping by one indexed equality.
+pub fn level_column(kind: &str) -> Result<&'static str, DemandError> {
     match OrgKind::parse(kind) {
         Some(OrgKind::District) => Ok("district_id"),
         Some(OrgKind::Street) => Ok("street_id"),

@@ -8,6 +8,8 @@ pub struct Model {
     pub id: String,
     pub org_id: String,
     pub org_path: String,
+    /// Set when a partner (merchant) owns the lot: its staff run it beside the org's.
+    pub partner_id: Option<String>,
     pub name: String,
     pub address: String,
     pub slot_count: i64,

@@ -3,7 +3,11 @@
 use sea_orm_migration::MigrationTrait;
 
 mod m20261128_000501_parking;
+mod m20261128_000502_partner_lots;
 
 pub fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-    vec![Box::new(m20261128_000501_parking::Migration)]
+    vec![
+        Box::new(m20261128_000501_parking::Migration),
+        Box::new(m20261128_000502_partner_lots::Migration),
+    ]
 }

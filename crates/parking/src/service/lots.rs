@@ -1,4 +1,5 @@
-//! Lots: created by district or street staff with their slots and a gate secret.
+//! Lots: created by district or street staff, or by a partner in its own community, with
+//! their slots and a gate secret.
 
 use crate::entity::{lot, slot};
 use crate::open_hours::{self, Window};
@@ -25,6 +26,8 @@ pub const MAX_SLOTS: i64 = 5_000;
 
 #[derive(Debug, Clone)]
 pub struct LotInput {
+    /// An active partner (merchant) of the caller's that owns the lot, in its community.
+    pub partner_id: Option<String>,
     pub name: String,
     pub org_id: String,
     pub address: String,
@@ -40,12 +43,18 @@ pub fn windows(lot: &lot::Model) -> Vec<Window> {
     serde_json::from_str(&lot.open_hours).unwrap_or_default()
 }
 
-/// Staff over the lot's org run it day to day (check cars in and out).
-pub fn operates(actor: &Actor, lot: &lot::Model) -> bool {
-    actor.can_reach(&lot.org_path)
+fn partner_staff(actor: &Actor, lot: &lot::Model) -> bool {
+    lot.partner_id
+        .as_ref()
+        .is_some_and(|partner| actor.merchant_ids().contains(partner))
 }
 
-/// The district admin and street staff over its org set it up and rotate its secret.
+/// Staff over the lot's org, or of the partner owning it, run it day to day.
+pub fn operates(actor: &Actor, lot: &lot::Model) -> bool {
+    actor.can_reach(&lot.org_path) || partner_staff(actor, lot)
+}
+
+/// The district admin and street staff over its org set lots up.
 pub fn administers(actor: &Actor, org_path: &str) -> bool {
     matches!(
         actor.staff_role_over(org_path),
@@ -59,12 +68,25 @@ pub async fn create(
     input: LotInput,
     now: DateTime<Utc>,
 ) -> Result<lot::Model, ParkingError> {
-    if !actor
-        .staff_scopes()
-        .any(|(role, _)| matches!(role, Role::StreetStaff | Role::DistrictAdmin))
+    let partner = match &input.partner_id {
+        None => None,
+        Some(id) => Some(
+            merchant::entity::merchant::Entity::find_by_id(id.clone())
+                .one(conn)
+                .await?
+                .filter(|m| m.status == "active" && actor.merchant_ids().contains(&m.id))
+                .ok_or(ParkingError::Forbidden(
+                    "Only staff of an active partner set up a lot in its name.",
+                ))?,
+        ),
+    };
+    if partner.is_none()
+        && !actor
+            .staff_scopes()
+            .any(|(role, _)| matches!(role, Role::StreetStaff | Role::DistrictAdmin))
     {
         return Err(ParkingError::Forbidden(
-            "Only the district admin and street staff set up parking lots.",
+            "Only the district admin, street staff and partners set up parking lots.",
         ));
     }
     let mut errors = ValidationErrors::new();
@@ -93,9 +115,19 @@ pub async fn create(
     let org = org::Entity::find_by_id(input.org_id.clone())
         .one(conn)
         .await?
-        .filter(|o| administers(actor, &o.path));
+        .filter(|o| match &partner {
+            Some(partner) => o.id == partner.community_id,
+            None => administers(actor, &o.path),
+        });
     if org.is_none() {
-        errors.add("org_id", "is not an org in your scope");
+        errors.add(
+            "org_id",
+            if partner.is_some() {
+                "must be the partner's own community"
+            } else {
+                "is not an org in your scope"
+            },
+        );
     }
     errors.into_result()?;
     let Some(org) = org else {
@@ -105,6 +137,7 @@ pub async fn create(
         id: Set(new_id()),
         org_id: Set(org.id),
         org_path: Set(org.path),
+        partner_id: Set(partner.map(|p| p.id)),
         name: Set(name),
         address: Set(address),
         slot_count: Set(input.slot_count),
@@ -161,7 +194,7 @@ pub async fn rotate_secret(
     now: DateTime<Utc>,
 ) -> Result<lot::Model, ParkingError> {
     let lot = find(conn, lot_id).await?;
-    if !administers(actor, &lot.org_path) {
+    if !(administers(actor, &lot.org_path) || partner_staff(actor, &lot)) {
         return Err(ParkingError::Forbidden(
             "Only staff over the lot's org rotate its secret.",
         ));
