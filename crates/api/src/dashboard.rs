@@ -6,7 +6,7 @@
 use chrono::{DateTime, Duration, Utc};
 use identity::entity::org;
 use identity::OrgKind;
-use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, Statement, Value};
+use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, Value};
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PointsFigures {
@@ -75,13 +75,9 @@ impl Scoped<'_> {
             Bind::PathPeriod => vec![self.path.clone(), self.from.clone(), self.to.clone()],
             Bind::PathNow => vec![self.path.clone(), self.now.clone()],
         };
-        let sql = match self.backend {
-            DatabaseBackend::Postgres => sql.to_owned(),
-            _ => sql.replace('$', "?"),
-        };
         let row = self
             .db
-            .query_one(Statement::from_sql_and_values(self.backend, sql, values))
+            .query_one(platform::db::numbered_statement(self.backend, sql, values))
             .await?;
         Ok(row
             .map(|r| r.try_get::<Option<i64>>("", "n"))
@@ -331,13 +327,9 @@ impl Scoped<'_> {
     /// `(key, n)` rows of a grouped query binding `$1` (the path, or an org id) and the
     /// period as `$2`, `$3`.
     async fn grouped(&self, first: Value, sql: &str) -> Result<Vec<(String, i64)>, DbErr> {
-        let sql = match self.backend {
-            DatabaseBackend::Postgres => sql.to_owned(),
-            _ => sql.replace('$', "?"),
-        };
         let rows = self
             .db
-            .query_all(Statement::from_sql_and_values(
+            .query_all(platform::db::numbered_statement(
                 self.backend,
                 sql,
                 [first, self.from.clone(), self.to.clone()],

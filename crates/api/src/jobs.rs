@@ -47,9 +47,7 @@ pub async fn run_once(state: &AppState) -> anyhow::Result<RoundReport> {
         &txn,
         Duration::minutes(state.settings.parking.no_show_minutes),
         state.settings.parking.no_show_units,
-        points_ledger::ExpiryRule {
-            years_after: state.settings.ledger.points_expire_years_after,
-        },
+        state.expiry_rule(),
         now,
         BATCH,
     )

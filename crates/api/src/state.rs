@@ -20,3 +20,12 @@ pub struct AppState {
     pub rate_limiter: RateLimiter,
     pub metrics: Arc<Metrics>,
 }
+
+impl AppState {
+    /// When points earned now expire (`ledger.points_expire_years_after`).
+    pub fn expiry_rule(&self) -> points_ledger::ExpiryRule {
+        points_ledger::ExpiryRule {
+            years_after: self.settings.ledger.points_expire_years_after,
+        }
+    }
+}

@@ -79,12 +79,6 @@ fn transfer_key(actor: &Actor, purpose: &str, key: &IdempotencyKey) -> String {
     }
 }
 
-fn rule(state: &AppState) -> points_ledger::ExpiryRule {
-    points_ledger::ExpiryRule {
-        years_after: state.settings.ledger.points_expire_years_after,
-    }
-}
-
 // ---------------------------------------------------------------------------------------
 // Wallet and statement
 
@@ -322,7 +316,7 @@ pub async fn allocate(
             memo: memo.clone(),
             reference: Some(("org".to_owned(), target.id.clone())),
         },
-        rule(&state),
+        state.expiry_rule(),
         now,
     )
     .await
@@ -509,7 +503,7 @@ pub async fn award(
             memo: reason.clone(),
             reference: Some(("staff".to_owned(), actor.user_id.clone())),
         },
-        rule(&state),
+        state.expiry_rule(),
         now,
     )
     .await
@@ -607,7 +601,7 @@ pub async fn gift_time_credits(
             memo: memo.clone(),
             reference: None,
         },
-        rule(&state),
+        state.expiry_rule(),
         now,
     )
     .await

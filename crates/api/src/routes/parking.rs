@@ -92,12 +92,6 @@ impl From<ParkingError> for ApiError {
     }
 }
 
-fn rule(state: &AppState) -> points_ledger::ExpiryRule {
-    points_ledger::ExpiryRule {
-        years_after: state.settings.ledger.points_expire_years_after,
-    }
-}
-
 // ---------------------------------------------------------------------------------------
 // Lots
 
@@ -348,26 +342,41 @@ async fn booking_response(
     conn: &impl sea_orm::ConnectionTrait,
     b: booking::Model,
 ) -> Result<BookingResponse, ApiError> {
-    let slot_code = parking::entity::slot::Entity::find_by_id(b.slot_id.clone())
-        .one(conn)
+    Ok(booking_page(conn, vec![b]).await?.remove(0))
+}
+
+/// Bookings as clients see them, with their slots' codes read in one query.
+async fn booking_page(
+    conn: &impl sea_orm::ConnectionTrait,
+    rows: Vec<booking::Model>,
+) -> Result<Vec<BookingResponse>, ApiError> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let ids: Vec<String> = rows.iter().map(|b| b.slot_id.clone()).collect();
+    let codes: std::collections::HashMap<String, String> = parking::entity::slot::Entity::find()
+        .filter(parking::entity::slot::Column::Id.is_in(ids))
+        .all(conn)
         .await?
-        .map(|s| s.code)
-        .unwrap_or_default();
-    Ok(BookingResponse {
-        id: b.id,
-        lot_id: b.lot_id,
-        slot_code,
-        plate: b.plate,
-        starts_at: b.starts_at,
-        ends_at: b.ends_at,
-        status: b.status,
-        held_points: b.held_points,
-        entered_at: b.entered_at,
-        exited_at: b.exited_at,
-        charged_points: b.charged_points,
-        overstay_points: b.overstay_points,
-        unpaid_points: b.unpaid_points,
-    })
+        .into_iter()
+        .map(|s| (s.id, s.code))
+        .collect();
+    Ok(rows
+        .into_iter()
+        .map(|b| BookingResponse {
+            slot_code: codes.get(&b.slot_id).cloned().unwrap_or_default(),
+            id: b.id,
+            lot_id: b.lot_id,
+            plate: b.plate,
+            starts_at: b.starts_at,
+            ends_at: b.ends_at,
+            status: b.status,
+            held_points: b.held_points,
+            entered_at: b.entered_at,
+            exited_at: b.exited_at,
+            charged_points: b.charged_points,
+            overstay_points: b.overstay_points,
+            unpaid_points: b.unpaid_points,
+        })
+        .collect())
 }
 
 /// Book a slot for a window; its price is held on the caller's points. Accepts
@@ -431,10 +440,7 @@ pub async fn my_bookings(
         before.as_deref(),
     )
     .await?;
-    let mut items = Vec::with_capacity(rows.len());
-    for row in rows {
-        items.push(booking_response(&state.db, row).await?);
-    }
+    let items = booking_page(&state.db, rows).await?;
     Ok(HttpResponse::Ok().json(BookingPage {
         items,
         next_cursor: next.map(|id| encode_cursor(&id)),
@@ -476,7 +482,7 @@ pub async fn pay(
             Begun::Replay(response) => return Ok(response),
             Begun::Proceed(guard) => guard,
         };
-    let paid = bookings::pay_overstay(&txn, &user.0, &path, rule(&state), now).await?;
+    let paid = bookings::pay_overstay(&txn, &user.0, &path, state.expiry_rule(), now).await?;
     let body = booking_response(&txn, paid).await?;
     let response = guard.finish(&txn, StatusCode::OK, &body).await?;
     txn.commit().await?;
@@ -535,7 +541,7 @@ pub async fn gate_event(
         return Ok(HttpResponse::Ok().json(GateResponse::from(earlier)));
     }
     let txn = state.db.begin().await?;
-    match gate::handle(&txn, &lot, &event, rule(&state), now).await {
+    match gate::handle(&txn, &lot, &event, state.expiry_rule(), now).await {
         Ok(decision) => {
             txn.commit().await?;
             Ok(HttpResponse::Ok().json(GateResponse::from(decision)))
@@ -584,7 +590,7 @@ pub async fn staff_gate(
             if booking.status != "active" {
                 return Err(invalid("check out", &booking.status).into());
             }
-            bookings::exit(&txn, &lot, &booking, rule(&state), now).await?;
+            bookings::exit(&txn, &lot, &booking, state.expiry_rule(), now).await?;
         }
         _ => return Err(ApiError::not_found("No such action.")),
     }

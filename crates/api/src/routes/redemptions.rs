@@ -35,9 +35,7 @@ fn settings(state: &AppState) -> RedemptionSettings {
     RedemptionSettings {
         reservation_validity: Duration::days(state.settings.merchant.reservation_days),
         code_ttl: Duration::seconds(state.settings.merchant.code_ttl_seconds),
-        expiry_rule: points_ledger::ExpiryRule {
-            years_after: state.settings.ledger.points_expire_years_after,
-        },
+        expiry_rule: state.expiry_rule(),
     }
 }
 

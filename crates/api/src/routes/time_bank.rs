@@ -99,12 +99,6 @@ impl From<TimebankError> for ApiError {
     }
 }
 
-fn rule(state: &AppState) -> points_ledger::ExpiryRule {
-    points_ledger::ExpiryRule {
-        years_after: state.settings.ledger.points_expire_years_after,
-    }
-}
-
 // ---------------------------------------------------------------------------------------
 // Activities
 
@@ -551,7 +545,8 @@ pub async fn settle(
     let overrides = request
         .attendances
         .map(|list| list.into_iter().map(|a| (a.user_id, a.minutes)).collect());
-    let report = settlement::settle(&txn, &user.0, &path, overrides, rule(&state), now).await?;
+    let report =
+        settlement::settle(&txn, &user.0, &path, overrides, state.expiry_rule(), now).await?;
     let activity = activities::find(&txn, &path).await?;
     let body = SettleResponse {
         activity_id: path.into_inner(),
@@ -751,7 +746,7 @@ async fn run_help_action(
             Begun::Replay(response) => return Ok(response),
             Begun::Proceed(guard) => guard,
         };
-    let after = help_requests::act(&txn, &user.0, id, action, rule(state), now).await?;
+    let after = help_requests::act(&txn, &user.0, id, action, state.expiry_rule(), now).await?;
     let response = guard
         .finish(&txn, StatusCode::OK, &HelpRequestResponse::from(after))
         .await?;

@@ -252,13 +252,8 @@ impl Query {
         )
     }
 
-    /// SQLite numbers parameters `?N`; PostgreSQL `$N`.
     fn statement(&self, sql: String) -> Statement {
-        let sql = match self.backend {
-            DatabaseBackend::Postgres => sql,
-            _ => sql.replace('$', "?"),
-        };
-        Statement::from_sql_and_values(self.backend, sql, self.values.clone())
+        platform::db::numbered_statement(self.backend, &sql, self.values.clone())
     }
 
     /// Figures per value of `group` (or one entry under "" without a group), percentiles by

@@ -19,12 +19,10 @@ use points_ledger::{AccountRef, Asset, ExpiryRule};
 use rand::seq::IndexedRandom;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, Statement, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, TransactionTrait,
 };
 
-/// Live bookings: they hold their slot.
-pub const LIVE: [&str; 2] = ["booked", "active"];
 /// Racing bookings try this many free slots before giving up.
 const ATTEMPTS: usize = 8;
 /// Pick among this many free slots at random, so concurrent bookings rarely collide.
@@ -78,13 +76,10 @@ async fn free_slots(
     if let Some(limit) = limit {
         sql.push_str(&format!(" LIMIT {limit}"));
     }
-    if backend != DatabaseBackend::Postgres {
-        sql = sql.replace('$', "?");
-    }
     let rows = conn
-        .query_all(Statement::from_sql_and_values(
+        .query_all(platform::db::numbered_statement(
             backend,
-            sql,
+            &sql,
             [lot_id.into(), from.into(), to.into()],
         ))
         .await?;

@@ -4,7 +4,7 @@
 
 use crate::TimebankError;
 use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
-use sea_orm::{ConnectionTrait, Statement};
+use sea_orm::ConnectionTrait;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Period {
@@ -65,11 +65,8 @@ pub async fn totals(
         values.push(start.into());
     }
     sql.push_str(" GROUP BY s.user_id ORDER BY minutes DESC, s.user_id");
-    if backend != sea_orm::DatabaseBackend::Postgres {
-        sql = sql.replace('$', "?");
-    }
     let rows = conn
-        .query_all(Statement::from_sql_and_values(backend, sql, values))
+        .query_all(platform::db::numbered_statement(backend, &sql, values))
         .await?;
     rows.into_iter()
         .map(|row| Ok((row.try_get("", "user_id")?, row.try_get("", "minutes")?)))
