@@ -202,3 +202,45 @@ async fn ledger_verify_reports_balanced_books_and_fails_on_broken_ones() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("MISMATCH balance_vs_entries"), "{stdout}");
 }
+
+#[tokio::test]
+async fn demand_counts_are_verified_and_rebuilt_from_the_command_line() {
+    let database_url = fresh_database_url().await;
+    let env = [("LINLI__DATABASE__URL", database_url.as_str())];
+    let output = run(&env, &["demands", "verify-counts"], None).await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.contains("agree"), "{stdout}");
+
+    // A count with no demand behind it: named, and a failure until rebuilt.
+    let db = sea_orm::Database::connect(&database_url).await.unwrap();
+    let backend = sea_orm::ConnectionTrait::get_database_backend(&db);
+    let planted = platform::db::numbered_statement(
+        backend,
+        "INSERT INTO demand_daily_counts (day_start, community_id, category_id, street_id, \
+           district_id, total) VALUES ($1, 'c', 'k', 's', 'd', 3)",
+        [chrono::Utc::now().into()],
+    );
+    sea_orm::ConnectionTrait::execute(&db, planted)
+        .await
+        .unwrap();
+    let output = run(&env, &["demands", "verify-counts"], None).await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(!output.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("MISMATCH") && stdout.contains("community c"),
+        "{stdout}"
+    );
+    let output = run(&env, &["demands", "verify-counts", "--rebuild"], None).await;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let output = run(&env, &["demands", "verify-counts"], None).await;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+}

@@ -107,6 +107,17 @@ async fn run_jobs(app: &TestApp) -> api::jobs::RoundReport {
     api::jobs::run_once(&app.state).await.expect("job round")
 }
 
+/// The daily counts behind the metrics equal a recount from the demands themselves.
+async fn assert_daily_counts_agree(app: &TestApp) {
+    let differences = demands::service::rollup::verify(&app.state.db)
+        .await
+        .expect("recount");
+    assert!(
+        differences.is_empty(),
+        "daily counts drifted: {differences:?}"
+    );
+}
+
 /// Tokens live 15 minutes on the app's clock; after moving it, log in again.
 async fn logins(app: &TestApp) -> (Session, Session, Session) {
     (
@@ -229,6 +240,7 @@ async fn a_demand_lives_from_submission_to_closure_with_an_event_for_each_step()
     .await;
     assert_eq!(mine["items"].as_array().unwrap().len(), 1);
     assert_eq!(mine["items"][0]["id"], *id);
+    assert_daily_counts_agree(&app).await;
 }
 
 #[tokio::test]
@@ -315,6 +327,7 @@ async fn transfer_moves_the_demand_and_keeps_the_sla_clock() {
         .as_str()
         .unwrap()
         .contains("和平社区"));
+    assert_daily_counts_agree(&app).await;
 }
 
 #[tokio::test]
@@ -417,6 +430,7 @@ async fn reject_needs_a_reason_and_withdraw_ends_an_open_demand() {
         expect_json(response, StatusCode::OK).await["status"],
         "withdrawn"
     );
+    assert_daily_counts_agree(&app).await;
 }
 
 #[tokio::test]
@@ -501,6 +515,7 @@ async fn a_resident_reopens_within_seven_days_and_not_after() {
         problem["detail"].as_str().unwrap().contains("7 days"),
         "{problem}"
     );
+    assert_daily_counts_agree(&app).await;
 }
 
 #[tokio::test]
@@ -560,6 +575,7 @@ async fn an_unrated_resolution_closes_itself_after_72_hours_once() {
         StatusCode::OK,
     )
     .await;
+    assert_daily_counts_agree(&app).await;
 }
 
 #[tokio::test]
@@ -647,6 +663,7 @@ async fn overdue_demands_warn_the_handler_then_escalate_to_the_street() {
     .await;
     assert_eq!(resolved["resolved_on_time"], false);
     assert_eq!(resolved["overdue"], false);
+    assert_daily_counts_agree(&app).await;
 }
 
 #[tokio::test]
@@ -1195,6 +1212,7 @@ async fn metrics_follow_from_a_scripted_history() {
         "forbidden",
     )
     .await;
+    assert_daily_counts_agree(&app).await;
 }
 
 /// Job rounds running at once (as on several instances) escalate and close each demand once.
@@ -1277,4 +1295,413 @@ async fn concurrent_job_rounds_act_on_each_demand_once() {
         let once = |name: &str| acts.iter().filter(|a| *a == name).count();
         assert!(once("escalate") + once("auto_close") == 1, "{acts:?}");
     }
+    assert_daily_counts_agree(&app).await;
+}
+
+/// What the metrics should say, worked out here from the demand rows alone.
+struct Recount {
+    total: i64,
+    closed: i64,
+    resolved: i64,
+    on_time: i64,
+    handling_seconds: Vec<i64>,
+    rated: i64,
+    satisfied: i64,
+    overdue_open: i64,
+}
+
+fn recount(
+    rows: &[demands::entity::demand::Model],
+    street_id: &str,
+    from: chrono::DateTime<chrono::Utc>,
+    to: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
+    max_slot: i16,
+) -> Recount {
+    let counted: Vec<_> = rows
+        .iter()
+        .filter(|d| d.street_id == street_id && d.submitted_at >= from && d.submitted_at < to)
+        .filter(|d| d.status != "rejected" && d.status != "withdrawn")
+        .collect();
+    let mut handling_seconds: Vec<i64> = counted
+        .iter()
+        .filter(|d| d.sample_slot < max_slot)
+        .filter_map(|d| d.handling_seconds)
+        .collect();
+    handling_seconds.sort_unstable();
+    let open = ["submitted", "accepted", "in_progress"];
+    Recount {
+        total: counted.len() as i64,
+        closed: counted.iter().filter(|d| d.status == "closed").count() as i64,
+        resolved: counted
+            .iter()
+            .filter(|d| d.handling_seconds.is_some())
+            .count() as i64,
+        on_time: counted
+            .iter()
+            .filter(|d| d.resolved_on_time == Some(true))
+            .count() as i64,
+        handling_seconds,
+        rated: counted
+            .iter()
+            .filter(|d| d.rating_satisfied.is_some())
+            .count() as i64,
+        satisfied: counted
+            .iter()
+            .filter(|d| d.rating_satisfied == Some(true))
+            .count() as i64,
+        overdue_open: counted
+            .iter()
+            .filter(|d| open.contains(&d.status.as_str()) && d.due_at < now)
+            .count() as i64,
+    }
+}
+
+/// `percentile_cont`: linear interpolation between the ranks around `p (n - 1)`.
+fn percentile_hours(sorted: &[i64], p: f64) -> Option<f64> {
+    let last = sorted.len().checked_sub(1)?;
+    let position = p * last as f64;
+    let low = position.floor() as usize;
+    let high = (low + 1).min(last);
+    let fraction = position - low as f64;
+    Some((sorted[low] as f64 + (sorted[high] - sorted[low]) as f64 * fraction) / 3600.0)
+}
+
+fn assert_close(actual: &Value, expected: Option<f64>, what: &str) {
+    match expected {
+        None => assert_eq!(actual, &Value::Null, "{what}"),
+        Some(e) => {
+            let a = actual
+                .as_f64()
+                .unwrap_or_else(|| panic!("{what}: {actual} is not a number"));
+            assert!((a - e).abs() < 1e-6, "{what}: {a} != {e}");
+        }
+    }
+}
+
+/// A history across several Shanghai days, then periods of whole days (read from the daily
+/// counts), periods cut mid-day (whole days plus hours read from the demands) and periods
+/// within a day: each answer equals a recount from the demand rows. Counts planted wrong
+/// show in the whole-day figures and in `verify`, and `rebuild` mends them.
+#[tokio::test]
+async fn metrics_agree_with_a_recount_over_whole_days_and_cut_periods() {
+    use demands::service::rollup;
+    use platform::clock::local_day_start;
+    use sea_orm::{ConnectionTrait, EntityTrait};
+
+    let app = spawn_app().await;
+    app.clock.freeze();
+    let start = app.clock.now();
+    // Twelve demands seven hours apart: they straddle at least three midnights.
+    let mut filed = Vec::new();
+    for i in 0..12 {
+        let (alice, _, _) = logins(&app).await;
+        let category = if i % 3 == 0 {
+            "安全隐患"
+        } else {
+            "环境卫生"
+        };
+        filed.push(submit(&app, &alice, category, "新华社区", &format!("第{i}件")).await);
+        app.clock.advance(Duration::hours(7));
+    }
+    for (i, d) in filed.iter().enumerate() {
+        let (alice, community, _) = logins(&app).await;
+        let id = &d["id"];
+        match i {
+            10 => {
+                let body = json!({"reason": "重复"});
+                let response = staff_act(&app, &community, id, "reject", body).await;
+                expect_json(response, StatusCode::OK).await;
+                continue;
+            }
+            11 => {
+                let body = json!({"reason": "不需要了"});
+                let response = resident_act(&app, &alice, id, "withdraw", body).await;
+                expect_json(response, StatusCode::OK).await;
+                continue;
+            }
+            _ => {}
+        }
+        let response = staff_act(&app, &community, id, "accept", json!({})).await;
+        expect_json(response, StatusCode::OK).await;
+        if i == 9 {
+            continue; // stays open, overdue by now
+        }
+        if i == 8 {
+            let peace = app.org_id("和平社区").await;
+            let body = json!({"org_id": peace, "reason": "地址属于和平社区"});
+            let response = staff_act(&app, &community, id, "transfer", body).await;
+            expect_json(response, StatusCode::OK).await;
+            continue;
+        }
+        app.clock.advance(Duration::minutes(37 * i as i64));
+        let (alice, community, _) = logins(&app).await;
+        let body = json!({"resolution": "办结"});
+        let response = staff_act(&app, &community, id, "resolve", body).await;
+        expect_json(response, StatusCode::OK).await;
+        if i % 2 == 0 {
+            let body = json!({"satisfied": i % 4 == 0, "score": 4});
+            let response = resident_act(&app, &alice, id, "rate", body).await;
+            expect_json(response, StatusCode::OK).await;
+        }
+    }
+    // One rated demand is reopened and resolved again: the first resolution still counts.
+    let (alice, community, _) = logins(&app).await;
+    let reopened = &filed[4]["id"];
+    let body = json!({"reason": "又坏了"});
+    expect_json(
+        resident_act(&app, &alice, reopened, "reopen", body).await,
+        StatusCode::OK,
+    )
+    .await;
+    let body = json!({"resolution": "再次办结"});
+    expect_json(
+        staff_act(&app, &community, reopened, "resolve", body).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_daily_counts_agree(&app).await;
+
+    let now = app.clock.now();
+    let street_id = app.org_id("新华街道").await;
+    let rows = demands::entity::demand::Entity::find()
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    let first_day = local_day_start(start);
+    let periods = [
+        ("whole days", first_day, first_day + Duration::days(5)),
+        (
+            "one whole day",
+            first_day + Duration::days(1),
+            first_day + Duration::days(2),
+        ),
+        (
+            "cut at both ends",
+            start + Duration::hours(3),
+            start + Duration::hours(60),
+        ),
+        (
+            "within a day",
+            start + Duration::hours(13),
+            start + Duration::hours(22),
+        ),
+    ];
+    let street = app.login_staff("street", DEMO_PASSWORD).await;
+    let format =
+        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let metrics_for = |from, to| {
+        let path = format!(
+            "/api/v1/staff/metrics/demands?from={}&to={}",
+            format(from),
+            format(to)
+        );
+        let token = street.access_token.clone();
+        let app = &app;
+        async move { expect_json(app.get(&path, Some(&token)).await, StatusCode::OK).await }
+    };
+    for (label, from, to) in periods {
+        let expected = recount(&rows, &street_id, from, to, now, 100);
+        let m = metrics_for(from, to).await;
+        assert!(expected.total > 0, "{label}: the period holds demands");
+        assert_eq!(m["total"], expected.total, "{label}: {m}");
+        assert_eq!(m["closed"], expected.closed, "{label}");
+        assert_eq!(m["resolved"], expected.resolved, "{label}");
+        assert_eq!(m["resolved_on_time"], expected.on_time, "{label}");
+        assert_eq!(m["rated"], expected.rated, "{label}");
+        assert_eq!(m["satisfied"], expected.satisfied, "{label}");
+        assert_eq!(m["overdue_open"], expected.overdue_open, "{label}");
+        let resolved = expected.handling_seconds.len() as f64;
+        let average = (resolved > 0.0)
+            .then(|| expected.handling_seconds.iter().sum::<i64>() as f64 / resolved / 3600.0);
+        assert_close(&m["avg_handling_hours"], average, label);
+        let h = &expected.handling_seconds;
+        assert_close(&m["median_handling_hours"], percentile_hours(h, 0.5), label);
+        assert_close(&m["p90_handling_hours"], percentile_hours(h, 0.9), label);
+        assert_eq!(m["percentile_sample_rate"], 1.0);
+        let group_total: i64 = m["by_community"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["total"].as_i64().unwrap())
+            .sum();
+        assert_eq!(group_total, expected.total, "{label}: communities add up");
+    }
+
+    // Plant a wrong count: the whole-day figures read it, verify names it, rebuild mends it.
+    let (label, from, to) = periods[0];
+    let before = metrics_for(from, to).await;
+    app.state
+        .db
+        .execute_unprepared("UPDATE demand_daily_counts SET total = total + 5")
+        .await
+        .unwrap();
+    let drifted = metrics_for(from, to).await;
+    assert_ne!(
+        drifted["total"], before["total"],
+        "{label}: read from the daily counts"
+    );
+    assert!(!rollup::verify(&app.state.db).await.unwrap().is_empty());
+    rollup::rebuild(&app.state.db).await.unwrap();
+    assert_daily_counts_agree(&app).await;
+    assert_eq!(metrics_for(from, to).await, before);
+}
+
+/// Beyond the exact limit, median and p90 are those of the demands in the sample slots the
+/// policy picks, overall and per category; within it they are exact.
+#[tokio::test]
+async fn percentiles_beyond_the_exact_limit_come_from_the_sample() {
+    use demands::service::metrics::{compute_with, PercentilePolicy};
+    use sea_orm::EntityTrait;
+
+    let app = spawn_app().await;
+    app.clock.freeze();
+    let start = app.clock.now();
+    let mut filed = Vec::new();
+    {
+        let (alice, _, _) = logins(&app).await;
+        for i in 0..24 {
+            let category = if i % 2 == 0 {
+                "安全隐患"
+            } else {
+                "环境卫生"
+            };
+            filed.push(submit(&app, &alice, category, "新华社区", &format!("样本{i}")).await);
+        }
+    }
+    for (i, d) in filed.iter().enumerate() {
+        app.clock
+            .advance(Duration::minutes(13 + 29 * (i as i64 % 7)));
+        let (_, community, _) = logins(&app).await;
+        let accepted = staff_act(&app, &community, &d["id"], "accept", json!({})).await;
+        expect_json(accepted, StatusCode::OK).await;
+        let body = json!({"resolution": "办结"});
+        let resolved = staff_act(&app, &community, &d["id"], "resolve", body).await;
+        expect_json(resolved, StatusCode::OK).await;
+    }
+    let now = app.clock.now();
+    let street_id = app.org_id("新华街道").await;
+    let street = identity::entity::org::Entity::find_by_id(street_id.clone())
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let rows = demands::entity::demand::Entity::find()
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    let (from, to) = (start, now + Duration::seconds(1));
+    let policy = PercentilePolicy {
+        exact_up_to: 10,
+        sample_target: 9,
+    };
+    // 24 resolved: ceil(100 × 9 / 24) = 38 slots.
+    assert_eq!(policy.slots_for(24), 38);
+    let sampled = compute_with(&app.state.db, &street, from, to, now, policy)
+        .await
+        .unwrap();
+    assert_eq!(sampled.figures.resolved, 24);
+    assert!((sampled.percentile_sample_rate - 0.38).abs() < 1e-9);
+    let in_sample = recount(&rows, &street_id, from, to, now, 38);
+    let hours = |v: Option<f64>| v.map(|h| (h * 1e6).round() / 1e6);
+    assert_eq!(
+        hours(sampled.figures.median_handling_hours),
+        hours(percentile_hours(&in_sample.handling_seconds, 0.5))
+    );
+    assert_eq!(
+        hours(sampled.figures.p90_handling_hours),
+        hours(percentile_hours(&in_sample.handling_seconds, 0.9))
+    );
+    // The counts and the mean never come from the sample.
+    let all = recount(&rows, &street_id, from, to, now, 100);
+    let mean = all.handling_seconds.iter().sum::<i64>() as f64 / 24.0 / 3600.0;
+    assert!((sampled.figures.avg_handling_hours.unwrap() - mean).abs() < 1e-9);
+    // Per category: the sampled demands of that category.
+    for group in &sampled.by_category {
+        let mut of_group: Vec<i64> = rows
+            .iter()
+            .filter(|d| d.category_id == group.id && d.submitted_at >= from)
+            .filter(|d| d.sample_slot < 38)
+            .filter_map(|d| d.handling_seconds)
+            .collect();
+        of_group.sort_unstable();
+        assert_eq!(
+            hours(group.figures.median_handling_hours),
+            hours(percentile_hours(&of_group, 0.5)),
+            "{}",
+            group.name
+        );
+    }
+    // Within the limit: every resolved demand.
+    let exact = compute_with(
+        &app.state.db,
+        &street,
+        from,
+        to,
+        now,
+        PercentilePolicy::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(exact.percentile_sample_rate, 1.0);
+    assert_eq!(
+        hours(exact.figures.p90_handling_hours),
+        hours(percentile_hours(&all.handling_seconds, 0.9))
+    );
+}
+
+/// Residents filing at once land on the same daily-count row, and staff resolving and
+/// transferring at once move demands between rows: the counts stay exact (one row lock at
+/// a time, taken in key order).
+#[tokio::test]
+async fn concurrent_filings_resolutions_and_transfers_keep_the_daily_counts_exact() {
+    use futures_util::future::join_all;
+
+    let app = spawn_app().await;
+    let names: Vec<String> = (0..12).map(|i| format!("resident{i}")).collect();
+    let residents = join_all(names.iter().map(|n| app.login_resident(n))).await;
+    let filed = join_all(
+        residents
+            .iter()
+            .map(|r| submit(&app, r, "环境卫生", "新华社区", "楼道灯不亮")),
+    )
+    .await;
+    let (_, community, _) = logins(&app).await;
+    join_all(filed.iter().map(|d| async {
+        let accepted = staff_act(&app, &community, &d["id"], "accept", json!({})).await;
+        expect_json(accepted, StatusCode::OK).await
+    }))
+    .await;
+    let peace = app.org_id("和平社区").await;
+    join_all(filed.iter().enumerate().map(|(i, d)| {
+        let (action, body) = if i % 2 == 0 {
+            ("resolve", json!({"resolution": "已更换灯泡"}))
+        } else {
+            ("transfer", json!({"org_id": peace, "reason": "属和平社区"}))
+        };
+        let community = &community;
+        let app = &app;
+        async move {
+            let response = staff_act(app, community, &d["id"], action, body).await;
+            expect_json(response, StatusCode::OK).await
+        }
+    }))
+    .await;
+    assert_daily_counts_agree(&app).await;
+    let stored = demands::service::rollup::stored(&app.state.db)
+        .await
+        .unwrap();
+    let resolved: i64 = stored.values().map(|c| c.resolved).sum();
+    assert_eq!(resolved, 6 + demo_resolved(&app).await);
+}
+
+/// Demands the demo data resolved before a test began.
+async fn demo_resolved(app: &TestApp) -> i64 {
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    demands::entity::demand::Entity::find()
+        .filter(demands::entity::demand::Column::HandlingSeconds.is_not_null())
+        .filter(demands::entity::demand::Column::Title.ne("楼道灯不亮"))
+        .count(&app.state.db)
+        .await
+        .unwrap() as i64
 }

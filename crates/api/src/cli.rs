@@ -37,6 +37,21 @@ enum Command {
         #[command(subcommand)]
         command: LedgerCommand,
     },
+    /// Demand tasks.
+    Demands {
+        #[command(subcommand)]
+        command: DemandsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DemandsCommand {
+    /// Recount the daily demand counts behind the metrics from the demands and compare;
+    /// exits non-zero when they differ, unless `--rebuild` replaces them with the recount.
+    VerifyCounts {
+        #[arg(long)]
+        rebuild: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -101,6 +116,9 @@ pub fn main() -> ExitCode {
             Command::Ledger {
                 command: LedgerCommand::Verify,
             } => verify_ledger(settings).await,
+            Command::Demands {
+                command: DemandsCommand::VerifyCounts { rebuild },
+            } => verify_demand_counts(settings, rebuild).await,
         }
     });
     match result {
@@ -128,6 +146,37 @@ async fn migrate(settings: Settings) -> anyhow::Result<()> {
     crate::migrator::migrate(&db).await?;
     tracing::info!("migrations applied");
     Ok(())
+}
+
+async fn verify_demand_counts(settings: Settings, rebuild: bool) -> anyhow::Result<()> {
+    use demands::service::rollup;
+    use sea_orm::TransactionTrait;
+    let db = platform::db::connect(&settings.database).await?;
+    crate::migrator::migrate(&db).await?;
+    let differences = rollup::verify(&db).await?;
+    let mut out = std::io::stdout().lock();
+    for (key, stored, recounted) in &differences {
+        writeln!(
+            out,
+            "MISMATCH day {} community {} category {}: stored {stored:?}, recounted {recounted:?}",
+            key.day_start, key.community_id, key.category_id
+        )?;
+    }
+    if differences.is_empty() {
+        writeln!(out, "daily demand counts agree with the demands")?;
+        return Ok(());
+    }
+    if rebuild {
+        let txn = db.begin().await?;
+        rollup::rebuild(&txn).await?;
+        txn.commit().await?;
+        writeln!(out, "daily demand counts rebuilt from the demands")?;
+        return Ok(());
+    }
+    anyhow::bail!(
+        "{} daily demand counts differ from the demands (run with --rebuild to replace them)",
+        differences.len()
+    )
 }
 
 async fn verify_ledger(settings: Settings) -> anyhow::Result<()> {

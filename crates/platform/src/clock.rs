@@ -43,9 +43,44 @@ impl Clock {
     }
 }
 
+/// Asia/Shanghai (UTC+8, no daylight saving): the district's days start at its midnight.
+pub const CHINA_OFFSET: Duration = Duration::hours(8);
+
+/// The start (as a UTC instant) of the Asia/Shanghai day that contains `t`.
+pub fn local_day_start(t: DateTime<Utc>) -> DateTime<Utc> {
+    let local = (t + CHINA_OFFSET).date_naive();
+    local.and_time(chrono::NaiveTime::MIN).and_utc() - CHINA_OFFSET
+}
+
+/// The first Asia/Shanghai midnight at or after `t`.
+pub fn local_midnight_at_or_after(t: DateTime<Utc>) -> DateTime<Utc> {
+    let start = local_day_start(t);
+    if start == t {
+        t
+    } else {
+        start + Duration::days(1)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn local_days_start_at_midnight_in_shanghai() {
+        let t: DateTime<Utc> = "2026-11-28T15:59:59Z".parse().unwrap();
+        let start: DateTime<Utc> = "2026-11-27T16:00:00Z".parse().unwrap();
+        assert_eq!(local_day_start(t), start);
+        // 16:00 UTC is midnight in Shanghai: a new day.
+        let midnight = start + Duration::days(1);
+        assert_eq!(local_day_start(midnight), midnight);
+        assert_eq!(local_midnight_at_or_after(midnight), midnight);
+        assert_eq!(local_midnight_at_or_after(t), midnight);
+        assert_eq!(
+            local_midnight_at_or_after(midnight + Duration::microseconds(1)),
+            midnight + Duration::days(1)
+        );
+    }
 
     #[test]
     fn advancing_a_clone_moves_the_original() {

@@ -859,6 +859,10 @@ pub struct MetricsResponse {
     pub figures: FiguresResponse,
     pub by_category: Vec<GroupFigures>,
     pub by_community: Vec<GroupFigures>,
+    /// The share of resolved demands the median and p90 come from: 1 when they are exact
+    /// (up to 50,000 resolved demands in the period), less when they are estimated from a
+    /// fixed uniform sample of about 50,000 (a district over a year).
+    pub percentile_sample_rate: f64,
 }
 
 impl From<metrics::DemandMetrics> for MetricsResponse {
@@ -880,6 +884,7 @@ impl From<metrics::DemandMetrics> for MetricsResponse {
             figures: m.figures.into(),
             by_category: groups(m.by_category),
             by_community: groups(m.by_community),
+            percentile_sample_rate: m.percentile_sample_rate,
         }
     }
 }

@@ -47,6 +47,9 @@ pub struct Model {
     pub rated_at: Option<DateTimeUtc>,
     /// Bumped by every change; updates compare-and-set on it.
     pub version: i32,
+    /// 0..100 from the id: percentiles over very many demands read the slots below a bound
+    /// as a fixed, uniform sample (see `service::metrics`).
+    pub sample_slot: i16,
     pub updated_at: DateTimeUtc,
 }
 

@@ -5,7 +5,7 @@
 use crate::entity::demand;
 use crate::rules::{self, MAX_TEXT_CHARS};
 use crate::service::demands::{record_event, staff_sees, NewEvent};
-use crate::service::notify;
+use crate::service::{notify, rollup};
 use crate::state_machine::{self, Action, ActorKind, Context, DemandState};
 use crate::DemandError;
 use chrono::{DateTime, Utc};
@@ -331,6 +331,7 @@ pub async fn act(
     if changed.rows_affected != 1 {
         return Err(DemandError::Changed);
     }
+    rollup::record(conn, Some(&demand), Some(&after)).await?;
     let event_note = match (&command, &transferred_to) {
         (Command::Transfer { reason, .. }, Some(target)) => {
             format!("转至{}：{reason}", target.name)

@@ -2,7 +2,7 @@
 
 use crate::entity::{category, demand, demand_event};
 use crate::rules::{self, Location, MAX_TEXT_CHARS, MAX_TITLE_CHARS};
-use crate::service::notify;
+use crate::service::{notify, rollup};
 use crate::state_machine::DemandState;
 use crate::DemandError;
 use chrono::{DateTime, Duration, Utc};
@@ -93,8 +93,10 @@ pub async fn submit(
 
     let sla = Duration::hours(i64::from(category.sla_hours));
     let warn_after = Duration::seconds((sla.num_seconds() as f64 * WARN_AT_FRACTION) as i64);
+    let id = new_id();
     let created = demand::ActiveModel {
-        id: Set(new_id()),
+        sample_slot: Set(rollup::sample_slot(&id)),
+        id: Set(id),
         resident_id: Set(actor.user_id.clone()),
         category_id: Set(category.id),
         title: Set(title),
@@ -132,6 +134,7 @@ pub async fn submit(
     }
     .insert(conn)
     .await?;
+    rollup::record(conn, None, Some(&created)).await?;
     record_event(
         conn,
         NewEvent {

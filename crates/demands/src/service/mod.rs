@@ -4,4 +4,5 @@ pub mod demands;
 pub mod export;
 pub mod metrics;
 pub mod notify;
+pub mod rollup;
 pub mod sla;

@@ -4,7 +4,7 @@
 
 use crate::entity::demand;
 use crate::service::demands::{record_event, NewEvent};
-use crate::service::notify;
+use crate::service::{notify, rollup};
 use crate::state_machine::{self, Action, ActorKind, Context, DemandState, AUTO_CLOSE_HOURS};
 use crate::DemandError;
 use chrono::{DateTime, Duration, Utc};
@@ -197,6 +197,12 @@ pub async fn auto_close(
         if changed.rows_affected != 1 {
             continue;
         }
+        let after = demand::Model {
+            status: transition.to.as_str().to_owned(),
+            closed_at: Some(now),
+            ..demand.clone()
+        };
+        rollup::record(conn, Some(&demand), Some(&after)).await?;
         let note = format!("{AUTO_CLOSE_HOURS}小时内未评价，自动关闭");
         record_event(
             conn,
@@ -213,11 +219,6 @@ pub async fn auto_close(
             now,
         )
         .await?;
-        let after = demand::Model {
-            status: transition.to.as_str().to_owned(),
-            closed_at: Some(now),
-            ..demand
-        };
         notify::resident_status(conn, &after, transition.to, false, &note, now).await?;
         closed += 1;
     }
