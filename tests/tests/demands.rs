@@ -1488,6 +1488,11 @@ async fn metrics_agree_with_a_recount_over_whole_days_and_cut_periods() {
         ),
     ];
     let street = app.login_staff("street", DEMO_PASSWORD).await;
+    let street_org = identity::entity::org::Entity::find_by_id(street_id.clone())
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
     let format =
         |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
     let metrics_for = |from, to| {
@@ -1526,6 +1531,30 @@ async fn metrics_agree_with_a_recount_over_whole_days_and_cut_periods() {
             .map(|g| g["total"].as_i64().unwrap())
             .sum();
         assert_eq!(group_total, expected.total, "{label}: communities add up");
+
+        // The dashboard's daily series: submitted by day of submission, closed by day of
+        // closing, in Shanghai dates.
+        let date = |t: chrono::DateTime<chrono::Utc>| {
+            (t + Duration::hours(8)).format("%Y-%m-%d").to_string()
+        };
+        let mut days = std::collections::BTreeMap::<String, (i64, i64)>::new();
+        for d in rows.iter().filter(|d| d.street_id == street_id) {
+            let counted = d.status != "rejected" && d.status != "withdrawn";
+            if counted && d.submitted_at >= from && d.submitted_at < to {
+                days.entry(date(d.submitted_at)).or_default().0 += 1;
+            }
+            if let (true, Some(at)) = (d.status == "closed", d.closed_at) {
+                if at >= from && at < to {
+                    days.entry(date(at)).or_default().1 += 1;
+                }
+            }
+        }
+        let expected_days: Vec<(String, i64, i64)> =
+            days.into_iter().map(|(k, (s, c))| (k, s, c)).collect();
+        let series = demands::service::metrics::daily_series(&app.state.db, &street_org, from, to)
+            .await
+            .unwrap();
+        assert_eq!(series, expected_days, "{label}");
     }
 
     // Plant a wrong count: the whole-day figures read it, verify names it, rebuild mends it.

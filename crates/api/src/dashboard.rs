@@ -375,28 +375,10 @@ pub async fn series(
         now: now.into(),
         whole_district: org.kind == OrgKind::District.as_str(),
     };
-    // Demands: one indexed equality on the org's level, like the metrics.
-    let level = demands::service::metrics::level_column(&org.kind)
+    // Demands: whole days from the daily counts, the hours at the edges from the demands.
+    let demands_by_day = demands::service::metrics::daily_series(db, org, from, to)
+        .await
         .map_err(|e| DbErr::Custom(e.to_string()))?;
-    let in_scope = format!("{level} = $1");
-    let org_id: Value = org.id.clone().into();
-    let submitted = q
-        .grouped(org_id.clone(), &format!(
-            "SELECT {} AS k, CAST(COUNT(*) AS BIGINT) AS n FROM demands WHERE {in_scope} \
-             AND submitted_at >= $2 AND submitted_at < $3 AND status NOT IN ('rejected', 'withdrawn') GROUP BY 1",
-            local_date(backend, "submitted_at", false)
-        ))
-        .await?;
-    let closed = q
-        .grouped(
-            org_id.clone(),
-            &format!(
-                "SELECT {} AS k, CAST(COUNT(*) AS BIGINT) AS n FROM demands WHERE {in_scope} \
-             AND status = 'closed' AND closed_at >= $2 AND closed_at < $3 GROUP BY 1",
-                local_date(backend, "closed_at", false)
-            ),
-        )
-        .await?;
     let day = local_date(backend, "t.created_at", false);
     let issued = q
         .grouped(q.path.clone(), &format!(
@@ -458,7 +440,7 @@ pub async fn series(
         ));
     }
     Ok(Series {
-        demands_by_day: merge(submitted, closed),
+        demands_by_day,
         points_by_day: merge(issued, redeemed),
         volunteer_minutes_by_month,
         parking_by_lot,

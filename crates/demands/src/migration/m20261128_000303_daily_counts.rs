@@ -1,6 +1,7 @@
 //! Daily counts per community and category, kept in step with every demand write, so that
 //! a year of a district's metrics sums a few tens of thousands of rows instead of scanning a
-//! million demands; and a sample slot per demand, so that percentiles over very many
+//! million demands (the day is the day of submission, except `closed_on_day`: demands
+//! closed that day, for the dashboard's daily series); and a sample slot per demand, so that percentiles over very many
 //! demands can be estimated from a fixed sample read from a covering index.
 //!
 //! The backfill below is written out here on purpose: a migration must keep working when
@@ -35,6 +36,7 @@ enum DemandDailyCounts {
     HandlingSeconds,
     Rated,
     Satisfied,
+    ClosedOnDay,
 }
 
 fn reference<T: IntoIden>(name: T) -> ColumnDef {
@@ -103,6 +105,7 @@ impl MigrationTrait for Migration {
                     .col(count(C::HandlingSeconds))
                     .col(count(C::Rated))
                     .col(count(C::Satisfied))
+                    .col(count(C::ClosedOnDay))
                     .primary_key(
                         Index::create()
                             .col(C::DayStart)
@@ -158,10 +161,11 @@ async fn backfill<C: ConnectionTrait>(conn: &C) -> Result<(), DbErr> {
         .query_all(Statement::from_string(
             backend,
             "SELECT id, submitted_at, community_id, category_id, street_id, district_id, \
-               status, handling_seconds, resolved_on_time, rating_satisfied FROM demands",
+               status, handling_seconds, resolved_on_time, rating_satisfied, closed_at \
+             FROM demands",
         ))
         .await?;
-    let mut counts: BTreeMap<Key, (String, String, [i64; 7])> = BTreeMap::new();
+    let mut counts: BTreeMap<Key, (String, String, [i64; 8])> = BTreeMap::new();
     for row in rows {
         let id: String = row.try_get("", "id")?;
         let slot = if backend == sea_orm_migration::sea_orm::DatabaseBackend::Postgres {
@@ -192,7 +196,7 @@ async fn backfill<C: ConnectionTrait>(conn: &C) -> Result<(), DbErr> {
             (
                 row.try_get("", "street_id").unwrap_or_default(),
                 row.try_get("", "district_id").unwrap_or_default(),
-                [0; 7],
+                [0; 8],
             )
         });
         let c = &mut entry.2;
@@ -203,6 +207,22 @@ async fn backfill<C: ConnectionTrait>(conn: &C) -> Result<(), DbErr> {
         c[4] += handling.unwrap_or(0);
         c[5] += i64::from(satisfied.is_some());
         c[6] += i64::from(satisfied == Some(true));
+        let closed_at: Option<DateTime<Utc>> = row.try_get("", "closed_at")?;
+        if let (true, Some(closed_at)) = (status == "closed", closed_at) {
+            let key = (
+                day_start(closed_at),
+                row.try_get("", "community_id")?,
+                row.try_get("", "category_id")?,
+            );
+            let entry = counts.entry(key).or_insert_with(|| {
+                (
+                    row.try_get("", "street_id").unwrap_or_default(),
+                    row.try_get("", "district_id").unwrap_or_default(),
+                    [0; 8],
+                )
+            });
+            entry.2[7] += 1;
+        }
     }
     for ((day, community_id, category_id), (street_id, district_id, c)) in counts {
         let insert = Query::insert()
@@ -220,6 +240,7 @@ async fn backfill<C: ConnectionTrait>(conn: &C) -> Result<(), DbErr> {
                 DemandDailyCounts::HandlingSeconds,
                 DemandDailyCounts::Rated,
                 DemandDailyCounts::Satisfied,
+                DemandDailyCounts::ClosedOnDay,
             ])
             .values_panic([
                 day.into(),
@@ -234,6 +255,7 @@ async fn backfill<C: ConnectionTrait>(conn: &C) -> Result<(), DbErr> {
                 c[4].into(),
                 c[5].into(),
                 c[6].into(),
+                c[7].into(),
             ])
             .to_owned();
         conn.execute(backend.build(&insert)).await?;

@@ -1,6 +1,7 @@
 //! Daily counts behind the demand metrics: per Asia/Shanghai day of submission, community
 //! and category, the same tallies `service::metrics` reports (total, closed, resolved, on
-//! time, handling seconds, rated, satisfied) over demands that are not rejected or withdrawn.
+//! time, handling seconds, rated, satisfied) over demands that are not rejected or withdrawn;
+//! and per day of *closing*, `closed_on_day`, for the dashboard's submitted-vs-closed series.
 //!
 //! Every write that changes a demand's tallies calls [`record`] in the same transaction
 //! with the row before and after, so the counts can never drift from the demands: a rollback
@@ -39,6 +40,8 @@ pub struct Counts {
     pub handling_seconds: i64,
     pub rated: i64,
     pub satisfied: i64,
+    /// Demands closed on this day (whatever day they were submitted).
+    pub closed_on_day: i64,
 }
 
 impl Counts {
@@ -50,6 +53,7 @@ impl Counts {
         self.handling_seconds += sign * other.handling_seconds;
         self.rated += sign * other.rated;
         self.satisfied += sign * other.satisfied;
+        self.closed_on_day += sign * other.closed_on_day;
     }
 
     pub fn is_zero(&self) -> bool {
@@ -78,6 +82,7 @@ struct Tallied {
     handling_seconds: Option<i64>,
     resolved_on_time: Option<bool>,
     rating_satisfied: Option<bool>,
+    closed_at: Option<DateTime<Utc>>,
 }
 
 impl From<&demand::Model> for Tallied {
@@ -93,21 +98,31 @@ impl From<&demand::Model> for Tallied {
             handling_seconds: d.handling_seconds,
             resolved_on_time: d.resolved_on_time,
             rating_satisfied: d.rating_satisfied,
+            closed_at: d.closed_at,
         }
     }
 }
 
-/// Where a demand counts, with its street and district, and what it adds; nothing for a
-/// rejected or withdrawn demand.
-fn contribution(d: &Tallied) -> Option<(Key, (String, String), Counts)> {
-    if d.status == DemandState::Rejected.as_str() || d.status == DemandState::Withdrawn.as_str() {
-        return None;
-    }
-    let key = Key {
-        day_start: local_day_start(d.submitted_at),
+/// Where a demand counts, with its street and district, and what it adds there: on its day
+/// of submission (nothing for a rejected or withdrawn demand), and on its day of closing.
+fn contributions(d: &Tallied) -> Vec<(Key, (String, String), Counts)> {
+    let key = |day| Key {
+        day_start: local_day_start(day),
         community_id: d.community_id.clone(),
         category_id: d.category_id.clone(),
     };
+    let levels = (d.street_id.clone(), d.district_id.clone());
+    let mut out = Vec::with_capacity(2);
+    if let (true, Some(closed_at)) = (d.status == DemandState::Closed.as_str(), d.closed_at) {
+        let closing = Counts {
+            closed_on_day: 1,
+            ..Counts::default()
+        };
+        out.push((key(closed_at), levels.clone(), closing));
+    }
+    if d.status == DemandState::Rejected.as_str() || d.status == DemandState::Withdrawn.as_str() {
+        return out;
+    }
     let counts = Counts {
         total: 1,
         closed: i64::from(d.status == DemandState::Closed.as_str()),
@@ -116,14 +131,16 @@ fn contribution(d: &Tallied) -> Option<(Key, (String, String), Counts)> {
         handling_seconds: d.handling_seconds.unwrap_or(0),
         rated: i64::from(d.rating_satisfied.is_some()),
         satisfied: i64::from(d.rating_satisfied == Some(true)),
+        closed_on_day: 0,
     };
-    Some((key, (d.street_id.clone(), d.district_id.clone()), counts))
+    out.push((key(d.submitted_at), levels, counts));
+    out
 }
 
 type Deltas = BTreeMap<Key, ((String, String), Counts)>;
 
 fn tally(deltas: &mut Deltas, d: &Tallied, sign: i64) {
-    if let Some((key, levels, counts)) = contribution(d) {
+    for (key, levels, counts) in contributions(d) {
         deltas
             .entry(key)
             .or_insert_with(|| (levels, Counts::default()))
@@ -163,7 +180,8 @@ async fn add(
 ) -> Result<(), DbErr> {
     let sql = "INSERT INTO demand_daily_counts (day_start, community_id, category_id, \
          street_id, district_id, total, closed, resolved, on_time, handling_seconds, rated, \
-         satisfied) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+         satisfied, closed_on_day) \
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
        ON CONFLICT (day_start, community_id, category_id) DO UPDATE SET \
          total = demand_daily_counts.total + excluded.total, \
          closed = demand_daily_counts.closed + excluded.closed, \
@@ -171,7 +189,8 @@ async fn add(
          on_time = demand_daily_counts.on_time + excluded.on_time, \
          handling_seconds = demand_daily_counts.handling_seconds + excluded.handling_seconds, \
          rated = demand_daily_counts.rated + excluded.rated, \
-         satisfied = demand_daily_counts.satisfied + excluded.satisfied";
+         satisfied = demand_daily_counts.satisfied + excluded.satisfied, \
+         closed_on_day = demand_daily_counts.closed_on_day + excluded.closed_on_day";
     conn.execute(platform::db::numbered_statement(
         conn.get_database_backend(),
         sql,
@@ -188,6 +207,7 @@ async fn add(
             delta.handling_seconds.into(),
             delta.rated.into(),
             delta.satisfied.into(),
+            delta.closed_on_day.into(),
         ],
     ))
     .await?;
@@ -213,6 +233,7 @@ pub async fn recount(conn: &impl ConnectionTrait) -> Result<Deltas, DbErr> {
                 demand::Column::HandlingSeconds,
                 demand::Column::ResolvedOnTime,
                 demand::Column::RatingSatisfied,
+                demand::Column::ClosedAt,
             ])
             .filter(demand::Column::Id.gt(after.as_str()))
             .order_by_asc(demand::Column::Id)
@@ -236,7 +257,7 @@ pub async fn stored(conn: &impl ConnectionTrait) -> Result<BTreeMap<Key, Counts>
         .query_all(Statement::from_string(
             conn.get_database_backend(),
             "SELECT day_start, community_id, category_id, total, closed, resolved, on_time, \
-               handling_seconds, rated, satisfied FROM demand_daily_counts",
+               handling_seconds, rated, satisfied, closed_on_day FROM demand_daily_counts",
         ))
         .await?;
     let mut out = BTreeMap::new();
@@ -249,6 +270,7 @@ pub async fn stored(conn: &impl ConnectionTrait) -> Result<BTreeMap<Key, Counts>
             handling_seconds: row.try_get("", "handling_seconds")?,
             rated: row.try_get("", "rated")?,
             satisfied: row.try_get("", "satisfied")?,
+            closed_on_day: row.try_get("", "closed_on_day")?,
         };
         if !counts.is_zero() {
             let key = Key {
