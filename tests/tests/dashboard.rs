@@ -191,6 +191,16 @@ async fn the_dashboard_figures_follow_what_happened_in_scope() {
         .as_array()
         .unwrap()
         .is_empty());
+    expect_problem(
+        app.get(
+            "/api/v1/staff/dashboard/series?from=2026-03-02T00:00:00Z&to=2026-03-01T00:00:00Z",
+            Some(&admin.access_token),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
     let other = dashboard(&app, &admin.access_token, &format!("?org_id={elsewhere}")).await;
     assert_eq!(other["residents"], 0);
     assert_eq!(other["demands"]["total"], 0);

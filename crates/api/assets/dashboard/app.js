@@ -53,6 +53,8 @@ async function refresh() {
     el.textContent = format(value, el.dataset.format);
     el.dataset.value = value == null ? "" : String(value);
   });
+  // Over very many resolved demands the percentiles come from a fixed sample (API: percentile_sample_rate).
+  $("#p90-sampled").hidden = !(data.demands.percentile_sample_rate < 1);
   bars($("#chart-communities"), data.demands.by_community.map((c) => ({
     label: c.name,
     values: [

@@ -154,7 +154,8 @@ pub struct SeriesResponse {
 /// redeemed per day, volunteer hours per month, parking utilisation per lot (staff only).
 #[utoipa::path(get, path = "/api/v1/staff/dashboard/series", tag = "dashboard", security(("bearer" = [])), params(DashboardQuery),
     responses((status = 200, body = SeriesResponse),
-        (status = 403, body = crate::error::Problem, content_type = "application/problem+json")))]
+        (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: `to` not after `from`, or an org out of scope", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn series(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -163,6 +164,9 @@ pub async fn series(
     let now = state.clock.now();
     let to = query.to.unwrap_or(now);
     let from = query.from.unwrap_or(to - Duration::days(30));
+    if to <= from {
+        return Err(platform::ValidationErrors::single("to", "must be after from").into());
+    }
     let org = metrics::scope_org(&state.db, &user.0, query.org_id.as_deref()).await?;
     let s = crate::dashboard::series(&state.db, &org, from, to, now).await?;
     Ok(HttpResponse::Ok().json(SeriesResponse {

@@ -184,11 +184,18 @@ where
     };
     // SQLite's one connection already gives a transaction a stable snapshot.
     let txn = if scope.backend == DatabaseBackend::Postgres {
-        db.begin_with_config(
-            Some(IsolationLevel::RepeatableRead),
-            Some(AccessMode::ReadOnly),
-        )
-        .await?
+        let txn = db
+            .begin_with_config(
+                Some(IsolationLevel::RepeatableRead),
+                Some(AccessMode::ReadOnly),
+            )
+            .await?;
+        // Plan each query for its own period and sample bound: a generic plan cached for a
+        // 30-day period with most sample slots can pick a full scan and keep it for a year
+        // with 6 of them (seconds instead of tens of milliseconds).
+        txn.execute_unprepared("SET LOCAL plan_cache_mode = force_custom_plan")
+            .await?;
+        txn
     } else {
         db.begin().await?
     };
