@@ -153,6 +153,15 @@ fn sample_slot(id: &str) -> i16 {
 }
 
 type Key = (DateTime<Utc>, String, String);
+type Cells = BTreeMap<Key, (String, String, [i64; 8])>;
+
+/// The tallies of one (day, community, category) row, created with its street and district.
+fn cell<'a>(counts: &'a mut Cells, key: Key, levels: &(String, String)) -> &'a mut [i64; 8] {
+    &mut counts
+        .entry(key)
+        .or_insert_with(|| (levels.0.clone(), levels.1.clone(), [0; 8]))
+        .2
+}
 
 /// Sample slots and daily counts for the demands already filed.
 async fn backfill<C: ConnectionTrait>(conn: &C) -> Result<(), DbErr> {
@@ -165,7 +174,7 @@ async fn backfill<C: ConnectionTrait>(conn: &C) -> Result<(), DbErr> {
              FROM demands",
         ))
         .await?;
-    let mut counts: BTreeMap<Key, (String, String, [i64; 8])> = BTreeMap::new();
+    let mut counts = Cells::new();
     for row in rows {
         let id: String = row.try_get("", "id")?;
         let slot = if backend == sea_orm_migration::sea_orm::DatabaseBackend::Postgres {
@@ -187,19 +196,14 @@ async fn backfill<C: ConnectionTrait>(conn: &C) -> Result<(), DbErr> {
         let handling: Option<i64> = row.try_get("", "handling_seconds")?;
         let on_time: Option<bool> = row.try_get("", "resolved_on_time")?;
         let satisfied: Option<bool> = row.try_get("", "rating_satisfied")?;
-        let key = (
-            day_start(submitted_at),
-            row.try_get("", "community_id")?,
-            row.try_get("", "category_id")?,
+        let community_id: String = row.try_get("", "community_id")?;
+        let category_id: String = row.try_get("", "category_id")?;
+        let levels: (String, String) = (
+            row.try_get("", "street_id")?,
+            row.try_get("", "district_id")?,
         );
-        let entry = counts.entry(key).or_insert_with(|| {
-            (
-                row.try_get("", "street_id").unwrap_or_default(),
-                row.try_get("", "district_id").unwrap_or_default(),
-                [0; 8],
-            )
-        });
-        let c = &mut entry.2;
+        let key = |day| (day_start(day), community_id.clone(), category_id.clone());
+        let c = cell(&mut counts, key(submitted_at), &levels);
         c[0] += 1;
         c[1] += i64::from(status == "closed");
         c[2] += i64::from(handling.is_some());
@@ -209,19 +213,7 @@ async fn backfill<C: ConnectionTrait>(conn: &C) -> Result<(), DbErr> {
         c[6] += i64::from(satisfied == Some(true));
         let closed_at: Option<DateTime<Utc>> = row.try_get("", "closed_at")?;
         if let (true, Some(closed_at)) = (status == "closed", closed_at) {
-            let key = (
-                day_start(closed_at),
-                row.try_get("", "community_id")?,
-                row.try_get("", "category_id")?,
-            );
-            let entry = counts.entry(key).or_insert_with(|| {
-                (
-                    row.try_get("", "street_id").unwrap_or_default(),
-                    row.try_get("", "district_id").unwrap_or_default(),
-                    [0; 8],
-                )
-            });
-            entry.2[7] += 1;
+            cell(&mut counts, key(closed_at), &levels)[7] += 1;
         }
     }
     for ((day, community_id, category_id), (street_id, district_id, c)) in counts {

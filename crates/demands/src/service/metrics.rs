@@ -14,6 +14,7 @@
 //! community) cell or, for the percentiles, the handling times themselves.
 
 use crate::entity::category;
+use crate::service::rollup::Counts;
 use crate::DemandError;
 use chrono::{DateTime, Utc};
 use identity::entity::org;
@@ -174,14 +175,7 @@ pub async fn compute_with<C>(
 where
     C: ConnectionTrait + TransactionTrait,
 {
-    if to <= from {
-        return Err(ValidationErrors::single("to", "must be after from").into());
-    }
-    let scope = Scope {
-        level: level_column(&org.kind)?,
-        org_id: org.id.clone(),
-        backend: db.get_database_backend(),
-    };
+    let scope = Scope::of(db, org, from, to)?;
     // SQLite's one connection already gives a transaction a stable snapshot.
     let txn = if scope.backend == DatabaseBackend::Postgres {
         let txn = db
@@ -303,14 +297,7 @@ pub async fn daily_series(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<(String, i64, i64)>, DemandError> {
-    if to <= from {
-        return Err(ValidationErrors::single("to", "must be after from").into());
-    }
-    let scope = Scope {
-        level: level_column(&org.kind)?,
-        org_id: org.id.clone(),
-        backend: db.get_database_backend(),
-    };
+    let scope = Scope::of(db, org, from, to)?;
     let mut days: BTreeMap<String, (i64, i64)> = BTreeMap::new();
     let date = |t: DateTime<Utc>| (t + CHINA_OFFSET).format("%Y-%m-%d").to_string();
     let first_midnight = local_midnight_at_or_after(from);
@@ -396,51 +383,15 @@ impl<T: Default> Grouped<T> {
 
 impl Grouped<Counts> {
     fn merge(&mut self, other: Grouped<Counts>) {
-        self.overall.add(&other.overall);
+        self.overall.plus(&other.overall);
         for (mine, theirs) in [
             (&mut self.by_category, other.by_category),
             (&mut self.by_community, other.by_community),
         ] {
             for (id, counts) in theirs {
-                mine.entry(id).or_default().add(&counts);
+                mine.entry(id).or_default().plus(&counts);
             }
         }
-    }
-}
-
-/// The tallies every breakdown sums.
-#[derive(Debug, Default, Clone, Copy)]
-struct Counts {
-    total: i64,
-    closed: i64,
-    resolved: i64,
-    on_time: i64,
-    handling_seconds: i64,
-    rated: i64,
-    satisfied: i64,
-}
-
-impl Counts {
-    fn add(&mut self, other: &Counts) {
-        self.total += other.total;
-        self.closed += other.closed;
-        self.resolved += other.resolved;
-        self.on_time += other.on_time;
-        self.handling_seconds += other.handling_seconds;
-        self.rated += other.rated;
-        self.satisfied += other.satisfied;
-    }
-
-    fn from_row(row: &QueryResult) -> Result<Self, DemandError> {
-        Ok(Self {
-            total: row.try_get("", "total")?,
-            closed: row.try_get("", "closed")?,
-            resolved: row.try_get("", "resolved")?,
-            on_time: row.try_get("", "on_time")?,
-            handling_seconds: row.try_get("", "handling_seconds")?,
-            rated: row.try_get("", "rated")?,
-            satisfied: row.try_get("", "satisfied")?,
-        })
     }
 }
 
@@ -474,6 +425,23 @@ struct Scope {
 }
 
 impl Scope {
+    /// The scope of `org`'s figures over `[from, to)`, which must not be empty.
+    fn of(
+        db: &impl ConnectionTrait,
+        org: &org::Model,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Self, DemandError> {
+        if to <= from {
+            return Err(ValidationErrors::single("to", "must be after from").into());
+        }
+        Ok(Self {
+            level: level_column(&org.kind)?,
+            org_id: org.id.clone(),
+            backend: db.get_database_backend(),
+        })
+    }
+
     /// `$1` is the org; `values` are `$2`...
     fn statement(&self, sql: &str, mut values: Vec<Value>) -> Statement {
         values.insert(0, self.org_id.clone().into());
@@ -489,7 +457,7 @@ impl Scope {
         select: &str,
         from_where: &str,
         values: Vec<Value>,
-        read: impl Fn(&QueryResult) -> Result<T, DemandError>,
+        read: impl Fn(&QueryResult) -> Result<T, sea_orm::DbErr>,
         add: impl Fn(&mut T, &T),
     ) -> Result<Grouped<T>, DemandError> {
         let sql = format!(
@@ -526,7 +494,7 @@ impl Scope {
             &from_where,
             values,
             Counts::from_row,
-            Counts::add,
+            Counts::plus,
         )
         .await
     }
@@ -550,7 +518,7 @@ impl Scope {
             &from_where,
             values,
             Counts::from_row,
-            Counts::add,
+            Counts::plus,
         )
         .await
     }
@@ -570,7 +538,7 @@ impl Scope {
             self.level
         );
         let values = vec![from.into(), to.into(), now.into()];
-        let read = |row: &QueryResult| Ok(row.try_get::<i64>("", "overdue")?);
+        let read = |row: &QueryResult| row.try_get::<i64>("", "overdue");
         let add = |sum: &mut i64, n: &i64| *sum += n;
         self.cells(
             conn,

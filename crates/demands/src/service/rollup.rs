@@ -56,6 +56,24 @@ impl Counts {
         self.closed_on_day += sign * other.closed_on_day;
     }
 
+    pub fn plus(&mut self, other: &Counts) {
+        self.add(other, 1);
+    }
+
+    /// The seven tallies of a row that names them (`closed_on_day` is left at 0).
+    pub fn from_row(row: &sea_orm::QueryResult) -> Result<Self, DbErr> {
+        Ok(Self {
+            total: row.try_get("", "total")?,
+            closed: row.try_get("", "closed")?,
+            resolved: row.try_get("", "resolved")?,
+            on_time: row.try_get("", "on_time")?,
+            handling_seconds: row.try_get("", "handling_seconds")?,
+            rated: row.try_get("", "rated")?,
+            satisfied: row.try_get("", "satisfied")?,
+            closed_on_day: 0,
+        })
+    }
+
     pub fn is_zero(&self) -> bool {
         *self == Counts::default()
     }
@@ -263,14 +281,8 @@ pub async fn stored(conn: &impl ConnectionTrait) -> Result<BTreeMap<Key, Counts>
     let mut out = BTreeMap::new();
     for row in rows {
         let counts = Counts {
-            total: row.try_get("", "total")?,
-            closed: row.try_get("", "closed")?,
-            resolved: row.try_get("", "resolved")?,
-            on_time: row.try_get("", "on_time")?,
-            handling_seconds: row.try_get("", "handling_seconds")?,
-            rated: row.try_get("", "rated")?,
-            satisfied: row.try_get("", "satisfied")?,
             closed_on_day: row.try_get("", "closed_on_day")?,
+            ..Counts::from_row(&row)?
         };
         if !counts.is_zero() {
             let key = Key {
