@@ -280,7 +280,7 @@ async fn parking_utilization(
     if lots.is_empty() {
         return Ok(None);
     }
-    let beijing = Duration::hours(8);
+    let beijing = platform::clock::CHINA_OFFSET;
     let last = ((to - Duration::seconds(1)) + beijing).date_naive();
     let first = (from + beijing)
         .date_naive()
@@ -419,7 +419,7 @@ pub async fn series(
         )
         .await?;
     let mut parking_by_lot = Vec::new();
-    let beijing = Duration::hours(8);
+    let beijing = platform::clock::CHINA_OFFSET;
     let last = ((to - Duration::seconds(1)) + beijing).date_naive();
     let first = (from + beijing)
         .date_naive()

@@ -149,11 +149,7 @@ async fn seed_activities(
     let staff = staff_actor(db, "community").await?;
     let now = clock.now();
     // Tomorrow 09:00 and in three days 19:00, Beijing time.
-    let midnight_beijing = (now + chrono::Duration::hours(8))
-        .date_naive()
-        .and_hms_opt(0, 0, 0)
-        .map(|t| t.and_utc() - chrono::Duration::hours(8))
-        .unwrap_or(now);
+    let midnight_beijing = platform::clock::local_day_start(now);
     let plans = [
         (
             "周末敬老院志愿服务",

@@ -7,7 +7,8 @@
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-const BEIJING: Duration = Duration::hours(8);
+/// Asia/Shanghai: the district's days and opening hours are in its local time.
+use platform::clock::CHINA_OFFSET as BEIJING;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Window {

@@ -63,7 +63,7 @@ fn status_label(status: &str) -> &'static str {
 
 fn beijing(at: Option<DateTime<Utc>>) -> String {
     at.map(|t| {
-        (t + Duration::hours(8))
+        (t + platform::clock::CHINA_OFFSET)
             .format("%Y-%m-%d %H:%M:%S")
             .to_string()
     })
@@ -125,8 +125,8 @@ async fn load(
     let found = rows(&state.db, &org, from, to).await?;
     let name = format!(
         "demands-{}-{}",
-        (from + Duration::hours(8)).format("%Y%m%d"),
-        (to + Duration::hours(8)).format("%Y%m%d")
+        (from + platform::clock::CHINA_OFFSET).format("%Y%m%d"),
+        (to + platform::clock::CHINA_OFFSET).format("%Y%m%d")
     );
     Ok((found, name))
 }

@@ -634,7 +634,7 @@ pub async fn usage(
         return Err(ApiError::not_found("No such parking lot."));
     }
     let now = state.clock.now();
-    let today = (now + chrono::Duration::hours(8)).date_naive();
+    let today = (now + platform::clock::CHINA_OFFSET).date_naive();
     let to = query.to.unwrap_or(today);
     let from = query.from.unwrap_or(to - chrono::Duration::days(29));
     let days = parking::service::usage::daily(&state.db, &lot, from, to, now).await?;

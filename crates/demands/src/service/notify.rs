@@ -5,7 +5,7 @@
 
 use crate::entity::demand;
 use crate::state_machine::DemandState;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use identity::entity::role_binding;
 use identity::Role;
 use platform::notifications::{notify, NewNotification};
@@ -26,7 +26,7 @@ fn clip(text: &str, max: usize) -> String {
 
 /// Wall-clock time in China Standard Time (UTC+8, no daylight saving), as residents read it.
 fn china_time(at: DateTime<Utc>) -> String {
-    (at + Duration::hours(8))
+    (at + platform::clock::CHINA_OFFSET)
         .format("%Y-%m-%d %H:%M")
         .to_string()
 }

@@ -11,7 +11,8 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 /// The longest period one request may ask for.
 pub const MAX_DAYS: i64 = 92;
-const BEIJING: Duration = Duration::hours(8);
+/// Asia/Shanghai: the district's days and opening hours are in its local time.
+use platform::clock::CHINA_OFFSET as BEIJING;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct DayUsage {

@@ -3,7 +3,7 @@
 //! when Redis is configured.
 
 use crate::TimebankError;
-use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
+use chrono::{DateTime, Datelike, TimeZone, Utc};
 use sea_orm::ConnectionTrait;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,7 +25,7 @@ impl Period {
 
     /// When the period began, in UTC; `None` for all time.
     pub fn start(self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        let local = now + Duration::hours(8);
+        let local = now + platform::clock::CHINA_OFFSET;
         let (year, month) = match self {
             Self::Month => (local.year(), local.month()),
             Self::Year => (local.year(), 1),
@@ -33,12 +33,12 @@ impl Period {
         };
         Utc.with_ymd_and_hms(year, month, 1, 0, 0, 0)
             .single()
-            .map(|midnight| midnight - Duration::hours(8))
+            .map(|midnight| midnight - platform::clock::CHINA_OFFSET)
     }
 
     /// A name for the period that changes when the period does, e.g. `m2026-11`.
     pub fn key(self, now: DateTime<Utc>) -> String {
-        let local = now + Duration::hours(8);
+        let local = now + platform::clock::CHINA_OFFSET;
         match self {
             Self::Month => format!("m{}-{:02}", local.year(), local.month()),
             Self::Year => format!("y{}", local.year()),
