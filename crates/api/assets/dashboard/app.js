@@ -28,19 +28,33 @@ function format(value, kind) {
   return Number(value).toLocaleString("zh-CN");
 }
 
-function bars(svg, items) {
-  // items: [{label, values: [{value (0..1 or count), color}]}]
-  const width = 600, height = 220, max = Math.max(1, ...items.flatMap((i) => i.values.map((v) => v.value)));
-  const slot = width / Math.max(1, items.length);
+function bars(svg, items, kind) {
+  // items: [{label, values: [{value, color, title}]}]; kind "percent" scales to 0..100%.
+  const width = 600, height = 220, left = 44, bottom = 20, top = 10, plot = height - bottom - top;
+  const max = kind === "percent" ? 1 : Math.max(1, ...items.flatMap((i) => i.values.map((v) => v.value)));
+  const slot = (width - left) / Math.max(1, items.length);
+  // At most a dozen labels under the bars, so a year of days stays readable.
+  const every = Math.max(1, Math.ceil(items.length / 12));
   svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
-  svg.innerHTML = items.map((item, i) => {
+  const axis = [0, 0.5, 1].map((f) => {
+    const y = height - bottom - f * plot;
+    const label = kind === "percent" ? Math.round(f * 100) + "%" : format(f * max);
+    return `<line x1="${left}" x2="${width}" y1="${y}" y2="${y}" stroke="#ddd"/>` +
+      `<text x="${left - 4}" y="${y + 4}" font-size="11" text-anchor="end">${label}</text>`;
+  }).join("");
+  const body = items.map((item, i) => {
     const barWidth = (slot * 0.7) / item.values.length;
     const rects = item.values.map((v, j) => {
-      const h = (v.value / max) * (height - 40);
-      return `<rect x="${i * slot + slot * 0.15 + j * barWidth}" y="${height - 20 - h}" width="${barWidth}" height="${h}" fill="${v.color}"><title>${item.label}: ${v.title}</title></rect>`;
+      const h = (v.value / max) * plot;
+      return `<rect x="${left + i * slot + slot * 0.15 + j * barWidth}" y="${height - bottom - h}" width="${barWidth}" height="${h}" fill="${v.color}"><title>${item.label}: ${v.title}</title></rect>`;
     }).join("");
-    return rects + `<text x="${i * slot + slot / 2}" y="${height - 4}" font-size="12" text-anchor="middle">${item.label.slice(0, 6)}</text>`;
+    const label = i % every === 0
+      ? `<text x="${left + i * slot + slot / 2}" y="${height - 4}" font-size="12" text-anchor="middle">${item.label.slice(0, 6)}</text>`
+      : "";
+    return rects + label;
   }).join("");
+  const empty = `<text x="${width / 2}" y="${height / 2}" font-size="14" text-anchor="middle" fill="#888">暂无数据</text>`;
+  svg.innerHTML = items.length ? axis + body : empty;
 }
 
 async function refresh() {
@@ -61,7 +75,7 @@ async function refresh() {
       { value: c.closure_rate || 0, color: "#1565c0", title: "办结率 " + format(c.closure_rate, "percent") },
       { value: c.satisfaction_rate || 0, color: "#2e7d32", title: "满意率 " + format(c.satisfaction_rate, "percent") },
     ],
-  })));
+  })), "percent");
   bars($("#chart-categories"), data.demands.by_category.map((c) => ({
     label: c.name, values: [{ value: c.total, color: "#ef6c00", title: c.total + " 件" }],
   })));
@@ -82,7 +96,7 @@ async function refresh() {
   })));
   bars($("#chart-parking"), series.parking_by_lot.map((l) => ({
     label: l.name, values: [{ value: l.utilization || 0, color: "#6a1b9a", title: format(l.utilization, "percent") }],
-  })));
+  })), "percent");
   bars($("#chart-volunteers"), series.volunteer_hours_by_month.map((m) => ({
     label: m.month, values: [{ value: m.hours, color: "#00838f", title: m.hours.toFixed(1) + " 小时" }],
   })));
