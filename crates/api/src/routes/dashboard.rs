@@ -25,6 +25,14 @@ pub struct DashboardQuery {
     pub to: Option<DateTime<Utc>>,
 }
 
+impl DashboardQuery {
+    /// `[from, to)`: `to` defaults to now, `from` to 30 days before `to`.
+    fn period(&self, now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+        let to = self.to.unwrap_or(now);
+        (self.from.unwrap_or(to - Duration::days(30)), to)
+    }
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct PointsResponse {
     /// From org budgets to residents in the period (awards, volunteering).
@@ -79,8 +87,7 @@ pub async fn dashboard(
     query: web::Query<DashboardQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
-    let to = query.to.unwrap_or(now);
-    let from = query.from.unwrap_or(to - Duration::days(30));
+    let (from, to) = query.period(now);
     let org = metrics::scope_org(&state.db, &user.0, query.org_id.as_deref()).await?;
     let demand_figures = metrics::compute(&state.db, &org, from, to, now).await?;
     let figures = crate::dashboard::figures(&state.db, &org, from, to, now).await?;
@@ -162,8 +169,7 @@ pub async fn series(
     query: web::Query<DashboardQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
-    let to = query.to.unwrap_or(now);
-    let from = query.from.unwrap_or(to - Duration::days(30));
+    let (from, to) = query.period(now);
     if to <= from {
         return Err(platform::ValidationErrors::single("to", "must be after from").into());
     }
