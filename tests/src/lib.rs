@@ -27,10 +27,25 @@ pub fn config_dir() -> PathBuf {
     workspace_dir().join("config")
 }
 
-/// The `test` profile, untouched by the process environment.
+/// A JWT secret of this test process, shared by the in-process servers and the server
+/// processes it starts (so their tokens are good on each other). The public development
+/// secret is refused with live WeChat, which several tests use.
+pub fn test_jwt_secret() -> &'static str {
+    static SECRET: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SECRET.get_or_init(|| format!("linli-test-{}", uuid::Uuid::now_v7().simple()))
+}
+
+/// The `test` profile, untouched by the process environment, with this run's JWT secret.
 pub fn test_settings() -> Settings {
-    Settings::load_with_env(&config_dir(), "test", Some(HashMap::new()))
-        .expect("test settings load")
+    Settings::load_with_env(
+        &config_dir(),
+        "test",
+        Some(HashMap::from([(
+            "LINLI__AUTH__JWT_SECRET".to_owned(),
+            test_jwt_secret().to_owned(),
+        )])),
+    )
+    .expect("test settings load")
 }
 
 pub use platform::testing::{fresh_database_url, postgres_admin_url, redis_url};
@@ -185,6 +200,13 @@ impl TestApp {
         Session::from_login(&body)
     }
 
+    /// A resident who lives in `community` (set through `PUT /me/profile`).
+    pub async fn login_neighbour(&self, name: &str, community: &str) -> Session {
+        let resident = self.login_resident(name).await;
+        self.join_community(&resident, community).await;
+        resident
+    }
+
     pub async fn login_staff(&self, username: &str, password: &str) -> Session {
         let response = self
             .post(
@@ -216,6 +238,34 @@ pub fn find_org(nodes: &Value, name: &str) -> Option<String> {
             find_org(&n["children"], name)
         }
     })
+}
+
+/// Moves the resident holding `token` into `community` through `PUT /me/profile` on the
+/// server at `base` (a budget pays its own residents only), for tests that talk to server
+/// processes without a [`TestApp`].
+pub async fn move_into_community(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    community: &str,
+) {
+    let tree: Value = client
+        .get(format!("{base}/api/v1/orgs"))
+        .send()
+        .await
+        .expect("GET /orgs")
+        .json()
+        .await
+        .expect("the org tree");
+    let community_id = find_org(&tree, community).unwrap_or_else(|| panic!("no org {community}"));
+    let response = client
+        .put(format!("{base}/api/v1/me/profile"))
+        .bearer_auth(token)
+        .json(&json!({ "community_id": community_id }))
+        .send()
+        .await
+        .expect("PUT /me/profile");
+    expect_json(response, StatusCode::OK).await;
 }
 
 /// Asserts the status and returns the JSON body.
@@ -352,8 +402,10 @@ impl TestApp {
         }
     }
 
-    /// Awards points from 新华社区's demo budget.
-    pub async fn give_points(&self, user_id: &str, points: i64) {
+    /// Awards points from 新华社区's demo budget. A budget pays its own residents only, so a
+    /// resident without a community first moves into 新华社区 (through `PUT /me/profile`).
+    pub async fn give_points(&self, resident: &Session, points: i64) {
+        self.join_community(resident, "新华社区").await;
         let staff = self
             .login_staff("community", DEMO_PASSWORD)
             .await
@@ -361,13 +413,35 @@ impl TestApp {
         expect_json(
             self.post(
                 "/api/v1/staff/points/awards",
-                &json!({ "user_id": user_id, "points": points, "reason": "测试积分" }),
+                &json!({ "user_id": resident.user_id, "points": points, "reason": "测试积分" }),
                 Some(&staff),
             )
             .await,
             StatusCode::CREATED,
         )
         .await;
+    }
+
+    /// Sets the resident's community to `community` unless they already have one.
+    pub async fn join_community(&self, resident: &Session, community: &str) {
+        let me = expect_json(
+            self.get("/api/v1/me", Some(&resident.access_token)).await,
+            StatusCode::OK,
+        )
+        .await;
+        if me["community_id"].is_null() {
+            let community_id = self.org_id(community).await;
+            expect_json(
+                self.put(
+                    "/api/v1/me/profile",
+                    &json!({ "community_id": community_id }),
+                    Some(&resident.access_token),
+                )
+                .await,
+                StatusCode::OK,
+            )
+            .await;
+        }
     }
 
     pub async fn assert_ledger_balanced(&self) {

@@ -28,6 +28,7 @@ pub fn linli_command(binary: &str, env: &HashMap<String, String>) -> Command {
     command
         .env("LINLI_ENV", "test")
         .env("LINLI_CONFIG_DIR", crate::config_dir())
+        .env("LINLI__AUTH__JWT_SECRET", crate::test_jwt_secret())
         .envs(env)
         .kill_on_drop(true);
     command

@@ -297,3 +297,36 @@ async fn logout_ends_the_access_and_refresh_tokens_at_once() {
     )
     .await;
 }
+
+/// Defect: `authenticate` loaded the user named by `sub` as long as `sid` was live, so whoever
+/// held the signing key (or a future bug minting tokens) could pair their own live session
+/// with anyone's user id. A token now counts only for the user its session belongs to.
+#[tokio::test]
+async fn a_token_counts_only_for_the_user_its_session_belongs_to() {
+    let app = spawn_app().await;
+    let alice = app.login_resident("alice").await;
+    let bob = app.login_resident("bob").await;
+    let secret = app.settings.auth.jwt_secret.expose().as_bytes().to_vec();
+    let mut claims = claims_of(&alice.access_token);
+    claims["sub"] = json!(bob.user_id);
+    let token = sign(
+        &json!({"alg": "HS256", "typ": "JWT"}),
+        &claims,
+        "HS256",
+        &secret,
+    );
+    // Asked twice: once from the database, once with the session's owner in the cache.
+    expect_401(&app, &token, "token_invalid").await;
+    expect_json(app.get(ME, Some(&alice.access_token)).await, StatusCode::OK).await;
+    expect_401(&app, &token, "token_invalid").await;
+    // A session id that was never issued is refused as well.
+    claims["sid"] = json!("01900000-0000-7000-8000-000000000000");
+    claims["sub"] = json!(alice.user_id);
+    let unknown = sign(
+        &json!({"alg": "HS256", "typ": "JWT"}),
+        &claims,
+        "HS256",
+        &secret,
+    );
+    expect_401(&app, &unknown, "token_invalid").await;
+}

@@ -29,7 +29,18 @@ async fn run(env: &[(&str, &str)], args: &[&str], stdin: Option<&str>) -> std::p
 
 #[tokio::test]
 async fn production_refuses_the_default_secret_and_fake_wechat_and_says_why() {
-    let output = run(&[("LINLI_ENV", "production")], &["serve"], None).await;
+    let output = run(
+        &[
+            ("LINLI_ENV", "production"),
+            (
+                "LINLI__AUTH__JWT_SECRET",
+                platform::config::DEVELOPMENT_JWT_SECRET,
+            ),
+        ],
+        &["serve"],
+        None,
+    )
+    .await;
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("auth.jwt_secret"), "{stderr}");

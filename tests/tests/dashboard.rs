@@ -38,7 +38,7 @@ async fn the_dashboard_figures_follow_what_happened_in_scope() {
         StatusCode::OK,
     )
     .await;
-    app.give_points(&alice.user_id, 100).await;
+    app.give_points(&alice, 100).await;
     // A demand, resolved and rated.
     let categories = expect_json(
         app.get("/api/v1/demand-categories", None).await,

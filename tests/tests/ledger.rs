@@ -174,7 +174,7 @@ async fn community_staff_award_points_from_their_own_budget_only() {
         .login_staff("community", DEMO_PASSWORD)
         .await
         .access_token;
-    let alice = app.login_resident("alice").await;
+    let alice = app.login_neighbour("alice", "新华社区").await;
     let xinhua_community = app.org_id("新华社区").await;
 
     let body = expect_json(
@@ -251,7 +251,7 @@ async fn amounts_must_be_positive_whole_numbers() {
         .login_staff("community", DEMO_PASSWORD)
         .await
         .access_token;
-    let alice = app.login_resident("alice").await;
+    let alice = app.login_neighbour("alice", "新华社区").await;
     for points in [json!(0), json!(-5), json!(10.5), json!(1e15)] {
         let body = expect_problem(
             app.post(
@@ -301,7 +301,7 @@ async fn amounts_must_be_positive_whole_numbers() {
     )
     .await;
     assert_eq!(body["errors"][0]["field"], "user_id");
-    let bob = app.login_resident("bob").await;
+    let bob = app.login_neighbour("bob", "新华社区").await;
     for minutes in [json!(0), json!(-1), json!(2.5)] {
         expect_problem(
             app.post(
@@ -328,7 +328,7 @@ async fn an_idempotency_key_replays_the_first_response_and_refuses_a_different_b
         .login_staff("community", DEMO_PASSWORD)
         .await
         .access_token;
-    let alice = app.login_resident("alice").await;
+    let alice = app.login_neighbour("alice", "新华社区").await;
     let request = json!({ "user_id": alice.user_id, "points": 50, "reason": "垃圾分类积分" });
 
     let first = app
@@ -370,7 +370,7 @@ async fn an_idempotency_key_replays_the_first_response_and_refuses_a_different_b
     );
 
     // Twenty concurrent retries of one key post once.
-    let bob = app.login_resident("bob").await;
+    let bob = app.login_neighbour("bob", "新华社区").await;
     let request = json!({ "user_id": bob.user_id, "points": 10, "reason": "并发重试" });
     let responses =
         join_all((0..20).map(|_| app.post_with_key(AWARD, &request, &community, "burst-1"))).await;
@@ -404,8 +404,8 @@ async fn an_idempotency_key_replays_the_first_response_and_refuses_a_different_b
 #[tokio::test]
 async fn time_credits_are_gifted_and_never_overdrawn() {
     let app = spawn_app().await;
-    let alice = app.login_resident("alice").await;
-    let mum = app.login_resident("mum").await;
+    let alice = app.login_neighbour("alice", "新华社区").await;
+    let mum = app.login_neighbour("mum", "新华社区").await;
     expect_problem(
         app.post(
             GIFT,
@@ -496,7 +496,7 @@ async fn statements_page_through_entries_newest_first() {
         .login_staff("community", DEMO_PASSWORD)
         .await
         .access_token;
-    let alice = app.login_resident("alice").await;
+    let alice = app.login_neighbour("alice", "新华社区").await;
     for points in 1..=5 {
         expect_json(
             app.post(AWARD, &json!({ "user_id": alice.user_id, "points": points, "reason": format!("第{points}次") }), Some(&community)).await,
@@ -602,7 +602,7 @@ async fn points_expire_by_lot_through_the_background_job() {
         .login_staff("community", DEMO_PASSWORD)
         .await
         .access_token;
-    let alice = app.login_resident("alice").await;
+    let alice = app.login_neighbour("alice", "新华社区").await;
     expect_json(
         app.post(
             AWARD,
@@ -630,7 +630,7 @@ async fn points_expire_by_lot_through_the_background_job() {
     );
 
     // The access token has long expired on the moved clock; log in again.
-    let alice = app.login_resident("alice").await;
+    let alice = app.login_neighbour("alice", "新华社区").await;
     let w = wallet(&app, &alice.access_token).await;
     assert_eq!(w["points"]["balance"], 0);
     assert_eq!(w["points"]["expiring"], json!([]));

@@ -536,7 +536,7 @@ async fn owners_invite_staff_once_and_can_remove_them() {
 
     // Staff verify redemptions too; once removed, they cannot.
     let alice = app.login_resident("alice").await;
-    app.give_points(&alice.user_id, 500).await;
+    app.give_points(&alice, 500).await;
     let offer = expect_json(
         app.post(
             &format!("/api/v1/merchants/{merchant}/offers"),

@@ -119,6 +119,7 @@ async fn two_instances_hammered_at_once_never_double_spend() {
     let alice_token = alice["access_token"].as_str().unwrap().to_owned();
     let staff_token = community["access_token"].as_str().unwrap().to_owned();
 
+    linli_tests::move_into_community(&client, &addresses[0], &alice_token, "新华社区").await;
     let db = sea_orm::Database::connect(&database_url).await.unwrap();
     linli_tests::issue_time_credits(&db, &alice_id, 250).await;
 
@@ -326,6 +327,7 @@ async fn fifty_verifies_of_one_code_across_instances_redeem_once() {
     )
     .await;
     let alice_token = alice["access_token"].as_str().unwrap().to_owned();
+    linli_tests::move_into_community(&client, a, &alice_token, "新华社区").await;
     expect_json(
         call(
             reqwest::Method::POST,
@@ -854,6 +856,13 @@ async fn the_last_parking_slot_goes_to_one_resident_across_instances() {
         )
         .await;
         let user_id = login["user"]["id"].as_str().unwrap().to_owned();
+        linli_tests::move_into_community(
+            &reqwest::Client::new(),
+            &first,
+            login["access_token"].as_str().unwrap(),
+            "新华社区",
+        )
+        .await;
         expect_json(
             post(
                 &first,

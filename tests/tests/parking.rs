@@ -120,7 +120,7 @@ async fn a_booking_is_held_then_cancelled_in_full() {
     app.clock.freeze();
     let lot = create_lot(&app, 2, always()).await;
     let alice = app.login_resident("alice").await;
-    app.give_points(&alice.user_id, 100).await;
+    app.give_points(&alice, 100).await;
     let start = app.clock.now() + Duration::hours(1);
     let availability = expect_json(
         app.get(
@@ -214,7 +214,7 @@ async fn entering_and_leaving_in_time_charges_the_units_parked() {
     app.clock.freeze();
     let lot = create_lot(&app, 2, always()).await;
     let alice = app.login_resident("alice").await;
-    app.give_points(&alice.user_id, 100).await;
+    app.give_points(&alice, 100).await;
     let start = app.clock.now() + Duration::minutes(30);
     let booked = expect_json(
         book(
@@ -319,8 +319,8 @@ async fn overstay_is_charged_and_what_cannot_be_paid_blocks_booking_until_paid()
     let lot = create_lot(&app, 2, always()).await;
     let alice = app.login_resident("alice").await;
     let bob = app.login_resident("bob").await;
-    app.give_points(&alice.user_id, 100).await;
-    app.give_points(&bob.user_id, 10).await;
+    app.give_points(&alice, 100).await;
+    app.give_points(&bob, 10).await;
     let start = app.clock.now() + Duration::minutes(5);
     let a = expect_json(
         book(
@@ -409,7 +409,7 @@ async fn overstay_is_charged_and_what_cannot_be_paid_blocks_booking_until_paid()
         "insufficient_points",
     )
     .await;
-    app.give_points(&bob.user_id, 30).await;
+    app.give_points(&bob, 30).await;
     let paid = expect_json(
         app.post(&pay, &json!({}), Some(&bob.access_token)).await,
         StatusCode::OK,
@@ -446,7 +446,7 @@ async fn a_no_show_is_charged_one_unit_and_frees_the_slot() {
     app.clock.freeze();
     let lot = create_lot(&app, 1, always()).await;
     let alice = app.login_resident("alice").await;
-    app.give_points(&alice.user_id, 100).await;
+    app.give_points(&alice, 100).await;
     let start = app.clock.now() + Duration::minutes(10);
     let booked = expect_json(
         book(
@@ -492,7 +492,7 @@ async fn a_no_show_is_charged_one_unit_and_frees_the_slot() {
     assert_eq!(points(&app, "alice").await, (95, 0));
     // The slot is free again for the rest of the window.
     let bob = app.login_resident("bob").await;
-    app.give_points(&bob.user_id, 100).await;
+    app.give_points(&bob, 100).await;
     let now = app.clock.now();
     expect_json(
         book(
@@ -521,7 +521,7 @@ async fn bookings_stay_inside_opening_hours_even_across_midnight() {
     )
     .await;
     let alice = app.login_resident("alice").await;
-    app.give_points(&alice.user_id, 500).await;
+    app.give_points(&alice, 500).await;
     // Tomorrow's midnight in Beijing, in UTC.
     let now = app.clock.now();
     let tomorrow = (now + Duration::hours(8)).date_naive().succ_opt().unwrap();
@@ -576,7 +576,7 @@ async fn unsigned_wrongly_signed_stale_or_replayed_gate_events_change_nothing() 
     app.clock.freeze();
     let lot = create_lot(&app, 1, always()).await;
     let alice = app.login_resident("alice").await;
-    app.give_points(&alice.user_id, 100).await;
+    app.give_points(&alice, 100).await;
     let start = app.clock.now() + Duration::minutes(5);
     let booked = expect_json(
         book(
@@ -674,7 +674,7 @@ async fn staff_check_cars_in_and_out_where_there_is_no_camera() {
     app.clock.freeze();
     let lot = create_lot(&app, 1, always()).await;
     let alice = app.login_resident("alice").await;
-    app.give_points(&alice.user_id, 100).await;
+    app.give_points(&alice, 100).await;
     let start = app.clock.now() + Duration::minutes(5);
     let booked = expect_json(
         book(
@@ -742,6 +742,123 @@ async fn staff_check_cars_in_and_out_where_there_is_no_camera() {
     );
 }
 
+/// Defect: an operator could check a booking in hours before it starts and out days later,
+/// charging the resident overstay for time never parked. Check-in opens at the start minus
+/// the lot's entry grace (15 minutes) and closes when the booking ends; a manual check-out
+/// that charges overstay is audited with the operator.
+#[tokio::test]
+async fn manual_check_in_keeps_to_the_booking_and_an_overstay_check_out_is_audited() {
+    let app = spawn_app().await;
+    app.clock.freeze();
+    let lot = create_lot(&app, 1, always()).await;
+    let alice = app.login_resident("alice").await;
+    app.give_points(&alice, 200).await;
+    let start = app.clock.now() + Duration::hours(3);
+    let booked = expect_json(
+        book(
+            &app,
+            &alice,
+            &lot,
+            "晋B12345",
+            start,
+            start + Duration::hours(1),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let id = booked["id"].as_str().unwrap().to_owned();
+    // The clock moves by hours: each call logs in afresh.
+    let check = |action: &'static str| {
+        let path = format!("/api/v1/staff/parking/bookings/{id}/{action}");
+        let app = &app;
+        async move {
+            let street = app.login_staff("street", DEMO_PASSWORD).await;
+            app.post(&path, &json!({}), Some(&street.access_token))
+                .await
+        }
+    };
+    // Three hours early, and one minute before the grace opens: refused, nothing changes.
+    expect_problem(
+        check("check-in").await,
+        StatusCode::CONFLICT,
+        "outside_check_in_window",
+    )
+    .await;
+    advance_to(&app, start - Duration::minutes(16));
+    expect_problem(
+        check("check-in").await,
+        StatusCode::CONFLICT,
+        "outside_check_in_window",
+    )
+    .await;
+    assert_eq!(booking(&app, "alice", &id).await["status"], "booked");
+    // Within the grace: in.
+    advance_to(&app, start - Duration::minutes(10));
+    assert_eq!(
+        expect_json(check("check-in").await, StatusCode::OK).await["status"],
+        "active"
+    );
+    // Out two hours after the booking ended: overstay charged, and on the audit trail.
+    advance_to(&app, start + Duration::hours(3));
+    let street = app.login_staff("street", DEMO_PASSWORD).await;
+    let done = expect_json(
+        app.post(
+            &format!("/api/v1/staff/parking/bookings/{id}/check-out"),
+            &json!({}),
+            Some(&street.access_token),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(done["status"], "completed");
+    let audit = platform::audit::of_subject(&app.state.db, "parking_booking", &id)
+        .await
+        .unwrap();
+    assert_eq!(audit.len(), 1, "{audit:?}");
+    assert_eq!(audit[0].action, "parking_manual_check_out_overstay");
+    assert_eq!(audit[0].actor_id.as_deref(), Some(street.user_id.as_str()));
+    assert!(
+        audit[0].detail["overstay_points"].as_i64().unwrap() > 0,
+        "{audit:?}"
+    );
+
+    // A booking whose end has passed without the car can no longer be checked in.
+    let alice = app.login_resident("alice").await;
+    let later = app.clock.now() + Duration::hours(1);
+    let second = expect_json(
+        book(
+            &app,
+            &alice,
+            &lot,
+            "晋B12345",
+            later,
+            later + Duration::hours(1),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    advance_to(&app, later + Duration::hours(1));
+    let street = app.login_staff("street", DEMO_PASSWORD).await;
+    expect_problem(
+        app.post(
+            &format!(
+                "/api/v1/staff/parking/bookings/{}/check-in",
+                second["id"].as_str().unwrap()
+            ),
+            &json!({}),
+            Some(&street.access_token),
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "outside_check_in_window",
+    )
+    .await;
+    app.assert_ledger_balanced().await;
+}
+
 /// Forty residents want the last free slot for the same hour: one gets it, the others are
 /// told `no_slot_available` and keep their points; no slot is booked twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -753,7 +870,7 @@ async fn forty_residents_race_for_the_last_slot_and_one_wins() {
     // Two of three slots are taken already.
     for name in ["early1", "early2"] {
         let who = app.login_resident(name).await;
-        app.give_points(&who.user_id, 50).await;
+        app.give_points(&who, 50).await;
         expect_json(
             book(&app, &who, &lot, "晋B00001", start, end).await,
             StatusCode::CREATED,
@@ -763,7 +880,7 @@ async fn forty_residents_race_for_the_last_slot_and_one_wins() {
     let mut racers = Vec::new();
     for i in 0..40 {
         let who = app.login_resident(&format!("racer{i}")).await;
-        app.give_points(&who.user_id, 50).await;
+        app.give_points(&who, 50).await;
         racers.push(who);
     }
     let replies = join_all(racers.iter().enumerate().map(|(i, who)| {

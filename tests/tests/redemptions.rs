@@ -63,7 +63,7 @@ async fn reserve_show_code_and_redeem_exactly_once() {
         offer_id,
     } = app.open_shop("wang", 200, Some(10), Some(2)).await;
     let alice = app.login_resident("alice").await;
-    app.give_points(&alice.user_id, 500).await;
+    app.give_points(&alice, 500).await;
 
     let reserved = expect_json(
         reserve(&app, &alice.access_token, &offer_id).await,
@@ -179,7 +179,7 @@ async fn codes_work_only_for_the_right_merchant_once_and_in_time() {
     let shop = app.open_shop("wang", 100, None, None).await;
     let other = app.open_shop("li", 100, None, None).await;
     let alice = app.login_resident("alice").await;
-    app.give_points(&alice.user_id, 300).await;
+    app.give_points(&alice, 300).await;
     let id = expect_json(
         reserve(&app, &alice.access_token, &shop.offer_id).await,
         StatusCode::CREATED,
@@ -251,7 +251,7 @@ async fn cancelling_releases_points_and_stock() {
     let app = spawn_app().await;
     let shop = app.open_shop("wang", 150, Some(5), None).await;
     let alice = app.login_resident("alice").await;
-    app.give_points(&alice.user_id, 150).await;
+    app.give_points(&alice, 150).await;
     let id = expect_json(
         reserve(&app, &alice.access_token, &shop.offer_id).await,
         StatusCode::CREATED,
@@ -322,7 +322,7 @@ async fn limits_stock_points_and_availability_are_enforced() {
     let app = spawn_app().await;
     let shop = app.open_shop("wang", 100, Some(3), Some(2)).await;
     let alice = app.login_resident("alice").await;
-    app.give_points(&alice.user_id, 1000).await;
+    app.give_points(&alice, 1000).await;
     expect_json(
         reserve(&app, &alice.access_token, &shop.offer_id).await,
         StatusCode::CREATED,
@@ -346,14 +346,14 @@ async fn limits_stock_points_and_availability_are_enforced() {
         "insufficient_points",
     )
     .await;
-    app.give_points(&bob.user_id, 1000).await;
+    app.give_points(&bob, 1000).await;
     expect_json(
         reserve(&app, &bob.access_token, &shop.offer_id).await,
         StatusCode::CREATED,
     )
     .await;
     let carol = app.login_resident("carol").await;
-    app.give_points(&carol.user_id, 1000).await;
+    app.give_points(&carol, 1000).await;
     expect_problem(
         reserve(&app, &carol.access_token, &shop.offer_id).await,
         StatusCode::CONFLICT,
@@ -399,7 +399,7 @@ async fn an_idempotency_key_reserves_once() {
     let app = spawn_app().await;
     let shop = app.open_shop("wang", 100, Some(10), None).await;
     let alice = app.login_resident("alice").await;
-    app.give_points(&alice.user_id, 1000).await;
+    app.give_points(&alice, 1000).await;
     let path = format!("/api/v1/offers/{}/redemptions", shop.offer_id);
     let first = app
         .post_with_key(&path, &json!({}), &alice.access_token, "tap-1")
@@ -426,7 +426,7 @@ async fn suspending_a_merchant_voids_its_reservations_with_points_back() {
     let app = spawn_app().await;
     let shop = app.open_shop("wang", 100, Some(10), None).await;
     let alice = app.login_resident("alice").await;
-    app.give_points(&alice.user_id, 300).await;
+    app.give_points(&alice, 300).await;
     let id = expect_json(
         reserve(&app, &alice.access_token, &shop.offer_id).await,
         StatusCode::CREATED,
@@ -485,7 +485,7 @@ async fn unredeemed_reservations_lapse_through_the_job() {
     let app = spawn_app().await;
     let shop = app.open_shop("wang", 100, Some(10), None).await;
     let alice = app.login_resident("alice").await;
-    app.give_points(&alice.user_id, 300).await;
+    app.give_points(&alice, 300).await;
     expect_json(
         reserve(&app, &alice.access_token, &shop.offer_id).await,
         StatusCode::CREATED,
@@ -563,7 +563,7 @@ async fn races_for_stock_points_and_one_code_have_exact_winners() {
     let mut tokens = Vec::new();
     for i in 0..100 {
         let r = app.login_resident(&format!("racer{i}")).await;
-        app.give_points(&r.user_id, 10).await;
+        app.give_points(&r, 10).await;
         tokens.push(r.access_token);
     }
     let statuses: Vec<StatusCode> =
@@ -592,7 +592,7 @@ async fn races_for_stock_points_and_one_code_have_exact_winners() {
     // A resident with points for 3 fires 20 at once.
     let unlimited = app.open_shop("li", 100, None, None).await;
     let alice = app.login_resident("alice").await;
-    app.give_points(&alice.user_id, 300).await;
+    app.give_points(&alice, 300).await;
     let statuses: Vec<StatusCode> =
         join_all((0..20).map(|_| reserve(&app, &alice.access_token, &unlimited.offer_id)))
             .await
@@ -644,7 +644,7 @@ async fn residents_and_merchant_staff_are_told_in_app() {
     let app = spawn_app().await;
     let shop = app.open_shop("wang", 100, None, None).await;
     let alice = app.login_resident("alice").await;
-    app.give_points(&alice.user_id, 300).await;
+    app.give_points(&alice, 300).await;
     let id = expect_json(
         reserve(&app, &alice.access_token, &shop.offer_id).await,
         StatusCode::CREATED,

@@ -267,6 +267,10 @@ impl From<IdentityError> for ApiError {
             IdentityError::TokenRevoked => {
                 Self::unauthorized("token_revoked", "This session has ended; log in again.")
             }
+            IdentityError::AccountDisabled => Self::unauthorized(
+                "account_disabled",
+                "This staff account has been disabled; ask your administrator.",
+            ),
             IdentityError::RefreshTokenInvalid => Self::unauthorized(
                 "refresh_token_invalid",
                 "The refresh token is invalid, expired or revoked; log in again.",

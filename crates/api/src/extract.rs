@@ -95,6 +95,7 @@ fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
             "The body must be a JSON object.",
         ));
     }
+    refuse_control_characters(body)?;
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
         let path = err.path().to_string();
@@ -106,6 +107,52 @@ fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     // Trailing garbage after the value is malformed JSON too.
     deserializer.end().map_err(|e| classify(String::new(), e))?;
     Ok(value)
+}
+
+/// 422 naming the field when any string of a JSON body (a value or a key) carries a control
+/// character other than a line break or tab: a NUL would reach PostgreSQL and fail there, and
+/// escape sequences have no place in a name or a note. Bodies that are not valid JSON pass
+/// through, for the parser to name what is wrong with them.
+pub fn refuse_control_characters(body: &[u8]) -> Result<(), ApiError> {
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return Ok(());
+    };
+    match first_control_character(&value, String::new()) {
+        None => Ok(()),
+        Some(field) => Err(platform::ValidationErrors::single(
+            &field,
+            "must not contain control characters",
+        )
+        .into()),
+    }
+}
+
+fn first_control_character(value: &serde_json::Value, path: String) -> Option<String> {
+    use platform::validation::has_forbidden_control;
+    use serde_json::Value;
+    let join = |key: &str| {
+        if path.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    match value {
+        Value::String(s) if has_forbidden_control(s) => Some(path),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| first_control_character(v, join(&i.to_string()))),
+        Value::Object(fields) => fields.iter().find_map(|(k, v)| {
+            if has_forbidden_control(k) {
+                // The key is echoed back in `errors[].field`: without the control characters.
+                Some(join(&k.replace(char::is_control, "\u{FFFD}")))
+            } else {
+                first_control_character(v, join(k))
+            }
+        }),
+        _ => None,
+    }
 }
 
 fn classify(field: String, inner: serde_json::Error) -> ApiError {
@@ -210,16 +257,26 @@ pub fn cursor_position(cursor: Option<&str>) -> Result<Option<String>, ApiError>
     }
 }
 
-/// The client's address for rate limiting: the peer, or the first `X-Forwarded-For` hop when
-/// `server.trust_forwarded_for` says a trusted proxy sits in front.
-pub fn client_ip(req: &HttpRequest, trust_forwarded_for: bool) -> String {
-    if trust_forwarded_for {
-        if let Some(ip) = req.connection_info().realip_remote_addr() {
-            return ip.to_owned();
+/// The client's address for rate limiting: the peer, or, when `server.trust_forwarded_for`
+/// is on and the peer is one of `server.trusted_proxies`, the last `X-Forwarded-For` hop (the
+/// one our proxy wrote; `deploy/nginx.conf` replaces whatever the client sent). `Forwarded`
+/// and `X-Real-IP` are never read: a client could set them and pass a proxy that does not
+/// clear them.
+pub fn client_ip(req: &HttpRequest, server: &platform::config::ServerSettings) -> String {
+    let peer = req.peer_addr().map(|a| a.ip());
+    if server.trust_forwarded_for && peer.is_some_and(|p| server.is_trusted_proxy(p)) {
+        let forwarded = req
+            .headers()
+            .get_all("x-forwarded-for")
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .last()
+            .and_then(|hop| hop.trim().parse::<std::net::IpAddr>().ok());
+        if let Some(ip) = forwarded {
+            return ip.to_string();
         }
     }
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
+    peer.map(|ip| ip.to_string())
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
@@ -263,5 +320,19 @@ mod tests {
             (422, "validation_failed", vec!["extra".to_owned()])
         );
         assert!(parse_json::<Login>(br#"{"code":"dev-a","count":3}"#).is_ok());
+    }
+
+    #[test]
+    fn control_characters_are_refused_with_the_field() {
+        assert_eq!(
+            code_of(r#"{"code": "dev-\u0000a"}"#),
+            (422, "validation_failed", vec!["code".to_owned()])
+        );
+        let nested =
+            refuse_control_characters(br#"{"a": [{"b": "x"}, {"c": "\u001b[2J"}]}"#).unwrap_err();
+        assert_eq!(nested.errors()[0].field, "a.1.c");
+        let key = refuse_control_characters(br#"{"a\u0000": 1}"#).unwrap_err();
+        assert_eq!(key.errors()[0].field, "a\u{FFFD}");
+        assert!(refuse_control_characters("{\"note\": \"第一行\\n第二行\\t\"}".as_bytes()).is_ok());
     }
 }

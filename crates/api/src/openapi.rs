@@ -19,7 +19,7 @@ use utoipa::{Modify, OpenApi};
         auth::wechat_login, auth::staff_login, auth::refresh, auth::logout,
         me::me, me::update_profile, me::bind_phone,
         notifications::list, notifications::read_one, notifications::read_all,
-        orgs::tree, orgs::create, staff::create,
+        orgs::tree, orgs::create, staff::create, staff::disable, staff::enable,
         ledger::wallet, ledger::entries, ledger::gift_time_credits, ledger::allocate, ledger::budget,
         ledger::award, ledger::verify_ledger,
         merchants::apply, merchants::list_for_staff, merchants::review, merchants::create_offer,

@@ -15,8 +15,8 @@ impl RateLimiter {
         Self { cache }
     }
 
-    /// 429 when `key` has already seen `limit` hits in its current window (without counting
-    /// this one). For limits on failures: check first, `hit` only when the attempt fails.
+    /// 429 when `key` has already seen `limit` hits in its current window, without counting
+    /// this request: for a second, slower ceiling consulted before a primary limit counts.
     pub async fn ensure_below(
         &self,
         key: &str,
@@ -33,6 +33,23 @@ impl RateLimiter {
                 tracing::warn!(error = %e, key, "rate limiter unavailable; allowing the request");
                 Ok(())
             }
+        }
+    }
+
+    /// Forgets every hit of `key`, e.g. a caller's failed logins once they log in.
+    pub async fn reset(&self, key: &str) {
+        if let Err(e) = self.cache.delete(&format!("ratelimit:{key}")).await {
+            tracing::warn!(error = %e, key, "could not reset a rate limit");
+        }
+    }
+
+    /// Takes back one hit of `key` (see [`Cache::unhit_window`]). Limits on failures count
+    /// every attempt with [`RateLimiter::hit`] before it is made, atomically, so a burst of
+    /// parallel attempts cannot all pass a check-then-count; an attempt that succeeds is
+    /// given back here.
+    pub async fn give_back(&self, key: &str) {
+        if let Err(e) = self.cache.unhit_window(&format!("ratelimit:{key}")).await {
+            tracing::warn!(error = %e, key, "could not give back a rate-limit hit");
         }
     }
 

@@ -14,6 +14,8 @@ pub enum IdentityError {
     TokenExpired,
     #[error("the access token has been revoked")]
     TokenRevoked,
+    #[error("the account is disabled")]
+    AccountDisabled,
     #[error("the refresh token is invalid, expired or revoked")]
     RefreshTokenInvalid,
     #[error("the refresh token was already used; the session has been revoked")]

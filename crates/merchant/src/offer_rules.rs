@@ -1,7 +1,7 @@
 //! What makes an offer (积分服务) valid, as pure checks that name the offending field.
 
 use chrono::{DateTime, Utc};
-use platform::validation::text_field;
+use platform::validation::{name_field, text_field};
 use platform::ValidationErrors;
 
 pub const MAX_TITLE_CHARS: usize = 60;
@@ -51,7 +51,7 @@ fn range(errors: &mut ValidationErrors, field: &str, value: i64, min: i64, max: 
 impl OfferInput {
     pub fn check(self, now: DateTime<Utc>) -> Result<OfferFields, ValidationErrors> {
         let mut errors = ValidationErrors::new();
-        let title = text_field(&mut errors, "title", &self.title, 1, MAX_TITLE_CHARS);
+        let title = name_field(&mut errors, "title", &self.title, MAX_TITLE_CHARS);
         let description = text_field(
             &mut errors,
             "description",
@@ -59,13 +59,7 @@ impl OfferInput {
             0,
             MAX_DESCRIPTION_CHARS,
         );
-        let category = text_field(
-            &mut errors,
-            "category",
-            &self.category,
-            1,
-            MAX_CATEGORY_CHARS,
-        );
+        let category = name_field(&mut errors, "category", &self.category, MAX_CATEGORY_CHARS);
         range(
             &mut errors,
             "points_price",

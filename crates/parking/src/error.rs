@@ -26,6 +26,11 @@ pub enum ParkingError {
     BadSignature,
     #[error("the gate event's time is more than 5 minutes from the server's clock")]
     StaleEvent,
+    #[error("a booking can be checked in from {opens_at} until it ends at {ends_at}")]
+    OutsideCheckInWindow {
+        opens_at: chrono::DateTime<chrono::Utc>,
+        ends_at: chrono::DateTime<chrono::Utc>,
+    },
     #[error("the booking changed meanwhile")]
     Changed,
     #[error("ledger: {0}")]

@@ -57,6 +57,13 @@ end
 return {count, ttl}
 ";
 
+const DECR_WINDOW_SCRIPT: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 1 and tonumber(redis.call('GET', KEYS[1])) > 0 then
+  redis.call('DECR', KEYS[1])
+end
+return 0
+";
+
 const ZINCR_IF_EXISTS_SCRIPT: &str = r"
 if redis.call('EXISTS', KEYS[1]) == 1 then
   redis.call('ZINCRBY', KEYS[1], ARGV[1], ARGV[2])
@@ -319,6 +326,28 @@ impl Cache {
     }
 }
 
+impl Cache {
+    /// Takes one hit back from the window `key` (never below zero, never reviving an expired
+    /// window): for limits that count an attempt before it is made and refund it when the
+    /// attempt turns out not to count, such as a code check that succeeds.
+    pub async fn unhit_window(&self, key: &str) -> Result<(), CacheError> {
+        let key = self.key(key);
+        let result = match &self.backend {
+            Backend::Redis(conn) => redis::Script::new(DECR_WINDOW_SCRIPT)
+                .key(&key)
+                .invoke_async::<()>(&mut conn.clone())
+                .await
+                .map_err(CacheError::from),
+            Backend::Memory(store) => {
+                store.unhit_window(&key);
+                Ok(())
+            }
+        };
+        self.record(&result);
+        result
+    }
+}
+
 fn ttl_millis(ttl: Duration) -> u64 {
     u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1)
 }
@@ -396,6 +425,16 @@ impl MemoryStore {
 
     fn delete(&self, key: &str) {
         self.lock().remove(key);
+    }
+
+    fn unhit_window(&self, key: &str) {
+        let mut entries = self.lock();
+        if let Some(entry) = entries.get_mut(key) {
+            if entry.expires_at > Instant::now() {
+                let count = entry.value.parse::<u64>().unwrap_or(0);
+                entry.value = count.saturating_sub(1).to_string();
+            }
+        }
     }
 
     fn hit_window(&self, key: String, window: Duration) -> WindowCount {

@@ -31,6 +31,47 @@ pub struct Settings {
     pub jobs: JobsSettings,
 }
 
+fn default_trusted_proxies() -> String {
+    "127.0.0.1,::1".to_owned()
+}
+
+impl ServerSettings {
+    /// True when `peer` is one of `trusted_proxies`.
+    pub fn is_trusted_proxy(&self, peer: std::net::IpAddr) -> bool {
+        self.trusted_proxies
+            .split(',')
+            .filter_map(|n| parse_network(n.trim()))
+            .any(|(network, prefix)| in_network(peer, network, prefix))
+    }
+}
+
+/// `10.0.0.0/8`, `::1` (a single address) → (network, prefix length).
+fn parse_network(text: &str) -> Option<(std::net::IpAddr, u8)> {
+    let (address, prefix) = match text.split_once('/') {
+        Some((a, p)) => (a, Some(p.parse::<u8>().ok()?)),
+        None => (text, None),
+    };
+    let address: std::net::IpAddr = address.parse().ok()?;
+    let max = if address.is_ipv4() { 32 } else { 128 };
+    let prefix = prefix.unwrap_or(max);
+    (prefix <= max).then_some((address, prefix))
+}
+
+fn in_network(ip: std::net::IpAddr, network: std::net::IpAddr, prefix: u8) -> bool {
+    use std::net::IpAddr;
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    };
+    let (ip, network, bits) = match (ip, network) {
+        (IpAddr::V4(a), IpAddr::V4(n)) => (u128::from(u32::from(a)), u128::from(u32::from(n)), 32),
+        (IpAddr::V6(a), IpAddr::V6(n)) => (u128::from(a), u128::from(n), 128),
+        _ => return false,
+    };
+    let shift = bits - u32::from(prefix);
+    shift >= bits || (ip >> shift) == (network >> shift)
+}
+
 fn default_profile() -> String {
     "development".to_owned()
 }
@@ -42,6 +83,10 @@ pub struct ServerSettings {
     pub port: u16,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
     pub trust_forwarded_for: bool,
+    /// The proxies whose `X-Forwarded-For` is believed: comma-separated addresses or CIDR
+    /// networks. A request from any other peer is attributed to the peer itself.
+    #[serde(default = "default_trusted_proxies")]
+    pub trusted_proxies: String,
     /// Actix worker threads; 0 means one per core.
     #[serde(default)]
     pub workers: usize,
@@ -103,8 +148,12 @@ pub struct AuthSettings {
 pub struct RateLimitSettings {
     /// Login attempts (WeChat or staff) one client address may make per minute.
     pub login_per_ip_per_minute: u32,
-    /// Staff login attempts per username per 15 minutes, against password guessing.
+    /// Failed staff logins per username from one client address per 15 minutes, against
+    /// password guessing (successes are not counted and clear the count).
     pub staff_login_per_username_per_15min: u32,
+    /// Failed staff logins per username from all clients per hour: a slower ceiling against
+    /// guessing from many addresses.
+    pub staff_login_failures_per_username_per_hour: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -241,6 +290,20 @@ impl Settings {
         self.profile == "production"
     }
 
+    /// True when `server.host` is `localhost` or a loopback address (127.0.0.0/8, ::1).
+    pub fn listens_on_loopback_only(&self) -> bool {
+        let host = self
+            .server
+            .host
+            .trim()
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        host.eq_ignore_ascii_case("localhost")
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    }
+
     pub fn redis_url(&self) -> Option<&str> {
         self.redis
             .url
@@ -262,6 +325,19 @@ impl Settings {
             invalid(
                 "database.url",
                 "must start with sqlite:, postgres:// or postgresql://",
+            );
+        }
+        if self
+            .server
+            .trusted_proxies
+            .split(',')
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .any(|n| parse_network(n).is_none())
+        {
+            invalid(
+                "server.trusted_proxies",
+                "must be comma-separated IP addresses or CIDR networks",
             );
         }
         if self.database.max_connections == 0 {
@@ -286,6 +362,12 @@ impl Settings {
         }
         if self.rate_limit.login_per_ip_per_minute == 0 {
             invalid("rate_limit.login_per_ip_per_minute", "must be at least 1");
+        }
+        if self.rate_limit.staff_login_failures_per_username_per_hour == 0 {
+            invalid(
+                "rate_limit.staff_login_failures_per_username_per_hour",
+                "must be at least 1",
+            );
         }
         if self.rate_limit.staff_login_per_username_per_15min == 0 {
             invalid(
@@ -340,6 +422,15 @@ impl Settings {
                     "wechat.app_secret",
                     "is required when wechat.mode = \"live\"",
                 );
+            }
+        }
+        // The development secret is public: anyone could mint tokens for any user. It is
+        // refused wherever real users can reach the server, not only under one profile name.
+        if self.auth.jwt_secret.expose() == DEVELOPMENT_JWT_SECRET {
+            if self.wechat.mode == WechatMode::Live {
+                invalid("auth.jwt_secret", "the development default is public and refused with wechat.mode = \"live\"; set LINLI__AUTH__JWT_SECRET");
+            } else if !self.listens_on_loopback_only() {
+                invalid("auth.jwt_secret", "the development default is public and refused when server.host is not a loopback address; set LINLI__AUTH__JWT_SECRET");
             }
         }
         if self.is_production() {
@@ -441,6 +532,73 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("auth.jwt_secret"), "{err}");
+    }
+
+    #[test]
+    fn the_public_development_secret_is_refused_where_real_users_reach_the_server() {
+        for overrides in [
+            vec![
+                ("LINLI__WECHAT__MODE", "live"),
+                ("LINLI__WECHAT__APP_ID", "wx123"),
+                ("LINLI__WECHAT__APP_SECRET", "s3cret"),
+            ],
+            vec![("LINLI__SERVER__HOST", "0.0.0.0")],
+            vec![("LINLI__SERVER__HOST", "192.168.1.20")],
+        ] {
+            let err = Settings::load_with_env(&config_dir(), "development", env(&overrides))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("auth.jwt_secret"), "{overrides:?}: {err}");
+        }
+        for host in ["127.0.0.1", "localhost", "::1", "127.0.0.2"] {
+            let loopback = Settings::load_with_env(
+                &config_dir(),
+                "development",
+                env(&[("LINLI__SERVER__HOST", host)]),
+            );
+            assert!(loopback.is_ok(), "{host}");
+        }
+        let real_secret = Settings::load_with_env(
+            &config_dir(),
+            "development",
+            env(&[
+                ("LINLI__SERVER__HOST", "0.0.0.0"),
+                (
+                    "LINLI__AUTH__JWT_SECRET",
+                    "a-real-secret-that-is-long-enough-1234567890",
+                ),
+            ]),
+        );
+        assert!(real_secret.is_ok());
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_and_networks() {
+        let mut s = Settings::load_with_env(&config_dir(), "development", env(&[])).unwrap();
+        s.server.trusted_proxies = "127.0.0.1, 10.0.0.0/8,fd00::/8".to_owned();
+        for (ip, trusted) in [
+            ("127.0.0.1", true),
+            ("127.0.0.2", false),
+            ("10.9.8.7", true),
+            ("11.0.0.1", false),
+            ("fd12::1", true),
+            ("::ffff:10.1.2.3", true),
+            ("::1", false),
+        ] {
+            assert_eq!(
+                s.server.is_trusted_proxy(ip.parse().unwrap()),
+                trusted,
+                "{ip}"
+            );
+        }
+        let err = Settings::load_with_env(
+            &config_dir(),
+            "development",
+            env(&[("LINLI__SERVER__TRUSTED_PROXIES", "10.0.0.0/33")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("server.trusted_proxies"), "{err}");
     }
 
     #[test]

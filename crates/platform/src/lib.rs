@@ -2,6 +2,7 @@
 //! migration runner, the cache (Redis or in-process), the clock, ids, paging and secrets.
 //! No business rules live here.
 
+pub mod audit;
 pub mod cache;
 pub mod clock;
 pub mod config;

@@ -1,5 +1,7 @@
-// The staff dashboard: logs in, shows the figures of GET /api/v1/staff/dashboard, draws two
-// bar charts, lists the work queues with their actions, and refreshes every 30 seconds.
+// The staff dashboard: logs in, shows the figures of GET /api/v1/staff/dashboard, draws bar
+// charts, lists the work queues with their actions, and refreshes every 30 seconds. Every
+// element is built with DOM APIs and every piece of data goes in as text (`node`): names come
+// from partners and staff, and the page runs under a CSP without inline script or style.
 "use strict";
 const API = "/api/v1";
 const state = { token: sessionStorage.getItem("linli.token"), orgId: null };
@@ -28,6 +30,20 @@ function format(value, kind) {
   return Number(value).toLocaleString("zh-CN");
 }
 
+const SVG = "http://www.w3.org/2000/svg";
+
+// Builds an element from a tag, attributes and children (nodes or strings). Strings become
+// text nodes: the page never turns data into markup.
+function node(tag, attributes = {}, children = [], namespace = null) {
+  const element = namespace ? document.createElementNS(namespace, tag) : document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value != null) element.setAttribute(name, String(value));
+  }
+  element.append(...children.map((c) => (c instanceof Node ? c : document.createTextNode(String(c)))));
+  return element;
+}
+const svgNode = (tag, attributes, children) => node(tag, attributes, children, SVG);
+
 function bars(svg, items, kind) {
   // items: [{label, values: [{value, color, title}]}]; kind "percent" scales to 0..100%.
   const width = 600, height = 220, left = 44, bottom = 20, top = 10, plot = height - bottom - top;
@@ -36,25 +52,31 @@ function bars(svg, items, kind) {
   // At most a dozen labels under the bars, so a year of days stays readable.
   const every = Math.max(1, Math.ceil(items.length / 12));
   svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
-  const axis = [0, 0.5, 1].map((f) => {
+  if (!items.length) {
+    svg.replaceChildren(svgNode("text", { x: width / 2, y: height / 2, "font-size": 14, "text-anchor": "middle", fill: "#888" }, ["暂无数据"]));
+    return;
+  }
+  const axis = [0, 0.5, 1].flatMap((f) => {
     const y = height - bottom - f * plot;
     const label = kind === "percent" ? Math.round(f * 100) + "%" : format(f * max);
-    return `<line x1="${left}" x2="${width}" y1="${y}" y2="${y}" stroke="#ddd"/>` +
-      `<text x="${left - 4}" y="${y + 4}" font-size="11" text-anchor="end">${label}</text>`;
-  }).join("");
-  const body = items.map((item, i) => {
+    return [
+      svgNode("line", { x1: left, x2: width, y1: y, y2: y, stroke: "#ddd" }),
+      svgNode("text", { x: left - 4, y: y + 4, "font-size": 11, "text-anchor": "end" }, [label]),
+    ];
+  });
+  const body = items.flatMap((item, i) => {
     const barWidth = (slot * 0.7) / item.values.length;
     const rects = item.values.map((v, j) => {
       const h = (v.value / max) * plot;
-      return `<rect x="${left + i * slot + slot * 0.15 + j * barWidth}" y="${height - bottom - h}" width="${barWidth}" height="${h}" fill="${v.color}"><title>${item.label}: ${v.title}</title></rect>`;
-    }).join("");
+      return svgNode("rect", { x: left + i * slot + slot * 0.15 + j * barWidth, y: height - bottom - h, width: barWidth, height: h, fill: v.color },
+        [svgNode("title", {}, [`${item.label}: ${v.title}`])]);
+    });
     const label = i % every === 0
-      ? `<text x="${left + i * slot + slot / 2}" y="${height - 4}" font-size="12" text-anchor="middle">${item.label.slice(0, 6)}</text>`
-      : "";
-    return rects + label;
-  }).join("");
-  const empty = `<text x="${width / 2}" y="${height / 2}" font-size="14" text-anchor="middle" fill="#888">暂无数据</text>`;
-  svg.innerHTML = items.length ? axis + body : empty;
+      ? [svgNode("text", { x: left + i * slot + slot / 2, y: height - 4, "font-size": 12, "text-anchor": "middle" }, [String(item.label).slice(0, 6)])]
+      : [];
+    return [...rects, ...label];
+  });
+  svg.replaceChildren(...axis, ...body);
 }
 
 async function refresh() {
@@ -104,27 +126,30 @@ async function refresh() {
   $("#updated").textContent = "更新于 " + new Date().toLocaleTimeString("zh-CN");
 }
 
+const STATUS_NAMES = { submitted: "待受理", accepted: "已受理", in_progress: "处理中" };
+
 async function demandQueue() {
   const query = state.orgId ? "&org_id=" + encodeURIComponent(state.orgId) : "";
   const lists = await Promise.all(["submitted", "accepted", "in_progress"].map((s) => api(`/staff/demands?limit=50&status=${s}${query}`)));
   const open = lists.flatMap((l) => l.items).sort((a, b) => a.due_at.localeCompare(b.due_at));
-  $("#demand-queue tbody").innerHTML = open.map((d) => `
-    <tr class="${d.overdue ? "overdue" : ""}" data-demand="${d.id}">
-      <td>${escapeHtml(d.title)}</td><td>${{ submitted: "待受理", accepted: "已受理", in_progress: "处理中" }[d.status]}</td>
-      <td>${new Date(d.due_at).toLocaleString("zh-CN")}</td>
-      <td>${d.status === "submitted" ? `<button data-act="accept">受理</button>` : `<button data-act="resolve">办结</button>`}</td>
-    </tr>`).join("");
+  $("#demand-queue tbody").replaceChildren(...open.map((d) => {
+    const action = d.status === "submitted" ? ["accept", "受理"] : ["resolve", "办结"];
+    return node("tr", { class: d.overdue ? "overdue" : null, "data-demand": d.id }, [
+      node("td", {}, [d.title]),
+      node("td", {}, [STATUS_NAMES[d.status] || d.status]),
+      node("td", {}, [new Date(d.due_at).toLocaleString("zh-CN")]),
+      node("td", {}, [node("button", { "data-act": action[0] }, [action[1]])]),
+    ]);
+  }));
 }
 
 async function merchantQueue() {
   const page = await api("/staff/merchants?status=pending");
-  $("#merchant-queue tbody").innerHTML = page.items.map((m) => `
-    <tr data-merchant="${m.id}"><td>${escapeHtml(m.name)}</td><td>${escapeHtml(m.category)}</td>
-      <td><button data-act="approve">通过</button> <button data-act="reject">驳回</button></td></tr>`).join("");
-}
-
-function escapeHtml(text) {
-  return String(text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+  $("#merchant-queue tbody").replaceChildren(...page.items.map((m) => node("tr", { "data-merchant": m.id }, [
+    node("td", {}, [m.name]),
+    node("td", {}, [m.category]),
+    node("td", {}, [node("button", { "data-act": "approve" }, ["通过"]), " ", node("button", { "data-act": "reject" }, ["驳回"])]),
+  ])));
 }
 
 async function act(event) {
@@ -149,7 +174,7 @@ async function act(event) {
 }
 
 async function download(kind) {
-  const response = await fetch(`${API}/staff/exports/demands.${kind}${state.orgId ? "?org_id=" + state.orgId : ""}`, { headers: { authorization: "Bearer " + state.token } });
+  const response = await fetch(`${API}/staff/exports/demands.${kind}${state.orgId ? "?org_id=" + encodeURIComponent(state.orgId) : ""}`, { headers: { authorization: "Bearer " + state.token } });
   const link = document.createElement("a");
   link.href = URL.createObjectURL(await response.blob());
   link.download = `诉求导出.${kind}`;
@@ -162,8 +187,10 @@ async function orgChoices() {
   const here = find(tree);
   const select = $("#org-select");
   if (!here || !(here.children || []).length) return;
-  select.innerHTML = `<option value="${here.id}">${escapeHtml(here.name)}（全部）</option>` +
-    here.children.filter((c) => c.kind !== "compound").map((c) => `<option value="${c.id}">${escapeHtml(c.name)}</option>`).join("");
+  select.replaceChildren(
+    node("option", { value: here.id }, [here.name + "（全部）"]),
+    ...here.children.filter((c) => c.kind !== "compound").map((c) => node("option", { value: c.id }, [c.name])),
+  );
   select.hidden = false;
 }
 

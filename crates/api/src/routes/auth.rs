@@ -5,6 +5,7 @@ use crate::extract::{client_ip, AuthUser, JsonBody};
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use identity::service::LoginResult;
+use identity::IdentityError;
 use platform::ValidationErrors;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -86,7 +87,7 @@ fn require_text(field: &str, value: &str, max_len: usize) -> Result<(), ApiError
 }
 
 async fn limit_login_by_ip(state: &AppState, req: &HttpRequest) -> Result<(), ApiError> {
-    let ip = client_ip(req, state.settings.server.trust_forwarded_for);
+    let ip = client_ip(req, &state.settings.server);
     state
         .rate_limiter
         .hit(
@@ -137,16 +138,72 @@ pub async fn staff_login(
     require_text("username", &username, 64)?;
     require_text("password", &password, 256)?;
     let username = username.trim().to_lowercase();
-    state
-        .rate_limiter
-        .hit(
-            &format!("login:user:{username}"),
-            state.settings.rate_limit.staff_login_per_username_per_15min,
-            FIFTEEN_MINUTES,
+    let client = client_ip(&req, &state.settings.server);
+    let guard = PasswordGuessGuard::start(&state, &username, &client).await?;
+    let outcome = state.auth.staff_login(&username, &password).await;
+    guard
+        .settle(
+            &state,
+            outcome.is_ok(),
+            matches!(outcome, Err(IdentityError::InvalidCredentials)),
         )
-        .await?;
-    let login = state.auth.staff_login(&username, &password).await?;
-    Ok(HttpResponse::Ok().json(LoginResponse::from(login)))
+        .await;
+    Ok(HttpResponse::Ok().json(LoginResponse::from(outcome?)))
+}
+
+/// Limits password guessing without handing anyone a way to lock an account out: failed
+/// logins are counted per (username, client address), with a slower ceiling per username
+/// across all clients; successes are not counted, and a success clears the caller's count.
+/// Every attempt is counted before the password is checked (increment, then compare), so a
+/// parallel burst cannot slip past, and given back when it did not fail on the password.
+struct PasswordGuessGuard {
+    client_key: String,
+    username_key: String,
+}
+
+const HOUR: Duration = Duration::from_secs(60 * 60);
+
+impl PasswordGuessGuard {
+    async fn start(state: &AppState, username: &str, client: &str) -> Result<Self, ApiError> {
+        let limits = &state.settings.rate_limit;
+        let guard = Self {
+            client_key: format!("login:fail:{username}:{client}"),
+            username_key: format!("login:fail:{username}"),
+        };
+        state
+            .rate_limiter
+            .hit(
+                &guard.client_key,
+                limits.staff_login_per_username_per_15min,
+                FIFTEEN_MINUTES,
+            )
+            .await?;
+        if let Err(limited) = state
+            .rate_limiter
+            .hit(
+                &guard.username_key,
+                limits.staff_login_failures_per_username_per_hour,
+                HOUR,
+            )
+            .await
+        {
+            state.rate_limiter.give_back(&guard.client_key).await;
+            return Err(limited);
+        }
+        Ok(guard)
+    }
+
+    async fn settle(self, state: &AppState, succeeded: bool, wrong_password: bool) {
+        if wrong_password {
+            return;
+        }
+        state.rate_limiter.give_back(&self.username_key).await;
+        if succeeded {
+            state.rate_limiter.reset(&self.client_key).await;
+        } else {
+            state.rate_limiter.give_back(&self.client_key).await;
+        }
+    }
 }
 
 /// Exchange a refresh token for a new pair. The old refresh token stops working; using it

@@ -1,6 +1,7 @@
 //! The staff dashboard page, served by the binary itself: three files embedded at build
 //! time, nothing fetched from the internet (government networks are often closed). The page
-//! talks to the same JSON API as everyone else.
+//! talks to the same JSON API as everyone else. The security headers (CSP, nosniff, no
+//! referrer) are added to every response by `middleware::observe`.
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
@@ -20,7 +21,6 @@ fn asset(content_type: &str, body: &'static str) -> HttpResponse {
     HttpResponse::Ok()
         .content_type(content_type)
         .insert_header((header::CACHE_CONTROL, "no-cache"))
-        .insert_header(("x-content-type-options", "nosniff"))
         .body(body)
 }
 

@@ -470,12 +470,10 @@ pub async fn award(
             "You cannot award from another org's budget.",
         ));
     }
-    if users::find_resident(&state.db, &request.user_id)
-        .await?
-        .is_none()
-    {
+    let Some(resident) = users::find_resident(&state.db, &request.user_id).await? else {
         return Err(ValidationErrors::single("user_id", "no such resident").into());
-    }
+    };
+    ensure_budget_pays_resident(&state, &budget_org, &resident).await?;
 
     let now = state.clock.now();
     let txn = state.db.begin().await?;
@@ -523,6 +521,38 @@ pub async fn award(
     let http = guard.finish(&txn, StatusCode::CREATED, &response).await?;
     txn.commit().await?;
     Ok(http)
+}
+
+/// A budget pays residents of its own org's subtree, or residents who checked in at an
+/// activity run in that subtree (volunteers come from elsewhere too). Anything wider would
+/// let one street's budget flow to another street's residents.
+async fn ensure_budget_pays_resident(
+    state: &AppState,
+    budget_org: &identity::entity::org::Model,
+    resident: &identity::entity::user::Model,
+) -> Result<(), ApiError> {
+    let home = match &resident.community_id {
+        Some(id) => orgs::find(&state.db, id).await?,
+        None => None,
+    };
+    if home.is_some_and(|c| c.path.starts_with(&budget_org.path)) {
+        return Ok(());
+    }
+    if timebank::service::attendance::attended_under(&state.db, &resident.id, &budget_org.path)
+        .await?
+    {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "resident_out_of_scope",
+        "This budget pays residents of its own community or street, or who attended its activities.",
+    )
+    .with_errors(vec![platform::FieldError {
+        field: "user_id".to_owned(),
+        message: "is not a resident of the budget's org and attended none of its activities"
+            .to_owned(),
+    }]))
 }
 
 // ---------------------------------------------------------------------------------------

@@ -86,6 +86,9 @@ impl From<ParkingError> for ApiError {
             }
             e @ ParkingError::StaleEvent => ApiError::unauthorized("gate_event_stale", e.to_string()),
             e @ ParkingError::Changed => ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string()),
+            e @ ParkingError::OutsideCheckInWindow { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "outside_check_in_window", e.to_string())
+            }
             ParkingError::Ledger(e) => crate::routes::ledger::ledger_error(e, "insufficient_points"),
             ParkingError::Db(e) => e.into(),
         }
@@ -531,6 +534,7 @@ pub async fn gate_event(
     if body.len() > crate::extract::MAX_BODY_BYTES {
         return Err(ApiError::for_status(StatusCode::PAYLOAD_TOO_LARGE));
     }
+    crate::extract::refuse_control_characters(&body)?;
     let now = state.clock.now();
     let header = request
         .headers()
@@ -582,15 +586,41 @@ pub async fn staff_gate(
     };
     match action.as_str() {
         "check-in" => {
-            if booking.status != "booked" || !bookings::enter(&txn, &booking, now).await? {
+            if booking.status != "booked" {
+                return Err(invalid("check in", &booking.status).into());
+            }
+            bookings::ensure_check_in_window(&lot, &booking, now)?;
+            if !bookings::enter(&txn, &booking, now).await? {
                 return Err(invalid("check in", &booking.status).into());
             }
         }
         "check-out" => {
-            if booking.status != "active" {
+            if booking.status != "active" || booking.entered_at.is_some_and(|at| at > now) {
                 return Err(invalid("check out", &booking.status).into());
             }
-            bookings::exit(&txn, &lot, &booking, state.expiry_rule(), now).await?;
+            let charge = bookings::exit(&txn, &lot, &booking, state.expiry_rule(), now).await?;
+            if charge.overstay > 0 {
+                // A hand-entered exit that charges the resident extra is on the record.
+                platform::audit::record(
+                    &txn,
+                    platform::audit::AuditEntry {
+                        actor_id: Some(&user.0.user_id),
+                        action: "parking_manual_check_out_overstay",
+                        subject: ("parking_booking", &booking.id),
+                        detail: serde_json::json!({
+                            "lot_id": lot.id,
+                            "entered_at": booking.entered_at,
+                            "ends_at": booking.ends_at,
+                            "checked_out_at": now,
+                            "charged_points": charge.charged,
+                            "overstay_points": charge.overstay,
+                            "unpaid_points": charge.unpaid,
+                        }),
+                    },
+                    now,
+                )
+                .await?;
+            }
         }
         _ => return Err(ApiError::not_found("No such action.")),
     }

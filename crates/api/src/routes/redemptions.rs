@@ -241,38 +241,56 @@ impl From<redemption_row::Model> for VerifyResponse {
 
 const MINUTE: std::time::Duration = std::time::Duration::from_secs(60);
 
-/// Failed code checks are limited per staff member and per merchant, to stop guessing.
-async fn guard_guessing(
-    state: &AppState,
-    actor: &Actor,
-    merchant_id: &str,
-) -> Result<(), ApiError> {
-    let limits = &state.settings.merchant;
-    state
-        .rate_limiter
-        .ensure_below(
-            &format!("verify-fail:user:{}", actor.user_id),
-            limits.verify_failures_per_staff_per_minute,
-            MINUTE,
-        )
-        .await?;
-    state
-        .rate_limiter
-        .ensure_below(
-            &format!("verify-fail:merchant:{merchant_id}"),
-            limits.verify_failures_per_merchant_per_minute,
-            MINUTE,
-        )
-        .await
+/// Failed code checks are limited, against guessing: per caller always, and per merchant
+/// only for the merchant's own staff, so outsiders sending bogus codes lock out nobody but
+/// themselves. Each attempt is counted before it is made (increment, then compare: a burst
+/// cannot slip past), and given back when it does not fail.
+struct GuessAttempt {
+    keys: Vec<String>,
 }
 
-async fn count_failure(state: &AppState, actor: &Actor, merchant_id: &str) {
-    for key in [
-        format!("verify-fail:user:{}", actor.user_id),
-        format!("verify-fail:merchant:{merchant_id}"),
-    ] {
-        // Only counted here; the decision is made by `guard_guessing` on the next attempt.
-        let _ = state.rate_limiter.hit(&key, u32::MAX, MINUTE).await;
+impl GuessAttempt {
+    async fn start(state: &AppState, actor: &Actor, merchant_id: &str) -> Result<Self, ApiError> {
+        let limits = &state.settings.merchant;
+        let mut limited = vec![(
+            format!("verify-fail:user:{}", actor.user_id),
+            limits.verify_failures_per_staff_per_minute,
+        )];
+        if actor.merchant_ids().iter().any(|m| m == merchant_id) {
+            limited.push((
+                format!("verify-fail:merchant:{merchant_id}"),
+                limits.verify_failures_per_merchant_per_minute,
+            ));
+        }
+        let mut attempt = Self { keys: Vec::new() };
+        for (key, limit) in limited {
+            let counted = state.rate_limiter.hit(&key, limit, MINUTE).await;
+            attempt.keys.push(key);
+            if let Err(limited) = counted {
+                attempt.not_a_failure(state).await;
+                return Err(limited);
+            }
+        }
+        Ok(attempt)
+    }
+
+    /// The attempt succeeded (or failed for another reason than a wrong code).
+    async fn not_a_failure(self, state: &AppState) {
+        for key in &self.keys {
+            state.rate_limiter.give_back(key).await;
+        }
+    }
+
+    /// Settles the count by the outcome: only a wrong code stays counted.
+    async fn settle<T>(
+        self,
+        state: &AppState,
+        outcome: Result<T, MerchantError>,
+    ) -> Result<T, MerchantError> {
+        if !matches!(outcome, Err(MerchantError::CodeInvalid)) {
+            self.not_a_failure(state).await;
+        }
+        outcome
     }
 }
 
@@ -296,15 +314,11 @@ pub async fn preview(
     body: JsonBody<CodeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     check_code(&body.0.code)?;
-    guard_guessing(&state, &user.0, &path).await?;
-    match redemptions::preview(&state.db, &user.0, &path, &body.0.code, state.clock.now()).await {
-        Ok(found) => Ok(HttpResponse::Ok().json(VerifyResponse::from(found))),
-        Err(MerchantError::CodeInvalid) => {
-            count_failure(&state, &user.0, &path).await;
-            Err(MerchantError::CodeInvalid.into())
-        }
-        Err(e) => Err(e.into()),
-    }
+    let attempt = GuessAttempt::start(&state, &user.0, &path).await?;
+    let found =
+        redemptions::preview(&state.db, &user.0, &path, &body.0.code, state.clock.now()).await;
+    let found = attempt.settle(&state, found).await?;
+    Ok(HttpResponse::Ok().json(VerifyResponse::from(found)))
 }
 
 /// Redeem a code: exactly once, by staff of the offer's merchant.
@@ -320,9 +334,9 @@ pub async fn verify(
     body: JsonBody<CodeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     check_code(&body.0.code)?;
-    guard_guessing(&state, &user.0, &path).await?;
+    let attempt = GuessAttempt::start(&state, &user.0, &path).await?;
     let txn = state.db.begin().await?;
-    match redemptions::verify(
+    let redeemed = redemptions::verify(
         &txn,
         &user.0,
         &path,
@@ -330,24 +344,15 @@ pub async fn verify(
         &settings(&state),
         state.clock.now(),
     )
-    .await
-    {
-        Ok(redeemed) => {
-            txn.commit().await?;
-            tracing::info!(
-                redemption_id = redeemed.id,
-                merchant_id = path.as_str(),
-                "redemption verified"
-            );
-            Ok(HttpResponse::Ok().json(VerifyResponse::from(redeemed)))
-        }
-        Err(MerchantError::CodeInvalid) => {
-            drop(txn);
-            count_failure(&state, &user.0, &path).await;
-            Err(MerchantError::CodeInvalid.into())
-        }
-        Err(e) => Err(e.into()),
-    }
+    .await;
+    let redeemed = attempt.settle(&state, redeemed).await?;
+    txn.commit().await?;
+    tracing::info!(
+        redemption_id = redeemed.id,
+        merchant_id = path.as_str(),
+        "redemption verified"
+    );
+    Ok(HttpResponse::Ok().json(VerifyResponse::from(redeemed)))
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/admin/staff").route(web::post().to(create)));
+    cfg.service(web::resource("/admin/staff").route(web::post().to(create)))
+        .service(web::resource("/admin/staff/{user_id}/disable").route(web::post().to(disable)))
+        .service(web::resource("/admin/staff/{user_id}/enable").route(web::post().to(enable)));
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -47,11 +49,7 @@ pub async fn create(
     user: AuthUser,
     body: JsonBody<CreateStaffRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    if !user.0.is_org_staff() {
-        return Err(ApiError::forbidden(
-            "Only district, street and community staff create staff accounts.",
-        ));
-    }
+    require_org_staff(&user)?;
     let CreateStaffRequest {
         username,
         password,
@@ -66,4 +64,51 @@ pub async fn create(
         role: created.role.as_str().to_owned(),
         org_id: created.org_id,
     }))
+}
+
+/// Disable a staff account in the caller's scope (a role not above the caller's over each of
+/// its orgs): its sessions end at once on every instance, and it can neither log in, refresh
+/// nor use a token it already holds until re-enabled. Audited.
+#[utoipa::path(post, path = "/api/v1/admin/staff/{user_id}/disable", tag = "orgs", security(("bearer" = [])),
+    params(("user_id" = String, Path, description = "The staff member's user id")),
+    responses((status = 204, description = "Disabled; every session ended"),
+        (status = 403, description = "`forbidden`: not staff, or your own account", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such staff account in your scope", body = crate::error::Problem, content_type = "application/problem+json")))]
+pub async fn disable(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    require_org_staff(&user)?;
+    state
+        .auth
+        .disable_staff(&user.0, &path.into_inner())
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Re-enable a disabled staff account in the caller's scope (it logs in again). Audited.
+#[utoipa::path(post, path = "/api/v1/admin/staff/{user_id}/enable", tag = "orgs", security(("bearer" = [])),
+    params(("user_id" = String, Path, description = "The staff member's user id")),
+    responses((status = 204, description = "Enabled"),
+        (status = 403, description = "`forbidden`: not staff, or your own account", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such staff account in your scope", body = crate::error::Problem, content_type = "application/problem+json")))]
+pub async fn enable(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    require_org_staff(&user)?;
+    state.auth.enable_staff(&user.0, &path.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+fn require_org_staff(user: &AuthUser) -> Result<(), ApiError> {
+    if user.0.is_org_staff() {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "Only district, street and community staff manage staff accounts.",
+        ))
+    }
 }

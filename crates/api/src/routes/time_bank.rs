@@ -597,7 +597,9 @@ pub struct HelpRequestBody {
 #[derive(Serialize, ToSchema)]
 pub struct HelpRequestResponse {
     pub id: String,
-    pub requester_id: String,
+    /// Shown to the parties and staff; left out for neighbours browsing open requests.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requester_id: Option<String>,
     pub helper_id: Option<String>,
     pub community_id: String,
     pub title: String,
@@ -606,7 +608,9 @@ pub struct HelpRequestResponse {
     pub minutes: i64,
     /// `open`, `accepted`, `completed`, `confirmed`, `cancelled`, `disputed`, `resolved`.
     pub status: String,
+    /// Shown to the parties and staff only.
     pub dispute_reason: Option<String>,
+    /// Shown to the parties and staff only.
     pub resolution: Option<String>,
     pub created_at: DateTime<Utc>,
     pub accepted_at: Option<DateTime<Utc>>,
@@ -614,11 +618,27 @@ pub struct HelpRequestResponse {
     pub closed_at: Option<DateTime<Utc>>,
 }
 
+impl HelpRequestResponse {
+    /// The request as someone with `view` may see it.
+    fn seen(r: help_request::Model, view: help_requests::HelpView) -> Self {
+        let full = Self::from(r);
+        match view {
+            help_requests::HelpView::Full => full,
+            help_requests::HelpView::Public => Self {
+                requester_id: None,
+                dispute_reason: None,
+                resolution: None,
+                ..full
+            },
+        }
+    }
+}
+
 impl From<help_request::Model> for HelpRequestResponse {
     fn from(r: help_request::Model) -> Self {
         Self {
             id: r.id,
-            requester_id: r.requester_id,
+            requester_id: Some(r.requester_id),
             helper_id: r.helper_id,
             community_id: r.community_id,
             title: r.title,
@@ -688,17 +708,20 @@ pub struct HelpQuery {
 }
 
 /// Help requests, newest first; `?status=open` for those waiting for a helper.
+/// Staff see the requests of their orgs; residents their own (asked or helping) and the open
+/// requests of their community, without the requester or any dispute.
 #[utoipa::path(get, path = "/api/v1/help-requests", tag = "timebank", security(("bearer" = [])), params(HelpQuery),
     responses((status = 200, body = HelpRequestPage)))]
 pub async fn list_help_requests(
     state: web::Data<AppState>,
-    _user: AuthUser,
+    user: AuthUser,
     query: web::Query<HelpQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
     let before = cursor_position(q.cursor.as_deref())?;
     let (rows, next) = help_requests::list(
         &state.db,
+        &user.0,
         q.community_id.as_deref(),
         q.status.as_deref(),
         page_limit(q.limit),
@@ -706,22 +729,27 @@ pub async fn list_help_requests(
     )
     .await?;
     Ok(HttpResponse::Ok().json(HelpRequestPage {
-        items: rows.into_iter().map(HelpRequestResponse::from).collect(),
+        items: rows
+            .into_iter()
+            .map(|(r, view)| HelpRequestResponse::seen(r, view))
+            .collect(),
         next_cursor: next.map(|id| encode_cursor(&id)),
     }))
 }
 
-/// One help request.
+/// One help request: for its parties and staff over its community in full; for residents of
+/// its community while it is open, without the requester or any dispute; else 404.
 #[utoipa::path(get, path = "/api/v1/help-requests/{id}", tag = "timebank", security(("bearer" = [])),
     params(("id" = String, Path)),
-    responses((status = 200, body = HelpRequestResponse)))]
+    responses((status = 200, body = HelpRequestResponse),
+        (status = 404, description = "`not_found`: no such request, or not yours to see", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn help_request_detail(
     state: web::Data<AppState>,
-    _user: AuthUser,
+    user: AuthUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let found = help_requests::find(&state.db, &path).await?;
-    Ok(HttpResponse::Ok().json(HelpRequestResponse::from(found)))
+    let (found, view) = help_requests::find_visible(&state.db, &user.0, &path).await?;
+    Ok(HttpResponse::Ok().json(HelpRequestResponse::seen(found, view)))
 }
 
 #[derive(Deserialize, Serialize, ToSchema, Default)]

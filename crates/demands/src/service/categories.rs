@@ -5,7 +5,7 @@ use crate::DemandError;
 use chrono::{DateTime, Utc};
 use identity::{Actor, Role};
 use platform::ids::new_id;
-use platform::validation::text_field;
+use platform::validation::name_field;
 use platform::ValidationErrors;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
@@ -66,7 +66,7 @@ pub async fn create(
         ensure_district_admin(actor)?;
     }
     let mut errors = ValidationErrors::new();
-    let name = text_field(&mut errors, "name", name, 1, 30);
+    let name = name_field(&mut errors, "name", name, 30);
     let hours = sla_hours(&mut errors, hours);
     errors.into_result()?;
     if category::Entity::find()
@@ -123,7 +123,7 @@ pub async fn update(
     let mut errors = ValidationErrors::new();
     let name = patch
         .name
-        .map(|name| text_field(&mut errors, "name", &name, 1, 30));
+        .map(|name| name_field(&mut errors, "name", &name, 30));
     let hours = patch.sla_hours.map(|h| sla_hours(&mut errors, h));
     errors.into_result()?;
     let mut row: category::ActiveModel = existing.into();

@@ -5,6 +5,8 @@
 //! same session. Presenting a used refresh token again means it leaked (or a client raced
 //! itself): the whole session is revoked. Revocation is written to the database and to the
 //! cache, which every API instance consults, so a logout takes effect everywhere at once.
+//! An access token is accepted only for the user its session belongs to, and never for a
+//! disabled staff account (checked on every request and every refresh).
 
 use crate::entity::{auth_session, refresh_token, role_binding, staff_account, user};
 use crate::password::{burn_verification_time, verify_password};
@@ -265,7 +267,8 @@ impl AuthService {
         Ok(())
     }
 
-    /// Bearer token → the actor, or why not.
+    /// Bearer token → the actor, or why not. The token's session must be live and belong to
+    /// the user the token names: a token is worth only the login it came from.
     pub async fn authenticate(&self, bearer: &str) -> Result<Actor, IdentityError> {
         let claims = self
             .keys
@@ -274,17 +277,28 @@ impl AuthService {
                 AccessTokenError::Expired => IdentityError::TokenExpired,
                 AccessTokenError::Invalid => IdentityError::TokenInvalid,
             })?;
-        self.ensure_session_active(&claims.sid).await?;
+        if self.live_session_owner(&claims.sid).await? != claims.sub {
+            tracing::warn!(
+                session_id = claims.sid,
+                "access token names another user than its session"
+            );
+            return Err(IdentityError::TokenInvalid);
+        }
         load_actor(&self.db, &claims.sub, &claims.sid)
             .await?
             .ok_or(IdentityError::TokenInvalid)
     }
 
-    async fn ensure_session_active(&self, session_id: &str) -> Result<(), IdentityError> {
+    /// The user a live session belongs to. The cache holds `active:<user id>` or `revoked`.
+    async fn live_session_owner(&self, session_id: &str) -> Result<String, IdentityError> {
         let key = session_cache_key(session_id);
         match self.cache.get(&key).await {
             Ok(Some(state)) if state == "revoked" => return Err(IdentityError::TokenRevoked),
-            Ok(Some(_)) => return Ok(()),
+            Ok(Some(state)) => {
+                if let Some(owner) = state.strip_prefix("active:") {
+                    return Ok(owner.to_owned());
+                }
+            }
             Ok(None) => {}
             Err(e) => {
                 tracing::warn!(error = %e, "cache unavailable; checking the session in the database")
@@ -300,11 +314,41 @@ impl AuthService {
         // Only if absent: a revocation written meanwhile by another instance must win.
         if let Err(e) = self
             .cache
-            .set_if_absent(&key, "active", ACTIVE_SESSION_CACHE)
+            .set_if_absent(
+                &key,
+                &format!("active:{}", session.user_id),
+                ACTIVE_SESSION_CACHE,
+            )
             .await
         {
             tracing::debug!(error = %e, "could not cache the session state");
         }
+        Ok(session.user_id)
+    }
+
+    /// Disables a staff account in the actor's scope and ends every session it has, at once
+    /// on every instance. Audited.
+    pub async fn disable_staff(&self, actor: &Actor, user_id: &str) -> Result<(), IdentityError> {
+        let now = self.clock.now();
+        let txn = self.db.begin().await?;
+        crate::service::staff::set_disabled(&txn, actor, user_id, true, now).await?;
+        let sessions = auth_session::Entity::find()
+            .filter(auth_session::Column::UserId.eq(user_id))
+            .filter(auth_session::Column::RevokedAt.is_null())
+            .all(&txn)
+            .await?;
+        txn.commit().await?;
+        for session in sessions {
+            self.revoke_session(&session.id, "staff_disabled").await?;
+        }
+        Ok(())
+    }
+
+    /// Re-enables a disabled staff account in the actor's scope. Audited.
+    pub async fn enable_staff(&self, actor: &Actor, user_id: &str) -> Result<(), IdentityError> {
+        let txn = self.db.begin().await?;
+        crate::service::staff::set_disabled(&txn, actor, user_id, false, self.clock.now()).await?;
+        txn.commit().await?;
         Ok(())
     }
 }
@@ -321,6 +365,14 @@ pub async fn load_actor(
     else {
         return Ok(None);
     };
+    // A disabled staff member's tokens stop at once, even one minted before the disable.
+    let disabled = staff_account::Entity::find_by_id(user_id.to_owned())
+        .filter(staff_account::Column::DisabledAt.is_not_null())
+        .one(conn)
+        .await?;
+    if disabled.is_some() {
+        return Err(IdentityError::AccountDisabled);
+    }
     let bindings = role_binding::Entity::find()
         .filter(role_binding::Column::UserId.eq(user_id))
         .all(conn)

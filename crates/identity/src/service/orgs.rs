@@ -85,14 +85,7 @@ impl NewOrg {
                 "must be one of district, street, community, compound",
             );
         }
-        let name = name.trim().to_owned();
-        let len = name.chars().count();
-        if len == 0 || len > MAX_ORG_NAME_CHARS {
-            errors.add(
-                "name",
-                format!("must be 1 to {MAX_ORG_NAME_CHARS} characters"),
-            );
-        }
+        let name = platform::validation::name_field(&mut errors, "name", name, MAX_ORG_NAME_CHARS);
         if kind.is_some_and(|k| k.parent_kind().is_some()) && parent_id.is_none() {
             errors.add("parent_id", "is required for this kind");
         }

@@ -201,6 +201,77 @@ where
     })
 }
 
+/// Marks a staff account disabled (or enabled again). The actor must hold, over every org the
+/// account is bound to, a role at least as high as the account's; nobody disables themself.
+/// Sessions are ended by the caller (`AuthService::disable_staff`), after the commit.
+pub async fn set_disabled(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    user_id: &str,
+    disabled: bool,
+    now: DateTime<Utc>,
+) -> Result<(), IdentityError> {
+    let account = staff_account::Entity::find_by_id(user_id.to_owned())
+        .one(conn)
+        .await?
+        .ok_or(IdentityError::NotFound("staff account"))?;
+    let bindings = role_binding::Entity::find()
+        .filter(role_binding::Column::UserId.eq(user_id))
+        .all(conn)
+        .await?;
+    let mut in_scope = !bindings.is_empty();
+    for binding in &bindings {
+        let (Some(role), Some(org_id)) = (Role::parse(&binding.role), &binding.org_id) else {
+            in_scope = false;
+            continue;
+        };
+        let reach = match orgs::find(conn, org_id).await? {
+            Some(org) => actor.staff_role_over(&org.path),
+            None => None,
+        };
+        in_scope &= reach.is_some_and(|own| own >= role);
+    }
+    if !in_scope {
+        // Staff outside the actor's reach are not revealed.
+        return Err(IdentityError::NotFound("staff account"));
+    }
+    if account.user_id == actor.user_id {
+        return Err(IdentityError::Forbidden(
+            "you cannot disable your own account",
+        ));
+    }
+    staff_account::Entity::update_many()
+        .col_expr(
+            staff_account::Column::DisabledAt,
+            sea_orm::sea_query::Expr::value(disabled.then_some(now)),
+        )
+        .filter(staff_account::Column::UserId.eq(user_id))
+        .exec(conn)
+        .await?;
+    platform::audit::record(
+        conn,
+        platform::audit::AuditEntry {
+            actor_id: Some(&actor.user_id),
+            action: if disabled {
+                "staff_disabled"
+            } else {
+                "staff_enabled"
+            },
+            subject: ("staff", user_id),
+            detail: serde_json::json!({ "username": account.username }),
+        },
+        now,
+    )
+    .await?;
+    tracing::info!(
+        user_id,
+        by = actor.user_id,
+        disabled,
+        "staff account status changed"
+    );
+    Ok(())
+}
+
 pub async fn username_exists(
     conn: &impl ConnectionTrait,
     username: &str,

@@ -122,18 +122,9 @@ pub async fn update_profile(
         .await?
         .ok_or(IdentityError::NotFound("user"))?;
     let mut errors = ValidationErrors::new();
-    let nickname = change.nickname.map(|n| n.trim().to_owned());
-    if let Some(n) = &nickname {
-        let len = n.chars().count();
-        if len == 0 || len > MAX_NICKNAME_CHARS {
-            errors.add(
-                "nickname",
-                format!("must be 1 to {MAX_NICKNAME_CHARS} characters"),
-            );
-        } else if n.chars().any(char::is_control) {
-            errors.add("nickname", "must not contain control characters");
-        }
-    }
+    let nickname = change
+        .nickname
+        .map(|n| platform::validation::name_field(&mut errors, "nickname", &n, MAX_NICKNAME_CHARS));
     let community_id = change.community_id.or(user.community_id.clone());
     if let Some(id) = &community_id {
         if !org_has_kind(conn, id, OrgKind::Community).await? {

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use identity::entity::{org, role_binding};
 use identity::{Actor, OrgKind, Role};
 use platform::ids::new_id;
-use platform::validation::text_field;
+use platform::validation::{name_field, text_field};
 use platform::ValidationErrors;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -42,8 +42,8 @@ pub async fn apply(
     now: DateTime<Utc>,
 ) -> Result<merchant::Model, MerchantError> {
     let mut errors = ValidationErrors::new();
-    let name = text_field(&mut errors, "name", &input.name, 1, 100);
-    let category = text_field(&mut errors, "category", &input.category, 1, 30);
+    let name = name_field(&mut errors, "name", &input.name, 100);
+    let category = name_field(&mut errors, "category", &input.category, 30);
     let license_no = text_field(&mut errors, "license_no", &input.license_no, 1, 40);
     let address = text_field(&mut errors, "address", &input.address, 1, 200);
     let contact_phone = input.contact_phone.trim().to_owned();
@@ -167,6 +167,16 @@ pub async fn transition(
         return Err(ValidationErrors::single("reason", "must be at most 500 characters").into());
     }
     let merchant = find_in_scope(conn, actor, merchant_id).await?;
+    // Nobody reviews their own shop: not the applicant (who becomes its owner on approval),
+    // not one of its staff. Otherwise a community's staff could approve a shop of their own
+    // and pay it from the budget they award.
+    if merchant.applicant_user_id == actor.user_id
+        || is_member(conn, merchant_id, &actor.user_id).await?
+    {
+        return Err(MerchantError::Forbidden(
+            "You cannot review a merchant you applied for or work for; another staff member must.",
+        ));
+    }
     let from = MerchantStatus::parse(&merchant.status)
         .ok_or(MerchantError::NotFound("merchant status"))?;
     let to = from.apply(action).ok_or(MerchantError::InvalidTransition {
@@ -210,6 +220,20 @@ pub async fn transition(
         updated_at: now,
         ..merchant
     })
+}
+
+async fn is_member(
+    conn: &impl ConnectionTrait,
+    merchant_id: &str,
+    user_id: &str,
+) -> Result<bool, MerchantError> {
+    Ok(merchant_member::Entity::find()
+        .filter(merchant_member::Column::MerchantId.eq(merchant_id))
+        .filter(merchant_member::Column::UserId.eq(user_id))
+        .filter(merchant_member::Column::RemovedAt.is_null())
+        .one(conn)
+        .await?
+        .is_some())
 }
 
 /// Makes `user_id` a member (and `merchant_staff`) of the merchant.

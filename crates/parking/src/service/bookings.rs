@@ -305,6 +305,24 @@ pub async fn enter(
     .await
 }
 
+/// A car may be checked in by hand from the booking's start minus the lot's entry grace until
+/// the booking ends, as the gate would let it in; earlier or later would let an operator
+/// charge a resident for hours they never parked.
+pub fn ensure_check_in_window(
+    lot: &lot::Model,
+    booking: &booking::Model,
+    now: DateTime<Utc>,
+) -> Result<(), ParkingError> {
+    let opens_at = booking.starts_at - Duration::minutes(lot.entry_grace_minutes);
+    if now < opens_at || now >= booking.ends_at {
+        return Err(ParkingError::OutsideCheckInWindow {
+            opens_at,
+            ends_at: booking.ends_at,
+        });
+    }
+    Ok(())
+}
+
 /// What leaving cost.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ExitCharge {

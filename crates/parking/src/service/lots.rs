@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use identity::entity::org;
 use identity::{Actor, Role};
 use platform::ids::new_id;
-use platform::validation::text_field;
+use platform::validation::{name_field, text_field};
 use platform::ValidationErrors;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
@@ -90,7 +90,7 @@ pub async fn create(
         ));
     }
     let mut errors = ValidationErrors::new();
-    let name = text_field(&mut errors, "name", &input.name, 1, 100);
+    let name = name_field(&mut errors, "name", &input.name, 100);
     let address = text_field(&mut errors, "address", &input.address, 0, 200);
     if !(1..=MAX_SLOTS).contains(&input.slot_count) {
         errors.add("slot_count", format!("must be from 1 to {MAX_SLOTS}"));

@@ -159,3 +159,30 @@ pub async fn set_check_out(
         ..signup
     })
 }
+
+/// True when the resident checked in at an activity run by the org at `org_path` or below:
+/// such an org's budget may award them points although they live elsewhere.
+pub async fn attended_under(
+    conn: &impl ConnectionTrait,
+    user_id: &str,
+    org_path: &str,
+) -> Result<bool, TimebankError> {
+    use sea_orm::QuerySelect;
+    let activity_ids: Vec<String> = signup::Entity::find()
+        .filter(signup::Column::UserId.eq(user_id))
+        .filter(signup::Column::CheckedInAt.is_not_null())
+        .select_only()
+        .column(signup::Column::ActivityId)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    if activity_ids.is_empty() {
+        return Ok(false);
+    }
+    let hit = activity::Entity::find()
+        .filter(activity::Column::Id.is_in(activity_ids))
+        .filter(activity::Column::OrgPath.starts_with(org_path))
+        .one(conn)
+        .await?;
+    Ok(hit.is_some())
+}

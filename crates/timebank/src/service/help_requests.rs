@@ -18,8 +18,8 @@ use points_ledger::service::transfers::TransferCode;
 use points_ledger::{AccountRef, Asset, ExpiryRule};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 
 /// Minutes one request may offer: a full day of help at most.
@@ -107,15 +107,67 @@ pub async fn find(
         .ok_or(TimebankError::NotFound("help request"))
 }
 
-/// Requests of one community (or all), optionally with one status, newest first.
+/// How much of a help request the actor may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HelpView {
+    /// The parties and staff over the community: everything.
+    Full,
+    /// A neighbour looking for something to help with: an open request of their own
+    /// community, without who asked and without any dispute.
+    Public,
+}
+
+/// What the actor may see of `request`, or `None` (read as not found).
+pub fn visibility(actor: &Actor, request: &help_request::Model) -> Option<HelpView> {
+    let party = request.requester_id == actor.user_id
+        || request.helper_id.as_deref() == Some(actor.user_id.as_str());
+    if party || actor.can_reach(&request.community_path) {
+        Some(HelpView::Full)
+    } else if request.status == "open"
+        && actor.community_id.as_deref() == Some(request.community_id.as_str())
+    {
+        Some(HelpView::Public)
+    } else {
+        None
+    }
+}
+
+/// One request as the actor may see it; out of reach reads as not found.
+pub async fn find_visible(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    id: &str,
+) -> Result<(help_request::Model, HelpView), TimebankError> {
+    let request = find(conn, id).await?;
+    let view = visibility(actor, &request).ok_or(TimebankError::NotFound("help request"))?;
+    Ok((request, view))
+}
+
+/// The requests the actor may see (`visibility`), optionally of one community and with one
+/// status, newest first: staff see their orgs' requests; residents their own (asked or
+/// helping) and the open requests of their community.
 pub async fn list(
     conn: &impl ConnectionTrait,
+    actor: &Actor,
     community_id: Option<&str>,
     status: Option<&str>,
     limit: u64,
     before: Option<&str>,
-) -> Result<(Vec<help_request::Model>, Option<String>), TimebankError> {
-    let mut query = help_request::Entity::find();
+) -> Result<(Vec<(help_request::Model, HelpView)>, Option<String>), TimebankError> {
+    let mut reach = Condition::any()
+        .add(help_request::Column::RequesterId.eq(actor.user_id.as_str()))
+        .add(help_request::Column::HelperId.eq(actor.user_id.as_str()));
+    for (_, org) in actor.staff_scopes() {
+        reach = reach.add(help_request::Column::CommunityPath.starts_with(org.path.as_str()));
+    }
+    if let Some(own) = &actor.community_id {
+        reach = reach.add(
+            Condition::all()
+                .add(help_request::Column::CommunityId.eq(own.as_str()))
+                .add(help_request::Column::Status.eq("open")),
+        );
+    }
+    let mut query = help_request::Entity::find().filter(reach);
     if let Some(community_id) = community_id {
         query = query.filter(help_request::Column::CommunityId.eq(community_id));
     }
@@ -130,7 +182,12 @@ pub async fn list(
         .limit(limit + 1)
         .all(conn)
         .await?;
-    Ok(platform::paging::split_page(rows, limit, |r| r.id.clone()))
+    let (rows, next) = platform::paging::split_page(rows, limit, |r| r.id.clone());
+    let rows = rows
+        .into_iter()
+        .filter_map(|r| visibility(actor, &r).map(|view| (r, view)))
+        .collect();
+    Ok((rows, next))
 }
 
 /// What can happen to a help request, and who may do it.
