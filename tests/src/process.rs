@@ -36,22 +36,41 @@ pub fn linli_command(binary: &str, env: &HashMap<String, String>) -> Command {
 
 pub struct ServerProcess {
     pub address: String,
+    /// Every line the process has written to standard output (its log) so far.
+    pub logs: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     _child: Child,
+}
+
+impl ServerProcess {
+    /// The log so far, one line per entry.
+    pub fn log_lines(&self) -> Vec<String> {
+        self.logs
+            .lock()
+            .map(|lines| lines.clone())
+            .unwrap_or_default()
+    }
 }
 
 /// Starts `linli serve` and waits for its "listening on" line.
 pub async fn spawn_server_process(binary: &str, env: &HashMap<String, String>) -> ServerProcess {
     let mut command = linli_command(binary, env);
-    command
-        .env("LINLI__SERVER__PORT", "0")
-        .env("LINLI__LOG__FILTER", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
+    command.env("LINLI__SERVER__PORT", "0");
+    if !env.contains_key("LINLI__LOG__FILTER") {
+        command.env("LINLI__LOG__FILTER", "info");
+    }
+    command.stdout(Stdio::piped()).stderr(Stdio::inherit());
     let mut child = command.spawn().expect("start the server process");
     let stdout = child.stdout.take().expect("stdout");
     let mut lines = BufReader::new(stdout).lines();
+    let logs = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = |line: &str| {
+        if let Ok(mut kept) = logs.lock() {
+            kept.push(line.to_owned());
+        }
+    };
     let address = tokio::time::timeout(Duration::from_secs(60), async {
         while let Some(line) = lines.next_line().await.expect("read server output") {
+            keep(&line);
             if let Some(rest) = line.split("listening on http://").nth(1) {
                 let address: String = rest
                     .chars()
@@ -65,9 +84,17 @@ pub async fn spawn_server_process(binary: &str, env: &HashMap<String, String>) -
     .await
     .expect("the server process starts within 60 s");
     // Keep draining its output so the process never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let kept = logs.clone();
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Ok(mut kept) = kept.lock() {
+                kept.push(line);
+            }
+        }
+    });
     ServerProcess {
         address,
+        logs,
         _child: child,
     }
 }

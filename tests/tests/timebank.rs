@@ -91,6 +91,31 @@ async fn travel(app: &TestApp, at: DateTime<Utc>, names: &[&str]) -> (Session, V
     (staff, residents)
 }
 
+/// Moves the frozen clock to the activity's start (unless it is already past it) and checks
+/// each resident in with the code the organiser `staff_username` shows: settled minutes, even
+/// an organiser's override, are backed by presence.
+async fn check_in_at_start(app: &TestApp, staff_username: &str, activity: &Value, names: &[&str]) {
+    let now = app.clock.now();
+    if now < starts(activity) {
+        app.clock.advance(starts(activity) - now);
+    }
+    let staff = app.login_staff(staff_username, DEMO_PASSWORD).await;
+    let shown = code(app, &staff, activity).await;
+    for name in names {
+        let who = app.login_resident(name).await;
+        expect_json(
+            app.post(
+                &path(activity, "/check-in"),
+                &json!({"code": shown}),
+                Some(&who.access_token),
+            )
+            .await,
+            StatusCode::OK,
+        )
+        .await;
+    }
+}
+
 fn starts(activity: &Value) -> DateTime<Utc> {
     activity["starts_at"].as_str().unwrap().parse().unwrap()
 }
@@ -554,6 +579,7 @@ async fn an_exhausted_budget_pays_nobody_until_it_is_funded() {
         )
         .await;
     }
+    check_in_at_start(&app, "street", &activity, &["alice", "bob"]).await;
     let now = app.clock.now();
     app.clock
         .advance(starts(&activity) + Duration::hours(2) - now);
@@ -579,7 +605,7 @@ async fn an_exhausted_budget_pays_nobody_until_it_is_funded() {
         purse["time_credits"]["balance_minutes"], 0,
         "no time credits either: nothing half-paid"
     );
-    // Minutes beyond the activity's length are refused.
+    // Minutes beyond the attendee's presence (checked in at the start of an hour) are refused.
     let too_long = json!({"attendances": [{"user_id": alice.user_id, "minutes": 61}]});
     expect_problem(
         app.post(
@@ -711,6 +737,9 @@ async fn concurrent_settlements_pay_each_attendee_once() {
         .await;
         ids.push(who.user_id);
     }
+    let names: Vec<String> = (0..8).map(|i| format!("v{i}")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    check_in_at_start(&app, "community", &activity, &names).await;
     let now = app.clock.now();
     app.clock
         .advance(starts(&activity) + Duration::hours(2) - now);
@@ -1050,6 +1079,9 @@ async fn the_leaderboard_is_the_sum_of_settled_minutes_with_or_without_redis() {
         settle_one.push((activity, minutes));
     }
     assert!(board(community.clone(), "all").await.is_empty());
+    for (activity, _) in &settle_one {
+        check_in_at_start(&app, "community", activity, &["lb-a", "lb-b"]).await;
+    }
     app.clock.advance(Duration::hours(3));
     for (i, (activity, minutes)) in settle_one.iter().enumerate() {
         let staff = app.login_staff("community", DEMO_PASSWORD).await;
@@ -1194,7 +1226,8 @@ async fn a_partner_runs_activities_in_its_community_and_pays_points_itself() {
         "forbidden",
     )
     .await;
-    // ...the partner does, from its own points, which it has not earned yet.
+    // ...nor may the partner itself: its community's staff confirm and settle it (the
+    // partner's staff would otherwise mint time credits for anyone they liked).
     expect_problem(
         app.post(
             &staff_path(&activity, "/settle"),
@@ -1202,21 +1235,47 @@ async fn a_partner_runs_activities_in_its_community_and_pays_points_itself() {
             Some(&owner.access_token),
         )
         .await,
-        StatusCode::CONFLICT,
-        "budget_exhausted",
+        StatusCode::FORBIDDEN,
+        "community_confirmation_required",
     )
     .await;
+    // Alice never checked in: the community's staff cannot settle minutes she was not there.
+    let community = app.login_staff("community", DEMO_PASSWORD).await;
+    let problem = expect_problem(
+        app.post(
+            &staff_path(&activity, "/settle"),
+            &settle,
+            Some(&community.access_token),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(problem["errors"][0]["field"], "attendances[0].minutes");
     let free = json!({"attendances": [{"user_id": alice.user_id, "minutes": 0}]});
     let settled = expect_json(
         app.post(
             &staff_path(&activity, "/settle"),
             &free,
-            Some(&owner.access_token),
+            Some(&community.access_token),
         )
         .await,
         StatusCode::OK,
     )
     .await;
     assert_eq!(settled["paid"][0]["points"], 0);
+    // The organiser-set figure is on the audit trail with who set it.
+    let audit =
+        platform::audit::of_subject(&app.state.db, "activity", activity["id"].as_str().unwrap())
+            .await
+            .unwrap();
+    assert_eq!(audit.len(), 1, "{audit:?}");
+    assert_eq!(audit[0].action, "activity_attendance_override");
+    assert_eq!(
+        audit[0].actor_id.as_deref(),
+        Some(community.user_id.as_str())
+    );
+    assert_eq!(audit[0].detail["presence_cap"], 0);
     app.assert_ledger_balanced().await;
 }

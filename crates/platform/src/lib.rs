@@ -13,6 +13,7 @@ pub mod migration;
 pub mod notifications;
 pub mod outbox;
 pub mod paging;
+pub mod redact;
 pub mod secret;
 pub mod testing;
 pub mod validation;

@@ -16,6 +16,10 @@ pub enum TimebankError {
     ActivityStarted,
     #[error("the activity has not ended yet")]
     ActivityNotEnded,
+    #[error(
+        "a partner-run activity is settled by staff of its community, who confirm the attendance"
+    )]
+    CommunityConfirmationRequired,
     #[error("the activity was cancelled")]
     ActivityCancelled,
     #[error("check-in is open from 30 minutes before the start until the end")]

@@ -16,10 +16,18 @@ pub enum WechatError {
     /// Any other error code.
     #[error("WeChat error {errcode}: {errmsg}")]
     Api { errcode: i64, errmsg: String },
+    /// The request's URL is stripped: jscode2session carries the app secret and the
+    /// resident's `js_code` in its query, subscribe messages the access token.
     #[error("cannot reach WeChat: {0}")]
-    Transport(#[from] reqwest::Error),
+    Transport(reqwest::Error),
     #[error("unexpected reply from WeChat: {0}")]
     BadReply(String),
+}
+
+impl From<reqwest::Error> for WechatError {
+    fn from(err: reqwest::Error) -> Self {
+        Self::Transport(err.without_url())
+    }
 }
 
 impl WechatError {

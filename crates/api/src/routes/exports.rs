@@ -104,9 +104,15 @@ fn cells(row: &ExportRow) -> [String; 17] {
     ]
 }
 
-/// RFC 4180: quote a field that holds a comma, quote or line break; double the quotes.
+/// RFC 4180: quote a field that holds a comma, quote or line break; double the quotes. A
+/// field a spreadsheet would read as a formula (OWASP's rule: it begins with `=`, `+`, `-`,
+/// `@`, a tab or a carriage return) is neutralised with a leading `'` and quoted: residents
+/// write demand titles, and a street official opens the file in Excel.
 fn csv_field(value: &str) -> String {
-    if value.contains([',', '"', '\n', '\r']) {
+    let formula = value.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if formula {
+        format!("\"'{}\"", value.replace('"', "\"\""))
+    } else if value.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", value.replace('"', "\"\""))
     } else {
         value.to_owned()
@@ -212,5 +218,18 @@ mod tests {
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(csv_field("说\"坏了\""), "\"说\"\"坏了\"\"\"");
         assert_eq!(csv_field("两\n行"), "\"两\n行\"");
+    }
+
+    #[test]
+    fn cells_a_spreadsheet_would_run_are_neutralised() {
+        assert_eq!(
+            csv_field("=HYPERLINK(\"http://x\",\"点我\")"),
+            "\"'=HYPERLINK(\"\"http://x\"\",\"\"点我\"\")\""
+        );
+        for lead in ["+1", "-2+3", "@SUM(A1)", "\tx", "\rx"] {
+            assert!(csv_field(lead).starts_with("\"'"), "{lead:?}");
+        }
+        assert_eq!(csv_field("1.50"), "1.50");
+        assert_eq!(csv_field("电话=12345"), "电话=12345");
     }
 }

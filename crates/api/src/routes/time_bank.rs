@@ -75,6 +75,11 @@ impl From<TimebankError> for ApiError {
             e @ TimebankError::ActivityStarted => conflict("activity_started", format!("{e}; sign-ups can no longer change.")),
             e @ TimebankError::ActivityNotEnded => conflict("activity_not_ended", format!("{e}; settle it afterwards.")),
             e @ TimebankError::ActivityCancelled => conflict("activity_cancelled", e.to_string()),
+            e @ TimebankError::CommunityConfirmationRequired => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "community_confirmation_required",
+                format!("{e}; ask them to settle it."),
+            ),
             e @ TimebankError::CheckInClosed => conflict("check_in_closed", e.to_string()),
             e @ TimebankError::CheckCodeInvalid => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "check_code_invalid", e.to_string())
@@ -515,11 +520,16 @@ pub struct SettleResponse {
 
 /// Settle an ended activity: each attendee's minutes → time credits (from the time bank)
 /// and points (from the organising org's budget), exactly once per attendee. Accepts
-/// `Idempotency-Key`. 409 `budget_exhausted` pays nobody.
+/// `Idempotency-Key`. 409 `budget_exhausted` pays nobody. An override never exceeds the
+/// attendee's presence (check-in to check-out, or to the end, within the activity; 0 without
+/// a check-in) and is audited. A partner-run activity is settled by staff of the organising
+/// org, who thereby confirm it (403 `community_confirmation_required` for the partner).
 #[utoipa::path(post, path = "/api/v1/staff/activities/{id}/settle", tag = "timebank", security(("bearer" = [])),
     params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)), request_body(content = Option<SettleRequest>),
     responses((status = 200, body = SettleResponse),
-        (status = 409, description = "`activity_not_ended`, `budget_exhausted`", body = crate::error::Problem, content_type = "application/problem+json")))]
+        (status = 403, description = "`forbidden`, `community_confirmation_required`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`activity_not_ended`, `budget_exhausted`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: an override above the attendee's presence", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn settle(
     state: web::Data<AppState>,
     user: AuthUser,

@@ -31,6 +31,21 @@ pub fn attended_minutes(
     Some((to - from).num_minutes().max(0))
 }
 
+/// The most minutes an organiser may settle for an attendee: their presence inside the
+/// activity, from check-in to check-out (or to the end, when they never checked out). Without
+/// a check-in, nothing: an override adjusts time that was seen, it does not create it.
+pub fn presence_cap(activity: &activity::Model, signup: &signup::Model) -> i64 {
+    match signup.checked_in_at {
+        None => 0,
+        Some(check_in) => attended_minutes(
+            activity,
+            Some(check_in),
+            Some(signup.checked_out_at.unwrap_or(activity.ends_at)),
+        )
+        .unwrap_or(0),
+    }
+}
+
 /// Points for `minutes` at `points_per_hour`, rounded down.
 pub fn points_for(points_per_hour: i64, minutes: i64) -> i64 {
     points_per_hour * minutes / 60
@@ -66,10 +81,14 @@ pub async fn settle(
     now: DateTime<Utc>,
 ) -> Result<SettleReport, TimebankError> {
     let activity = find_managed(conn, actor, activity_id).await?;
+    // Time credits come from an issuance account without a bound, and a partner's own staff
+    // would be paying their own people: its community's staff settle (and so confirm) it.
+    if activity.partner_id.is_some() && !actor.can_reach(&activity.org_path) {
+        return Err(TimebankError::CommunityConfirmationRequired);
+    }
     if now < activity.ends_at {
         return Err(TimebankError::ActivityNotEnded);
     }
-    let length = (activity.ends_at - activity.starts_at).num_minutes();
     let attendees: Vec<signup::Model> = signups(conn, activity_id)
         .await?
         .into_iter()
@@ -80,16 +99,18 @@ pub async fn settle(
         Some(list) => {
             let mut errors = ValidationErrors::new();
             for (i, (user_id, minutes)) in list.iter().enumerate() {
-                if !attendees.iter().any(|a| &a.user_id == user_id) {
+                let Some(attendee) = attendees.iter().find(|a| &a.user_id == user_id) else {
                     errors.add(
                         &format!("attendances[{i}].user_id"),
                         "has no confirmed place at this activity",
                     );
-                }
-                if !(0..=length).contains(minutes) {
+                    continue;
+                };
+                let cap = presence_cap(&activity, attendee);
+                if !(0..=cap).contains(minutes) {
                     errors.add(
                         &format!("attendances[{i}].minutes"),
-                        format!("must be from 0 to {length} (the activity's length)"),
+                        format!("must be from 0 to {cap} (the attendee's time present)"),
                     );
                 }
             }
@@ -108,7 +129,10 @@ pub async fn settle(
             continue;
         }
         let minutes = match overrides.get(&attendee.user_id) {
-            Some(minutes) => *minutes,
+            Some(minutes) => {
+                record_override(conn, actor, &activity, &attendee, *minutes, now).await?;
+                *minutes
+            }
             None => {
                 match attended_minutes(&activity, attendee.checked_in_at, attendee.checked_out_at) {
                     Some(minutes) => minutes,
@@ -162,6 +186,35 @@ pub async fn settle(
         });
     }
     Ok(report)
+}
+
+/// Every organiser-set figure is on the audit trail next to what the check-ins showed.
+async fn record_override(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    activity: &activity::Model,
+    attendee: &signup::Model,
+    minutes: i64,
+    now: DateTime<Utc>,
+) -> Result<(), TimebankError> {
+    platform::audit::record(
+        conn,
+        platform::audit::AuditEntry {
+            actor_id: Some(&actor.user_id),
+            action: "activity_attendance_override",
+            subject: ("activity", &activity.id),
+            detail: serde_json::json!({
+                "user_id": attendee.user_id,
+                "minutes": minutes,
+                "checked_in_minutes": attended_minutes(activity, attendee.checked_in_at, attendee.checked_out_at),
+                "presence_cap": presence_cap(activity, attendee),
+                "partner_id": activity.partner_id,
+            }),
+        },
+        now,
+    )
+    .await?;
+    Ok(())
 }
 
 async fn pay(
@@ -281,6 +334,46 @@ mod tests {
         );
         assert_eq!(attended_minutes(&a, Some(early), None), None);
         assert_eq!(attended_minutes(&a, None, None), None);
+    }
+
+    #[test]
+    fn an_override_is_capped_by_the_time_present() {
+        let a = activity();
+        let signup =
+            |check_in: Option<DateTime<Utc>>, check_out: Option<DateTime<Utc>>| signup::Model {
+                id: "s".into(),
+                activity_id: "a".into(),
+                user_id: "u".into(),
+                status: "confirmed".into(),
+                created_at: a.starts_at,
+                updated_at: a.starts_at,
+                checked_in_at: check_in,
+                checked_out_at: check_out,
+                check_out_note: None,
+                settled_at: None,
+                settled_minutes: None,
+                settled_points: None,
+            };
+        assert_eq!(presence_cap(&a, &signup(None, None)), 0);
+        let thirty_in = Some(a.starts_at + Duration::minutes(30));
+        assert_eq!(presence_cap(&a, &signup(thirty_in, None)), 90);
+        assert_eq!(
+            presence_cap(
+                &a,
+                &signup(thirty_in, Some(a.starts_at + Duration::minutes(60)))
+            ),
+            30
+        );
+        assert_eq!(
+            presence_cap(
+                &a,
+                &signup(
+                    Some(a.starts_at - Duration::hours(1)),
+                    Some(a.ends_at + Duration::hours(5))
+                )
+            ),
+            120
+        );
     }
 
     #[test]
