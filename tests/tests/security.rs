@@ -1333,3 +1333,47 @@ async fn a_whole_scripted_run_leaves_no_secret_in_the_logs() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Found by the spec fuzzer
+
+#[tokio::test]
+async fn dashboard_series_for_a_compound_is_refused_not_a_failure() {
+    let app = spawn_app().await;
+    let admin = app.login_staff("admin", DEMO_PASSWORD).await.access_token;
+    let compound = app.org_id("阳光小区").await;
+    let response = app
+        .get(
+            &format!("/api/v1/staff/dashboard/series?org_id={compound}"),
+            Some(&admin),
+        )
+        .await;
+    let problem = expect_problem(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(problem["errors"][0]["field"], "org_id");
+}
+
+/// JSON `null` for an optional body is what the spec declares (`oneOf: [null, ...]`).
+#[tokio::test]
+async fn an_optional_body_may_be_json_null() {
+    let app = spawn_app().await;
+    let alice = app.login_resident("alice").await.access_token;
+    let activities = expect_json(app.get("/api/v1/activities", None).await, StatusCode::OK).await;
+    let id = activities["items"][0]["id"].as_str().unwrap();
+    let response = app
+        .send(
+            app.request(
+                reqwest::Method::POST,
+                &format!("/api/v1/activities/{id}/signups"),
+                Some(&alice),
+            )
+            .header("content-type", "application/json")
+            .body("null"),
+        )
+        .await;
+    expect_json(response, StatusCode::CREATED).await;
+}

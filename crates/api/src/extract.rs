@@ -38,8 +38,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     }
 }
 
-/// A JSON body that may be left out entirely (an empty body reads as `T::default()`), for
-/// actions whose every field is optional, e.g. accepting a demand with or without a handler.
+/// A JSON body that may be left out entirely (an empty body, or JSON `null`, reads as
+/// `T::default()`: the spec declares such bodies nullable), for actions whose every field is
+/// optional, e.g. accepting a demand with or without a handler.
 pub struct OptionalJsonBody<T>(pub T);
 
 impl<T: DeserializeOwned + Default + 'static> FromRequest for OptionalJsonBody<T> {
@@ -51,7 +52,7 @@ impl<T: DeserializeOwned + Default + 'static> FromRequest for OptionalJsonBody<T
         let mut payload = payload.take();
         Box::pin(async move {
             let body = read_body(&mut payload).await?;
-            if body.iter().all(u8::is_ascii_whitespace) {
+            if body.iter().all(u8::is_ascii_whitespace) || body.trim_ascii() == b"null" {
                 return Ok(OptionalJsonBody(T::default()));
             }
             if !is_json {

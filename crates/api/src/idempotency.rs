@@ -26,7 +26,7 @@ use sea_orm::ConnectionTrait;
 use serde::Serialize;
 
 pub const HEADER: &str = "idempotency-key";
-const MAX_KEY_LEN: usize = 200;
+pub const MAX_KEY_LEN: usize = 200;
 
 /// The optional `Idempotency-Key` header, validated: 1 to 200 visible ASCII characters.
 pub struct IdempotencyKey(pub Option<String>);

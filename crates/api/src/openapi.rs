@@ -45,7 +45,7 @@ use utoipa::{Modify, OpenApi};
         dashboard::dashboard, dashboard::series, exports::demands_csv, exports::demands_xlsx,
     ),
     components(schemas(crate::error::Problem, crate::error::ProblemFieldError)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &StandardAnswers),
     tags(
         (name = "operations", description = "Health, readiness and metrics"),
         (name = "auth", description = "WeChat and staff login, token refresh, logout"),
@@ -79,6 +79,128 @@ impl Modify for BearerAuth {
     }
 }
 
+/// The answers every operation can give besides its own, added where the operation does not
+/// describe them itself: what the boundary refuses (400 malformed JSON, path or query; 413;
+/// 415; 422 invalid fields or control characters), what authentication answers (401, and
+/// 403 for a role or scope that does not reach), what an id in the path or the body that
+/// names nothing gets (404), and 503 when the database cannot be reached. The spec says all
+/// the server does.
+struct StandardAnswers;
+
+impl StandardAnswers {
+    const BAD_REQUEST: &'static str =
+        "`malformed_json`, `invalid_body`, `invalid_path`, `invalid_query`: the request could not be read";
+    const UNAUTHORIZED: &'static str =
+        "`token_missing`, `token_invalid`, `token_expired`, `token_revoked`, `account_disabled`";
+    const FORBIDDEN: &'static str = "`forbidden`: the caller's role or scope does not reach this";
+    const NOT_FOUND: &'static str =
+        "`not_found`: no such object (in the path or named in the body), or not one the caller may see";
+    const TOO_LARGE: &'static str = "`payload_too_large`: the body is over 1 MiB";
+    const MEDIA_TYPE: &'static str =
+        "`unsupported_media_type`: send `Content-Type: application/json`";
+    const INVALID: &'static str =
+        "`validation_failed` (see `errors`), e.g. a field out of range or carrying control characters";
+    const UNAVAILABLE: &'static str =
+        "`database_unavailable`: the database is busy or unreachable; retry after `Retry-After`";
+}
+
+fn problem_response(description: &str) -> utoipa::openapi::RefOr<utoipa::openapi::Response> {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            crate::error::PROBLEM_JSON,
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
+        .build()
+        .into()
+}
+
+/// The limits the server enforces on the parameters many operations share, stated once.
+fn constrain_shared_parameter(parameter: &mut utoipa::openapi::path::Parameter) {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    let schema = match parameter.name.as_str() {
+        "limit" => ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                utoipa::openapi::KnownFormat::Int64,
+            )))
+            .minimum(Some(1))
+            .maximum(Some(platform::paging::MAX_LIMIT as i64))
+            .description(Some(format!(
+                "Page size, default {}, at most {}.",
+                platform::paging::DEFAULT_LIMIT,
+                platform::paging::MAX_LIMIT
+            ))),
+        "cursor" => ObjectBuilder::new()
+            .schema_type(Type::String)
+            .max_length(Some(200))
+            .description(Some(
+                "The `next_cursor` of the previous page; anything else is 422.",
+            )),
+        "Idempotency-Key" => ObjectBuilder::new()
+            .schema_type(Type::String)
+            .min_length(Some(1))
+            .max_length(Some(crate::idempotency::MAX_KEY_LEN))
+            .pattern(Some("^[!-~]+$"))
+            .description(Some(
+                "1 to 200 visible ASCII characters; a retry with the same key and body gets the first response.",
+            )),
+        _ => return,
+    };
+    parameter.schema = Some(schema.build().into());
+}
+
+impl Modify for StandardAnswers {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::ParameterIn;
+        for item in openapi.paths.paths.values_mut() {
+            for operation in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                for parameter in operation.parameters.iter_mut().flatten() {
+                    constrain_shared_parameter(parameter);
+                }
+                let parameters = operation.parameters.as_deref().unwrap_or_default();
+                let in_path = parameters
+                    .iter()
+                    .any(|p| matches!(p.parameter_in, ParameterIn::Path));
+                let has_input = !parameters.is_empty() || operation.request_body.is_some();
+                let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+                let mut answers = vec![("400", Self::BAD_REQUEST), ("503", Self::UNAVAILABLE)];
+                if secured {
+                    answers.extend([("401", Self::UNAUTHORIZED), ("403", Self::FORBIDDEN)]);
+                }
+                if in_path || operation.request_body.is_some() {
+                    answers.push(("404", Self::NOT_FOUND));
+                }
+                if operation.request_body.is_some() {
+                    answers.extend([("413", Self::TOO_LARGE), ("415", Self::MEDIA_TYPE)]);
+                }
+                if has_input {
+                    answers.push(("422", Self::INVALID));
+                }
+                for (status, description) in answers {
+                    operation
+                        .responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| problem_response(description));
+                }
+            }
+        }
+    }
+}
+
 /// The spec as pretty JSON with a trailing newline, exactly as committed.
 pub fn spec_json() -> String {
     let mut json = ApiDoc::openapi()
@@ -91,6 +213,82 @@ pub fn spec_json() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// utoipa keys schemas by name: a second type of the same name silently replaces the first
+    /// in the spec (the ledger's verify report was once documented as a redemption). Every
+    /// `ToSchema` type of the API must have its own name (or its own `#[schema(as = ...)]`).
+    #[test]
+    fn schema_names_are_unique() {
+        let routes = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut names: Vec<(String, String)> = Vec::new();
+        let mut files = vec![routes];
+        while let Some(path) = files.pop() {
+            if path.is_dir() {
+                files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let mut lines = text.lines().peekable();
+            while let Some(line) = lines.next() {
+                if !(line.trim_start().starts_with("#[derive(") && line.contains("ToSchema")) {
+                    continue;
+                }
+                let mut renamed = None;
+                for next in lines.by_ref() {
+                    let next = next.trim();
+                    if let Some(rest) = next.strip_prefix("#[schema(as = ") {
+                        renamed = Some(rest.trim_end_matches(")]").to_owned());
+                    }
+                    let declared = next
+                        .strip_prefix("pub struct ")
+                        .or_else(|| next.strip_prefix("pub enum "));
+                    if let Some(declared) = declared {
+                        let name: String = declared
+                            .chars()
+                            .take_while(|c| c.is_alphanumeric() || *c == '_')
+                            .collect();
+                        names.push((renamed.unwrap_or(name), path.display().to_string()));
+                        break;
+                    }
+                }
+            }
+        }
+        assert!(names.len() > 50, "found the API's schemas: {}", names.len());
+        let mut seen = std::collections::HashMap::new();
+        for (name, file) in &names {
+            if let Some(other) = seen.insert(name.clone(), file.clone()) {
+                panic!("two schemas are named {name}: in {other} and {file}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_operation_documents_the_answers_of_the_boundary() {
+        let spec: serde_json::Value = serde_json::from_str(&spec_json()).unwrap();
+        let mut operations = 0;
+        for (path, item) in spec["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                operations += 1;
+                let responses = operation["responses"].as_object().unwrap();
+                let secured = operation.get("security").is_some();
+                for status in ["400", "503"]
+                    .into_iter()
+                    .chain(secured.then_some(["401", "403"]).into_iter().flatten())
+                    .chain(path.contains('{').then_some("404"))
+                    .chain(operation.get("requestBody").map(|_| "415"))
+                {
+                    assert!(
+                        responses.contains_key(status),
+                        "{method} {path} lacks {status}"
+                    );
+                }
+            }
+        }
+        assert!(operations > 90, "{operations}");
+    }
 
     #[test]
     fn committed_spec_matches_the_code() {

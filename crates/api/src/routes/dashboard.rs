@@ -174,6 +174,8 @@ pub async fn series(
         return Err(platform::ValidationErrors::single("to", "must be after from").into());
     }
     let org = metrics::scope_org(&state.db, &user.0, query.org_id.as_deref()).await?;
+    // Series are kept per district, street and community; a compound is 422, not a failure.
+    metrics::level_column(&org.kind)?;
     let s = crate::dashboard::series(&state.db, &org, from, to, now).await?;
     Ok(HttpResponse::Ok().json(SeriesResponse {
         org_id: org.id,

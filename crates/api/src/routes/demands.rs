@@ -157,7 +157,8 @@ pub struct CategoryPatchRequest {
 #[utoipa::path(patch, path = "/api/v1/admin/demand-categories/{id}", tag = "demands", security(("bearer" = [])),
     params(("id" = String, Path)), request_body = CategoryPatchRequest,
     responses((status = 200, body = CategoryResponse),
-        (status = 403, body = crate::error::Problem, content_type = "application/problem+json")))]
+        (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`category_exists`: another category has that name", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn update_category(
     state: web::Data<AppState>,
     user: AuthUser,

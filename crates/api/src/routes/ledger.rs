@@ -673,6 +673,7 @@ pub struct MismatchItem {
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(as = LedgerVerifyResponse)]
 pub struct VerifyResponse {
     pub balanced: bool,
     pub assets: Vec<AssetSumItem>,

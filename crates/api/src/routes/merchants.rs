@@ -222,6 +222,7 @@ pub async fn list_for_staff(
 }
 
 #[derive(Deserialize, ToSchema, Default)]
+#[schema(as = ReviewRequest)]
 #[serde(deny_unknown_fields)]
 pub struct ReasonRequest {
     /// Required for everything but approval.

@@ -394,6 +394,7 @@ pub async fn check_code(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[schema(as = CheckCodeRequest)]
 #[serde(deny_unknown_fields)]
 pub struct CodeRequest {
     pub code: String,
