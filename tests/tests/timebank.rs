@@ -775,7 +775,7 @@ async fn concurrent_settlements_pay_each_attendee_once() {
 async fn help_requests_hold_pay_release_and_settle_disputes() {
     let app = spawn_app().await;
     let alice = app.login_resident("alice").await;
-    let bob = app.login_resident("bob").await;
+    let bob = app.login_neighbour("bob", "新华社区").await;
     let staff = app.login_staff("community", DEMO_PASSWORD).await;
     linli_tests::issue_time_credits(&app.state.db, &alice.user_id, 120).await;
     let community = app.org_id("新华社区").await;

@@ -150,6 +150,20 @@ pub async fn mark_read(
         .rows_affected())
 }
 
+/// True when the notification exists and is the user's (read or not).
+pub async fn is_users(conn: &impl ConnectionTrait, user_id: &str, id: &str) -> Result<bool, DbErr> {
+    let select = Query::select()
+        .column(col("id"))
+        .from(col(TABLE))
+        .and_where(Expr::col(col("user_id")).eq(user_id))
+        .and_where(Expr::col(col("id")).eq(id))
+        .to_owned();
+    Ok(conn
+        .query_one(conn.get_database_backend().build(&select))
+        .await?
+        .is_some())
+}
+
 /// How many unread notifications the user has.
 pub async fn unread_count(conn: &impl ConnectionTrait, user_id: &str) -> Result<i64, DbErr> {
     let select = Query::select()

@@ -92,7 +92,14 @@ pub async fn read_one(
     user: AuthUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    notifications::mark_read(&state.db, &user.0.user_id, Some(&path), state.clock.now()).await?;
+    let marked =
+        notifications::mark_read(&state.db, &user.0.user_id, Some(&path), state.clock.now())
+            .await?;
+    // Nothing marked: already read (fine), or not this user's notification (404, as for
+    // one that does not exist).
+    if marked == 0 && !notifications::is_users(&state.db, &user.0.user_id, &path).await? {
+        return Err(ApiError::not_found("No such notification."));
+    }
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -827,6 +827,7 @@ pub async fn help_request_action(
 #[serde(deny_unknown_fields)]
 pub struct ResolveDisputeRequest {
     /// `pay_helper` or `refund_requester`.
+    #[schema(example = "pay_helper")]
     pub outcome: String,
     pub reason: String,
 }

@@ -241,7 +241,9 @@ pub async fn act(
     rule: ExpiryRule,
     now: DateTime<Utc>,
 ) -> Result<help_request::Model, TimebankError> {
-    let request = find(conn, id).await?;
+    // What the actor may not see, they may not act on either (a helper from another street
+    // cannot take a request they were never shown).
+    let (request, _) = find_visible(conn, actor, id).await?;
     let is_requester = request.requester_id == actor.user_id;
     let is_helper = request.helper_id.as_deref() == Some(actor.user_id.as_str());
     match &action {
