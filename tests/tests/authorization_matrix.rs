@@ -7,7 +7,7 @@
 //! in the spec; one that is open to everyone by design is listed in `OPEN_BY_DESIGN` with why.
 
 use chrono::{Duration, Utc};
-use linli_tests::{expect_json, spawn_app, Session, TestApp, DEMO_PASSWORD};
+use linli_tests::{spawn_app, Session, TestApp, DEMO_PASSWORD};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
