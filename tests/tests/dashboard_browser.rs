@@ -267,3 +267,150 @@ async fn a_street_official_works_from_the_dashboard_in_a_real_browser() {
     std::fs::write(&path, png).unwrap();
     client.close().await.unwrap();
 }
+
+/// Names carrying markup, typed by a partner's or a community's staff, show as text in a
+/// district official's browser and run nothing; the page is served with a strict CSP.
+#[tokio::test]
+#[ignore = "needs Debian chromium and chromium-driver; .ci/run installs them and runs it"]
+async fn hostile_names_show_as_text_and_run_nothing() {
+    let app = spawn_app().await;
+    let admin = app.login_staff("admin", DEMO_PASSWORD).await.access_token;
+    let street = app.login_staff("street", DEMO_PASSWORD).await.access_token;
+    let street_id = app.org_id("新华街道").await;
+    let lot_name = "<img src=x onerror=\"window.__pwned='lot'\">";
+    let community_name = "<svg onload=\"window.__pwned='org'\">";
+    let category_name = "<script>__pwned=1</script>";
+    let merchant_name = "<b onmouseover=\"window.__pwned='shop'\">店</b>";
+    let title = "<iframe srcdoc=\"<script>parent.__pwned='demand'</script>\">";
+    expect_json(
+        app.post(
+            "/api/v1/admin/parking/lots",
+            &json!({"name": lot_name, "org_id": street_id, "address": "新华街1号", "slot_count": 2,
+                    "points_per_hour": 10, "billing_unit_minutes": 30, "max_booking_hours": 4,
+                    "open_hours": [{"days": [1,2,3,4,5,6,7], "from": "00:00", "to": "24:00"}]}),
+            Some(&admin),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    expect_json(
+        app.post(
+            "/api/v1/admin/orgs",
+            &json!({"kind": "community", "name": community_name, "parent_id": street_id}),
+            Some(&street),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let category = expect_json(
+        app.post(
+            "/api/v1/admin/demand-categories",
+            &json!({"name": category_name, "sla_hours": 24}),
+            Some(&admin),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let resident = app.login_resident("xiaohong").await.access_token;
+    let community = app.org_id("新华社区").await;
+    expect_json(
+        app.post(
+            "/api/v1/demands",
+            &json!({"category_id": category["id"], "title": title, "description": "<b>粗体</b>", "community_id": community}),
+            Some(&resident),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    expect_json(
+        app.post(
+            "/api/v1/merchants/applications",
+            &json!({"name": merchant_name, "category": "<i>生鲜</i>", "license_no": "92140202MA0XSS", "address": "新华街8号",
+                    "contact_phone": "13800001111", "community_id": community}),
+            Some(&resident),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    // The page itself carries the policy.
+    let page = app.get("/dashboard", None).await;
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+
+    let driver = chromedriver().await;
+    let client = browser(&driver).await;
+    client.goto(&app.url("/dashboard")).await.unwrap();
+    client
+        .find(Locator::Id("username"))
+        .await
+        .unwrap()
+        .send_keys("street")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Id("password"))
+        .await
+        .unwrap()
+        .send_keys(DEMO_PASSWORD)
+        .await
+        .unwrap();
+    client
+        .find(Locator::Id("login-button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let text_of = |css: &'static str| {
+        let client = &client;
+        async move {
+            client
+                .execute(
+                    "const e = document.querySelector(arguments[0]); return e ? e.textContent : '';",
+                    vec![json!(css)],
+                )
+                .await
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default()
+        }
+    };
+    wait_for("the hostile names on the page", || async {
+        text_of("#chart-parking").await.contains(lot_name)
+            && text_of("#chart-categories").await.contains(category_name)
+            && text_of("#merchant-queue tbody")
+                .await
+                .contains(merchant_name)
+            && text_of("#demand-queue tbody").await.contains(title)
+            && text_of("#org-select").await.contains(community_name)
+    })
+    .await;
+    // Hover the merchant name, as an official would, then look for any trace of script.
+    if let Ok(cell) = client.find(Locator::Css("#merchant-queue tbody td")).await {
+        let _ = cell.click().await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let verdict = client
+        .execute(
+            r#"const handlers = [...document.querySelectorAll("*")].filter((e) => [...e.attributes].some((a) => a.name.startsWith("on")));
+               return { pwned: window.__pwned || null,
+                        markup: document.querySelectorAll("img, iframe, script:not([src]), svg svg, td b, option *").length + handlers.length };"#,
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(verdict["pwned"], Value::Null, "script ran: {verdict}");
+    assert_eq!(verdict["markup"], 0, "data became elements: {verdict}");
+    client.close().await.unwrap();
+}
