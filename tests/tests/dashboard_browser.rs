@@ -61,6 +61,27 @@ async fn browser(driver: &Driver) -> Client {
         .expect("a Chromium session")
 }
 
+/// Opens the dashboard and logs in as the demo street staff through the form.
+async fn log_in_as_street(client: &Client, app: &TestApp) {
+    client.goto(&app.url("/dashboard")).await.unwrap();
+    for (field, value) in [("username", "street"), ("password", DEMO_PASSWORD)] {
+        client
+            .find(Locator::Id(field))
+            .await
+            .unwrap()
+            .send_keys(value)
+            .await
+            .unwrap();
+    }
+    client
+        .find(Locator::Id("login-button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
 /// The page's figure for a KPI key, once the page has drawn it.
 async fn kpi(client: &Client, key: &str) -> String {
     let element = client
@@ -142,28 +163,7 @@ async fn a_street_official_works_from_the_dashboard_in_a_real_browser() {
     let driver = chromedriver().await;
     let client = browser(&driver).await;
 
-    client.goto(&app.url("/dashboard")).await.unwrap();
-    client
-        .find(Locator::Id("username"))
-        .await
-        .unwrap()
-        .send_keys("street")
-        .await
-        .unwrap();
-    client
-        .find(Locator::Id("password"))
-        .await
-        .unwrap()
-        .send_keys(DEMO_PASSWORD)
-        .await
-        .unwrap();
-    client
-        .find(Locator::Id("login-button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    log_in_as_street(&client, &app).await;
     wait_for("the figures", || async {
         !kpi(&client, "demands.total").await.is_empty()
     })
@@ -350,28 +350,7 @@ async fn hostile_names_show_as_text_and_run_nothing() {
 
     let driver = chromedriver().await;
     let client = browser(&driver).await;
-    client.goto(&app.url("/dashboard")).await.unwrap();
-    client
-        .find(Locator::Id("username"))
-        .await
-        .unwrap()
-        .send_keys("street")
-        .await
-        .unwrap();
-    client
-        .find(Locator::Id("password"))
-        .await
-        .unwrap()
-        .send_keys(DEMO_PASSWORD)
-        .await
-        .unwrap();
-    client
-        .find(Locator::Id("login-button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    log_in_as_street(&client, &app).await;
     let text_of = |css: &'static str| {
         let client = &client;
         async move {

@@ -9,6 +9,15 @@ use sea_orm::sea_query::{Alias, Expr, Order, Query};
 use sea_orm::{ConnectionTrait, DbErr};
 
 const TABLE: &str = "audit_events";
+const COLUMNS: [&str; 7] = [
+    "id",
+    "at",
+    "actor_id",
+    "action",
+    "subject_type",
+    "subject_id",
+    "detail",
+];
 
 #[derive(Debug, Clone)]
 pub struct AuditEntry<'a> {
@@ -44,18 +53,7 @@ pub async fn record(
 ) -> Result<(), DbErr> {
     let insert = Query::insert()
         .into_table(col(TABLE))
-        .columns(
-            [
-                "id",
-                "at",
-                "actor_id",
-                "action",
-                "subject_type",
-                "subject_id",
-                "detail",
-            ]
-            .map(col),
-        )
+        .columns(COLUMNS.map(col))
         .values_panic([
             new_id().into(),
             now.into(),
@@ -78,18 +76,7 @@ pub async fn of_subject(
     subject_id: &str,
 ) -> Result<Vec<AuditEvent>, DbErr> {
     let select = Query::select()
-        .columns(
-            [
-                "id",
-                "at",
-                "actor_id",
-                "action",
-                "subject_type",
-                "subject_id",
-                "detail",
-            ]
-            .map(col),
-        )
+        .columns(COLUMNS.map(col))
         .from(col(TABLE))
         .and_where(Expr::col(col("subject_type")).eq(subject_type))
         .and_where(Expr::col(col("subject_id")).eq(subject_id))

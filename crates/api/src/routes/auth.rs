@@ -22,22 +22,23 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 #[serde(deny_unknown_fields)]
 pub struct WechatLoginRequest {
     /// The code from `wx.login()`. In fake mode: `dev-<name>`.
-    #[schema(example = "dev-alice")]
+    #[schema(example = "dev-alice", min_length = 1, max_length = 256)]
     pub code: String,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StaffLoginRequest {
-    #[schema(example = "street")]
+    #[schema(example = "street", min_length = 1, max_length = 64)]
     pub username: String,
-    #[schema(example = "linli-demo")]
+    #[schema(example = "linli-demo", min_length = 1, max_length = 256)]
     pub password: String,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
+    #[schema(min_length = 1, max_length = 256)]
     pub refresh_token: String,
 }
 
@@ -78,7 +79,8 @@ const MINUTE: Duration = Duration::from_secs(60);
 const FIFTEEN_MINUTES: Duration = Duration::from_secs(15 * 60);
 
 fn require_text(field: &str, value: &str, max_len: usize) -> Result<(), ApiError> {
-    if value.trim().is_empty() || value.len() > max_len {
+    // Characters, not bytes, as the spec's maxLength counts them.
+    if value.trim().is_empty() || value.chars().count() > max_len {
         return Err(
             ValidationErrors::single(field, format!("must be 1 to {max_len} characters")).into(),
         );

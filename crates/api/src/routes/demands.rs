@@ -114,10 +114,10 @@ pub async fn list_categories(state: web::Data<AppState>) -> Result<HttpResponse,
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CategoryRequest {
-    #[schema(example = "噪音扰民")]
+    #[schema(example = "噪音扰民", min_length = 1, max_length = 30)]
     pub name: String,
     /// 1 to 720.
-    #[schema(example = 24)]
+    #[schema(example = 24, minimum = 1, maximum = 720)]
     pub sla_hours: i64,
 }
 
@@ -200,15 +200,20 @@ pub struct LocationBody {
 #[serde(deny_unknown_fields)]
 pub struct SubmitRequest {
     pub category_id: String,
-    #[schema(example = "楼道灯坏了")]
+    #[schema(example = "楼道灯坏了", min_length = 1, max_length = 100)]
     pub title: String,
-    #[schema(example = "3号楼2单元楼道灯已坏一周，晚上老人上下楼不便。")]
+    #[schema(
+        example = "3号楼2单元楼道灯已坏一周，晚上老人上下楼不便。",
+        min_length = 1,
+        max_length = 2000
+    )]
     pub description: String,
     pub community_id: String,
     #[serde(default)]
     pub location: Option<LocationBody>,
     /// https URLs of photos the mini-program uploaded (at most 9).
     #[serde(default)]
+    #[schema(max_items = 9)]
     pub photos: Vec<String>,
 }
 

@@ -387,7 +387,7 @@ pub struct AwardRequest {
     /// The resident receiving the points.
     pub user_id: String,
     pub points: Amount,
-    #[schema(example = "参加社区清洁志愿活动")]
+    #[schema(example = "参加社区清洁志愿活动", min_length = 1, max_length = 200)]
     pub reason: String,
     /// The community (or street) budget to pay from; default: the caller's own org.
     #[serde(default)]

@@ -90,16 +90,19 @@ impl From<MerchantError> for ApiError {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApplicationRequest {
-    #[schema(example = "老王理发店")]
+    #[schema(example = "老王理发店", min_length = 1, max_length = 100)]
     pub name: String,
-    #[schema(example = "生活服务")]
+    #[schema(example = "生活服务", min_length = 1, max_length = 30)]
     pub category: String,
+    #[schema(min_length = 1, max_length = 40)]
     pub license_no: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub address: String,
     #[schema(example = "13800001111")]
     pub contact_phone: String,
     pub community_id: String,
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub description: String,
     /// `group` (团体型) or `independent` (独立型, default).
     #[serde(default)]
@@ -267,11 +270,12 @@ pub async fn review(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OfferRequest {
-    #[schema(example = "理发一次")]
+    #[schema(example = "理发一次", min_length = 1, max_length = 60)]
     pub title: String,
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub description: String,
-    #[schema(example = "生活服务")]
+    #[schema(example = "生活服务", min_length = 1, max_length = 30)]
     pub category: String,
     pub points_price: i64,
     /// What the service is worth in cash, in fen.

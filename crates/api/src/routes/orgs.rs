@@ -53,7 +53,7 @@ pub async fn tree(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> 
 pub struct CreateOrgRequest {
     #[schema(example = "community")]
     pub kind: String,
-    #[schema(example = "和平社区")]
+    #[schema(example = "和平社区", min_length = 1, max_length = 50)]
     pub name: String,
     pub parent_id: Option<String>,
 }

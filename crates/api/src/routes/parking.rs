@@ -117,10 +117,15 @@ pub struct LotRequest {
     /// community.
     #[serde(default)]
     pub partner_id: Option<String>,
-    #[schema(example = "区政府机关停车场（夜间开放）")]
+    #[schema(
+        example = "区政府机关停车场（夜间开放）",
+        min_length = 1,
+        max_length = 100
+    )]
     pub name: String,
     pub org_id: String,
     #[serde(default)]
+    #[schema(max_length = 200)]
     pub address: String,
     pub slot_count: i64,
     pub points_per_hour: i64,

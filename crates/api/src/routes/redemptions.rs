@@ -214,6 +214,7 @@ pub async fn of_merchant(
 #[serde(deny_unknown_fields)]
 pub struct CodeRequest {
     /// The scanned QR payload, or the 8-digit code typed in.
+    #[schema(min_length = 1, max_length = 100)]
     pub code: String,
 }
 
@@ -295,7 +296,7 @@ impl GuessAttempt {
 }
 
 fn check_code(code: &str) -> Result<(), ApiError> {
-    if code.trim().is_empty() || code.len() > 100 {
+    if code.trim().is_empty() || code.chars().count() > 100 {
         return Err(ValidationErrors::single("code", "must be 1 to 100 characters").into());
     }
     Ok(())

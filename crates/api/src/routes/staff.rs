@@ -17,9 +17,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateStaffRequest {
-    #[schema(example = "wang.li")]
+    #[schema(
+        example = "wang.li",
+        min_length = 3,
+        max_length = 32,
+        pattern = "^[A-Za-z0-9._-]+$"
+    )]
     pub username: String,
     /// 8 to 128 characters.
+    #[schema(min_length = 8, max_length = 128)]
     pub password: String,
     /// `community_staff`, `street_staff` or `district_admin`; not above the caller's own.
     #[schema(example = "community_staff")]
