@@ -76,3 +76,47 @@ impl RateLimiter {
         }
     }
 }
+
+/// An attempt counted against limits on failures (wrong codes, wrong passwords) before it
+/// is made: every window is hit with `INCR`, then compared, so a parallel burst cannot slip
+/// past a check-then-count. Keep the hits when the attempt failed the way the limits count
+/// (`failed`); take them back otherwise (`not_a_failure`).
+pub struct FailureAttempt {
+    limiter: RateLimiter,
+    keys: Vec<String>,
+}
+
+impl RateLimiter {
+    /// Counts one attempt in each `(key, limit, window)`, in order; 429 (with every hit given
+    /// back) as soon as one is over its limit.
+    pub async fn attempt(
+        &self,
+        limits: Vec<(String, u32, Duration)>,
+    ) -> Result<FailureAttempt, ApiError> {
+        let mut attempt = FailureAttempt {
+            limiter: self.clone(),
+            keys: Vec::with_capacity(limits.len()),
+        };
+        for (key, limit, window) in limits {
+            let counted = self.hit(&key, limit, window).await;
+            attempt.keys.push(key);
+            if let Err(limited) = counted {
+                attempt.not_a_failure().await;
+                return Err(limited);
+            }
+        }
+        Ok(attempt)
+    }
+}
+
+impl FailureAttempt {
+    /// The attempt failed as the limits count: its hits stay.
+    pub fn failed(self) {}
+
+    /// The attempt succeeded, or failed for another reason: its hits are given back.
+    pub async fn not_a_failure(self) {
+        for key in &self.keys {
+            self.limiter.give_back(key).await;
+        }
+    }
+}

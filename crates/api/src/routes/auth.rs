@@ -141,72 +141,50 @@ pub async fn staff_login(
     require_text("password", &password, 256)?;
     let username = username.trim().to_lowercase();
     let client = client_ip(&req, &state.settings.server);
-    let guard = PasswordGuessGuard::start(&state, &username, &client).await?;
-    let outcome = state.auth.staff_login(&username, &password).await;
-    guard
-        .settle(
-            &state,
-            outcome.is_ok(),
-            matches!(outcome, Err(IdentityError::InvalidCredentials)),
-        )
-        .await;
-    Ok(HttpResponse::Ok().json(LoginResponse::from(outcome?)))
+    let login = staff_login_guarded(&state, &username, &password, &client).await?;
+    Ok(HttpResponse::Ok().json(LoginResponse::from(login)))
 }
 
 /// Limits password guessing without handing anyone a way to lock an account out: failed
 /// logins are counted per (username, client address), with a slower ceiling per username
-/// across all clients; successes are not counted, and a success clears the caller's count.
-/// Every attempt is counted before the password is checked (increment, then compare), so a
-/// parallel burst cannot slip past, and given back when it did not fail on the password.
-struct PasswordGuessGuard {
-    client_key: String,
-    username_key: String,
+/// across all clients, before the password is checked (see `FailureAttempt`); successes are
+/// not counted, and a success clears the caller's count.
+async fn staff_login_guarded(
+    state: &AppState,
+    username: &str,
+    password: &str,
+    client: &str,
+) -> Result<LoginResult, ApiError> {
+    let limits = &state.settings.rate_limit;
+    let client_key = format!("login:fail:{username}:{client}");
+    let attempt = state
+        .rate_limiter
+        .attempt(vec![
+            (
+                client_key.clone(),
+                limits.staff_login_per_username_per_15min,
+                FIFTEEN_MINUTES,
+            ),
+            (
+                format!("login:fail:{username}"),
+                limits.staff_login_failures_per_username_per_hour,
+                HOUR,
+            ),
+        ])
+        .await?;
+    let outcome = state.auth.staff_login(username, password).await;
+    match &outcome {
+        Err(IdentityError::InvalidCredentials) => attempt.failed(),
+        Ok(_) => {
+            attempt.not_a_failure().await;
+            state.rate_limiter.reset(&client_key).await;
+        }
+        Err(_) => attempt.not_a_failure().await,
+    }
+    Ok(outcome?)
 }
 
 const HOUR: Duration = Duration::from_secs(60 * 60);
-
-impl PasswordGuessGuard {
-    async fn start(state: &AppState, username: &str, client: &str) -> Result<Self, ApiError> {
-        let limits = &state.settings.rate_limit;
-        let guard = Self {
-            client_key: format!("login:fail:{username}:{client}"),
-            username_key: format!("login:fail:{username}"),
-        };
-        state
-            .rate_limiter
-            .hit(
-                &guard.client_key,
-                limits.staff_login_per_username_per_15min,
-                FIFTEEN_MINUTES,
-            )
-            .await?;
-        if let Err(limited) = state
-            .rate_limiter
-            .hit(
-                &guard.username_key,
-                limits.staff_login_failures_per_username_per_hour,
-                HOUR,
-            )
-            .await
-        {
-            state.rate_limiter.give_back(&guard.client_key).await;
-            return Err(limited);
-        }
-        Ok(guard)
-    }
-
-    async fn settle(self, state: &AppState, succeeded: bool, wrong_password: bool) {
-        if wrong_password {
-            return;
-        }
-        state.rate_limiter.give_back(&self.username_key).await;
-        if succeeded {
-            state.rate_limiter.reset(&self.client_key).await;
-        } else {
-            state.rate_limiter.give_back(&self.client_key).await;
-        }
-    }
-}
 
 /// Exchange a refresh token for a new pair. The old refresh token stops working; using it
 /// again ends the whole session (`refresh_token_reused`).

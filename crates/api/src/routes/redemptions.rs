@@ -3,6 +3,7 @@
 use crate::error::ApiError;
 use crate::extract::{AuthUser, JsonBody};
 use crate::idempotency::{Begun, Idempotency, IdempotencyKey};
+use crate::rate_limit::FailureAttempt;
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
@@ -244,55 +245,38 @@ const MINUTE: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Failed code checks are limited, against guessing: per caller always, and per merchant
 /// only for the merchant's own staff, so outsiders sending bogus codes lock out nobody but
-/// themselves. Each attempt is counted before it is made (increment, then compare: a burst
-/// cannot slip past), and given back when it does not fail.
-struct GuessAttempt {
-    keys: Vec<String>,
+/// themselves. The attempt is counted before the check (see `FailureAttempt`).
+async fn start_guess(
+    state: &AppState,
+    actor: &Actor,
+    merchant_id: &str,
+) -> Result<FailureAttempt, ApiError> {
+    let limits = &state.settings.merchant;
+    let mut windows = vec![(
+        format!("verify-fail:user:{}", actor.user_id),
+        limits.verify_failures_per_staff_per_minute,
+        MINUTE,
+    )];
+    if actor.merchant_ids().iter().any(|m| m == merchant_id) {
+        windows.push((
+            format!("verify-fail:merchant:{merchant_id}"),
+            limits.verify_failures_per_merchant_per_minute,
+            MINUTE,
+        ));
+    }
+    state.rate_limiter.attempt(windows).await
 }
 
-impl GuessAttempt {
-    async fn start(state: &AppState, actor: &Actor, merchant_id: &str) -> Result<Self, ApiError> {
-        let limits = &state.settings.merchant;
-        let mut limited = vec![(
-            format!("verify-fail:user:{}", actor.user_id),
-            limits.verify_failures_per_staff_per_minute,
-        )];
-        if actor.merchant_ids().iter().any(|m| m == merchant_id) {
-            limited.push((
-                format!("verify-fail:merchant:{merchant_id}"),
-                limits.verify_failures_per_merchant_per_minute,
-            ));
-        }
-        let mut attempt = Self { keys: Vec::new() };
-        for (key, limit) in limited {
-            let counted = state.rate_limiter.hit(&key, limit, MINUTE).await;
-            attempt.keys.push(key);
-            if let Err(limited) = counted {
-                attempt.not_a_failure(state).await;
-                return Err(limited);
-            }
-        }
-        Ok(attempt)
+/// Only a wrong code stays counted.
+async fn settle_guess<T>(
+    attempt: FailureAttempt,
+    outcome: Result<T, MerchantError>,
+) -> Result<T, MerchantError> {
+    match outcome {
+        Err(MerchantError::CodeInvalid) => attempt.failed(),
+        _ => attempt.not_a_failure().await,
     }
-
-    /// The attempt succeeded (or failed for another reason than a wrong code).
-    async fn not_a_failure(self, state: &AppState) {
-        for key in &self.keys {
-            state.rate_limiter.give_back(key).await;
-        }
-    }
-
-    /// Settles the count by the outcome: only a wrong code stays counted.
-    async fn settle<T>(
-        self,
-        state: &AppState,
-        outcome: Result<T, MerchantError>,
-    ) -> Result<T, MerchantError> {
-        if !matches!(outcome, Err(MerchantError::CodeInvalid)) {
-            self.not_a_failure(state).await;
-        }
-        outcome
-    }
+    outcome
 }
 
 fn check_code(code: &str) -> Result<(), ApiError> {
@@ -315,10 +299,10 @@ pub async fn preview(
     body: JsonBody<CodeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     check_code(&body.0.code)?;
-    let attempt = GuessAttempt::start(&state, &user.0, &path).await?;
+    let attempt = start_guess(&state, &user.0, &path).await?;
     let found =
         redemptions::preview(&state.db, &user.0, &path, &body.0.code, state.clock.now()).await;
-    let found = attempt.settle(&state, found).await?;
+    let found = settle_guess(attempt, found).await?;
     Ok(HttpResponse::Ok().json(VerifyResponse::from(found)))
 }
 
@@ -335,7 +319,7 @@ pub async fn verify(
     body: JsonBody<CodeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     check_code(&body.0.code)?;
-    let attempt = GuessAttempt::start(&state, &user.0, &path).await?;
+    let attempt = start_guess(&state, &user.0, &path).await?;
     let txn = state.db.begin().await?;
     let redeemed = redemptions::verify(
         &txn,
@@ -346,7 +330,7 @@ pub async fn verify(
         state.clock.now(),
     )
     .await;
-    let redeemed = attempt.settle(&state, redeemed).await?;
+    let redeemed = settle_guess(attempt, redeemed).await?;
     txn.commit().await?;
     tracing::info!(
         redemption_id = redeemed.id,
