@@ -112,8 +112,32 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
     start(settings).await
 }
 
+/// `TEST_LOG` asks to see what the servers log: `TEST_LOG=1` at `info`, or a filter such as
+/// `TEST_LOG=debug,sqlx=warn`. Unset, tests stay quiet and keep their output to failures.
+pub fn test_log_filter() -> Option<String> {
+    let value = std::env::var("TEST_LOG").ok()?;
+    match value.trim() {
+        "" | "0" | "false" => None,
+        "1" | "true" => Some("info".to_owned()),
+        filter => Some(filter.to_owned()),
+    }
+}
+
+fn show_server_logs_when_asked() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if let Some(filter) = test_log_filter() {
+            api::telemetry::init(&platform::config::LogSettings {
+                format: platform::config::LogFormat::Text,
+                filter,
+            });
+        }
+    });
+}
+
 /// Starts the application with exactly these settings.
 pub async fn start(settings: Settings) -> TestApp {
+    show_server_logs_when_asked();
     let clock = Clock::system();
     let app = api::Application::build_with_clock(settings.clone(), clock.clone())
         .await

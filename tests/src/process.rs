@@ -55,8 +55,10 @@ impl ServerProcess {
 pub async fn spawn_server_process(binary: &str, env: &HashMap<String, String>) -> ServerProcess {
     let mut command = linli_command(binary, env);
     command.env("LINLI__SERVER__PORT", "0");
+    let shown = crate::test_log_filter();
+    let echo = shown.is_some();
     if !env.contains_key("LINLI__LOG__FILTER") {
-        command.env("LINLI__LOG__FILTER", "info");
+        command.env("LINLI__LOG__FILTER", shown.as_deref().unwrap_or("info"));
     }
     command.stdout(Stdio::piped()).stderr(Stdio::inherit());
     let mut child = command.spawn().expect("start the server process");
@@ -64,6 +66,9 @@ pub async fn spawn_server_process(binary: &str, env: &HashMap<String, String>) -
     let mut lines = BufReader::new(stdout).lines();
     let logs = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let keep = |line: &str| {
+        if echo {
+            eprintln!("[server process] {line}");
+        }
         if let Ok(mut kept) = logs.lock() {
             kept.push(line.to_owned());
         }
@@ -87,6 +92,9 @@ pub async fn spawn_server_process(binary: &str, env: &HashMap<String, String>) -
     let kept = logs.clone();
     tokio::spawn(async move {
         while let Ok(Some(line)) = lines.next_line().await {
+            if echo {
+                eprintln!("[server process] {line}");
+            }
             if let Ok(mut kept) = kept.lock() {
                 kept.push(line);
             }

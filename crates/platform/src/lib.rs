@@ -1,5 +1,6 @@
 //! Plumbing shared by every Linli context: configuration, the database connection and
-//! migration runner, the cache (Redis or in-process), the clock, ids, paging and secrets.
+//! migration runner, the cache (Redis or in-process), the clock, ids, paging, secrets, the
+//! list of problem codes and the unit of work every changing request runs in.
 //! No business rules live here.
 
 pub mod audit;
@@ -13,12 +14,15 @@ pub mod migration;
 pub mod notifications;
 pub mod outbox;
 pub mod paging;
+pub mod problem;
 pub mod redact;
 pub mod secret;
 pub mod testing;
+pub mod unit_of_work;
 pub mod validation;
 
 pub use cache::{Cache, CacheError};
 pub use clock::Clock;
+pub use problem::{Code, Problem};
 pub use secret::Secret;
 pub use validation::{FieldError, ValidationErrors};

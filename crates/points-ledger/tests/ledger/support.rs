@@ -1,6 +1,5 @@
 //! A fresh database with the ledger's tables, on SQLite or (with LINLI_TEST_DATABASE_URL)
 //! PostgreSQL.
-#![allow(dead_code)]
 
 use chrono::{DateTime, Utc};
 use points_ledger::service::transfers::{transfer, Posted, TransferCode, TransferRequest};

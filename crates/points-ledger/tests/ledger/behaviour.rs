@@ -1,8 +1,6 @@
 //! The ledger's rules, one by one, on a real database.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 
-mod support;
-
+use crate::support::*;
 use chrono::{Duration, TimeZone, Utc};
 use points_ledger::service::accounts::balance_of;
 use points_ledger::service::holds::{self, HoldRequest, PostRequest};
@@ -10,7 +8,6 @@ use points_ledger::service::transfers::TransferCode;
 use points_ledger::service::{expiry, reversal, statement, verify};
 use points_ledger::{AccountRef, ExpiryRule, LedgerError};
 use sea_orm::{ConnectionTrait, TransactionTrait};
-use support::*;
 
 fn t0() -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 1, 2, 0, 0).unwrap()

@@ -1,16 +1,13 @@
 //! Concurrent debits cannot overdraw, and concurrent retries of one key post once. Runs on
 //! SQLite by default and on PostgreSQL (a real pool, real row locks) with
 //! LINLI_TEST_DATABASE_URL.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 
-mod support;
-
+use crate::support::*;
 use chrono::Utc;
 use futures_util::future::join_all;
 use points_ledger::service::accounts::balance_of;
 use points_ledger::service::transfers::TransferCode;
 use points_ledger::LedgerError;
-use support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_hundred_concurrent_debits_of_ten_from_250_leave_exactly_25_paid() {

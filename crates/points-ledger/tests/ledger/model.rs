@@ -2,10 +2,8 @@
 //! moves, expiries and reversals, applied both to the ledger (on a real database) and to a
 //! plain in-memory model. After every step the balances, held amounts and outcomes must
 //! agree, and the ledger must verify (zero-sum, balance = sum of entries, lots = balance).
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 
-mod support;
-
+use crate::support::*;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use points_ledger::service::accounts::balance_of;
 use points_ledger::service::holds::{self, HoldRequest, PostRequest};
@@ -15,7 +13,6 @@ use points_ledger::{AccountRef, ExpiryRule};
 use proptest::prelude::*;
 use sea_orm::{DatabaseConnection, TransactionTrait};
 use std::collections::HashMap;
-use support::*;
 
 const USERS: usize = 3;
 

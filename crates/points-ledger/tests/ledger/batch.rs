@@ -1,8 +1,6 @@
 //! Group commit gives the same results as posting one by one.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 
-mod support;
-
+use crate::support::*;
 use chrono::{TimeZone, Utc};
 use futures_util::future::join_all;
 use points_ledger::service::accounts::balance_of;
@@ -11,7 +9,6 @@ use points_ledger::service::statement::expiring;
 use points_ledger::service::transfers::{TransferCode, TransferRequest};
 use points_ledger::{AccountRef, ExpiryRule, LedgerError};
 use rand::{Rng, SeedableRng};
-use support::*;
 
 fn request(key: &str, from: AccountRef, to: AccountRef, amount: i64) -> TransferRequest {
     TransferRequest {
