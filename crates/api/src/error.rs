@@ -4,11 +4,10 @@
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use identity::IdentityError;
+use platform::problem::{Code, Kind};
 use platform::{FieldError, ValidationErrors};
 use serde::Serialize;
 use utoipa::ToSchema;
-use wechat::WechatError;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -35,266 +34,184 @@ pub struct ProblemFieldError {
     pub message: String,
 }
 
+/// A failed request: a [`platform::Problem`] on its way to the client. Every context's error
+/// converts into one (`?` works on their results in handlers); [`status_of`] is the one
+/// place where a kind of failure becomes an HTTP status.
 #[derive(Debug)]
-pub struct ApiError {
-    status: StatusCode,
-    code: &'static str,
-    detail: String,
-    errors: Vec<FieldError>,
-    retry_after_seconds: Option<u64>,
-    /// Logged in full for 5xx, never shown.
-    cause: Option<String>,
+pub struct ApiError(platform::Problem);
+
+/// The HTTP status of each kind of failure.
+pub fn status_of(kind: Kind) -> StatusCode {
+    match kind {
+        Kind::Malformed => StatusCode::BAD_REQUEST,
+        Kind::Unauthenticated => StatusCode::UNAUTHORIZED,
+        Kind::Forbidden => StatusCode::FORBIDDEN,
+        Kind::NotFound => StatusCode::NOT_FOUND,
+        Kind::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+        Kind::Conflict => StatusCode::CONFLICT,
+        Kind::Gone => StatusCode::GONE,
+        Kind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        Kind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        Kind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+        Kind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        Kind::Upstream => StatusCode::BAD_GATEWAY,
+        Kind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+    }
 }
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.detail)
+        write!(f, "{} {}", self.status().as_u16(), self.0)
     }
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            detail: detail.into(),
-            errors: Vec::new(),
-            retry_after_seconds: None,
-            cause: None,
-        }
+    pub fn new(code: Code, detail: impl Into<String>) -> Self {
+        Self(platform::Problem::new(code, detail))
     }
 
     pub fn internal(cause: impl std::fmt::Display) -> Self {
-        Self {
-            cause: Some(cause.to_string()),
-            ..Self::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal_error",
-                "Something went wrong on our side. It has been logged; please try again later.",
-            )
-        }
+        Self(platform::Problem::internal(cause))
     }
 
     pub fn unavailable(
-        code: &'static str,
+        code: Code,
         detail: &str,
         cause: impl std::fmt::Display,
         retry_after: u64,
     ) -> Self {
-        Self {
-            cause: Some(cause.to_string()),
-            ..Self::new(StatusCode::SERVICE_UNAVAILABLE, code, detail).retry_after(retry_after)
-        }
-    }
-
-    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, code, detail)
-    }
-
-    pub fn unauthorized(code: &'static str, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, code, detail)
+        Self(
+            platform::Problem::new(code, detail)
+                .with_cause(cause)
+                .retry_after(retry_after),
+        )
     }
 
     pub fn forbidden(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", detail)
+        Self::new(Code::Forbidden, detail)
     }
 
     pub fn not_found(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", detail)
+        Self::new(Code::NotFound, detail)
     }
 
     pub fn validation(errors: ValidationErrors) -> Self {
-        Self {
-            errors: errors.0,
-            ..Self::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "validation_failed",
-                "Some fields are invalid; see errors.",
-            )
-        }
+        Self(platform::Problem::validation(errors))
     }
 
     pub fn too_many_requests(retry_after_seconds: u64) -> Self {
         Self::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
+            Code::RateLimited,
             format!("Too many requests; try again in {retry_after_seconds} s."),
         )
         .retry_after(retry_after_seconds)
     }
 
-    pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
-        self.errors = errors;
-        self
+    pub fn with_errors(self, errors: Vec<FieldError>) -> Self {
+        Self(self.0.with_errors(errors))
     }
 
-    pub fn retry_after(mut self, seconds: u64) -> Self {
-        self.retry_after_seconds = Some(seconds.max(1));
-        self
+    pub fn retry_after(self, seconds: u64) -> Self {
+        Self(self.0.retry_after(seconds))
+    }
+
+    pub fn status(&self) -> StatusCode {
+        status_of(self.0.kind())
     }
 
     pub fn code(&self) -> &'static str {
-        self.code
+        self.0.code.as_str()
     }
 
     pub fn errors(&self) -> &[FieldError] {
-        &self.errors
+        &self.0.errors
     }
 
     /// A problem for a status produced outside our handlers (unknown route, wrong method).
     pub fn for_status(status: StatusCode) -> Self {
         let (code, detail) = match status.as_u16() {
-            404 => ("not_found", "No such resource."),
-            405 => ("method_not_allowed", "This method is not allowed here."),
+            404 => (Code::NotFound, "No such resource."),
+            405 => (Code::MethodNotAllowed, "This method is not allowed here."),
             413 => (
-                "payload_too_large",
+                Code::PayloadTooLarge,
                 "The request body is larger than 1 MiB.",
             ),
             415 => (
-                "unsupported_media_type",
+                Code::UnsupportedMediaType,
                 "Send JSON with Content-Type: application/json.",
             ),
-            400 => ("bad_request", "The request could not be understood."),
-            401 => ("unauthorized", "Authentication is required."),
-            403 => ("forbidden", "You are not allowed to do this."),
-            429 => ("rate_limited", "Too many requests."),
-            s if s >= 500 => ("internal_error", "Something went wrong on our side."),
-            _ => ("error", "The request failed."),
+            401 => (Code::TokenMissing, "Authentication is required."),
+            403 => (Code::Forbidden, "You are not allowed to do this."),
+            429 => (Code::RateLimited, "Too many requests."),
+            s if s >= 500 => (Code::InternalError, "Something went wrong on our side."),
+            _ => (Code::BadRequest, "The request could not be understood."),
         };
-        Self::new(status, code, detail)
+        Self::new(code, detail)
     }
 }
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        self.status
+        self.status()
     }
 
     fn error_response(&self) -> HttpResponse {
-        if self.status.is_server_error() {
+        let status = self.status();
+        let problem = &self.0;
+        if status.is_server_error() {
             tracing::error!(
-                status = self.status.as_u16(),
-                code = self.code,
-                cause = self.cause.as_deref().unwrap_or("-"),
+                status = status.as_u16(),
+                code = problem.code.as_str(),
+                cause = problem.cause.as_deref().unwrap_or("-"),
                 "request failed"
             );
         }
         let body = Problem {
-            problem_type: format!("urn:linli:problem:{}", self.code),
-            title: self.status.canonical_reason().unwrap_or("Error").to_owned(),
-            status: self.status.as_u16(),
-            detail: self.detail.clone(),
-            code: self.code.to_owned(),
-            errors: self.errors.clone(),
+            problem_type: format!("urn:linli:problem:{}", problem.code.as_str()),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail: problem.detail.clone(),
+            code: problem.code.as_str().to_owned(),
+            errors: problem.errors.clone(),
         };
-        let mut response = HttpResponse::build(self.status);
+        let mut response = HttpResponse::build(status);
         response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
-        if let Some(seconds) = self.retry_after_seconds {
+        if let Some(seconds) = problem.retry_after_seconds {
             response.insert_header((header::RETRY_AFTER, seconds.to_string()));
         }
-        if self.status == StatusCode::UNAUTHORIZED {
+        if status == StatusCode::UNAUTHORIZED {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"linli\""));
         }
         response.body(serde_json::to_string(&body).unwrap_or_default())
     }
 }
 
-impl From<sea_orm::DbErr> for ApiError {
-    fn from(err: sea_orm::DbErr) -> Self {
-        match err {
-            sea_orm::DbErr::ConnectionAcquire(_) => Self::unavailable(
-                "database_unavailable",
-                "The database is busy or unreachable; please retry shortly.",
-                err,
-                2,
-            ),
-            other => Self::internal(other),
-        }
+impl From<platform::Problem> for ApiError {
+    fn from(problem: platform::Problem) -> Self {
+        Self(problem)
     }
 }
 
-impl From<WechatError> for ApiError {
-    fn from(err: WechatError) -> Self {
-        match err {
-            WechatError::InvalidCode => Self::unauthorized(
-                "wechat_code_invalid",
-                "The WeChat login code is invalid or was already used; call wx.login() again.",
-            ),
-            WechatError::RateLimited => Self::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "wechat_rate_limited",
-                "WeChat is limiting requests for this user; try again in a minute.",
-            )
-            .retry_after(60),
-            WechatError::UserBlocked => Self::new(
-                StatusCode::FORBIDDEN,
-                "wechat_user_blocked",
-                "WeChat has blocked this account as high-risk.",
-            ),
-            WechatError::Busy => Self {
-                cause: Some("WeChat errcode -1".into()),
-                ..Self::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "wechat_busy",
-                    "WeChat is busy; please retry in a few seconds.",
-                )
-                .retry_after(3)
-            },
-            other => Self {
-                cause: Some(other.to_string()),
-                ..Self::new(
-                    StatusCode::BAD_GATEWAY,
-                    "wechat_unavailable",
-                    "WeChat could not be reached or answered unexpectedly; please retry.",
-                )
-            },
-        }
-    }
-}
-
-impl From<IdentityError> for ApiError {
-    fn from(err: IdentityError) -> Self {
-        match err {
-            IdentityError::Wechat(e) => e.into(),
-            IdentityError::InvalidCredentials => {
-                Self::unauthorized("invalid_credentials", "Wrong username or password.")
+/// Every context's error reaches the client through its `Problem`.
+macro_rules! through_problem {
+    ($($error:ty),* $(,)?) => {
+        $(impl From<$error> for ApiError {
+            fn from(err: $error) -> Self {
+                Self(platform::Problem::from(err))
             }
-            IdentityError::TokenInvalid => Self::unauthorized("token_invalid", "The access token is invalid."),
-            IdentityError::TokenExpired => Self::unauthorized(
-                "token_expired",
-                "The access token has expired; use the refresh token.",
-            ),
-            IdentityError::TokenRevoked => {
-                Self::unauthorized("token_revoked", "This session has ended; log in again.")
-            }
-            IdentityError::AccountDisabled => Self::unauthorized(
-                "account_disabled",
-                "This staff account has been disabled; ask your administrator.",
-            ),
-            IdentityError::RefreshTokenInvalid => Self::unauthorized(
-                "refresh_token_invalid",
-                "The refresh token is invalid, expired or revoked; log in again.",
-            ),
-            IdentityError::RefreshTokenReused => Self::unauthorized(
-                "refresh_token_reused",
-                "This refresh token was already used; the session has been ended for safety. Log in again.",
-            ),
-            IdentityError::Forbidden(why) => Self::forbidden(why),
-            IdentityError::NotFound(what) => Self::not_found(format!("No such {what}.")),
-            IdentityError::Validation(errors) => Self::validation(errors),
-            IdentityError::UsernameTaken => Self::new(
-                StatusCode::CONFLICT,
-                "username_taken",
-                "That username is already taken.",
-            ),
-            IdentityError::Db(e) => e.into(),
-            IdentityError::Internal(cause) => Self::internal(cause),
-        }
-    }
+        })*
+    };
 }
 
-impl From<ValidationErrors> for ApiError {
-    fn from(errors: ValidationErrors) -> Self {
-        Self::validation(errors)
-    }
-}
+through_problem!(
+    sea_orm::DbErr,
+    ValidationErrors,
+    wechat::WechatError,
+    identity::IdentityError,
+    points_ledger::LedgerError,
+    merchant::MerchantError,
+    demands::DemandError,
+    timebank::TimebankError,
+    parking::ParkingError,
+);

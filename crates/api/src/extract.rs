@@ -11,6 +11,7 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use futures_util::StreamExt;
 use identity::Actor;
+use platform::Code;
 use platform::FieldError;
 use serde::de::DeserializeOwned;
 
@@ -74,7 +75,7 @@ async fn read_body(payload: &mut Payload) -> Result<BytesMut, ApiError> {
     let mut body = BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| {
-            ApiError::bad_request("bad_request", format!("Could not read the body: {e}"))
+            ApiError::new(Code::BadRequest, format!("Could not read the body: {e}"))
         })?;
         if body.len() + chunk.len() > MAX_BODY_BYTES {
             return Err(ApiError::for_status(StatusCode::PAYLOAD_TOO_LARGE));
@@ -91,8 +92,8 @@ fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     if first.is_some_and(|b| *b != b'{')
         && serde_json::from_slice::<serde_json::Value>(body).is_ok()
     {
-        return Err(ApiError::bad_request(
-            "invalid_body",
+        return Err(ApiError::new(
+            Code::InvalidBody,
             "The body must be a JSON object.",
         ));
     }
@@ -160,15 +161,15 @@ fn classify(field: String, inner: serde_json::Error) -> ApiError {
     use serde_json::error::Category;
     let message = inner.to_string();
     match inner.classify() {
-        Category::Syntax | Category::Eof | Category::Io => ApiError::bad_request(
-            "malformed_json",
+        Category::Syntax | Category::Eof | Category::Io => ApiError::new(
+            Code::MalformedJson,
             format!("The body is not valid JSON: {message}"),
         ),
         Category::Data
             if message.starts_with("invalid type") || message.starts_with("invalid length") =>
         {
-            ApiError::bad_request(
-                "invalid_body",
+            ApiError::new(
+                Code::InvalidBody,
                 format!("A field has the wrong type: {message}"),
             )
             .with_errors(vec![FieldError { field, message }])
@@ -224,22 +225,22 @@ impl FromRequest for AuthUser {
 
 fn bearer_token(req: &HttpRequest) -> Result<String, ApiError> {
     let value = req.headers().get(header::AUTHORIZATION).ok_or_else(|| {
-        ApiError::unauthorized(
-            "token_missing",
+        ApiError::new(
+            Code::TokenMissing,
             "Send Authorization: Bearer <access_token>.",
         )
     })?;
     let value = value.to_str().map_err(|_| {
-        ApiError::unauthorized("token_invalid", "The Authorization header is not readable.")
+        ApiError::new(
+            Code::TokenInvalid,
+            "The Authorization header is not readable.",
+        )
     })?;
     let (scheme, token) = value
         .split_once(' ')
-        .ok_or_else(|| ApiError::unauthorized("token_invalid", "Use the Bearer scheme."))?;
+        .ok_or_else(|| ApiError::new(Code::TokenInvalid, "Use the Bearer scheme."))?;
     if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-        return Err(ApiError::unauthorized(
-            "token_invalid",
-            "Use the Bearer scheme.",
-        ));
+        return Err(ApiError::new(Code::TokenInvalid, "Use the Bearer scheme."));
     }
     Ok(token.trim().to_owned())
 }

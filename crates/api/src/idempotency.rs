@@ -22,6 +22,7 @@ use chrono::{DateTime, Utc};
 use futures_util::future::{ready, Ready};
 use identity::Actor;
 use platform::idempotency::{self, Claim};
+use platform::Code;
 use sea_orm::ConnectionTrait;
 use serde::Serialize;
 
@@ -92,8 +93,7 @@ impl Idempotency {
                 ))
             }
             Claim::Mismatch => Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "idempotency_key_reused",
+                Code::IdempotencyKeyReused,
                 "This Idempotency-Key was already used with a different request.",
             )),
         }

@@ -13,6 +13,7 @@ use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
 use actix_web::web::Data;
 use actix_web::{HttpMessage, ResponseError};
+use platform::Code;
 use std::time::Instant;
 use tracing::Instrument;
 
@@ -107,8 +108,8 @@ pub async fn observe(
 /// `extract::JsonBody`. A NUL would otherwise reach PostgreSQL, which refuses it with an error.
 fn refuse_control_characters(req: &ServiceRequest) -> Option<ApiError> {
     if percent_decode(req.path()).chars().any(char::is_control) {
-        return Some(ApiError::bad_request(
-            "invalid_path",
+        return Some(ApiError::new(
+            Code::InvalidPath,
             "The path must not contain control characters.",
         ));
     }

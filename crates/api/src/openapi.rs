@@ -12,7 +12,7 @@ use utoipa::{Modify, OpenApi};
 #[openapi(
     info(
         title = "Linli (邻里) API",
-        description = "Backend of the community mini-program and the staff dashboard. Errors are RFC 9457 problem+json with a stable `code`.",
+        description = "Backend of the community mini-program and the staff dashboard. Errors are RFC 9457 problem+json with a stable `code`. Besides what each operation lists, any path answers 405 `method_not_allowed` to a method it does not have, and any operation 500 `internal_error` if the server fails (logged; never an expected answer).",
     ),
     paths(
         ops::healthz, ops::readyz, ops::metrics,
@@ -89,7 +89,7 @@ struct StandardAnswers;
 
 impl StandardAnswers {
     const BAD_REQUEST: &'static str =
-        "`malformed_json`, `invalid_body`, `invalid_path`, `invalid_query`: the request could not be read";
+        "`malformed_json`, `invalid_body`, `invalid_path`, `invalid_query`, `bad_request`: the request could not be read";
     const UNAUTHORIZED: &'static str =
         "`token_missing`, `token_invalid`, `token_expired`, `token_revoked`, `account_disabled`";
     const FORBIDDEN: &'static str = "`forbidden`: the caller's role or scope does not reach this";
@@ -288,6 +288,56 @@ mod tests {
             }
         }
         assert!(operations > 90, "{operations}");
+    }
+
+    /// Clients switch on the problem code, so each one of `platform::problem::Code` must be
+    /// documented (as `` `code` `` in a response's description) under the status it carries.
+    #[test]
+    fn every_problem_code_is_documented_with_its_status() {
+        let spec: serde_json::Value = serde_json::from_str(&spec_json()).unwrap();
+        let mut documented: std::collections::HashMap<String, Vec<String>> = Default::default();
+        for item in spec["paths"].as_object().unwrap().values() {
+            for operation in item.as_object().unwrap().values() {
+                for (status, response) in operation["responses"].as_object().unwrap() {
+                    let description = response["description"].as_str().unwrap_or_default();
+                    for (i, quoted) in description.split('`').enumerate() {
+                        if i % 2 == 1 {
+                            documented
+                                .entry(quoted.to_owned())
+                                .or_default()
+                                .push(status.clone());
+                        }
+                    }
+                }
+            }
+        }
+        // Answered outside any one operation: stated once in the document's description.
+        let general = spec["info"]["description"].as_str().unwrap_or_default();
+        for (status, name) in [(405, "method_not_allowed"), (500, "internal_error")] {
+            assert!(general.contains(&format!("{status} `{name}`")), "{general}");
+            documented
+                .entry(name.to_owned())
+                .or_default()
+                .push(status.to_string());
+        }
+        let missing: Vec<String> = platform::Code::ALL
+            .iter()
+            .filter_map(|code| {
+                let status = crate::error::status_of(code.kind()).as_u16().to_string();
+                let statuses = documented.get(code.as_str());
+                (!statuses.is_some_and(|s| s.contains(&status))).then(|| {
+                    format!(
+                        "`{}` under {status} (documented under {statuses:?})",
+                        code.as_str()
+                    )
+                })
+            })
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "undocumented problem codes:\n{}",
+            missing.join("\n")
+        );
     }
 
     #[test]

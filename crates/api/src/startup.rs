@@ -15,6 +15,7 @@ use anyhow::Context;
 use identity::service::AuthService;
 use identity::tokens::TokenKeys;
 use platform::config::Settings;
+use platform::Code;
 use platform::{Cache, Clock};
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -89,10 +90,10 @@ impl Application {
             App::new()
                 .app_data(data.clone())
                 .app_data(web::PathConfig::default().error_handler(|err, _| {
-                    ApiError::bad_request("invalid_path", err.to_string()).into()
+                    ApiError::new(Code::InvalidPath, err.to_string()).into()
                 }))
                 .app_data(web::QueryConfig::default().error_handler(|err, _| {
-                    ApiError::bad_request("invalid_query", err.to_string()).into()
+                    ApiError::new(Code::InvalidQuery, err.to_string()).into()
                 }))
                 .wrap(from_fn(observe))
                 .configure(routes::ops::routes)

@@ -44,3 +44,31 @@ impl From<Rejection> for DemandError {
         }
     }
 }
+
+impl From<DemandError> for platform::Problem {
+    fn from(err: DemandError) -> Self {
+        use platform::{Code, Problem};
+        match err {
+            DemandError::Validation(errors) => Problem::validation(errors),
+            DemandError::NotFound(what) => Problem::not_found(what),
+            DemandError::Forbidden(why) => Problem::forbidden(why),
+            DemandError::InvalidTransition { action, from } => Problem::invalid_transition(format!(
+                "Cannot {} this demand: it is {}.",
+                action.as_str(),
+                from.as_str()
+            )),
+            DemandError::ReopenWindowClosed => Problem::invalid_transition(
+                "This demand was resolved more than 7 days ago and can no longer be reopened; please file a new one.",
+            ),
+            DemandError::Changed => Problem::new(
+                Code::DemandChanged,
+                "The demand changed while this request was handled; reload it and try again.",
+            ),
+            DemandError::DuplicateCategory => Problem::new(
+                Code::CategoryExists,
+                "A demand category with this name exists.",
+            ),
+            DemandError::Db(e) => e.into(),
+        }
+    }
+}

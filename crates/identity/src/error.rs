@@ -39,3 +39,45 @@ impl From<ValidationErrors> for IdentityError {
         Self::Validation(errors)
     }
 }
+
+impl From<IdentityError> for platform::Problem {
+    fn from(err: IdentityError) -> Self {
+        use platform::{Code, Problem};
+        match err {
+            IdentityError::Wechat(e) => e.into(),
+            IdentityError::InvalidCredentials => {
+                Problem::new(Code::InvalidCredentials, "Wrong username or password.")
+            }
+            IdentityError::TokenInvalid => {
+                Problem::new(Code::TokenInvalid, "The access token is invalid.")
+            }
+            IdentityError::TokenExpired => Problem::new(
+                Code::TokenExpired,
+                "The access token has expired; use the refresh token.",
+            ),
+            IdentityError::TokenRevoked => {
+                Problem::new(Code::TokenRevoked, "This session has ended; log in again.")
+            }
+            IdentityError::AccountDisabled => Problem::new(
+                Code::AccountDisabled,
+                "This staff account has been disabled; ask your administrator.",
+            ),
+            IdentityError::RefreshTokenInvalid => Problem::new(
+                Code::RefreshTokenInvalid,
+                "The refresh token is invalid, expired or revoked; log in again.",
+            ),
+            IdentityError::RefreshTokenReused => Problem::new(
+                Code::RefreshTokenReused,
+                "This refresh token was already used; the session has been ended for safety. Log in again.",
+            ),
+            IdentityError::Forbidden(why) => Problem::forbidden(why),
+            IdentityError::NotFound(what) => Problem::not_found(what),
+            IdentityError::Validation(errors) => Problem::validation(errors),
+            IdentityError::UsernameTaken => {
+                Problem::new(Code::UsernameTaken, "That username is already taken.")
+            }
+            IdentityError::Db(e) => e.into(),
+            IdentityError::Internal(cause) => Problem::internal(cause),
+        }
+    }
+}

@@ -49,3 +49,37 @@ impl From<points_ledger::LedgerError> for MerchantError {
         }
     }
 }
+
+impl From<MerchantError> for platform::Problem {
+    fn from(err: MerchantError) -> Self {
+        use platform::{Code, Problem};
+        match err {
+            MerchantError::Validation(errors) => Problem::validation(errors),
+            MerchantError::NotFound(what) => Problem::not_found(what),
+            MerchantError::Forbidden(why) => Problem::forbidden(why),
+            MerchantError::InvalidTransition { action, from } => {
+                Problem::invalid_transition(format!("Cannot {action} it: it is {from}."))
+            }
+            MerchantError::InsufficientPoints { needed, available } => Problem::new(
+                Code::InsufficientPoints,
+                format!("Needs {needed} points; {available} available."),
+            ),
+            MerchantError::OutOfStock => Problem::new(Code::OutOfStock, "This offer is sold out."),
+            MerchantError::PerUserLimitReached => Problem::new(
+                Code::PerUserLimitReached,
+                "You have reached this offer's limit per resident.",
+            ),
+            MerchantError::OfferUnavailable => Problem::new(
+                Code::OfferUnavailable,
+                "This offer is no longer available.",
+            ),
+            MerchantError::CodeInvalid => Problem::new(
+                Code::CodeInvalid,
+                "This code is not valid here: unknown, already used, expired, or for another merchant.",
+            ),
+            MerchantError::Ledger(e) => e.into(),
+            MerchantError::Identity(e) => e.into(),
+            MerchantError::Db(e) => e.into(),
+        }
+    }
+}

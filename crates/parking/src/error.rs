@@ -56,3 +56,44 @@ impl From<LedgerError> for ParkingError {
         }
     }
 }
+
+impl From<ParkingError> for platform::Problem {
+    fn from(err: ParkingError) -> Self {
+        use platform::{Code, FieldError, Problem};
+        match err {
+            ParkingError::Validation(errors) => Problem::validation(errors),
+            ParkingError::NotFound(what) => Problem::not_found(what),
+            ParkingError::Forbidden(why) => Problem::forbidden(why),
+            e @ ParkingError::OutsideOpenHours => Problem::new(
+                Code::OutsideOpenHours,
+                format!("{e}; see the lot's open_hours (Beijing time)."),
+            ),
+            ParkingError::InvalidPlate => Problem::new(
+                Code::InvalidPlate,
+                "Not a mainland licence plate, e.g. 晋B12345 or 晋BD12345.",
+            )
+            .with_errors(vec![FieldError {
+                field: "plate".to_owned(),
+                message: "is not a mainland licence plate".to_owned(),
+            }]),
+            e @ ParkingError::NoSlotAvailable => Problem::new(Code::NoSlotAvailable, e.to_string()),
+            ParkingError::InsufficientPoints { needed, available } => Problem::new(
+                Code::InsufficientPoints,
+                format!("Needs {needed} points; {available} available."),
+            ),
+            ParkingError::UnpaidOverstay { points } => Problem::new(
+                Code::UnpaidOverstay,
+                format!("An earlier overstay of {points} points is unpaid; pay it with POST /api/v1/parking/bookings/{{id}}/pay first."),
+            ),
+            e @ ParkingError::InvalidTransition { .. } => Problem::invalid_transition(e.to_string()),
+            e @ ParkingError::BadSignature => Problem::new(Code::GateSignatureInvalid, e.to_string()),
+            e @ ParkingError::StaleEvent => Problem::new(Code::GateEventStale, e.to_string()),
+            e @ ParkingError::Changed => Problem::new(Code::Conflict, e.to_string()),
+            e @ ParkingError::OutsideCheckInWindow { .. } => {
+                Problem::new(Code::OutsideCheckInWindow, e.to_string())
+            }
+            ParkingError::Ledger(e) => e.into(),
+            ParkingError::Db(e) => e.into(),
+        }
+    }
+}

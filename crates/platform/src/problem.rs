@@ -99,6 +99,8 @@ codes! {
 
     // WeChat.
     WechatCodeInvalid = "wechat_code_invalid" => Unauthenticated,
+    /// The code of `getPhoneNumber` is invalid or used (the login code is another).
+    PhoneCodeInvalid = "phone_code_invalid" => Invalid,
     WechatRateLimited = "wechat_rate_limited" => RateLimited,
     WechatUserBlocked = "wechat_user_blocked" => Forbidden,
     WechatBusy = "wechat_busy" => Unavailable,

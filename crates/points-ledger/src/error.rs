@@ -32,3 +32,34 @@ pub enum LedgerError {
     #[error("database: {0}")]
     Db(#[from] DbErr),
 }
+
+impl From<LedgerError> for platform::Problem {
+    /// The ledger's own view; a context that knows better (a budget that ran out, not a
+    /// wallet) maps `Insufficient` itself before it gets here.
+    fn from(err: LedgerError) -> Self {
+        use platform::{Code, Problem, ValidationErrors};
+        match err {
+            LedgerError::Insufficient {
+                asset,
+                needed,
+                available,
+            } => Problem::new(
+                match asset {
+                    Asset::Points => Code::InsufficientPoints,
+                    Asset::TimeCredits => Code::InsufficientTimeCredits,
+                },
+                format!("Needed {needed}, only {available} available."),
+            ),
+            LedgerError::InvalidAmount(_) => {
+                ValidationErrors::single("amount", "must be a positive whole number").into()
+            }
+            LedgerError::SameAccount => {
+                ValidationErrors::single("to_user_id", "cannot be yourself").into()
+            }
+            LedgerError::IdempotencyKeyReused(_) => Problem::idempotency_key_reused(),
+            LedgerError::NotFound(what) => Problem::not_found(what),
+            LedgerError::Db(e) => e.into(),
+            other => Problem::invalid_transition(other.to_string()),
+        }
+    }
+}

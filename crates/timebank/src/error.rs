@@ -73,3 +73,58 @@ impl From<LedgerError> for TimebankError {
         }
     }
 }
+
+impl From<TimebankError> for platform::Problem {
+    fn from(err: TimebankError) -> Self {
+        use platform::{Code, Problem};
+        match err {
+            TimebankError::Validation(errors) => Problem::validation(errors),
+            TimebankError::NotFound(what) => Problem::not_found(what),
+            TimebankError::Forbidden(why) => Problem::forbidden(why),
+            TimebankError::ActivityFull => Problem::new(
+                Code::ActivityFull,
+                "Every place is taken. Sign up with {\"waitlist\": true} to join the waiting list.",
+            ),
+            e @ TimebankError::ActivityStarted => Problem::new(
+                Code::ActivityStarted,
+                format!("{e}; sign-ups can no longer change."),
+            ),
+            e @ TimebankError::ActivityNotEnded => {
+                Problem::new(Code::ActivityNotEnded, format!("{e}; settle it afterwards."))
+            }
+            e @ TimebankError::ActivityCancelled => {
+                Problem::new(Code::ActivityCancelled, e.to_string())
+            }
+            e @ TimebankError::CommunityConfirmationRequired => Problem::new(
+                Code::CommunityConfirmationRequired,
+                format!("{e}; ask them to settle it."),
+            ),
+            e @ TimebankError::CheckInClosed => Problem::new(Code::CheckInClosed, e.to_string()),
+            e @ TimebankError::CheckCodeInvalid => {
+                Problem::new(Code::CheckCodeInvalid, e.to_string())
+            }
+            e @ TimebankError::NotSignedUp => Problem::new(Code::NotSignedUp, e.to_string()),
+            e @ TimebankError::AlreadyCheckedIn => {
+                Problem::new(Code::AlreadyCheckedIn, e.to_string())
+            }
+            e @ TimebankError::NotCheckedIn => Problem::new(Code::NotCheckedIn, e.to_string()),
+            e @ TimebankError::AlreadyCheckedOut => {
+                Problem::new(Code::AlreadyCheckedOut, e.to_string())
+            }
+            e @ TimebankError::InvalidTransition { .. } => {
+                Problem::invalid_transition(e.to_string())
+            }
+            TimebankError::InsufficientTimeCredits { needed, available } => Problem::new(
+                Code::InsufficientTimeCredits,
+                format!("Needs {needed} minutes of time credits; {available} available."),
+            ),
+            TimebankError::BudgetExhausted { needed, available } => Problem::new(
+                Code::BudgetExhausted,
+                format!("The org's points budget has {available} points; this needs {needed}. Nothing was paid."),
+            ),
+            e @ TimebankError::Changed => Problem::new(Code::Conflict, e.to_string()),
+            TimebankError::Ledger(e) => e.into(),
+            TimebankError::Db(e) => e.into(),
+        }
+    }
+}

@@ -63,3 +63,35 @@ impl WechatError {
         )
     }
 }
+
+impl From<WechatError> for platform::Problem {
+    fn from(err: WechatError) -> Self {
+        use platform::{Code, Problem};
+        match err {
+            WechatError::InvalidCode => Problem::new(
+                Code::WechatCodeInvalid,
+                "The WeChat login code is invalid or was already used; call wx.login() again.",
+            ),
+            WechatError::RateLimited => Problem::new(
+                Code::WechatRateLimited,
+                "WeChat is limiting requests for this user; try again in a minute.",
+            )
+            .retry_after(60),
+            WechatError::UserBlocked => Problem::new(
+                Code::WechatUserBlocked,
+                "WeChat has blocked this account as high-risk.",
+            ),
+            WechatError::Busy => Problem::new(
+                Code::WechatBusy,
+                "WeChat is busy; please retry in a few seconds.",
+            )
+            .with_cause("WeChat errcode -1")
+            .retry_after(3),
+            other => Problem::new(
+                Code::WechatUnavailable,
+                "WeChat could not be reached or answered unexpectedly; please retry.",
+            )
+            .with_cause(other),
+        }
+    }
+}

@@ -13,7 +13,7 @@ use demands::service::actions::{self, Command};
 use demands::service::categories::{self, CategoryPatch};
 use demands::service::demands::{self as filing, is_overdue, photos_of, StaffFilter, SubmitInput};
 use demands::service::metrics;
-use demands::{ActorKind, DemandError, DemandState};
+use demands::{ActorKind, DemandState};
 use platform::paging::{encode_cursor, page_limit};
 use platform::ValidationErrors;
 use sea_orm::TransactionTrait;
@@ -42,37 +42,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/staff/demands/{id}/reject").route(web::post().to(reject)))
         .service(web::resource("/staff/demands/{id}/comment").route(web::post().to(staff_comment)))
         .service(web::resource("/staff/metrics/demands").route(web::get().to(demand_metrics)));
-}
-
-impl From<DemandError> for ApiError {
-    fn from(err: DemandError) -> Self {
-        match err {
-            DemandError::Validation(errors) => ApiError::validation(errors),
-            DemandError::NotFound(what) => ApiError::not_found(format!("No such {what}.")),
-            DemandError::Forbidden(why) => ApiError::forbidden(why),
-            DemandError::InvalidTransition { action, from } => ApiError::new(
-                StatusCode::CONFLICT,
-                "invalid_transition",
-                format!("Cannot {} this demand: it is {}.", action.as_str(), from.as_str()),
-            ),
-            DemandError::ReopenWindowClosed => ApiError::new(
-                StatusCode::CONFLICT,
-                "invalid_transition",
-                "This demand was resolved more than 7 days ago and can no longer be reopened; please file a new one.",
-            ),
-            DemandError::Changed => ApiError::new(
-                StatusCode::CONFLICT,
-                "demand_changed",
-                "The demand changed while this request was handled; reload it and try again.",
-            ),
-            DemandError::DuplicateCategory => ApiError::new(
-                StatusCode::CONFLICT,
-                "category_exists",
-                "A demand category with this name exists.",
-            ),
-            DemandError::Db(e) => e.into(),
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -545,7 +514,7 @@ pub struct RateRequest {
 #[utoipa::path(post, path = "/api/v1/staff/demands/{id}/accept", tag = "demands", security(("bearer" = [])),
     params(("id" = String, Path)), request_body(content = Option<AcceptRequest>),
     responses((status = 200, body = DemandResponse),
-        (status = 409, description = "`invalid_transition`", body = crate::error::Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "`invalid_transition`, `demand_changed`", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn accept(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -562,7 +531,7 @@ pub async fn accept(
 #[utoipa::path(post, path = "/api/v1/staff/demands/{id}/assign", tag = "demands", security(("bearer" = [])),
     params(("id" = String, Path)), request_body = AssignRequest,
     responses((status = 200, body = DemandResponse),
-        (status = 409, description = "`invalid_transition`", body = crate::error::Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "`invalid_transition`, `demand_changed`", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn assign(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -579,7 +548,7 @@ pub async fn assign(
 #[utoipa::path(post, path = "/api/v1/staff/demands/{id}/start", tag = "demands", security(("bearer" = [])),
     params(("id" = String, Path)),
     responses((status = 200, body = DemandResponse),
-        (status = 409, description = "`invalid_transition`", body = crate::error::Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "`invalid_transition`, `demand_changed`", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn start(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -594,7 +563,7 @@ pub async fn start(
 #[utoipa::path(post, path = "/api/v1/staff/demands/{id}/transfer", tag = "demands", security(("bearer" = [])),
     params(("id" = String, Path)), request_body = TransferRequest,
     responses((status = 200, body = DemandResponse),
-        (status = 409, description = "`invalid_transition`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid_transition`, `demand_changed`", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed`", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn transfer(
     state: web::Data<AppState>,
@@ -614,7 +583,7 @@ pub async fn transfer(
 #[utoipa::path(post, path = "/api/v1/staff/demands/{id}/resolve", tag = "demands", security(("bearer" = [])),
     params(("id" = String, Path)), request_body = ResolveRequest,
     responses((status = 200, body = DemandResponse),
-        (status = 409, description = "`invalid_transition`", body = crate::error::Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "`invalid_transition`, `demand_changed`", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn resolve(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -633,7 +602,7 @@ pub async fn resolve(
 #[utoipa::path(post, path = "/api/v1/staff/demands/{id}/reject", tag = "demands", security(("bearer" = [])),
     params(("id" = String, Path)), request_body = ReasonRequest,
     responses((status = 200, body = DemandResponse),
-        (status = 409, description = "`invalid_transition`", body = crate::error::Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "`invalid_transition`, `demand_changed`", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn reject(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -688,7 +657,7 @@ pub async fn resident_comment(
 #[utoipa::path(post, path = "/api/v1/demands/{id}/rate", tag = "demands", security(("bearer" = [])),
     params(("id" = String, Path)), request_body = RateRequest,
     responses((status = 200, body = DemandResponse),
-        (status = 409, description = "`invalid_transition`", body = crate::error::Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "`invalid_transition`, `demand_changed`", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn rate(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -708,7 +677,7 @@ pub async fn rate(
 #[utoipa::path(post, path = "/api/v1/demands/{id}/reopen", tag = "demands", security(("bearer" = [])),
     params(("id" = String, Path)), request_body = ReasonRequest,
     responses((status = 200, body = DemandResponse),
-        (status = 409, description = "`invalid_transition` (also after the 7 days)", body = crate::error::Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "`invalid_transition`, `demand_changed` (also after the 7 days)", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn reopen(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -725,7 +694,7 @@ pub async fn reopen(
 #[utoipa::path(post, path = "/api/v1/demands/{id}/withdraw", tag = "demands", security(("bearer" = [])),
     params(("id" = String, Path)), request_body(content = Option<OptionalReasonRequest>),
     responses((status = 200, body = DemandResponse),
-        (status = 409, description = "`invalid_transition`", body = crate::error::Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "`invalid_transition`, `demand_changed`", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn withdraw(
     state: web::Data<AppState>,
     user: AuthUser,

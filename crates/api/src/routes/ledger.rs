@@ -13,6 +13,7 @@ use identity::actor::district_of;
 use identity::service::{orgs, users};
 use identity::{Actor, OrgKind, Role};
 use platform::paging::{encode_cursor, page_limit};
+use platform::Code;
 use platform::ValidationErrors;
 use points_ledger::service::accounts::balance_of;
 use points_ledger::service::statement::{expiring, statement};
@@ -35,34 +36,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/admin/ledger/verify").route(web::get().to(verify_ledger)));
 }
 
-/// Maps a ledger failure; `insufficient` names what ran out in this context.
-pub fn ledger_error(err: LedgerError, insufficient: &'static str) -> ApiError {
+/// A budget that cannot cover an award or allocation has run out: `budget_exhausted`, not
+/// the `insufficient_points` of a wallet.
+fn budget_error(err: LedgerError) -> ApiError {
     match err {
         LedgerError::Insufficient {
             needed, available, ..
         } => ApiError::new(
-            StatusCode::CONFLICT,
-            insufficient,
+            Code::BudgetExhausted,
             format!("Needed {needed}, only {available} available."),
         ),
-        LedgerError::InvalidAmount(_) => {
-            ValidationErrors::single("amount", "must be a positive whole number").into()
-        }
-        LedgerError::SameAccount => {
-            ValidationErrors::single("to_user_id", "cannot be yourself").into()
-        }
-        LedgerError::IdempotencyKeyReused(_) => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "idempotency_key_reused",
-            "This Idempotency-Key was already used with a different request.",
-        ),
-        LedgerError::NotFound(what) => ApiError::not_found(format!("No such {what}.")),
-        LedgerError::Db(e) => e.into(),
-        other => ApiError::new(
-            StatusCode::CONFLICT,
-            "invalid_transition",
-            other.to_string(),
-        ),
+        other => other.into(),
     }
 }
 
@@ -116,18 +100,13 @@ pub struct WalletResponse {
     responses((status = 200, body = WalletResponse), (status = 401, body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn wallet(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
     let points_ref = AccountRef::wallet(Asset::Points, &user.0.user_id);
-    let points = balance_of(&state.db, &points_ref)
-        .await
-        .map_err(|e| ledger_error(e, "insufficient_points"))?;
+    let points = balance_of(&state.db, &points_ref).await?;
     let credits = balance_of(
         &state.db,
         &AccountRef::wallet(Asset::TimeCredits, &user.0.user_id),
     )
-    .await
-    .map_err(|e| ledger_error(e, "insufficient_time_credits"))?;
-    let expiring = expiring(&state.db, &points_ref, state.clock.now())
-        .await
-        .map_err(|e| ledger_error(e, "insufficient_points"))?;
+    .await?;
+    let expiring = expiring(&state.db, &points_ref, state.clock.now()).await?;
     Ok(HttpResponse::Ok().json(WalletResponse {
         points: PointsWallet {
             balance: points.balance,
@@ -192,8 +171,7 @@ pub async fn entries(
         page_limit(query.limit),
         before.as_deref(),
     )
-    .await
-    .map_err(|e| ledger_error(e, "insufficient_points"))?;
+    .await?;
     Ok(HttpResponse::Ok().json(EntriesPage {
         items: lines
             .into_iter()
@@ -252,7 +230,7 @@ fn memo_of(memo: Option<String>, field: &str) -> Result<String, ApiError> {
     responses((status = 201, body = AllocationResponse),
         (status = 403, description = "`forbidden`", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 409, description = "`budget_exhausted`", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`, `idempotency_key_reused`", body = crate::error::Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "`validation_failed`, `idempotency_key_reused`; `resident_out_of_scope`: the budget pays its own residents and attendees only", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn allocate(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -320,10 +298,10 @@ pub async fn allocate(
         now,
     )
     .await
-    .map_err(|e| ledger_error(e, "budget_exhausted"))?;
+    .map_err(budget_error)?;
     let balance = balance_of(&txn, &AccountRef::org_budget(&target.id))
         .await
-        .map_err(|e| ledger_error(e, "budget_exhausted"))?;
+        .map_err(budget_error)?;
     let response = AllocationResponse {
         transfer_id: posted.transfer.id,
         from_org_id,
@@ -370,7 +348,7 @@ pub async fn budget(
     };
     let balance = balance_of(&state.db, &account)
         .await
-        .map_err(|e| ledger_error(e, "budget_exhausted"))?;
+        .map_err(budget_error)?;
     Ok(HttpResponse::Ok().json(BudgetResponse {
         org_id: org.id,
         kind: kind.to_owned(),
@@ -505,10 +483,8 @@ pub async fn award(
         now,
     )
     .await
-    .map_err(|e| ledger_error(e, "budget_exhausted"))?;
-    let budget_balance = balance_of(&txn, &budget)
-        .await
-        .map_err(|e| ledger_error(e, "budget_exhausted"))?;
+    .map_err(budget_error)?;
+    let budget_balance = balance_of(&txn, &budget).await.map_err(budget_error)?;
     let response = AwardResponse {
         transfer_id: posted.transfer.id,
         user_id: request.user_id.clone(),
@@ -544,8 +520,7 @@ async fn ensure_budget_pays_resident(
         return Ok(());
     }
     Err(ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "resident_out_of_scope",
+        Code::ResidentOutOfScope,
         "This budget pays residents of its own community or street, or who attended its activities.",
     )
     .with_errors(vec![platform::FieldError {
@@ -634,11 +609,8 @@ pub async fn gift_time_credits(
         state.expiry_rule(),
         now,
     )
-    .await
-    .map_err(|e| ledger_error(e, "insufficient_time_credits"))?;
-    let balance = balance_of(&txn, &own)
-        .await
-        .map_err(|e| ledger_error(e, "insufficient_time_credits"))?;
+    .await?;
+    let balance = balance_of(&txn, &own).await?;
     let response = GiftResponse {
         transfer_id: posted.transfer.id,
         to_user_id: request.to_user_id.clone(),
@@ -723,8 +695,6 @@ pub async fn verify_ledger(
             "Only the district admin verifies the ledger.",
         ));
     }
-    let report = verify(&state.db)
-        .await
-        .map_err(|e| ledger_error(e, "insufficient_points"))?;
+    let report = verify(&state.db).await?;
     Ok(HttpResponse::Ok().json(VerifyResponse::from(report)))
 }

@@ -58,15 +58,12 @@ impl MeResponse {
 async fn balances_of(state: &AppState, profile: &Profile) -> Result<Balances, ApiError> {
     use points_ledger::service::accounts::balance_of;
     use points_ledger::{AccountRef, Asset};
-    let points = balance_of(&state.db, &AccountRef::wallet(Asset::Points, &profile.id))
-        .await
-        .map_err(|e| crate::routes::ledger::ledger_error(e, "insufficient_points"))?;
+    let points = balance_of(&state.db, &AccountRef::wallet(Asset::Points, &profile.id)).await?;
     let minutes = balance_of(
         &state.db,
         &AccountRef::wallet(Asset::TimeCredits, &profile.id),
     )
-    .await
-    .map_err(|e| crate::routes::ledger::ledger_error(e, "insufficient_time_credits"))?;
+    .await?;
     Ok(Balances {
         points: points.balance,
         time_credit_minutes: minutes.balance,
@@ -152,8 +149,7 @@ pub async fn bind_phone(
         .map_err(|e| match e {
             // The caller's session is fine; only this code is bad, so not a 401.
             IdentityError::Wechat(WechatError::InvalidCode) => ApiError::new(
-                actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
-                "phone_code_invalid",
+                platform::Code::PhoneCodeInvalid,
                 "The phone number code is invalid or was already used; ask the user to tap the button again.",
             ),
             other => other.into(),

@@ -3,14 +3,13 @@
 use crate::error::ApiError;
 use crate::extract::{AuthUser, JsonBody};
 use crate::state::AppState;
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use merchant::entity::{merchant as merchant_row, offer as offer_row};
 use merchant::offer_rules::OfferInput;
 use merchant::service::applications::{self, ApplicationInput};
 use merchant::service::offers::{self, CatalogFilter, OfferPatch};
-use merchant::{MerchantAction, MerchantError, MerchantStatus};
+use merchant::{MerchantAction, MerchantStatus};
 use platform::paging::{encode_cursor, page_limit};
 use platform::ValidationErrors;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -43,45 +42,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(web::resource("/offers").route(web::get().to(catalog)))
         .service(web::resource("/offers/{id}").route(web::get().to(offer)));
-}
-
-impl From<MerchantError> for ApiError {
-    fn from(err: MerchantError) -> Self {
-        match err {
-            MerchantError::Validation(errors) => ApiError::validation(errors),
-            MerchantError::NotFound(what) => ApiError::not_found(format!("No such {what}.")),
-            MerchantError::Forbidden(why) => ApiError::forbidden(why),
-            MerchantError::InvalidTransition { action, from } => ApiError::new(
-                StatusCode::CONFLICT,
-                "invalid_transition",
-                format!("Cannot {action} it: it is {from}."),
-            ),
-            MerchantError::InsufficientPoints { needed, available } => ApiError::new(
-                StatusCode::CONFLICT,
-                "insufficient_points",
-                format!("Needs {needed} points; {available} available."),
-            ),
-            MerchantError::OutOfStock => ApiError::new(StatusCode::CONFLICT, "out_of_stock", "This offer is sold out."),
-            MerchantError::PerUserLimitReached => ApiError::new(
-                StatusCode::CONFLICT,
-                "per_user_limit_reached",
-                "You have reached this offer's limit per resident.",
-            ),
-            MerchantError::OfferUnavailable => ApiError::new(
-                StatusCode::GONE,
-                "offer_unavailable",
-                "This offer is no longer available.",
-            ),
-            MerchantError::CodeInvalid => ApiError::new(
-                StatusCode::NOT_FOUND,
-                "code_invalid",
-                "This code is not valid here: unknown, already used, expired, or for another merchant.",
-            ),
-            MerchantError::Ledger(e) => crate::routes::ledger::ledger_error(e, "insufficient_points"),
-            MerchantError::Identity(e) => e.into(),
-            MerchantError::Db(e) => e.into(),
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------------

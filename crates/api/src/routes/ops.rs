@@ -3,6 +3,7 @@
 use crate::error::ApiError;
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
+use platform::Code;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -35,17 +36,17 @@ pub struct Readiness {
 /// 200 when the database (and Redis, when configured) answer; 503 otherwise.
 #[utoipa::path(get, path = "/readyz", tag = "operations", responses(
     (status = 200, body = Readiness),
-    (status = 503, body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 503, description = "`not_ready`: the database or cache cannot be reached", body = crate::error::Problem, content_type = "application/problem+json"),
 ))]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    platform::db::ping(&state.db)
-        .await
-        .map_err(|e| ApiError::unavailable("not_ready", "The database does not answer.", e, 5))?;
+    platform::db::ping(&state.db).await.map_err(|e| {
+        ApiError::unavailable(Code::NotReady, "The database does not answer.", e, 5)
+    })?;
     state
         .cache
         .ping()
         .await
-        .map_err(|e| ApiError::unavailable("not_ready", "Redis does not answer.", e, 5))?;
+        .map_err(|e| ApiError::unavailable(Code::NotReady, "Redis does not answer.", e, 5))?;
     Ok(HttpResponse::Ok().json(Readiness {
         status: "ready",
         database: "ok",

@@ -45,56 +45,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/staff/parking/lots/{id}/usage").route(web::get().to(usage)));
 }
 
-impl From<ParkingError> for ApiError {
-    fn from(err: ParkingError) -> Self {
-        match err {
-            ParkingError::Validation(errors) => ApiError::validation(errors),
-            ParkingError::NotFound(what) => ApiError::not_found(format!("No such {what}.")),
-            ParkingError::Forbidden(why) => ApiError::forbidden(why),
-            e @ ParkingError::OutsideOpenHours => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "outside_open_hours",
-                format!("{e}; see the lot's open_hours (Beijing time)."),
-            ),
-            ParkingError::InvalidPlate => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_plate",
-                "Not a mainland licence plate, e.g. 晋B12345 or 晋BD12345.",
-            )
-            .with_errors(vec![platform::FieldError {
-                field: "plate".to_owned(),
-                message: "is not a mainland licence plate".to_owned(),
-            }]),
-            e @ ParkingError::NoSlotAvailable => {
-                ApiError::new(StatusCode::CONFLICT, "no_slot_available", e.to_string())
-            }
-            ParkingError::InsufficientPoints { needed, available } => ApiError::new(
-                StatusCode::CONFLICT,
-                "insufficient_points",
-                format!("Needs {needed} points; {available} available."),
-            ),
-            ParkingError::UnpaidOverstay { points } => ApiError::new(
-                StatusCode::CONFLICT,
-                "unpaid_overstay",
-                format!("An earlier overstay of {points} points is unpaid; pay it with POST /api/v1/parking/bookings/{{id}}/pay first."),
-            ),
-            e @ ParkingError::InvalidTransition { .. } => {
-                ApiError::new(StatusCode::CONFLICT, "invalid_transition", e.to_string())
-            }
-            e @ ParkingError::BadSignature => {
-                ApiError::unauthorized("gate_signature_invalid", e.to_string())
-            }
-            e @ ParkingError::StaleEvent => ApiError::unauthorized("gate_event_stale", e.to_string()),
-            e @ ParkingError::Changed => ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string()),
-            e @ ParkingError::OutsideCheckInWindow { .. } => {
-                ApiError::new(StatusCode::CONFLICT, "outside_check_in_window", e.to_string())
-            }
-            ParkingError::Ledger(e) => crate::routes::ledger::ledger_error(e, "insufficient_points"),
-            ParkingError::Db(e) => e.into(),
-        }
-    }
-}
-
 // ---------------------------------------------------------------------------------------
 // Lots
 
@@ -459,7 +409,7 @@ pub async fn my_bookings(
 #[utoipa::path(post, path = "/api/v1/parking/bookings/{id}/cancel", tag = "parking", security(("bearer" = [])),
     params(("id" = String, Path)),
     responses((status = 200, body = BookingResponse),
-        (status = 409, description = "`invalid_transition`", body = crate::error::Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "`invalid_transition`; `conflict`: the booking changed meanwhile, reload it", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn cancel(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -476,7 +426,7 @@ pub async fn cancel(
 #[utoipa::path(post, path = "/api/v1/parking/bookings/{id}/pay", tag = "parking", security(("bearer" = [])),
     params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
     responses((status = 200, body = BookingResponse),
-        (status = 409, description = "`insufficient_points`, `invalid_transition`", body = crate::error::Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "`insufficient_points`, `invalid_transition`; `conflict`: the booking changed meanwhile", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn pay(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -571,7 +521,7 @@ pub async fn gate_event(
 #[utoipa::path(post, path = "/api/v1/staff/parking/bookings/{id}/{action}", tag = "parking", security(("bearer" = [])),
     params(("id" = String, Path), ("action" = String, Path, description = "check-in | check-out")),
     responses((status = 200, body = BookingResponse),
-        (status = 409, description = "`invalid_transition`", body = crate::error::Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "`invalid_transition`, `outside_check_in_window`; `conflict`: the booking changed meanwhile", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn staff_gate(
     state: web::Data<AppState>,
     user: AuthUser,

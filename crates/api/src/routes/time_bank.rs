@@ -18,7 +18,6 @@ use timebank::service::activities::{self, ActivityFilter, ActivityInput};
 use timebank::service::help_requests::{self, HelpAction, HelpInput};
 use timebank::service::leaderboard::Period;
 use timebank::service::{attendance, settlement};
-use timebank::TimebankError;
 use utoipa::{IntoParams, ToSchema};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -59,49 +58,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource("/leaderboards/volunteers").route(web::get().to(volunteer_leaderboard)),
         );
-}
-
-impl From<TimebankError> for ApiError {
-    fn from(err: TimebankError) -> Self {
-        let conflict = |code, detail: String| ApiError::new(StatusCode::CONFLICT, code, detail);
-        match err {
-            TimebankError::Validation(errors) => ApiError::validation(errors),
-            TimebankError::NotFound(what) => ApiError::not_found(format!("No such {what}.")),
-            TimebankError::Forbidden(why) => ApiError::forbidden(why),
-            TimebankError::ActivityFull => conflict(
-                "activity_full",
-                "Every place is taken. Sign up with {\"waitlist\": true} to join the waiting list.".to_owned(),
-            ),
-            e @ TimebankError::ActivityStarted => conflict("activity_started", format!("{e}; sign-ups can no longer change.")),
-            e @ TimebankError::ActivityNotEnded => conflict("activity_not_ended", format!("{e}; settle it afterwards.")),
-            e @ TimebankError::ActivityCancelled => conflict("activity_cancelled", e.to_string()),
-            e @ TimebankError::CommunityConfirmationRequired => ApiError::new(
-                StatusCode::FORBIDDEN,
-                "community_confirmation_required",
-                format!("{e}; ask them to settle it."),
-            ),
-            e @ TimebankError::CheckInClosed => conflict("check_in_closed", e.to_string()),
-            e @ TimebankError::CheckCodeInvalid => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "check_code_invalid", e.to_string())
-            }
-            e @ TimebankError::NotSignedUp => conflict("not_signed_up", e.to_string()),
-            e @ TimebankError::AlreadyCheckedIn => conflict("already_checked_in", e.to_string()),
-            e @ TimebankError::NotCheckedIn => conflict("not_checked_in", e.to_string()),
-            e @ TimebankError::AlreadyCheckedOut => conflict("already_checked_out", e.to_string()),
-            e @ TimebankError::InvalidTransition { .. } => conflict("invalid_transition", e.to_string()),
-            TimebankError::InsufficientTimeCredits { needed, available } => conflict(
-                "insufficient_time_credits",
-                format!("Needs {needed} minutes of time credits; {available} available."),
-            ),
-            TimebankError::BudgetExhausted { needed, available } => conflict(
-                "budget_exhausted",
-                format!("The org's points budget has {available} points; this needs {needed}. Nothing was paid."),
-            ),
-            e @ TimebankError::Changed => conflict("conflict", e.to_string()),
-            TimebankError::Ledger(e) => crate::routes::ledger::ledger_error(e, "insufficient_time_credits"),
-            TimebankError::Db(e) => e.into(),
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -317,7 +273,7 @@ impl From<signup::Model> for SignupResponse {
 #[utoipa::path(post, path = "/api/v1/activities/{id}/signups", tag = "timebank", security(("bearer" = [])),
     params(("id" = String, Path)), request_body(content = Option<SignupRequest>),
     responses((status = 201, body = SignupResponse),
-        (status = 409, description = "`activity_full`, `activity_started`", body = crate::error::Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "`activity_full`, `activity_started`, `activity_cancelled`; `conflict`: a concurrent sign-up took the place, retry", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn sign_up(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -335,7 +291,7 @@ pub async fn sign_up(
 #[utoipa::path(delete, path = "/api/v1/activities/{id}/signups/me", tag = "timebank", security(("bearer" = [])),
     params(("id" = String, Path)),
     responses((status = 200, body = SignupResponse),
-        (status = 409, description = "`activity_started`", body = crate::error::Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "`activity_started`; `conflict`: the sign-up changed meanwhile", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn cancel_signup(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -404,7 +360,7 @@ pub struct CodeRequest {
 #[utoipa::path(post, path = "/api/v1/activities/{id}/check-in", tag = "timebank", security(("bearer" = [])),
     params(("id" = String, Path)), request_body = CodeRequest,
     responses((status = 200, body = SignupResponse),
-        (status = 409, description = "`check_in_closed`, `not_signed_up`, `already_checked_in`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`check_in_closed`, `not_signed_up`, `already_checked_in`, `activity_cancelled`", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 422, description = "`check_code_invalid`", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn check_in(
     state: web::Data<AppState>,
@@ -428,7 +384,7 @@ pub async fn check_in(
 #[utoipa::path(post, path = "/api/v1/activities/{id}/check-out", tag = "timebank", security(("bearer" = [])),
     params(("id" = String, Path)), request_body = CodeRequest,
     responses((status = 200, body = SignupResponse),
-        (status = 409, description = "`not_checked_in`, `already_checked_out`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`not_checked_in`, `already_checked_out`, `activity_cancelled`; `conflict`: checked out meanwhile", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 422, description = "`check_code_invalid`", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn check_out(
     state: web::Data<AppState>,
@@ -801,7 +757,7 @@ async fn run_help_action(
         ("Idempotency-Key" = Option<String>, Header)),
     request_body(content = Option<HelpActionRequest>),
     responses((status = 200, body = HelpRequestResponse),
-        (status = 409, description = "`invalid_transition`", body = crate::error::Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "`invalid_transition`; `conflict`: the request changed meanwhile, reload it", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn help_request_action(
     state: web::Data<AppState>,
     user: AuthUser,
