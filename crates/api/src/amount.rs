@@ -2,6 +2,7 @@
 //! `0`, `-5` or `10.5` get a clear 422 naming the field, rather than a type error.
 
 use platform::ValidationErrors;
+use points::values::Quantity;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -11,18 +12,14 @@ use utoipa::ToSchema;
 #[schema(value_type = i64)]
 pub struct Amount(serde_json::Number);
 
-/// The largest amount one request may move (well above any real budget).
-pub const MAX_AMOUNT: i64 = 1_000_000_000;
-
 impl Amount {
+    /// The amount as a [`Quantity`]: a whole number from 1 to `points::values::MAX_AMOUNT`.
+    pub fn quantity(&self, field: &str) -> Result<Quantity, ValidationErrors> {
+        Quantity::parse(field, self.0.as_i64())
+    }
+
     pub fn positive_integer(&self, field: &str) -> Result<i64, ValidationErrors> {
-        match self.0.as_i64() {
-            Some(n) if (1..=MAX_AMOUNT).contains(&n) => Ok(n),
-            _ => Err(ValidationErrors::single(
-                field,
-                format!("must be a whole number from 1 to {MAX_AMOUNT}"),
-            )),
-        }
+        self.quantity(field).map(Quantity::get)
     }
 }
 

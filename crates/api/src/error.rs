@@ -214,4 +214,11 @@ through_problem!(
     demands::DemandError,
     timebank::TimebankError,
     parking::ParkingError,
+    points::PointsError,
 );
+
+impl From<ApiError> for platform::Problem {
+    fn from(err: ApiError) -> Self {
+        err.0
+    }
+}

@@ -20,5 +20,6 @@ pub mod seed;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod unit_of_work;
 
 pub use startup::Application;

@@ -239,8 +239,23 @@ fn render_problems(problems: &[(&'static str, String)]) -> String {
         .join("; ")
 }
 
+/// `config/default.toml` of the repository, compiled in: the binary starts where no
+/// `config/` folder is beside it.
+const EMBEDDED_DEFAULT: &str = include_str!("../../../config/default.toml");
+
+/// The repository's profile files, compiled in like the defaults.
+fn embedded_profile(profile: &str) -> Option<&'static str> {
+    match profile {
+        "production" => Some(include_str!("../../../config/production.toml")),
+        "test" => Some(include_str!("../../../config/test.toml")),
+        _ => None,
+    }
+}
+
 impl Settings {
-    /// Loads settings for `profile` from `config_dir`, applying the process environment.
+    /// Loads settings for `profile` from `config_dir` (its `default.toml`, then
+    /// `{profile}.toml`), or from the compiled-in copies of the repository's files when the
+    /// folder has no `default.toml`; then the process environment.
     pub fn load(config_dir: &Path, profile: &str) -> Result<Self, ConfigError> {
         Self::load_with_env(config_dir, profile, None)
     }
@@ -252,11 +267,27 @@ impl Settings {
         profile: &str,
         env: Option<HashMap<String, String>>,
     ) -> Result<Self, ConfigError> {
-        let built = config::Config::builder()
-            .add_source(config::File::from(config_dir.join("default.toml")).required(true))
-            .add_source(
-                config::File::from(config_dir.join(format!("{profile}.toml"))).required(false),
-            )
+        let on_disk = config_dir.join("default.toml").is_file();
+        let mut builder = config::Config::builder();
+        builder = if on_disk {
+            builder
+                .add_source(config::File::from(config_dir.join("default.toml")).required(true))
+                .add_source(
+                    config::File::from(config_dir.join(format!("{profile}.toml"))).required(false),
+                )
+        } else {
+            // No folder beside the binary: the files of the repository, compiled in.
+            let mut builder = builder.add_source(config::File::from_str(
+                EMBEDDED_DEFAULT,
+                config::FileFormat::Toml,
+            ));
+            if let Some(text) = embedded_profile(profile) {
+                builder =
+                    builder.add_source(config::File::from_str(text, config::FileFormat::Toml));
+            }
+            builder
+        };
+        let built = builder
             .add_source(
                 config::Environment::with_prefix("LINLI")
                     .prefix_separator("__")
@@ -470,6 +501,24 @@ mod tests {
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
         )
+    }
+
+    #[test]
+    fn without_a_config_folder_the_compiled_in_files_apply() {
+        let nowhere =
+            std::env::temp_dir().join(format!("linli-no-config-{}", uuid::Uuid::now_v7().simple()));
+        for profile in ["development", "test"] {
+            let embedded = Settings::load_with_env(&nowhere, profile, env(&[])).unwrap();
+            let on_disk = Settings::load_with_env(&config_dir(), profile, env(&[])).unwrap();
+            assert_eq!(format!("{embedded:?}"), format!("{on_disk:?}"), "{profile}");
+        }
+        let tuned = Settings::load_with_env(
+            &nowhere,
+            "development",
+            env(&[("LINLI__SERVER__PORT", "9999")]),
+        )
+        .unwrap();
+        assert_eq!(tuned.server.port, 9999, "the environment still overrides");
     }
 
     #[test]

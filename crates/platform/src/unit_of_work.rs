@@ -49,9 +49,9 @@ impl Request {
     }
 
     /// A request without an `Idempotency-Key`: it runs every time.
-    pub fn unkeyed(user_id: &str) -> Self {
+    pub fn unkeyed() -> Self {
         Self {
-            user_id: user_id.to_owned(),
+            user_id: String::new(),
             key: None,
             request_hash: String::new(),
         }
@@ -102,6 +102,20 @@ impl<T> Settled<T> {
             Settled::Fresh { value, .. } => Some(value),
             Settled::Replayed(_) => None,
         }
+    }
+}
+
+/// A work's result when the caller needs more after the commit than the answer holds (what
+/// to tell the cache, say): only `answer` is serialised, stored and sent.
+#[derive(Debug, Clone)]
+pub struct Reply<R, A> {
+    pub answer: R,
+    pub after_commit: A,
+}
+
+impl<R: Serialize, A> Serialize for Reply<R, A> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.answer.serialize(serializer)
     }
 }
 
@@ -270,7 +284,7 @@ mod tests {
     async fn without_a_key_every_request_runs() {
         let db = database().await;
         for n in 0..3 {
-            let settled = note(&db, Request::unkeyed("u1"), n, false).await.unwrap();
+            let settled = note(&db, Request::unkeyed(), n, false).await.unwrap();
             assert_eq!(settled.value(), Some(&serde_json::json!({ "n": n })));
         }
         assert_eq!(notes(&db).await, 3);

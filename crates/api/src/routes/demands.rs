@@ -2,7 +2,7 @@
 
 use crate::error::ApiError;
 use crate::extract::{cursor_position, AuthUser, JsonBody, OptionalJsonBody};
-use crate::idempotency::{Begun, Idempotency, IdempotencyKey};
+use crate::idempotency::IdempotencyKey;
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
@@ -16,7 +16,6 @@ use demands::service::metrics;
 use demands::{ActorKind, DemandState};
 use platform::paging::{encode_cursor, page_limit};
 use platform::ValidationErrors;
-use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -340,13 +339,8 @@ pub async fn submit(
     key: IdempotencyKey,
     body: JsonBody<SubmitRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let now = state.clock.now();
-    let b = body.0;
-    let txn = state.db.begin().await?;
-    let guard = match Idempotency::begin(&txn, &user.0, key, &("demand", &b), now).await? {
-        Begun::Replay(response) => return Ok(response),
-        Begun::Proceed(guard) => guard,
-    };
+    let (actor, b, now) = (user.0, body.0, state.clock.now());
+    let unit = state.unit(&actor, key, &("demand", &b));
     let input = SubmitInput {
         category_id: b.category_id,
         title: b.title,
@@ -359,16 +353,14 @@ pub async fn submit(
         }),
         photos: b.photos,
     };
-    let created = filing::submit(&txn, &user.0, input, now).await?;
-    let response = guard
-        .finish(
-            &txn,
-            StatusCode::CREATED,
-            &DemandResponse::new(created, now),
-        )
-        .await?;
-    txn.commit().await?;
-    Ok(response)
+    unit.respond(StatusCode::CREATED, move |conn| {
+        Box::pin(async move {
+            filing::submit(conn, &actor, input, now)
+                .await
+                .map(|created| DemandResponse::new(created, now))
+        })
+    })
+    .await
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -432,11 +424,17 @@ async fn run(
     id: &str,
     command: Command,
 ) -> Result<HttpResponse, ApiError> {
-    let now = state.clock.now();
-    let txn = state.db.begin().await?;
-    let after = actions::act(&txn, &user.0, kind, id, command, now).await?;
-    txn.commit().await?;
-    Ok(HttpResponse::Ok().json(DemandResponse::new(after, now)))
+    let (actor, id, now) = (user.0.clone(), id.to_owned(), state.clock.now());
+    state
+        .unkeyed_unit()
+        .respond(StatusCode::OK, move |conn| {
+            Box::pin(async move {
+                actions::act(conn, &actor, kind, &id, command, now)
+                    .await
+                    .map(|after| DemandResponse::new(after, now))
+            })
+        })
+        .await
 }
 
 #[derive(Deserialize, ToSchema, Default)]

@@ -3,6 +3,7 @@
 use crate::error::ApiError;
 use crate::extract::{AuthUser, JsonBody};
 use crate::state::AppState;
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use merchant::entity::{merchant as merchant_row, offer as offer_row};
@@ -217,11 +218,17 @@ pub async fn review(
         _ => return Err(ApiError::not_found("No such action.")),
     };
     let reason = body.map(|b| b.0.reason).unwrap_or_default();
-    let txn = sea_orm::TransactionTrait::begin(&state.db).await?;
-    let merchant =
-        applications::transition(&txn, &user.0, &id, action, &reason, state.clock.now()).await?;
-    txn.commit().await?;
-    Ok(HttpResponse::Ok().json(MerchantResponse::from(merchant)))
+    let (actor, now) = (user.0, state.clock.now());
+    state
+        .unkeyed_unit()
+        .respond(StatusCode::OK, move |conn| {
+            Box::pin(async move {
+                applications::transition(conn, &actor, &id, action, &reason, now)
+                    .await
+                    .map(MerchantResponse::from)
+            })
+        })
+        .await
 }
 
 // ---------------------------------------------------------------------------------------
@@ -574,11 +581,17 @@ pub async fn accept_invite(
     user: AuthUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let txn = sea_orm::TransactionTrait::begin(&state.db).await?;
-    let merchant_id =
-        merchant::service::members::accept(&txn, &user.0, &path, state.clock.now()).await?;
-    txn.commit().await?;
-    Ok(HttpResponse::Ok().json(AcceptResponse { merchant_id }))
+    let (actor, code, now) = (user.0, path.into_inner(), state.clock.now());
+    state
+        .unkeyed_unit()
+        .respond(StatusCode::OK, move |conn| {
+            Box::pin(async move {
+                merchant::service::members::accept(conn, &actor, &code, now)
+                    .await
+                    .map(|merchant_id| AcceptResponse { merchant_id })
+            })
+        })
+        .await
 }
 
 #[derive(Serialize, ToSchema)]
@@ -621,9 +634,13 @@ pub async fn remove_member(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (merchant_id, user_id) = path.into_inner();
-    let txn = sea_orm::TransactionTrait::begin(&state.db).await?;
-    merchant::service::members::remove(&txn, &user.0, &merchant_id, &user_id, state.clock.now())
-        .await?;
-    txn.commit().await?;
-    Ok(HttpResponse::NoContent().finish())
+    let (actor, now) = (user.0, state.clock.now());
+    state
+        .unkeyed_unit()
+        .respond(StatusCode::NO_CONTENT, move |conn| {
+            Box::pin(async move {
+                merchant::service::members::remove(conn, &actor, &merchant_id, &user_id, now).await
+            })
+        })
+        .await
 }

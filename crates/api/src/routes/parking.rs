@@ -3,7 +3,7 @@
 
 use crate::error::ApiError;
 use crate::extract::{cursor_position, AuthUser, JsonBody};
-use crate::idempotency::{Begun, Idempotency, IdempotencyKey};
+use crate::idempotency::IdempotencyKey;
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -11,13 +11,13 @@ use chrono::{DateTime, Utc};
 use identity::entity::org;
 use parking::entity::{booking, lot};
 use parking::open_hours::Window;
-use parking::service::bookings::{self, BookingInput};
+use parking::service::bookings::{self, BookingInput, StaffGateAction};
 use parking::service::gate::{self, GateDecision};
 use parking::service::lots::{self, LotInput};
 use parking::ParkingError;
 use platform::paging::{encode_cursor, page_limit};
 use platform::ValidationErrors;
-use sea_orm::{EntityTrait, TransactionTrait};
+use sea_orm::EntityTrait;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -136,6 +136,16 @@ pub struct LotWithSecret {
     pub gate_secret: String,
 }
 
+impl From<lot::Model> for LotWithSecret {
+    fn from(lot: lot::Model) -> Self {
+        let gate_secret = lot.gate_secret.clone();
+        Self {
+            lot: lot.into(),
+            gate_secret,
+        }
+    }
+}
+
 /// Set up a lot with its slots (district admin or street staff, or a partner's staff in the
 /// partner's community).
 #[utoipa::path(post, path = "/api/v1/admin/parking/lots", tag = "parking", security(("bearer" = [])),
@@ -169,14 +179,17 @@ pub async fn create_lot(
         max_booking_hours: b.max_booking_hours,
         entry_grace_minutes: b.entry_grace_minutes,
     };
-    let txn = state.db.begin().await?;
-    let created = lots::create(&txn, &user.0, input, state.clock.now()).await?;
-    txn.commit().await?;
-    let gate_secret = created.gate_secret.clone();
-    Ok(HttpResponse::Created().json(LotWithSecret {
-        lot: created.into(),
-        gate_secret,
-    }))
+    let (actor, now) = (user.0, state.clock.now());
+    state
+        .unkeyed_unit()
+        .respond(StatusCode::CREATED, move |conn| {
+            Box::pin(async move {
+                lots::create(conn, &actor, input, now)
+                    .await
+                    .map(LotWithSecret::from)
+            })
+        })
+        .await
 }
 
 /// A new gate secret for the lot's camera; the old one stops working.
@@ -189,11 +202,7 @@ pub async fn rotate_secret(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let rotated = lots::rotate_secret(&state.db, &user.0, &path, state.clock.now()).await?;
-    let gate_secret = rotated.gate_secret.clone();
-    Ok(HttpResponse::Ok().json(LotWithSecret {
-        lot: rotated.into(),
-        gate_secret,
-    }))
+    Ok(HttpResponse::Ok().json(LotWithSecret::from(rotated)))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -299,7 +308,7 @@ pub struct BookingResponse {
 async fn booking_response(
     conn: &impl sea_orm::ConnectionTrait,
     b: booking::Model,
-) -> Result<BookingResponse, ApiError> {
+) -> Result<BookingResponse, ParkingError> {
     Ok(booking_page(conn, vec![b]).await?.remove(0))
 }
 
@@ -307,16 +316,8 @@ async fn booking_response(
 async fn booking_page(
     conn: &impl sea_orm::ConnectionTrait,
     rows: Vec<booking::Model>,
-) -> Result<Vec<BookingResponse>, ApiError> {
-    use sea_orm::{ColumnTrait, QueryFilter};
-    let ids: Vec<String> = rows.iter().map(|b| b.slot_id.clone()).collect();
-    let codes: std::collections::HashMap<String, String> = parking::entity::slot::Entity::find()
-        .filter(parking::entity::slot::Column::Id.is_in(ids))
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|s| (s.id, s.code))
-        .collect();
+) -> Result<Vec<BookingResponse>, ParkingError> {
+    let codes = bookings::slot_codes(conn, &rows).await?;
     Ok(rows
         .into_iter()
         .map(|b| BookingResponse {
@@ -350,24 +351,21 @@ pub async fn book(
     key: IdempotencyKey,
     body: JsonBody<BookingRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let now = state.clock.now();
-    let b = body.0;
-    let txn = state.db.begin().await?;
-    let guard = match Idempotency::begin(&txn, &user.0, key, &("parking", &b), now).await? {
-        Begun::Replay(response) => return Ok(response),
-        Begun::Proceed(guard) => guard,
-    };
+    let (actor, b, now) = (user.0, body.0, state.clock.now());
+    let unit = state.unit(&actor, key, &("parking", &b));
     let input = BookingInput {
         lot_id: b.lot_id,
         plate: b.plate,
         starts_at: b.starts_at,
         ends_at: b.ends_at,
     };
-    let created = bookings::book(&txn, &user.0, input, now).await?;
-    let body = booking_response(&txn, created).await?;
-    let response = guard.finish(&txn, StatusCode::CREATED, &body).await?;
-    txn.commit().await?;
-    Ok(response)
+    unit.respond(StatusCode::CREATED, move |conn| {
+        Box::pin(async move {
+            let created = bookings::book(conn, &actor, input, now).await?;
+            booking_response(conn, created).await
+        })
+    })
+    .await
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -415,10 +413,16 @@ pub async fn cancel(
     user: AuthUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let txn = state.db.begin().await?;
-    let cancelled = bookings::cancel(&txn, &user.0, &path, state.clock.now()).await?;
-    txn.commit().await?;
-    Ok(HttpResponse::Ok().json(booking_response(&state.db, cancelled).await?))
+    let (actor, id, now) = (user.0, path.into_inner(), state.clock.now());
+    state
+        .unkeyed_unit()
+        .respond(StatusCode::OK, move |conn| {
+            Box::pin(async move {
+                let cancelled = bookings::cancel(conn, &actor, &id, now).await?;
+                booking_response(conn, cancelled).await
+            })
+        })
+        .await
 }
 
 /// Pay an unpaid overstay from the available points; booking is possible again. Accepts
@@ -433,18 +437,16 @@ pub async fn pay(
     key: IdempotencyKey,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let now = state.clock.now();
-    let txn = state.db.begin().await?;
-    let guard =
-        match Idempotency::begin(&txn, &user.0, key, &("parking-pay", path.as_str()), now).await? {
-            Begun::Replay(response) => return Ok(response),
-            Begun::Proceed(guard) => guard,
-        };
-    let paid = bookings::pay_overstay(&txn, &user.0, &path, state.expiry_rule(), now).await?;
-    let body = booking_response(&txn, paid).await?;
-    let response = guard.finish(&txn, StatusCode::OK, &body).await?;
-    txn.commit().await?;
-    Ok(response)
+    let (actor, id) = (user.0, path.into_inner());
+    let unit = state.unit(&actor, key, &("parking-pay", id.as_str()));
+    let (rule, now) = (state.expiry_rule(), state.clock.now());
+    unit.respond(StatusCode::OK, move |conn| {
+        Box::pin(async move {
+            let paid = bookings::pay_overstay(conn, &actor, &id, rule, now).await?;
+            booking_response(conn, paid).await
+        })
+    })
+    .await
 }
 
 // ---------------------------------------------------------------------------------------
@@ -499,22 +501,17 @@ pub async fn gate_event(
     if let Some(earlier) = gate::earlier_answer(&state.db, &event).await? {
         return Ok(HttpResponse::Ok().json(GateResponse::from(earlier)));
     }
-    let txn = state.db.begin().await?;
-    match gate::handle(&txn, &lot, &event, state.expiry_rule(), now).await {
-        Ok(decision) => {
-            txn.commit().await?;
-            Ok(HttpResponse::Ok().json(GateResponse::from(decision)))
-        }
-        Err(ParkingError::Db(e)) if platform::db::is_unique_violation(&e) => {
-            // The same event id, handled by a concurrent request: answer as it did.
-            txn.rollback().await?;
-            let earlier = gate::earlier_answer(&state.db, &event)
-                .await?
-                .ok_or_else(|| ApiError::internal("gate event vanished"))?;
-            Ok(HttpResponse::Ok().json(GateResponse::from(earlier)))
-        }
-        Err(e) => Err(e.into()),
-    }
+    let rule = state.expiry_rule();
+    state
+        .unkeyed_unit()
+        .respond(StatusCode::OK, move |conn| {
+            Box::pin(async move {
+                gate::handle(conn, &lot, &event, rule, now)
+                    .await
+                    .map(GateResponse::from)
+            })
+        })
+        .await
 }
 
 /// `check-in` or `check-out` a booking at a lot without a camera (staff over the lot's org).
@@ -527,61 +524,19 @@ pub async fn staff_gate(
     user: AuthUser,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, action) = path.into_inner();
-    let now = state.clock.now();
-    let txn = state.db.begin().await?;
-    let booking = bookings::find_booking(&txn, &id).await?;
-    let lot = lots::find(&txn, &booking.lot_id).await?;
-    if !lots::operates(&user.0, &lot) {
-        return Err(ApiError::not_found("No such booking."));
-    }
-    let invalid = |action: &'static str, from: &str| ParkingError::InvalidTransition {
-        action,
-        from: from.to_owned(),
-    };
-    match action.as_str() {
-        "check-in" => {
-            if booking.status != "booked" {
-                return Err(invalid("check in", &booking.status).into());
-            }
-            bookings::ensure_check_in_window(&lot, &booking, now)?;
-            if !bookings::enter(&txn, &booking, now).await? {
-                return Err(invalid("check in", &booking.status).into());
-            }
-        }
-        "check-out" => {
-            if booking.status != "active" || booking.entered_at.is_some_and(|at| at > now) {
-                return Err(invalid("check out", &booking.status).into());
-            }
-            let charge = bookings::exit(&txn, &lot, &booking, state.expiry_rule(), now).await?;
-            if charge.overstay > 0 {
-                // A hand-entered exit that charges the resident extra is on the record.
-                platform::audit::record(
-                    &txn,
-                    platform::audit::AuditEntry {
-                        actor_id: Some(&user.0.user_id),
-                        action: "parking_manual_check_out_overstay",
-                        subject: ("parking_booking", &booking.id),
-                        detail: serde_json::json!({
-                            "lot_id": lot.id,
-                            "entered_at": booking.entered_at,
-                            "ends_at": booking.ends_at,
-                            "checked_out_at": now,
-                            "charged_points": charge.charged,
-                            "overstay_points": charge.overstay,
-                            "unpaid_points": charge.unpaid,
-                        }),
-                    },
-                    now,
-                )
-                .await?;
-            }
-        }
-        _ => return Err(ApiError::not_found("No such action.")),
-    }
-    txn.commit().await?;
-    let after = bookings::find_booking(&state.db, &id).await?;
-    Ok(HttpResponse::Ok().json(booking_response(&state.db, after).await?))
+    let (id, name) = path.into_inner();
+    let action =
+        StaffGateAction::parse(&name).ok_or_else(|| ApiError::not_found("No such action."))?;
+    let (actor, rule, now) = (user.0, state.expiry_rule(), state.clock.now());
+    state
+        .unkeyed_unit()
+        .respond(StatusCode::OK, move |conn| {
+            Box::pin(async move {
+                let after = bookings::check_by_staff(conn, &actor, &id, action, rule, now).await?;
+                booking_response(conn, after).await
+            })
+        })
+        .await
 }
 
 #[derive(Deserialize, IntoParams)]

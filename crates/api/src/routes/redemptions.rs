@@ -2,7 +2,7 @@
 
 use crate::error::ApiError;
 use crate::extract::{AuthUser, JsonBody};
-use crate::idempotency::{Begun, Idempotency, IdempotencyKey};
+use crate::idempotency::IdempotencyKey;
 use crate::rate_limit::FailureAttempt;
 use crate::state::AppState;
 use actix_web::http::StatusCode;
@@ -12,10 +12,9 @@ use identity::Actor;
 use merchant::entity::redemption as redemption_row;
 use merchant::service::offers::merchant_of_member;
 use merchant::service::redemptions::{self, RedemptionSettings};
-use merchant::MerchantError;
 use platform::paging::{encode_cursor, page_limit};
+use platform::Code;
 use platform::ValidationErrors;
-use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -85,23 +84,18 @@ pub async fn reserve(
     key: IdempotencyKey,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let now = state.clock.now();
-    let txn = state.db.begin().await?;
-    let guard =
-        match Idempotency::begin(&txn, &user.0, key, &("reserve", path.as_str()), now).await? {
-            Begun::Replay(response) => return Ok(response),
-            Begun::Proceed(guard) => guard,
-        };
-    let reserved = redemptions::reserve(&txn, &user.0, &path, &settings(&state), now).await?;
-    let response = guard
-        .finish(
-            &txn,
-            StatusCode::CREATED,
-            &RedemptionResponse::from(reserved),
-        )
-        .await?;
-    txn.commit().await?;
-    Ok(response)
+    let (actor, offer_id) = (user.0, path.into_inner());
+    let (settings, now) = (settings(&state), state.clock.now());
+    state
+        .unit(&actor, key, &("reserve", offer_id.as_str()))
+        .respond(StatusCode::CREATED, move |conn| {
+            Box::pin(async move {
+                redemptions::reserve(conn, &actor, &offer_id, &settings, now)
+                    .await
+                    .map(RedemptionResponse::from)
+            })
+        })
+        .await
 }
 
 #[derive(Serialize, ToSchema)]
@@ -149,10 +143,17 @@ pub async fn cancel(
     user: AuthUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let txn = state.db.begin().await?;
-    let cancelled = redemptions::cancel(&txn, &user.0, &path, state.clock.now()).await?;
-    txn.commit().await?;
-    Ok(HttpResponse::Ok().json(RedemptionResponse::from(cancelled)))
+    let (actor, id, now) = (user.0, path.into_inner(), state.clock.now());
+    state
+        .unkeyed_unit()
+        .respond(StatusCode::OK, move |conn| {
+            Box::pin(async move {
+                redemptions::cancel(conn, &actor, &id, now)
+                    .await
+                    .map(RedemptionResponse::from)
+            })
+        })
+        .await
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -268,12 +269,13 @@ async fn start_guess(
 }
 
 /// Only a wrong code stays counted.
-async fn settle_guess<T>(
+async fn settle_guess<T, E: Into<ApiError>>(
     attempt: FailureAttempt,
-    outcome: Result<T, MerchantError>,
-) -> Result<T, MerchantError> {
-    match outcome {
-        Err(MerchantError::CodeInvalid) => attempt.failed(),
+    outcome: Result<T, E>,
+) -> Result<T, ApiError> {
+    let outcome = outcome.map_err(Into::into);
+    match &outcome {
+        Err(e) if e.code() == Code::CodeInvalid.as_str() => attempt.failed(),
         _ => attempt.not_a_failure().await,
     }
     outcome
@@ -320,24 +322,30 @@ pub async fn verify(
 ) -> Result<HttpResponse, ApiError> {
     check_code(&body.0.code)?;
     let attempt = start_guess(&state, &user.0, &path).await?;
-    let txn = state.db.begin().await?;
-    let redeemed = redemptions::verify(
-        &txn,
-        &user.0,
-        &path,
-        &body.0.code,
-        &settings(&state),
-        state.clock.now(),
-    )
-    .await;
+    let (actor, merchant_id, code) = (user.0, path.into_inner(), body.0.code);
+    let (settings, now) = (settings(&state), state.clock.now());
+    let unit = state.unkeyed_unit();
+    let at_merchant = merchant_id.clone();
+    let redeemed = unit
+        .run(StatusCode::OK, move |conn| {
+            Box::pin(async move {
+                redemptions::verify(conn, &actor, &merchant_id, &code, &settings, now)
+                    .await
+                    .map(VerifyResponse::from)
+            })
+        })
+        .await;
+    // Counted only once the unit is over: the limiter lives in the cache, never called
+    // inside a transaction.
     let redeemed = settle_guess(attempt, redeemed).await?;
-    txn.commit().await?;
-    tracing::info!(
-        redemption_id = redeemed.id,
-        merchant_id = path.as_str(),
-        "redemption verified"
-    );
-    Ok(HttpResponse::Ok().json(VerifyResponse::from(redeemed)))
+    if let Some(verified) = redeemed.value() {
+        tracing::info!(
+            redemption_id = verified.redemption_id,
+            merchant_id = at_merchant,
+            "redemption verified"
+        );
+    }
+    Ok(crate::unit_of_work::answer(redeemed.answer()))
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -3,15 +3,16 @@
 
 use crate::error::ApiError;
 use crate::extract::{cursor_position, AuthUser, JsonBody, OptionalJsonBody};
-use crate::idempotency::{Begun, Idempotency, IdempotencyKey};
+use crate::idempotency::IdempotencyKey;
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use identity::entity::{org, user};
 use platform::paging::{encode_cursor, page_limit};
+use platform::unit_of_work::Reply;
 use platform::ValidationErrors;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 use timebank::entity::{activity, help_request, signup};
 use timebank::service::activities::{self, ActivityFilter, ActivityInput};
@@ -280,11 +281,22 @@ pub async fn sign_up(
     path: web::Path<String>,
     body: OptionalJsonBody<SignupRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let txn = state.db.begin().await?;
-    let saved =
-        activities::sign_up(&txn, &user.0, &path, body.0.waitlist, state.clock.now()).await?;
-    txn.commit().await?;
-    Ok(HttpResponse::Created().json(SignupResponse::from(saved)))
+    let (actor, id, waitlist, now) = (
+        user.0,
+        path.into_inner(),
+        body.0.waitlist,
+        state.clock.now(),
+    );
+    state
+        .unkeyed_unit()
+        .respond(StatusCode::CREATED, move |conn| {
+            Box::pin(async move {
+                activities::sign_up(conn, &actor, &id, waitlist, now)
+                    .await
+                    .map(SignupResponse::from)
+            })
+        })
+        .await
 }
 
 /// Cancel the caller's sign-up (before the start); the place goes to the waiting list.
@@ -297,10 +309,17 @@ pub async fn cancel_signup(
     user: AuthUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let txn = state.db.begin().await?;
-    let cancelled = activities::cancel(&txn, &user.0, &path, state.clock.now()).await?;
-    txn.commit().await?;
-    Ok(HttpResponse::Ok().json(SignupResponse::from(cancelled)))
+    let (actor, id, now) = (user.0, path.into_inner(), state.clock.now());
+    state
+        .unkeyed_unit()
+        .respond(StatusCode::OK, move |conn| {
+            Box::pin(async move {
+                activities::cancel(conn, &actor, &id, now)
+                    .await
+                    .map(SignupResponse::from)
+            })
+        })
+        .await
 }
 
 /// Sign-ups of an activity in sign-up order (staff of the organising org).
@@ -494,52 +513,58 @@ pub async fn settle(
     key: IdempotencyKey,
     body: OptionalJsonBody<SettleRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let now = state.clock.now();
-    let request = body.0;
-    let txn = state.db.begin().await?;
-    let guard = match Idempotency::begin(
-        &txn,
-        &user.0,
-        key,
-        &("settle", path.as_str(), &request),
-        now,
-    )
-    .await?
-    {
-        Begun::Replay(response) => return Ok(response),
-        Begun::Proceed(guard) => guard,
-    };
+    let (actor, id, request) = (user.0, path.into_inner(), body.0);
+    let unit = state.unit(&actor, key, &("settle", id.as_str(), &request));
     let overrides = request
         .attendances
         .map(|list| list.into_iter().map(|a| (a.user_id, a.minutes)).collect());
-    let report =
-        settlement::settle(&txn, &user.0, &path, overrides, state.expiry_rule(), now).await?;
-    let activity = activities::find(&txn, &path).await?;
-    let body = SettleResponse {
-        activity_id: path.into_inner(),
-        paid: report
-            .paid
-            .iter()
-            .map(|p| PaymentResponse {
-                user_id: p.user_id.clone(),
-                minutes: p.minutes,
-                time_credit_minutes: p.time_credit_minutes,
-                points: p.points,
+    let (rule, now) = (state.expiry_rule(), state.clock.now());
+    let settled = unit
+        .run(StatusCode::OK, move |conn| {
+            Box::pin(async move {
+                let report = settlement::settle(conn, &actor, &id, overrides, rule, now).await?;
+                let activity = activities::find(conn, &id).await?;
+                Ok::<_, timebank::TimebankError>(Reply {
+                    answer: SettleResponse::of(id, &report),
+                    after_commit: (activity, report.paid),
+                })
             })
-            .collect(),
-        skipped: report
-            .skipped
-            .iter()
-            .map(|s| SkippedResponse {
-                user_id: s.user_id.clone(),
-                reason: s.reason.to_owned(),
-            })
-            .collect(),
-    };
-    let response = guard.finish(&txn, StatusCode::OK, &body).await?;
-    txn.commit().await?;
-    crate::leaderboards::record(&state, &activity, &report.paid).await;
-    Ok(response)
+        })
+        .await?;
+    if let Some(Reply {
+        after_commit: (activity, paid),
+        ..
+    }) = settled.value()
+    {
+        crate::leaderboards::record(&state, activity, paid).await;
+    }
+    Ok(crate::unit_of_work::answer(settled.answer()))
+}
+
+impl SettleResponse {
+    fn of(activity_id: String, report: &settlement::SettleReport) -> Self {
+        Self {
+            activity_id,
+            paid: report
+                .paid
+                .iter()
+                .map(|p| PaymentResponse {
+                    user_id: p.user_id.clone(),
+                    minutes: p.minutes,
+                    time_credit_minutes: p.time_credit_minutes,
+                    points: p.points,
+                })
+                .collect(),
+            skipped: report
+                .skipped
+                .iter()
+                .map(|s| SkippedResponse {
+                    user_id: s.user_id.clone(),
+                    reason: s.reason.to_owned(),
+                })
+                .collect(),
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -640,13 +665,8 @@ pub async fn create_help_request(
     key: IdempotencyKey,
     body: JsonBody<HelpRequestBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let now = state.clock.now();
-    let b = body.0;
-    let txn = state.db.begin().await?;
-    let guard = match Idempotency::begin(&txn, &user.0, key, &("help", &b), now).await? {
-        Begun::Replay(response) => return Ok(response),
-        Begun::Proceed(guard) => guard,
-    };
+    let (actor, b, now) = (user.0, body.0, state.clock.now());
+    let unit = state.unit(&actor, key, &("help", &b));
     let input = HelpInput {
         title: b.title,
         description: b.description,
@@ -654,16 +674,14 @@ pub async fn create_help_request(
         minutes: b.minutes,
         community_id: b.community_id,
     };
-    let created = help_requests::create(&txn, &user.0, input, now).await?;
-    let response = guard
-        .finish(
-            &txn,
-            StatusCode::CREATED,
-            &HelpRequestResponse::from(created),
-        )
-        .await?;
-    txn.commit().await?;
-    Ok(response)
+    unit.respond(StatusCode::CREATED, move |conn| {
+        Box::pin(async move {
+            help_requests::create(conn, &actor, input, now)
+                .await
+                .map(HelpRequestResponse::from)
+        })
+    })
+    .await
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -734,19 +752,17 @@ async fn run_help_action(
     name: &str,
     action: HelpAction,
 ) -> Result<HttpResponse, ApiError> {
-    let now = state.clock.now();
-    let txn = state.db.begin().await?;
-    let guard =
-        match Idempotency::begin(&txn, &user.0, key, &("help-action", id, name), now).await? {
-            Begun::Replay(response) => return Ok(response),
-            Begun::Proceed(guard) => guard,
-        };
-    let after = help_requests::act(&txn, &user.0, id, action, state.expiry_rule(), now).await?;
-    let response = guard
-        .finish(&txn, StatusCode::OK, &HelpRequestResponse::from(after))
-        .await?;
-    txn.commit().await?;
-    Ok(response)
+    let actor = user.0.clone();
+    let unit = state.unit(&actor, key, &("help-action", id, name));
+    let (id, rule, now) = (id.to_owned(), state.expiry_rule(), state.clock.now());
+    unit.respond(StatusCode::OK, move |conn| {
+        Box::pin(async move {
+            help_requests::act(conn, &actor, &id, action, rule, now)
+                .await
+                .map(HelpRequestResponse::from)
+        })
+    })
+    .await
 }
 
 /// `accept` or `complete` (the helper), `confirm` (the requester: the held minutes go to the

@@ -10,7 +10,8 @@ use crate::{plate, ParkingError};
 use chrono::{DateTime, Duration, Utc};
 use hmac::{Hmac, Mac};
 use points_ledger::ExpiryRule;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
@@ -129,8 +130,10 @@ pub async fn earlier_answer(
     Ok(seen.and_then(|e| serde_json::from_str(&e.response).ok()))
 }
 
-/// Decides, acts and records the event. The caller runs this in a transaction; a duplicate
-/// event id racing this one makes the insert fail and the transaction roll back.
+/// Decides, acts and records the event, once per event id. The event row is claimed first
+/// (an insert that does nothing when the id is known): a duplicate racing this one waits on
+/// PostgreSQL for the first to commit, then answers as it did; on SQLite, writers are
+/// serialised anyway. The caller runs this in one transaction.
 pub async fn handle(
     conn: &impl ConnectionTrait,
     lot: &lot::Model,
@@ -138,38 +141,70 @@ pub async fn handle(
     rule: ExpiryRule,
     now: DateTime<Utc>,
 ) -> Result<GateDecision, ParkingError> {
-    let decision = match (plate::normalize(&event.plate), event.kind.as_str()) {
-        (None, _) => GateDecision::deny("unreadable_plate"),
-        (Some(plate), "entry") => match bookings::bookable_entry(conn, lot, &plate, now).await? {
-            Some(booking) if bookings::enter(conn, &booking, now).await? => {
-                GateDecision::open(Some(booking.id), None)
-            }
-            _ => GateDecision::deny("no_booking"),
-        },
-        (Some(plate), "exit") => match bookings::parked(conn, lot, &plate).await? {
-            Some(booking) => {
-                let ExitCharge {
-                    charged, overstay, ..
-                } = bookings::exit(conn, lot, &booking, rule, now).await?;
-                GateDecision::open(Some(booking.id), Some(charged + overstay))
-            }
-            // Never trap a car: an exit without a parked booking opens and charges nothing.
-            None => GateDecision::open(None, None),
-        },
-        _ => GateDecision::deny("unknown_kind"),
-    };
-    gate_event::ActiveModel {
+    let claim = gate_event::Entity::insert(gate_event::ActiveModel {
         lot_id: Set(lot.id.clone()),
         event_id: Set(event.event_id.clone()),
         plate: Set(event.plate.chars().take(16).collect()),
         kind: Set(event.kind.chars().take(8).collect()),
         at: Set(event.at),
-        response: Set(serde_json::to_string(&decision).unwrap_or_default()),
+        response: Set(String::new()),
         received_at: Set(now),
-    }
-    .insert(conn)
+    })
+    .on_conflict(
+        OnConflict::columns([gate_event::Column::LotId, gate_event::Column::EventId])
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(conn)
     .await?;
+    if claim == 0 {
+        return earlier_answer(conn, event)
+            .await?
+            .ok_or(ParkingError::Changed);
+    }
+    let decision = decide(conn, lot, event, rule, now).await?;
+    gate_event::Entity::update_many()
+        .col_expr(
+            gate_event::Column::Response,
+            Expr::value(serde_json::to_string(&decision).unwrap_or_default()),
+        )
+        .filter(gate_event::Column::LotId.eq(lot.id.clone()))
+        .filter(gate_event::Column::EventId.eq(event.event_id.clone()))
+        .exec(conn)
+        .await?;
     Ok(decision)
+}
+
+async fn decide(
+    conn: &impl ConnectionTrait,
+    lot: &lot::Model,
+    event: &GateEvent,
+    rule: ExpiryRule,
+    now: DateTime<Utc>,
+) -> Result<GateDecision, ParkingError> {
+    Ok(
+        match (plate::normalize(&event.plate), event.kind.as_str()) {
+            (None, _) => GateDecision::deny("unreadable_plate"),
+            (Some(plate), "entry") => match bookings::bookable_entry(conn, lot, &plate, now).await?
+            {
+                Some(booking) if bookings::enter(conn, &booking, now).await? => {
+                    GateDecision::open(Some(booking.id), None)
+                }
+                _ => GateDecision::deny("no_booking"),
+            },
+            (Some(plate), "exit") => match bookings::parked(conn, lot, &plate).await? {
+                Some(booking) => {
+                    let ExitCharge {
+                        charged, overstay, ..
+                    } = bookings::exit(conn, lot, &booking, rule, now).await?;
+                    GateDecision::open(Some(booking.id), Some(charged + overstay))
+                }
+                // Never trap a car: an exit without a parked booking opens and charges nothing.
+                None => GateDecision::open(None, None),
+            },
+            _ => GateDecision::deny("unknown_kind"),
+        },
+    )
 }
 
 #[cfg(test)]

@@ -1,0 +1,99 @@
+//! The HTTP side of the unit of work (`platform::unit_of_work`): a handler names the caller,
+//! the `Idempotency-Key` and what makes the request itself, hands over the use case, and
+//! gets back the answer to send: the fresh one, or the stored one of an earlier success with
+//! the same key (marked `Idempotent-Replayed: true`).
+//!
+//! ```ignore
+//! let actor = user.0.clone();
+//! state
+//!     .unit(&actor, key, &("reserve", offer_id.as_str()))
+//!     .respond(StatusCode::CREATED, move |conn| {
+//!         Box::pin(async move { reserve(conn, &actor, &offer_id, now).await.map(Response::from) })
+//!     })
+//!     .await
+//! ```
+
+use crate::error::ApiError;
+use crate::idempotency::IdempotencyKey;
+use crate::state::AppState;
+use actix_web::http::StatusCode;
+use actix_web::HttpResponse;
+use futures_util::future::BoxFuture;
+use identity::Actor;
+use platform::unit_of_work::{self, Answer, Request, Settled};
+use platform::Problem;
+use sea_orm::DatabaseTransaction;
+use serde::Serialize;
+
+/// One request's unit of work, ready to run.
+pub struct Unit<'a> {
+    state: &'a AppState,
+    request: Request,
+}
+
+impl AppState {
+    /// A unit for `actor`'s request. `fingerprint` is the operation and its parsed command:
+    /// a retry with the same key must match it to get the first answer back.
+    pub fn unit(
+        &self,
+        actor: &Actor,
+        key: IdempotencyKey,
+        fingerprint: &impl Serialize,
+    ) -> Unit<'_> {
+        Unit {
+            state: self,
+            request: Request::new(&actor.user_id, key.0, fingerprint),
+        }
+    }
+
+    /// A unit without an `Idempotency-Key` (operations that are safe to repeat, or that
+    /// refuse a second time by their own rules).
+    pub fn unkeyed_unit(&self) -> Unit<'_> {
+        Unit {
+            state: self,
+            request: Request::unkeyed(),
+        }
+    }
+}
+
+impl Unit<'_> {
+    /// Runs the work; the caller renders the answer (see [`answer`]) after what it does
+    /// once the unit has committed.
+    pub async fn run<T, E, F>(self, status: StatusCode, work: F) -> Result<Settled<T>, ApiError>
+    where
+        T: Serialize + Send + 'static,
+        E: Into<Problem>,
+        F: for<'t> FnOnce(&'t DatabaseTransaction) -> BoxFuture<'t, Result<T, E>> + Send + 'static,
+    {
+        let now = self.state.clock.now();
+        Ok(unit_of_work::run(&self.state.db, self.request, status.as_u16(), now, work).await?)
+    }
+
+    /// Runs the work and answers with its result.
+    pub async fn respond<T, E, F>(
+        self,
+        status: StatusCode,
+        work: F,
+    ) -> Result<HttpResponse, ApiError>
+    where
+        T: Serialize + Send + 'static,
+        E: Into<Problem>,
+        F: for<'t> FnOnce(&'t DatabaseTransaction) -> BoxFuture<'t, Result<T, E>> + Send + 'static,
+    {
+        Ok(answer(self.run(status, work).await?.answer()))
+    }
+}
+
+/// The HTTP response of a unit's answer (204 carries no body, whatever the work returned).
+pub fn answer(answer: &Answer) -> HttpResponse {
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
+    let mut response = HttpResponse::build(status);
+    if status == StatusCode::NO_CONTENT {
+        return response.finish();
+    }
+    response.content_type("application/json");
+    if answer.replayed {
+        response.insert_header(("idempotent-replayed", "true"));
+    }
+    response.body(answer.body.clone())
+}
