@@ -77,7 +77,11 @@ impl Scoped<'_> {
         };
         let row = self
             .db
-            .query_one(platform::db::numbered_statement(self.backend, sql, values))
+            .query_one(sea_orm::Statement::from_sql_and_values(
+                self.backend,
+                sql,
+                values,
+            ))
             .await?;
         Ok(row
             .map(|r| r.try_get::<Option<i64>>("", "n"))
@@ -329,7 +333,7 @@ impl Scoped<'_> {
     async fn grouped(&self, first: Value, sql: &str) -> Result<Vec<(String, i64)>, DbErr> {
         let rows = self
             .db
-            .query_all(platform::db::numbered_statement(
+            .query_all(sea_orm::Statement::from_sql_and_values(
                 self.backend,
                 sql,
                 [first, self.from.clone(), self.to.clone()],

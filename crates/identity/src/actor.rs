@@ -79,6 +79,15 @@ impl Actor {
         self.staff_scopes().next().is_some()
     }
 
+    /// Refuses (403, with `why`) anyone who is not district, street or community staff.
+    pub fn require_org_staff(&self, why: &'static str) -> Result<(), crate::IdentityError> {
+        if self.is_org_staff() {
+            Ok(())
+        } else {
+            Err(crate::IdentityError::Forbidden(why))
+        }
+    }
+
     /// The highest staff role the actor holds over the org at `org_path`, if any.
     pub fn staff_role_over(&self, org_path: &str) -> Option<Role> {
         self.staff_scopes()

@@ -95,18 +95,3 @@ pub fn is_unique_violation(err: &DbErr) -> bool {
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
     )
 }
-
-/// A statement written with PostgreSQL's numbered placeholders (`$1`, `$2`, ...), for either
-/// backend: SQLite reads the same numbers as `?1`, `?2`, ... The SQL must use `$` for
-/// nothing else.
-pub fn numbered_statement(
-    backend: sea_orm::DatabaseBackend,
-    sql: &str,
-    values: impl IntoIterator<Item = sea_orm::Value>,
-) -> sea_orm::Statement {
-    let sql = match backend {
-        sea_orm::DatabaseBackend::Postgres => sql.to_owned(),
-        _ => sql.replace('$', "?"),
-    };
-    sea_orm::Statement::from_sql_and_values(backend, sql, values)
-}

@@ -226,7 +226,7 @@ async fn demand_counts_are_verified_and_rebuilt_from_the_command_line() {
     // A count with no demand behind it: named, and a failure until rebuilt.
     let db = sea_orm::Database::connect(&database_url).await.unwrap();
     let backend = sea_orm::ConnectionTrait::get_database_backend(&db);
-    let planted = platform::db::numbered_statement(
+    let planted = sea_orm::Statement::from_sql_and_values(
         backend,
         "INSERT INTO demand_daily_counts (day_start, community_id, category_id, street_id, \
            district_id, total) VALUES ($1, 'c', 'k', 's', 'd', 3)",

@@ -1021,7 +1021,7 @@ async fn a_disabled_account_is_refused_even_with_a_live_session() {
     let backend = app.state.db.get_database_backend();
     app.state
         .db
-        .execute(platform::db::numbered_statement(
+        .execute(sea_orm::Statement::from_sql_and_values(
             backend,
             "UPDATE staff_accounts SET disabled_at = $1 WHERE user_id = $2",
             [chrono::Utc::now().into(), community.user_id.clone().into()],

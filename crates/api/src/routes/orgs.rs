@@ -90,11 +90,6 @@ pub async fn create(
     user: AuthUser,
     body: JsonBody<CreateOrgRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    if !user.0.is_org_staff() {
-        return Err(ApiError::forbidden(
-            "Only district, street and community staff manage orgs.",
-        ));
-    }
     let CreateOrgRequest {
         kind,
         name,

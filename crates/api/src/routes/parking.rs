@@ -8,7 +8,6 @@ use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use identity::entity::org;
 use parking::entity::{booking, lot};
 use parking::open_hours::Window;
 use parking::service::bookings::{self, BookingInput, StaffGateAction};
@@ -16,8 +15,6 @@ use parking::service::gate::{self, GateDecision};
 use parking::service::lots::{self, LotInput};
 use parking::ParkingError;
 use platform::paging::{encode_cursor, page_limit};
-use platform::ValidationErrors;
-use sea_orm::EntityTrait;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -218,18 +215,7 @@ pub async fn list_lots(
     state: web::Data<AppState>,
     query: web::Query<LotQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let path = match &query.org_id {
-        None => None,
-        Some(id) => Some(
-            org::Entity::find_by_id(id.clone())
-                .one(&state.db)
-                .await?
-                .ok_or_else(|| {
-                    ApiError::validation(ValidationErrors::single("org_id", "is not an org"))
-                })?
-                .path,
-        ),
-    };
+    let path = identity::service::orgs::filter_path(&state.db, query.org_id.as_deref()).await?;
     let rows = lots::list(&state.db, path.as_deref()).await?;
     Ok(HttpResponse::Ok().json(rows.into_iter().map(LotResponse::from).collect::<Vec<_>>()))
 }
@@ -569,15 +555,11 @@ pub async fn usage(
     path: web::Path<String>,
     query: web::Query<UsageQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let lot = lots::find(&state.db, &path).await?;
-    if !lots::operates(&user.0, &lot) {
-        return Err(ApiError::not_found("No such parking lot."));
-    }
     let now = state.clock.now();
     let today = (now + platform::clock::CHINA_OFFSET).date_naive();
     let to = query.to.unwrap_or(today);
     let from = query.from.unwrap_or(to - chrono::Duration::days(29));
-    let days = parking::service::usage::daily(&state.db, &lot, from, to, now).await?;
+    let days = parking::service::usage::daily_of(&state.db, &user.0, &path, from, to, now).await?;
     Ok(HttpResponse::Ok().json(
         days.into_iter()
             .map(|d| DayUsageResponse {

@@ -55,7 +55,6 @@ pub async fn create(
     user: AuthUser,
     body: JsonBody<CreateStaffRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    require_org_staff(&user)?;
     let CreateStaffRequest {
         username,
         password,
@@ -85,7 +84,6 @@ pub async fn disable(
     user: AuthUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    require_org_staff(&user)?;
     state
         .auth
         .disable_staff(&user.0, &path.into_inner())
@@ -104,17 +102,6 @@ pub async fn enable(
     user: AuthUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    require_org_staff(&user)?;
     state.auth.enable_staff(&user.0, &path.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-fn require_org_staff(user: &AuthUser) -> Result<(), ApiError> {
-    if user.0.is_org_staff() {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden(
-            "Only district, street and community staff manage staff accounts.",
-        ))
-    }
 }

@@ -8,11 +8,10 @@ use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
-use identity::entity::{org, user};
+use identity::service::{orgs, users};
 use platform::paging::{encode_cursor, page_limit};
 use platform::unit_of_work::Reply;
 use platform::ValidationErrors;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 use timebank::entity::{activity, help_request, signup};
 use timebank::service::activities::{self, ActivityFilter, ActivityInput};
@@ -189,18 +188,7 @@ pub async fn list_activities(
     query: web::Query<ActivityQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
-    let org_path = match &q.org_id {
-        None => None,
-        Some(id) => Some(
-            org::Entity::find_by_id(id.clone())
-                .one(&state.db)
-                .await?
-                .ok_or_else(|| {
-                    ApiError::validation(ValidationErrors::single("org_id", "is not an org"))
-                })?
-                .path,
-        ),
-    };
+    let org_path = orgs::filter_path(&state.db, q.org_id.as_deref()).await?;
     let before = cursor_position(q.cursor.as_deref())?;
     let filter = ActivityFilter {
         org_path,
@@ -873,26 +861,11 @@ pub async fn volunteer_leaderboard(
             ))
         })?,
     };
-    let org = match &q.org_id {
-        Some(id) => org::Entity::find_by_id(id.clone()).one(&state.db).await?,
-        None => {
-            org::Entity::find()
-                .filter(org::Column::ParentId.is_null())
-                .one(&state.db)
-                .await?
-        }
-    }
-    .ok_or_else(|| ApiError::validation(ValidationErrors::single("org_id", "is not an org")))?;
+    let org = orgs::find_or_root(&state.db, q.org_id.as_deref()).await?;
     let limit = page_limit(q.limit) as usize;
     let top = crate::leaderboards::top(&state, &org, period, limit).await?;
     let ids: Vec<String> = top.iter().map(|(id, _)| id.clone()).collect();
-    let nicknames: std::collections::HashMap<String, Option<String>> = user::Entity::find()
-        .filter(user::Column::Id.is_in(ids))
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u.nickname))
-        .collect();
+    let nicknames = users::nicknames(&state.db, &ids).await?;
     let entries: Vec<LeaderboardEntry> = top
         .into_iter()
         .map(|(user_id, minutes)| LeaderboardEntry {

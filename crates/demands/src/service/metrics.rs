@@ -445,7 +445,7 @@ impl Scope {
     /// `$1` is the org; `values` are `$2`...
     fn statement(&self, sql: &str, mut values: Vec<Value>) -> Statement {
         values.insert(0, self.org_id.clone().into());
-        platform::db::numbered_statement(self.backend, sql, values)
+        sea_orm::Statement::from_sql_and_values(self.backend, sql, values)
     }
 
     /// `select` per (category, community) over `from_where`, folded here into the overall

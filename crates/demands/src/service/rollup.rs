@@ -209,7 +209,7 @@ async fn add(
          rated = demand_daily_counts.rated + excluded.rated, \
          satisfied = demand_daily_counts.satisfied + excluded.satisfied, \
          closed_on_day = demand_daily_counts.closed_on_day + excluded.closed_on_day";
-    conn.execute(platform::db::numbered_statement(
+    conn.execute(sea_orm::Statement::from_sql_and_values(
         conn.get_database_backend(),
         sql,
         vec![

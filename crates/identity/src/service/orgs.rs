@@ -63,6 +63,38 @@ pub async fn find(
     Ok(org::Entity::find_by_id(id.to_owned()).one(conn).await?)
 }
 
+/// The tree path of the org a list is filtered by (`org_id` of a query), or `None` for no
+/// filter; an id that names no org is a field error.
+pub async fn filter_path(
+    conn: &impl ConnectionTrait,
+    org_id: Option<&str>,
+) -> Result<Option<String>, IdentityError> {
+    let Some(id) = org_id else {
+        return Ok(None);
+    };
+    let org = find(conn, id)
+        .await?
+        .ok_or_else(|| ValidationErrors::single("org_id", "is not an org"))?;
+    Ok(Some(org.path))
+}
+
+/// The org named by `org_id`, or the district (the root) when none is named.
+pub async fn find_or_root(
+    conn: &impl ConnectionTrait,
+    org_id: Option<&str>,
+) -> Result<org::Model, IdentityError> {
+    let org = match org_id {
+        Some(id) => find(conn, id).await?,
+        None => {
+            org::Entity::find()
+                .filter(org::Column::ParentId.is_null())
+                .one(conn)
+                .await?
+        }
+    };
+    org.ok_or_else(|| ValidationErrors::single("org_id", "is not an org").into())
+}
+
 #[derive(Debug, Clone)]
 pub struct NewOrg {
     pub kind: OrgKind,
@@ -105,6 +137,7 @@ pub async fn create_org(
     new: NewOrg,
     now: DateTime<Utc>,
 ) -> Result<org::Model, IdentityError> {
+    actor.require_org_staff("Only district, street and community staff manage orgs.")?;
     let Some(parent_id) = new.parent_id.clone() else {
         // A new root district is a deployment decision: `linli admin add-org`.
         return Err(IdentityError::Forbidden(

@@ -77,6 +77,8 @@ pub struct StaffCreated {
 
 /// Creates a staff account within the actor's scope: the org must be inside an org the actor
 /// is staff of, and the new role may not outrank the actor's own role there.
+const MANAGE_STAFF: &str = "Only district, street and community staff manage staff accounts.";
+
 pub async fn create_staff<C>(
     conn: &C,
     actor: &Actor,
@@ -86,6 +88,7 @@ pub async fn create_staff<C>(
 where
     C: ConnectionTrait + TransactionTrait,
 {
+    actor.require_org_staff(MANAGE_STAFF)?;
     let org = find_org(conn, &new.org_id).await?;
     match actor.staff_role_over(&org.path) {
         None => return Err(IdentityError::Forbidden("the org is outside your scope")),
@@ -211,6 +214,7 @@ pub async fn set_disabled(
     disabled: bool,
     now: DateTime<Utc>,
 ) -> Result<(), IdentityError> {
+    actor.require_org_staff(MANAGE_STAFF)?;
     let account = staff_account::Entity::find_by_id(user_id.to_owned())
         .one(conn)
         .await?

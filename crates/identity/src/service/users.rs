@@ -195,6 +195,20 @@ pub async fn bind_phone(
     Ok(mask_phone(&phone.pure_number))
 }
 
+/// The nicknames of these users (those without one map to `None`), in one query.
+pub async fn nicknames(
+    conn: &impl ConnectionTrait,
+    user_ids: &[String],
+) -> Result<std::collections::HashMap<String, Option<String>>, IdentityError> {
+    Ok(user::Entity::find()
+        .filter(user::Column::Id.is_in(user_ids.iter().cloned()))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.nickname))
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -126,6 +126,18 @@ async fn record_event(
 
 /// The merchant, if the actor is street or community staff over its community. Out of
 /// scope reads as not found, so staff cannot probe other streets' merchants.
+/// A merchant with its lifecycle events, for the staff who review it.
+pub async fn detail_in_scope(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    merchant_id: &str,
+) -> Result<(merchant::Model, Vec<merchant_event::Model>), MerchantError> {
+    actor.require_org_staff("Only street and community staff review merchants.")?;
+    let merchant = find_in_scope(conn, actor, merchant_id).await?;
+    let events = events(conn, &merchant.id).await?;
+    Ok((merchant, events))
+}
+
 pub async fn find_in_scope(
     conn: &impl ConnectionTrait,
     actor: &Actor,
@@ -275,6 +287,7 @@ pub async fn list_in_scope(
     limit: u64,
     before: Option<&str>,
 ) -> Result<(Vec<merchant::Model>, Option<String>), MerchantError> {
+    actor.require_org_staff("Only street and community staff list merchants.")?;
     let mut community_ids: Vec<String> = Vec::new();
     for (_, scope) in actor.staff_scopes() {
         let communities = org::Entity::find()

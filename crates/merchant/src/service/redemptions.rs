@@ -579,7 +579,7 @@ pub async fn expire_due(
 }
 
 /// Newest first, `limit` at a time, older than `before` (a redemption id).
-pub async fn list(
+async fn list(
     conn: &impl ConnectionTrait,
     filter: Condition,
     limit: u64,
@@ -598,12 +598,60 @@ pub async fn list(
     Ok((rows, next))
 }
 
-pub fn of_user(user_id: &str) -> Condition {
+fn of_user(user_id: &str) -> Condition {
     Condition::all().add(redemption::Column::UserId.eq(user_id))
 }
 
-pub fn of_merchant(merchant_id: &str) -> Condition {
+fn of_merchant(merchant_id: &str) -> Condition {
     Condition::all().add(redemption::Column::MerchantId.eq(merchant_id))
+}
+
+/// The caller's own reservations and redemptions, newest first.
+pub async fn list_own(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    limit: u64,
+    before: Option<&str>,
+) -> Result<(Vec<redemption::Model>, Option<String>), MerchantError> {
+    list(conn, of_user(&actor.user_id), limit, before).await
+}
+
+/// A merchant's redemptions, newest first, for its own people.
+pub async fn list_of_merchant(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    merchant_id: &str,
+    limit: u64,
+    before: Option<&str>,
+) -> Result<(Vec<redemption::Model>, Option<String>), MerchantError> {
+    crate::service::offers::merchant_of_member(conn, actor, merchant_id).await?;
+    list(conn, of_merchant(merchant_id), limit, before).await
+}
+
+/// A merchant's figures from `from` to `to`: for its own people, and for government staff
+/// over its community.
+pub async fn stats_for(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    merchant_id: &str,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<MerchantStats, MerchantError> {
+    if crate::service::offers::merchant_of_member(conn, actor, merchant_id)
+        .await
+        .is_err()
+        && crate::service::applications::find_in_scope(conn, actor, merchant_id)
+            .await
+            .is_err()
+    {
+        return Err(MerchantError::Forbidden(
+            "You are not staff of this merchant.",
+        ));
+    }
+    if from >= to {
+        return Err(platform::ValidationErrors::single("from", "must be before to").into());
+    }
+    stats(conn, merchant_id, from, to).await
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -77,7 +77,7 @@ async fn free_slots(
         sql.push_str(&format!(" LIMIT {limit}"));
     }
     let rows = conn
-        .query_all(platform::db::numbered_statement(
+        .query_all(sea_orm::Statement::from_sql_and_values(
             backend,
             &sql,
             [lot_id.into(), from.into(), to.into()],

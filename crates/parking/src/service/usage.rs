@@ -41,6 +41,22 @@ fn open_minutes(windows: &[open_hours::Window], from: DateTime<Utc>, to: DateTim
         .sum()
 }
 
+/// [`daily`] for the lot `lot_id`, for those who operate it (others: no such lot).
+pub async fn daily_of(
+    conn: &impl ConnectionTrait,
+    actor: &identity::Actor,
+    lot_id: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<Vec<DayUsage>, ParkingError> {
+    let lot = crate::service::lots::find(conn, lot_id).await?;
+    if !crate::service::lots::operates(actor, &lot) {
+        return Err(ParkingError::NotFound("parking lot"));
+    }
+    daily(conn, &lot, from, to, now).await
+}
+
 pub async fn daily(
     conn: &impl ConnectionTrait,
     lot: &lot::Model,

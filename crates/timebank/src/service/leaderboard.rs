@@ -66,7 +66,9 @@ pub async fn totals(
     }
     sql.push_str(" GROUP BY s.user_id ORDER BY minutes DESC, s.user_id");
     let rows = conn
-        .query_all(platform::db::numbered_statement(backend, &sql, values))
+        .query_all(sea_orm::Statement::from_sql_and_values(
+            backend, &sql, values,
+        ))
         .await?;
     rows.into_iter()
         .map(|row| Ok((row.try_get("", "user_id")?, row.try_get("", "minutes")?)))
