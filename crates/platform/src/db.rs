@@ -87,11 +87,108 @@ pub fn pool_figures(db: &DatabaseConnection) -> (u32, usize) {
     }
 }
 
+/// Which kind of constraint a statement broke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ViolationKind {
+    Unique,
+    /// PostgreSQL exclusion constraints (overlapping bookings).
+    Exclusion,
+    ForeignKey,
+    NotNull,
+    Check,
+}
+
+/// A broken constraint, as the driver reports it: its kind from the error code, and its
+/// name where the database gives one (PostgreSQL does; SQLite does not).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    pub kind: ViolationKind,
+    pub constraint: Option<String>,
+}
+
+/// The constraint `err` broke, if it is a constraint violation. Read from the driver's
+/// error code and constraint name, never from the message text.
+pub fn violation(err: &DbErr) -> Option<Violation> {
+    use sea_orm::sqlx::error::ErrorKind;
+    use sea_orm::RuntimeErr;
+    let database = match err {
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            e.as_database_error()?
+        }
+        _ => return None,
+    };
+    let kind = match database.kind() {
+        ErrorKind::UniqueViolation => ViolationKind::Unique,
+        ErrorKind::ForeignKeyViolation => ViolationKind::ForeignKey,
+        ErrorKind::NotNullViolation => ViolationKind::NotNull,
+        ErrorKind::CheckViolation => ViolationKind::Check,
+        // SQLSTATE 23P01: exclusion_violation (sqlx has no kind for it).
+        _ if database.code().as_deref() == Some("23P01") => ViolationKind::Exclusion,
+        _ => return None,
+    };
+    Some(Violation {
+        kind,
+        constraint: database.constraint().map(str::to_owned),
+    })
+}
+
 /// True when `err` is a unique-constraint violation (on either backend), so callers can turn
-/// a lost race into a clean conflict instead of a 500.
+/// a lost race into a clean answer instead of a 500.
 pub fn is_unique_violation(err: &DbErr) -> bool {
-    matches!(
-        err.sql_err(),
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
-    )
+    violation(err).is_some_and(|v| v.kind == ViolationKind::Unique)
+}
+
+/// True when `err` broke the constraint named `name` (PostgreSQL).
+pub fn violates(err: &DbErr, name: &str) -> bool {
+    violation(err).is_some_and(|v| v.constraint.as_deref() == Some(name))
+}
+
+#[cfg(test)]
+mod violation_tests {
+    use super::*;
+    use crate::problem::{Code, Problem};
+
+    #[tokio::test]
+    async fn a_broken_unique_constraint_is_known_by_its_code_and_name() {
+        let db = crate::testing::fresh_database().await;
+        db.execute_unprepared(
+            "CREATE TABLE things (id TEXT PRIMARY KEY, name TEXT NOT NULL, \
+             CONSTRAINT uq_things_name UNIQUE (name))",
+        )
+        .await
+        .unwrap();
+        db.execute_unprepared("INSERT INTO things VALUES ('a', 'x')")
+            .await
+            .unwrap();
+        let err = db
+            .execute_unprepared("INSERT INTO things VALUES ('b', 'x')")
+            .await
+            .unwrap_err();
+        let broken = violation(&err).expect("a constraint violation");
+        assert_eq!(broken.kind, ViolationKind::Unique);
+        assert!(is_unique_violation(&err));
+        if db.get_database_backend() == DatabaseBackend::Postgres {
+            assert_eq!(broken.constraint.as_deref(), Some("uq_things_name"));
+            assert!(violates(&err, "uq_things_name"));
+        }
+        assert_eq!(Problem::from(err).code, Code::Conflict);
+
+        let null = db
+            .execute_unprepared("INSERT INTO things VALUES ('c', NULL)")
+            .await
+            .unwrap_err();
+        assert_eq!(
+            violation(&null).map(|v| v.kind),
+            Some(ViolationKind::NotNull)
+        );
+        assert_eq!(
+            Problem::from(null).code,
+            Code::InternalError,
+            "our bug, not a race"
+        );
+        assert_eq!(
+            violation(&DbErr::Custom("UNIQUE constraint failed".into())),
+            None
+        );
+    }
 }

@@ -259,6 +259,22 @@ impl From<DbErr> for Problem {
             )
             .with_cause(err)
             .retry_after(2),
+            // A race the use case did not foresee lost to a concurrent request: the client
+            // can reload and retry; it is not our failure.
+            other
+                if crate::db::violation(&other).is_some_and(|v| {
+                    matches!(
+                        v.kind,
+                        crate::db::ViolationKind::Unique | crate::db::ViolationKind::Exclusion
+                    )
+                }) =>
+            {
+                Self::new(
+                    Code::Conflict,
+                    "A concurrent request changed this first; reload and try again.",
+                )
+                .with_cause(other)
+            }
             other => Self::internal(other),
         }
     }

@@ -88,9 +88,12 @@ async fn free_slots(
         .collect()
 }
 
+/// The exclusion constraint that keeps two bookings of one slot from overlapping
+/// (PostgreSQL; on SQLite the single writer and the availability query keep it).
+const NO_OVERLAP: &str = "ex_parking_bookings_no_overlap";
+
 fn is_overlap_refusal(err: &sea_orm::DbErr) -> bool {
-    let text = err.to_string();
-    text.contains("ex_parking_bookings_no_overlap") || text.contains("23P01")
+    platform::db::violates(err, NO_OVERLAP)
 }
 
 pub async fn book<C>(
