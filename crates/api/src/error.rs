@@ -66,6 +66,8 @@ impl std::fmt::Display for ApiError {
     }
 }
 
+impl std::error::Error for ApiError {}
+
 impl ApiError {
     pub fn new(code: Code, detail: impl Into<String>) -> Self {
         Self(platform::Problem::new(code, detail))

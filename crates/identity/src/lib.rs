@@ -8,6 +8,7 @@ mod error;
 pub mod migration;
 pub mod org_kind;
 pub mod password;
+pub mod report;
 pub mod role;
 pub mod service;
 pub mod tokens;

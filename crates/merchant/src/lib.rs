@@ -6,6 +6,7 @@ mod error;
 pub mod lifecycle;
 pub mod migration;
 pub mod offer_rules;
+pub mod report;
 pub mod service;
 
 pub use error::MerchantError;

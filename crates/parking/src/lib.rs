@@ -8,6 +8,7 @@ pub mod migration;
 pub mod open_hours;
 pub mod plate;
 pub mod pricing;
+pub mod report;
 pub mod service;
 
 pub use error::ParkingError;

@@ -16,6 +16,7 @@ pub mod outbox;
 pub mod paging;
 pub mod problem;
 pub mod redact;
+pub mod report;
 pub mod secret;
 pub mod testing;
 pub mod unit_of_work;

@@ -7,6 +7,7 @@
 //! command (see [`values`]) and the connection of the unit of work it runs in.
 
 pub mod error;
+pub mod report;
 pub mod use_cases;
 pub mod values;
 

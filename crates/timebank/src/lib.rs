@@ -6,6 +6,7 @@ pub mod check_code;
 pub mod entity;
 mod error;
 pub mod migration;
+pub mod report;
 pub mod service;
 
 pub use error::TimebankError;
