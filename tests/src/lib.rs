@@ -135,6 +135,21 @@ fn show_server_logs_when_asked() {
     });
 }
 
+/// The application in live WeChat mode against a stand-in WeChat server at `wechat_base_url`
+/// (a wiremock server), so the real reqwest client is exercised; `tweak` as for
+/// [`spawn_app_with`].
+pub async fn spawn_live_app(wechat_base_url: String, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_with(move |s| {
+        s.wechat.mode = platform::config::WechatMode::Live;
+        s.wechat.base_url = wechat_base_url;
+        s.wechat.app_id = "wx-linli-test".into();
+        s.wechat.app_secret = platform::Secret::new("app-secret-for-tests");
+        s.wechat.timeout_ms = 2000;
+        tweak(s);
+    })
+    .await
+}
+
 /// Starts the application with exactly these settings.
 pub async fn start(settings: Settings) -> TestApp {
     show_server_logs_when_asked();
@@ -355,13 +370,9 @@ pub struct Shop {
 }
 
 impl TestApp {
-    pub async fn open_shop(
-        &self,
-        owner: &str,
-        points_price: i64,
-        stock: Option<i64>,
-        per_user_limit: Option<i64>,
-    ) -> Shop {
+    /// An approved merchant in 新华社区 named after its owner, a fresh resident `owner`:
+    /// (the owner's token, the merchant's id).
+    pub async fn approved_merchant(&self, owner: &str) -> (String, String) {
         let owner_token = self.login_resident(owner).await.access_token;
         let community = self.org_id("新华社区").await;
         let merchant = expect_json(
@@ -392,6 +403,17 @@ impl TestApp {
             StatusCode::OK,
         )
         .await;
+        (owner_token, merchant_id)
+    }
+
+    pub async fn open_shop(
+        &self,
+        owner: &str,
+        points_price: i64,
+        stock: Option<i64>,
+        per_user_limit: Option<i64>,
+    ) -> Shop {
+        let (owner_token, merchant_id) = self.approved_merchant(owner).await;
         let now = chrono::Utc::now();
         let offer = expect_json(
             self.post(
@@ -466,6 +488,34 @@ impl TestApp {
             )
             .await;
         }
+    }
+
+    /// `GET /api/v1/me/wallet` of the caller holding `token`.
+    pub async fn wallet(&self, token: &str) -> Value {
+        expect_json(
+            self.get("/api/v1/me/wallet", Some(token)).await,
+            StatusCode::OK,
+        )
+        .await
+    }
+
+    /// The balance of the budget of org `org_id`, as staff holding `token` see it.
+    pub async fn budget_of(&self, token: &str, org_id: &str) -> i64 {
+        let budget = expect_json(
+            self.get(&format!("/api/v1/staff/budgets/{org_id}"), Some(token))
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        budget["balance"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("a budget balance: {budget}"))
+    }
+
+    /// [`TestApp::budget_of`] the org named `org_name`.
+    pub async fn budget_named(&self, token: &str, org_name: &str) -> i64 {
+        let org_id = self.org_id(org_name).await;
+        self.budget_of(token, &org_id).await
     }
 
     pub async fn assert_ledger_balanced(&self) {

@@ -1,8 +1,7 @@
 //! WeChat login in fake mode, and in live mode against a local HTTP stand-in of WeChat that
 //! exercises the real reqwest client.
 
-use linli_tests::{expect_json, expect_problem, spawn_app, spawn_app_with, TestApp};
-use platform::config::WechatMode;
+use linli_tests::{expect_json, expect_problem, spawn_app, spawn_live_app, TestApp};
 use reqwest::StatusCode;
 use serde_json::json;
 use wiremock::matchers::{body_partial_json, method, path, query_param};
@@ -48,15 +47,7 @@ async fn fake_mode_refuses_codes_that_are_not_dev_codes() {
 }
 
 async fn live_app(wechat: &MockServer) -> TestApp {
-    let base_url = wechat.uri();
-    spawn_app_with(move |s| {
-        s.wechat.mode = WechatMode::Live;
-        s.wechat.base_url = base_url;
-        s.wechat.app_id = "wx-linli-test".into();
-        s.wechat.app_secret = platform::Secret::new("app-secret-for-tests");
-        s.wechat.timeout_ms = 2000;
-    })
-    .await
+    spawn_live_app(wechat.uri(), |_| {}).await
 }
 
 #[tokio::test]

@@ -6,29 +6,11 @@ use linli_tests::{
     expect_json, expect_problem, issue_time_credits, spawn_app, TestApp, DEMO_PASSWORD,
 };
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::json;
 
 const ALLOCATE: &str = "/api/v1/admin/budgets/allocations";
 const AWARD: &str = "/api/v1/staff/points/awards";
 const GIFT: &str = "/api/v1/me/time-credits/transfers";
-
-async fn budget(app: &TestApp, token: &str, org_id: &str) -> i64 {
-    let body = expect_json(
-        app.get(&format!("/api/v1/staff/budgets/{org_id}"), Some(token))
-            .await,
-        StatusCode::OK,
-    )
-    .await;
-    body["balance"].as_i64().unwrap()
-}
-
-async fn wallet(app: &TestApp, token: &str) -> Value {
-    expect_json(
-        app.get("/api/v1/me/wallet", Some(token)).await,
-        StatusCode::OK,
-    )
-    .await
-}
 
 async fn verify_balanced(app: &TestApp) {
     let admin = app.login_staff("admin", DEMO_PASSWORD).await.access_token;
@@ -51,8 +33,8 @@ async fn budgets_flow_from_the_treasury_to_streets_and_communities() {
     let kaiyuan = app.org_id("开源街道").await;
 
     // The demo seed funded 新华街道 with 100000 and passed 20000 on to 新华社区.
-    assert_eq!(budget(&app, &street, &xinhua).await, 80_000);
-    assert_eq!(budget(&app, &admin, &district).await, -100_000);
+    assert_eq!(app.budget_of(&street, &xinhua).await, 80_000);
+    assert_eq!(app.budget_of(&admin, &district).await, -100_000);
 
     let body = expect_json(
         app.post(
@@ -66,7 +48,7 @@ async fn budgets_flow_from_the_treasury_to_streets_and_communities() {
     .await;
     assert_eq!(body["from_org_id"], district.as_str());
     assert_eq!(body["balance"], 5000);
-    assert_eq!(budget(&app, &admin, &district).await, -105_000);
+    assert_eq!(app.budget_of(&admin, &district).await, -105_000);
 
     // A street passes its own budget on to its communities, not to others.
     let body = expect_json(
@@ -80,7 +62,7 @@ async fn budgets_flow_from_the_treasury_to_streets_and_communities() {
     )
     .await;
     assert_eq!(body["from_org_id"], xinhua.as_str());
-    assert_eq!(budget(&app, &street, &xinhua).await, 77_000);
+    assert_eq!(app.budget_of(&street, &xinhua).await, 77_000);
     let kaiyuan_community = app.org_id("开源社区").await;
     expect_problem(
         app.post(
@@ -116,7 +98,7 @@ async fn budgets_flow_from_the_treasury_to_streets_and_communities() {
     )
     .await;
     assert_eq!(
-        budget(&app, &street, &xinhua).await,
+        app.budget_of(&street, &xinhua).await,
         77_000,
         "a refused allocation moves nothing"
     );
@@ -189,7 +171,7 @@ async fn community_staff_award_points_from_their_own_budget_only() {
     .await;
     assert_eq!(body["budget_org_id"], xinhua_community.as_str());
     assert_eq!(body["budget_balance"], 19_880);
-    let w = wallet(&app, &alice.access_token).await;
+    let w = app.wallet(&alice.access_token).await;
     assert_eq!(w["points"]["balance"], 120);
     assert_eq!(w["points"]["available"], 120);
     assert_eq!(w["points"]["expiring"][0]["amount"], 120);
@@ -238,7 +220,7 @@ async fn community_staff_award_points_from_their_own_budget_only() {
     )
     .await;
     assert_eq!(
-        wallet(&app, &alice.access_token).await["points"]["balance"],
+        app.wallet(&alice.access_token).await["points"]["balance"],
         120
     );
     verify_balanced(&app).await;
@@ -316,7 +298,7 @@ async fn amounts_must_be_positive_whole_numbers() {
         .await;
     }
     assert_eq!(
-        wallet(&app, &alice.access_token).await["points"]["balance"],
+        app.wallet(&alice.access_token).await["points"]["balance"],
         0
     );
 }
@@ -342,7 +324,7 @@ async fn an_idempotency_key_replays_the_first_response_and_refuses_a_different_b
     assert_eq!(again.status(), StatusCode::CREATED);
     assert_eq!(again.text().await.unwrap(), first_body);
     assert_eq!(
-        wallet(&app, &alice.access_token).await["points"]["balance"],
+        app.wallet(&alice.access_token).await["points"]["balance"],
         50
     );
 
@@ -365,7 +347,7 @@ async fn an_idempotency_key_replays_the_first_response_and_refuses_a_different_b
     )
     .await;
     assert_eq!(
-        wallet(&app, &alice.access_token).await["points"]["balance"],
+        app.wallet(&alice.access_token).await["points"]["balance"],
         100
     );
 
@@ -380,10 +362,7 @@ async fn an_idempotency_key_replays_the_first_response_and_refuses_a_different_b
         bodies.insert(response.text().await.unwrap());
     }
     assert_eq!(bodies.len(), 1, "every retry got the first response");
-    assert_eq!(
-        wallet(&app, &bob.access_token).await["points"]["balance"],
-        10
-    );
+    assert_eq!(app.wallet(&bob.access_token).await["points"]["balance"], 10);
 
     let bad_key = app
         .send(
@@ -430,7 +409,7 @@ async fn time_credits_are_gifted_and_never_overdrawn() {
     .await;
     assert_eq!(body["balance_minutes"], 160);
     assert_eq!(
-        wallet(&app, &mum.access_token).await["time_credits"]["balance_minutes"],
+        app.wallet(&mum.access_token).await["time_credits"]["balance_minutes"],
         90
     );
     expect_problem(
@@ -479,11 +458,11 @@ async fn time_credits_are_gifted_and_never_overdrawn() {
         84
     );
     assert_eq!(
-        wallet(&app, &alice.access_token).await["time_credits"]["balance_minutes"],
+        app.wallet(&alice.access_token).await["time_credits"]["balance_minutes"],
         0
     );
     assert_eq!(
-        wallet(&app, &mum.access_token).await["time_credits"]["balance_minutes"],
+        app.wallet(&mum.access_token).await["time_credits"]["balance_minutes"],
         250
     );
     verify_balanced(&app).await;
@@ -631,7 +610,7 @@ async fn points_expire_by_lot_through_the_background_job() {
 
     // The access token has long expired on the moved clock; log in again.
     let alice = app.login_neighbour("alice", "新华社区").await;
-    let w = wallet(&app, &alice.access_token).await;
+    let w = app.wallet(&alice.access_token).await;
     assert_eq!(w["points"]["balance"], 0);
     assert_eq!(w["points"]["expiring"], json!([]));
     let page = expect_json(

@@ -53,28 +53,6 @@ fn offer_body(title: &str) -> Value {
     })
 }
 
-/// An approved merchant owned by a fresh resident: (owner token, merchant id).
-async fn active_merchant(app: &TestApp, owner: &str) -> (String, String) {
-    let owner = app.login_resident(owner).await.access_token;
-    let community = app.org_id("新华社区").await;
-    let merchant = expect_json(
-        application(app, &owner, "老王理发店", &community).await,
-        StatusCode::CREATED,
-    )
-    .await;
-    let id = merchant["id"].as_str().unwrap().to_owned();
-    let staff = app
-        .login_staff("community", DEMO_PASSWORD)
-        .await
-        .access_token;
-    expect_json(
-        review(app, &staff, &id, "approve", "").await,
-        StatusCode::OK,
-    )
-    .await;
-    (owner, id)
-}
-
 /// Titles in the catalog for `query`, of this test's merchant only (the demo seed has its own).
 async fn catalog_titles(app: &TestApp, query: &str, merchant: &str) -> Vec<String> {
     let page = expect_json(
@@ -204,7 +182,7 @@ async fn the_lifecycle_needs_reasons_and_follows_its_states() {
     )
     .await;
 
-    let (_, id) = active_merchant(&app, "carol").await;
+    let (_, id) = app.approved_merchant("carol").await;
     for (action, status) in [
         ("suspend", "suspended"),
         ("reinstate", "active"),
@@ -271,7 +249,7 @@ async fn bad_applications_and_offers_are_422_with_fields_and_write_nothing() {
     )
     .await;
 
-    let (owner, merchant) = active_merchant(&app, "owner").await;
+    let (owner, merchant) = app.approved_merchant("owner").await;
     let path = format!("/api/v1/merchants/{merchant}/offers");
     let now = Utc::now();
     for (patch, field) in [
@@ -317,7 +295,7 @@ async fn bad_applications_and_offers_are_422_with_fields_and_write_nothing() {
 #[tokio::test]
 async fn offers_go_from_draft_to_the_catalog_and_back_out() {
     let app = spawn_app().await;
-    let (owner, merchant) = active_merchant(&app, "owner").await;
+    let (owner, merchant) = app.approved_merchant("owner").await;
     let stranger = app.login_resident("stranger").await.access_token;
     let path = format!("/api/v1/merchants/{merchant}/offers");
     expect_problem(
@@ -460,7 +438,7 @@ async fn offers_go_from_draft_to_the_catalog_and_back_out() {
 #[tokio::test]
 async fn owners_invite_staff_once_and_can_remove_them() {
     let app = spawn_app().await;
-    let (owner, merchant) = active_merchant(&app, "owner").await;
+    let (owner, merchant) = app.approved_merchant("owner").await;
     let invite = expect_json(
         app.post(
             &format!("/api/v1/merchants/{merchant}/invites"),
@@ -612,7 +590,7 @@ async fn owners_invite_staff_once_and_can_remove_them() {
 #[tokio::test]
 async fn every_lifecycle_step_is_in_the_audit_trail() {
     let app = spawn_app().await;
-    let (_, merchant) = active_merchant(&app, "owner").await;
+    let (_, merchant) = app.approved_merchant("owner").await;
     let staff = app
         .login_staff("community", DEMO_PASSWORD)
         .await

@@ -81,11 +81,7 @@ async fn signed(app: &TestApp, secret: &str, body: String) -> reqwest::Response 
 
 async fn points(app: &TestApp, name: &str) -> (i64, i64) {
     let who = app.login_resident(name).await;
-    let wallet = expect_json(
-        app.get("/api/v1/me/wallet", Some(&who.access_token)).await,
-        StatusCode::OK,
-    )
-    .await;
+    let wallet = app.wallet(&who.access_token).await;
     (
         wallet["points"]["balance"].as_i64().unwrap(),
         wallet["points"]["held"].as_i64().unwrap(),

@@ -37,14 +37,6 @@ async fn verify(app: &TestApp, token: &str, merchant_id: &str, code: &str) -> re
     .await
 }
 
-async fn wallet(app: &TestApp, token: &str) -> Value {
-    expect_json(
-        app.get("/api/v1/me/wallet", Some(token)).await,
-        StatusCode::OK,
-    )
-    .await
-}
-
 async fn stock(app: &TestApp, offer_id: &str) -> Value {
     expect_json(
         app.get(&format!("/api/v1/offers/{offer_id}"), None).await,
@@ -73,7 +65,7 @@ async fn reserve_show_code_and_redeem_exactly_once() {
     assert_eq!(reserved["status"], "reserved");
     assert_eq!(reserved["points"], 200);
     let id = reserved["id"].as_str().unwrap().to_owned();
-    let w = wallet(&app, &alice.access_token).await;
+    let w = app.wallet(&alice.access_token).await;
     assert_eq!(
         (
             w["points"]["balance"].as_i64(),
@@ -118,7 +110,7 @@ async fn reserve_show_code_and_redeem_exactly_once() {
     )
     .await;
 
-    let w = wallet(&app, &alice.access_token).await;
+    let w = app.wallet(&alice.access_token).await;
     assert_eq!(
         (
             w["points"]["balance"].as_i64(),
@@ -219,10 +211,7 @@ async fn codes_work_only_for_the_right_merchant_once_and_in_time() {
         "code_invalid",
     )
     .await;
-    assert_eq!(
-        wallet(&app, &alice.access_token).await["points"]["held"],
-        100
-    );
+    assert_eq!(app.wallet(&alice.access_token).await["points"]["held"], 100);
 
     // Expired after 120 s.
     app.clock.advance(chrono::Duration::seconds(121));
@@ -275,7 +264,7 @@ async fn cancelling_releases_points_and_stock() {
     assert_eq!(cancelled["status"], "cancelled");
     assert_eq!(stock(&app, &shop.offer_id).await, 5);
     assert_eq!(
-        wallet(&app, &alice.access_token).await["points"]["available"],
+        app.wallet(&alice.access_token).await["points"]["available"],
         150
     );
     expect_problem(
@@ -361,7 +350,7 @@ async fn limits_stock_points_and_availability_are_enforced() {
     )
     .await;
     assert_eq!(
-        wallet(&app, &carol.access_token).await["points"]["held"],
+        app.wallet(&carol.access_token).await["points"]["held"],
         0,
         "a refused reservation holds nothing"
     );
@@ -415,10 +404,7 @@ async fn an_idempotency_key_reserves_once() {
         .unwrap();
     assert_eq!(first, again);
     assert_eq!(stock(&app, &shop.offer_id).await, 9);
-    assert_eq!(
-        wallet(&app, &alice.access_token).await["points"]["held"],
-        100
-    );
+    assert_eq!(app.wallet(&alice.access_token).await["points"]["held"], 100);
 }
 
 #[tokio::test]
@@ -450,7 +436,7 @@ async fn suspending_a_merchant_voids_its_reservations_with_points_back() {
         StatusCode::OK,
     )
     .await;
-    let w = wallet(&app, &alice.access_token).await;
+    let w = app.wallet(&alice.access_token).await;
     assert_eq!(
         (
             w["points"]["balance"].as_i64(),
@@ -510,7 +496,7 @@ async fn unredeemed_reservations_lapse_through_the_job() {
         0
     );
     let alice = app.login_resident("alice").await.access_token;
-    let w = wallet(&app, &alice).await;
+    let w = app.wallet(&alice).await;
     assert_eq!(
         (
             w["points"]["balance"].as_i64(),
@@ -633,7 +619,7 @@ async fn races_for_stock_points_and_one_code_have_exact_winners() {
         "{statuses:?}"
     );
     assert_eq!(
-        wallet(&app, &alice.access_token).await["points"]["balance"],
+        app.wallet(&alice.access_token).await["points"]["balance"],
         200
     );
     app.assert_ledger_balanced().await;

@@ -379,18 +379,6 @@ async fn staff_cannot_review_a_merchant_they_applied_for_and_reviews_name_the_re
 // ---------------------------------------------------------------------------------------
 // 5. A budget pays its own residents
 
-async fn budget(app: &TestApp, token: &str, org: &str) -> i64 {
-    let org_id = app.org_id(org).await;
-    expect_json(
-        app.get(&format!("/api/v1/staff/budgets/{org_id}"), Some(token))
-            .await,
-        StatusCode::OK,
-    )
-    .await["balance"]
-        .as_i64()
-        .unwrap()
-}
-
 #[tokio::test]
 async fn a_community_budget_pays_its_own_residents_and_not_another_streets() {
     let app = spawn_app().await;
@@ -398,7 +386,7 @@ async fn a_community_budget_pays_its_own_residents_and_not_another_streets() {
         .login_staff("community", DEMO_PASSWORD)
         .await
         .access_token;
-    let before = budget(&app, &staff, "新华社区").await;
+    let before = app.budget_named(&staff, "新华社区").await;
     let outsider = app.login_neighbour("kaiyuan", "开源社区").await;
     let homeless = app.login_resident("wanderer").await;
     for who in [&outsider, &homeless] {
@@ -416,7 +404,7 @@ async fn a_community_budget_pays_its_own_residents_and_not_another_streets() {
         assert_eq!(problem["errors"][0]["field"], "user_id");
     }
     assert_eq!(
-        budget(&app, &staff, "新华社区").await,
+        app.budget_named(&staff, "新华社区").await,
         before,
         "nothing left the budget"
     );
@@ -431,7 +419,7 @@ async fn a_community_budget_pays_its_own_residents_and_not_another_streets() {
         StatusCode::CREATED,
     )
     .await;
-    assert_eq!(budget(&app, &staff, "新华社区").await, before - 100);
+    assert_eq!(app.budget_named(&staff, "新华社区").await, before - 100);
     app.assert_ledger_balanced().await;
 }
 

@@ -60,25 +60,6 @@ async fn code(app: &TestApp, staff: &Session, activity: &Value) -> String {
     shown["code"].as_str().unwrap().to_owned()
 }
 
-async fn wallet(app: &TestApp, who: &Session) -> Value {
-    expect_json(
-        app.get("/api/v1/me/wallet", Some(&who.access_token)).await,
-        StatusCode::OK,
-    )
-    .await
-}
-
-async fn budget(app: &TestApp, staff: &Session, org: &str) -> i64 {
-    let path = format!("/api/v1/staff/budgets/{}", app.org_id(org).await);
-    expect_json(
-        app.get(&path, Some(&staff.access_token)).await,
-        StatusCode::OK,
-    )
-    .await["balance"]
-        .as_i64()
-        .unwrap()
-}
-
 /// Moves the frozen clock to `at` and logs everyone in again (tokens live 15 minutes).
 async fn travel(app: &TestApp, at: DateTime<Utc>, names: &[&str]) -> (Session, Vec<Session>) {
     let now = app.clock.now();
@@ -141,7 +122,7 @@ async fn an_activity_runs_from_sign_up_to_settlement_and_pays_once() {
     )
     .await;
     assert_eq!(activity["places_left"], 2);
-    let budget_before = budget(&app, &staff, "新华社区").await;
+    let budget_before = app.budget_named(&staff.access_token, "新华社区").await;
 
     // Two places: a and b get them; c is refused, then waits; b leaves and c moves up.
     for who in [&a, &b] {
@@ -401,12 +382,18 @@ async fn an_activity_runs_from_sign_up_to_settlement_and_pays_once() {
     expected.sort();
     assert_eq!(paid, expected, "{settled}");
     assert_eq!(
-        wallet(&app, a).await["time_credits"]["balance_minutes"],
+        app.wallet(&a.access_token).await["time_credits"]["balance_minutes"],
         120
     );
-    assert_eq!(wallet(&app, a).await["points"]["balance"], 20);
-    assert_eq!(wallet(&app, c).await["time_credits"]["balance_minutes"], 60);
-    assert_eq!(budget(&app, &staff, "新华社区").await, budget_before - 30);
+    assert_eq!(app.wallet(&a.access_token).await["points"]["balance"], 20);
+    assert_eq!(
+        app.wallet(&c.access_token).await["time_credits"]["balance_minutes"],
+        60
+    );
+    assert_eq!(
+        app.budget_named(&staff.access_token, "新华社区").await,
+        budget_before - 30
+    );
 
     // Settling again pays nothing more.
     let again = expect_json(
@@ -426,10 +413,13 @@ async fn an_activity_runs_from_sign_up_to_settlement_and_pays_once() {
         .iter()
         .all(|s| s["reason"] == "already_settled"));
     assert_eq!(
-        wallet(&app, a).await["time_credits"]["balance_minutes"],
+        app.wallet(&a.access_token).await["time_credits"]["balance_minutes"],
         120
     );
-    assert_eq!(budget(&app, &staff, "新华社区").await, budget_before - 30);
+    assert_eq!(
+        app.budget_named(&staff.access_token, "新华社区").await,
+        budget_before - 30
+    );
     // After the start nobody can leave or join.
     expect_problem(
         app.send(app.request(
@@ -600,7 +590,7 @@ async fn an_exhausted_budget_pays_nobody_until_it_is_funded() {
     )
     .await;
     let alice = app.login_resident("alice").await;
-    let purse = wallet(&app, &alice).await;
+    let purse = app.wallet(&alice.access_token).await;
     assert_eq!(
         purse["time_credits"]["balance_minutes"], 0,
         "no time credits either: nothing half-paid"
@@ -640,8 +630,14 @@ async fn an_exhausted_budget_pays_nobody_until_it_is_funded() {
     )
     .await;
     assert_eq!(settled["paid"].as_array().unwrap().len(), 2);
-    assert_eq!(wallet(&app, &alice).await["points"]["balance"], 30);
-    assert_eq!(budget(&app, &street, "和平社区").await, 100 - 30 - 15);
+    assert_eq!(
+        app.wallet(&alice.access_token).await["points"]["balance"],
+        30
+    );
+    assert_eq!(
+        app.budget_named(&street.access_token, "和平社区").await,
+        100 - 30 - 15
+    );
     app.assert_ledger_balanced().await;
 }
 
@@ -764,9 +760,9 @@ async fn concurrent_settlements_pay_each_attendee_once() {
     .await;
     assert_eq!(statement["balanced"], true);
     let v0 = app.login_resident("v0").await;
-    assert_eq!(wallet(&app, &v0).await["points"]["balance"], 12);
+    assert_eq!(app.wallet(&v0.access_token).await["points"]["balance"], 12);
     assert_eq!(
-        wallet(&app, &v0).await["time_credits"]["balance_minutes"],
+        app.wallet(&v0.access_token).await["time_credits"]["balance_minutes"],
         60
     );
 }
@@ -797,7 +793,7 @@ async fn help_requests_hold_pay_release_and_settle_disputes() {
     .await;
     assert_eq!(first["status"], "open");
     assert_eq!(
-        wallet(&app, &alice).await["time_credits"]["held_minutes"],
+        app.wallet(&alice.access_token).await["time_credits"]["held_minutes"],
         60
     );
     expect_problem(
@@ -866,10 +862,10 @@ async fn help_requests_hold_pay_release_and_settle_disputes() {
     .await;
     assert_eq!(confirmed["status"], "confirmed");
     assert_eq!(
-        wallet(&app, &bob).await["time_credits"]["balance_minutes"],
+        app.wallet(&bob.access_token).await["time_credits"]["balance_minutes"],
         60
     );
-    let purse = wallet(&app, &alice).await;
+    let purse = app.wallet(&alice.access_token).await;
     assert_eq!(
         (
             purse["time_credits"]["balance_minutes"].as_i64(),
@@ -900,7 +896,7 @@ async fn help_requests_hold_pay_release_and_settle_disputes() {
     )
     .await;
     assert_eq!(
-        wallet(&app, &alice).await["time_credits"]["held_minutes"],
+        app.wallet(&alice.access_token).await["time_credits"]["held_minutes"],
         0
     );
     // More than she has: refused, nothing held.
@@ -987,17 +983,17 @@ async fn help_requests_hold_pay_release_and_settle_disputes() {
         .await;
         assert_eq!(resolved["status"], "resolved");
         assert_eq!(
-            wallet(&app, &alice).await["time_credits"]["balance_minutes"],
+            app.wallet(&alice.access_token).await["time_credits"]["balance_minutes"],
             alice_after,
             "{outcome}"
         );
         assert_eq!(
-            wallet(&app, &bob).await["time_credits"]["balance_minutes"],
+            app.wallet(&bob.access_token).await["time_credits"]["balance_minutes"],
             bob_after,
             "{outcome}"
         );
         assert_eq!(
-            wallet(&app, &alice).await["time_credits"]["held_minutes"],
+            app.wallet(&alice.access_token).await["time_credits"]["held_minutes"],
             0
         );
     }

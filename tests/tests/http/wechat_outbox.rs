@@ -3,7 +3,9 @@
 //! of WeChat, retried with backoff on -1, recorded and never retried on 43101.
 
 use chrono::Duration;
-use linli_tests::{expect_json, expect_problem, spawn_app_with, TestApp, DEMO_PASSWORD};
+use linli_tests::{
+    expect_json, expect_problem, spawn_app_with, spawn_live_app, TestApp, DEMO_PASSWORD,
+};
 use platform::config::WechatMode;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -37,13 +39,7 @@ async fn wechat_stand_in() -> MockServer {
 }
 
 async fn live_app(wechat: &MockServer) -> TestApp {
-    let base_url = wechat.uri();
-    spawn_app_with(move |s| {
-        s.wechat.mode = WechatMode::Live;
-        s.wechat.base_url = base_url;
-        s.wechat.app_id = "wx-linli-test".into();
-        s.wechat.app_secret = platform::Secret::new("app-secret-for-tests");
-        s.wechat.timeout_ms = 2000;
+    spawn_live_app(wechat.uri(), |s| {
         s.wechat.demand_status_template_id = "tmpl-demand-status".into();
     })
     .await

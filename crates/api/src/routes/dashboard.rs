@@ -176,43 +176,49 @@ pub async fn series(
     let org = metrics::scope_org(&state.db, &user.0, query.org_id.as_deref()).await?;
     // Series are kept per district, street and community; a compound is 422, not a failure.
     metrics::level_column(&org.kind)?;
-    let s = crate::dashboard::series(&state.db, &org, from, to, now).await?;
-    Ok(HttpResponse::Ok().json(SeriesResponse {
-        org_id: org.id,
-        demands_by_day: s
-            .demands_by_day
-            .into_iter()
-            .map(|(date, submitted, closed)| DemandDay {
-                date,
-                submitted,
-                closed,
-            })
-            .collect(),
-        points_by_day: s
-            .points_by_day
-            .into_iter()
-            .map(|(date, issued, redeemed)| PointsDay {
-                date,
-                issued,
-                redeemed,
-            })
-            .collect(),
-        volunteer_hours_by_month: s
-            .volunteer_minutes_by_month
-            .into_iter()
-            .map(|(month, minutes)| VolunteerMonth {
-                month,
-                hours: minutes as f64 / 60.0,
-            })
-            .collect(),
-        parking_by_lot: s
-            .parking_by_lot
-            .into_iter()
-            .map(|(lot_id, name, utilization)| LotUtilization {
-                lot_id,
-                name,
-                utilization,
-            })
-            .collect(),
-    }))
+    let series = crate::dashboard::series(&state.db, &org, from, to, now).await?;
+    Ok(HttpResponse::Ok().json(SeriesResponse::of(org.id, series)))
+}
+
+impl SeriesResponse {
+    fn of(org_id: String, s: crate::dashboard::Series) -> Self {
+        Self {
+            org_id,
+            demands_by_day: s
+                .demands_by_day
+                .into_iter()
+                .map(|(date, submitted, closed)| DemandDay {
+                    date,
+                    submitted,
+                    closed,
+                })
+                .collect(),
+            points_by_day: s
+                .points_by_day
+                .into_iter()
+                .map(|(date, issued, redeemed)| PointsDay {
+                    date,
+                    issued,
+                    redeemed,
+                })
+                .collect(),
+            volunteer_hours_by_month: s
+                .volunteer_minutes_by_month
+                .into_iter()
+                .map(|(month, minutes)| VolunteerMonth {
+                    month,
+                    hours: minutes as f64 / 60.0,
+                })
+                .collect(),
+            parking_by_lot: s
+                .parking_by_lot
+                .into_iter()
+                .map(|(lot_id, name, utilization)| LotUtilization {
+                    lot_id,
+                    name,
+                    utilization,
+                })
+                .collect(),
+        }
+    }
 }
