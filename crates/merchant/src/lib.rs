@@ -6,8 +6,10 @@ mod error;
 pub mod lifecycle;
 pub mod migration;
 pub mod offer_rules;
+pub mod redemption_state;
 pub mod report;
 pub mod service;
 
 pub use error::MerchantError;
 pub use lifecycle::{MerchantAction, MerchantStatus};
+pub use redemption_state::{RedemptionAction, RedemptionStatus};

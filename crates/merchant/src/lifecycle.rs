@@ -1,15 +1,24 @@
 //! The merchant lifecycle as a pure state machine: pending → active | rejected;
 //! active ⇄ suspended; active | suspended → closed (exit). Rejected and closed are final.
 
+use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, EnumIter, DeriveActiveEnum,
+)]
 #[serde(rename_all = "snake_case")]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
 pub enum MerchantStatus {
+    #[sea_orm(string_value = "pending")]
     Pending,
+    #[sea_orm(string_value = "active")]
     Active,
+    #[sea_orm(string_value = "suspended")]
     Suspended,
+    #[sea_orm(string_value = "rejected")]
     Rejected,
+    #[sea_orm(string_value = "closed")]
     Closed,
 }
 

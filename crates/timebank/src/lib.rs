@@ -5,8 +5,12 @@
 pub mod check_code;
 pub mod entity;
 mod error;
+pub mod help_state;
 pub mod migration;
 pub mod report;
 pub mod service;
+pub mod signup_state;
 
 pub use error::TimebankError;
+pub use help_state::{HelpStatus, HelpStep};
+pub use signup_state::{ActivityStatus, SignupStatus, SignupStep};

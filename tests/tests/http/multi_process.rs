@@ -694,7 +694,7 @@ async fn concurrent_settlements_across_instances_pay_each_attendee_once() {
             id: Set(uuid::Uuid::now_v7().to_string()),
             activity_id: Set(activity_id.clone()),
             user_id: Set(user_id.clone()),
-            status: Set("confirmed".to_owned()),
+            status: Set(timebank::SignupStatus::Confirmed),
             created_at: Set(now - chrono::Duration::days(1)),
             updated_at: Set(now - chrono::Duration::days(1)),
             checked_in_at: Set(Some(now - chrono::Duration::hours(3))),

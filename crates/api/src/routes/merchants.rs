@@ -100,7 +100,7 @@ impl From<merchant_row::Model> for MerchantResponse {
             community_id: m.community_id,
             description: m.description,
             partner_type: m.partner_type,
-            status: m.status,
+            status: m.status.as_str().to_owned(),
             applicant_user_id: m.applicant_user_id,
             created_at: m.created_at,
             updated_at: m.updated_at,

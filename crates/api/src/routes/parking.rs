@@ -313,7 +313,7 @@ async fn booking_page(
             plate: b.plate,
             starts_at: b.starts_at,
             ends_at: b.ends_at,
-            status: b.status,
+            status: b.status.as_str().to_owned(),
             held_points: b.held_points,
             entered_at: b.entered_at,
             exited_at: b.exited_at,

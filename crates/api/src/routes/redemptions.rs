@@ -58,7 +58,7 @@ impl From<redemption_row::Model> for RedemptionResponse {
     fn from(r: redemption_row::Model) -> Self {
         Self {
             id: r.id,
-            status: r.status,
+            status: r.status.as_str().to_owned(),
             points: r.points,
             offer_id: r.offer_id,
             offer_title: r.offer_title,
@@ -237,7 +237,7 @@ impl From<redemption_row::Model> for VerifyResponse {
     fn from(r: redemption_row::Model) -> Self {
         Self {
             redemption_id: r.id,
-            status: r.status,
+            status: r.status.as_str().to_owned(),
             points: r.points,
             offer_title: r.offer_title,
             cash_value_fen: r.cash_value_fen,

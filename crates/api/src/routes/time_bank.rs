@@ -128,7 +128,7 @@ impl From<activity::Model> for ActivityResponse {
             confirmed: a.confirmed,
             points_per_hour: a.points_per_hour,
             time_credits: a.time_credits,
-            status: a.status,
+            status: a.status.as_str().to_owned(),
         }
     }
 }
@@ -245,7 +245,7 @@ impl From<signup::Model> for SignupResponse {
         Self {
             activity_id: s.activity_id,
             user_id: s.user_id,
-            status: s.status,
+            status: s.status.as_str().to_owned(),
             signed_up_at: s.created_at,
             checked_in_at: s.checked_in_at,
             checked_out_at: s.checked_out_at,
@@ -625,7 +625,7 @@ impl From<help_request::Model> for HelpRequestResponse {
             description: r.description,
             service_type: r.service_type,
             minutes: r.minutes,
-            status: r.status,
+            status: r.status.as_str().to_owned(),
             dispute_reason: r.dispute_reason,
             resolution: r.resolution,
             created_at: r.created_at,

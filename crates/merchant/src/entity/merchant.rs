@@ -14,8 +14,7 @@ pub struct Model {
     pub description: String,
     /// `group` (团体型) or `independent` (独立型).
     pub partner_type: String,
-    /// `pending`, `active`, `suspended`, `rejected` or `closed`.
-    pub status: String,
+    pub status: crate::lifecycle::MerchantStatus,
     pub applicant_user_id: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -13,8 +13,7 @@ pub struct Model {
     pub points: i64,
     pub cash_value_fen: i64,
     pub offer_title: String,
-    /// `reserved`, `redeemed`, `cancelled` or `expired`.
-    pub status: String,
+    pub status: crate::redemption_state::RedemptionStatus,
     /// The ledger hold on the resident's points.
     pub hold_id: String,
     /// The reservation lapses at this time unless redeemed.

@@ -77,7 +77,7 @@ pub async fn apply(
         community_id: Set(input.community_id),
         description: Set(description),
         partner_type: Set(partner_type),
-        status: Set(MerchantStatus::Pending.as_str().to_owned()),
+        status: Set(MerchantStatus::Pending),
         applicant_user_id: Set(actor.user_id.clone()),
         created_at: Set(now),
         updated_at: Set(now),
@@ -189,18 +189,17 @@ pub async fn transition(
             "You cannot review a merchant you applied for or work for; another staff member must.",
         ));
     }
-    let from = MerchantStatus::parse(&merchant.status)
-        .ok_or(MerchantError::NotFound("merchant status"))?;
+    let from = merchant.status;
     let to = from.apply(action).ok_or(MerchantError::InvalidTransition {
         action: action.as_str(),
         from: from.as_str(),
     })?;
     // Compare-and-set on the status, so two reviewers racing cannot both act.
     let changed = merchant::Entity::update_many()
-        .col_expr(merchant::Column::Status, Expr::value(to.as_str()))
+        .col_expr(merchant::Column::Status, Expr::value(to))
         .col_expr(merchant::Column::UpdatedAt, Expr::value(now))
         .filter(merchant::Column::Id.eq(merchant_id))
-        .filter(merchant::Column::Status.eq(from.as_str()))
+        .filter(merchant::Column::Status.eq(from))
         .exec(conn)
         .await?;
     if changed.rows_affected != 1 {
@@ -228,7 +227,7 @@ pub async fn transition(
         crate::service::redemptions::void_open_for_merchant(conn, merchant_id, now).await?;
     }
     Ok(merchant::Model {
-        status: to.as_str().to_owned(),
+        status: to,
         updated_at: now,
         ..merchant
     })

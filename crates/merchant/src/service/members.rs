@@ -89,8 +89,8 @@ pub async fn accept(
         .await?
         .ok_or(MerchantError::NotFound("merchant"))?;
     if !matches!(
-        MerchantStatus::parse(&merchant.status),
-        Some(MerchantStatus::Active | MerchantStatus::Suspended)
+        merchant.status,
+        MerchantStatus::Active | MerchantStatus::Suspended
     ) {
         return Err(MerchantError::NotFound("invite"));
     }

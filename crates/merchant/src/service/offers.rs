@@ -30,10 +30,6 @@ pub async fn merchant_of_member(
         .ok_or(MerchantError::NotFound("merchant"))
 }
 
-fn status_of(m: &merchant::Model) -> Option<MerchantStatus> {
-    MerchantStatus::parse(&m.status)
-}
-
 pub async fn create(
     conn: &impl ConnectionTrait,
     actor: &Actor,
@@ -42,10 +38,10 @@ pub async fn create(
     now: DateTime<Utc>,
 ) -> Result<offer::Model, MerchantError> {
     let merchant = merchant_of_member(conn, actor, merchant_id).await?;
-    if status_of(&merchant) != Some(MerchantStatus::Active) {
+    if merchant.status != MerchantStatus::Active {
         return Err(MerchantError::InvalidTransition {
             action: "add offers to",
-            from: status_of(&merchant).map_or("unknown", MerchantStatus::as_str),
+            from: merchant.status.as_str(),
         });
     }
     let fields = input.check(now)?;
@@ -175,10 +171,10 @@ pub async fn set_published(
             from: status.as_str(),
         });
     }
-    if publish && status_of(&merchant) != Some(MerchantStatus::Active) {
+    if publish && merchant.status != MerchantStatus::Active {
         return Err(MerchantError::InvalidTransition {
             action: "publish offers of",
-            from: status_of(&merchant).map_or("unknown", MerchantStatus::as_str),
+            from: merchant.status.as_str(),
         });
     }
     if publish && current.valid_until <= now {

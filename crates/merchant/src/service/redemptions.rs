@@ -5,6 +5,7 @@
 //! redemption and its points move together or not at all.
 
 use crate::entity::{merchant, merchant_member, offer, redemption};
+use crate::redemption_state::{RedemptionAction, RedemptionStatus};
 use crate::service::offers::public_offer;
 use crate::{MerchantError, MerchantStatus};
 use chrono::{DateTime, Duration, Utc};
@@ -35,25 +36,6 @@ impl Default for RedemptionSettings {
             reservation_validity: Duration::days(7),
             code_ttl: Duration::seconds(120),
             expiry_rule: ExpiryRule::default(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RedemptionStatus {
-    Reserved,
-    Redeemed,
-    Cancelled,
-    Expired,
-}
-
-impl RedemptionStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Reserved => "reserved",
-            Self::Redeemed => "redeemed",
-            Self::Cancelled => "cancelled",
-            Self::Expired => "expired",
         }
     }
 }
@@ -158,10 +140,10 @@ pub async fn reserve(
         let taken = redemption::Entity::find()
             .filter(redemption::Column::OfferId.eq(offer_id))
             .filter(redemption::Column::UserId.eq(actor.user_id.as_str()))
-            .filter(redemption::Column::Status.is_in([
-                RedemptionStatus::Reserved.as_str(),
-                RedemptionStatus::Redeemed.as_str(),
-            ]))
+            .filter(
+                redemption::Column::Status
+                    .is_in([RedemptionStatus::Reserved, RedemptionStatus::Redeemed]),
+            )
             .count(conn)
             .await?;
         if i64::try_from(taken).unwrap_or(i64::MAX) >= limit {
@@ -196,7 +178,7 @@ pub async fn reserve(
         points: Set(offer.points_price),
         cash_value_fen: Set(offer.cash_value_fen),
         offer_title: Set(offer.title),
-        status: Set(RedemptionStatus::Reserved.as_str().to_owned()),
+        status: Set(RedemptionStatus::Reserved),
         hold_id: Set(hold.id),
         expires_at: Set(expires_at),
         code_hash: Set(None),
@@ -245,10 +227,10 @@ pub async fn issue_code(
     now: DateTime<Utc>,
 ) -> Result<IssuedCode, MerchantError> {
     let current = own_redemption(conn, actor, redemption_id).await?;
-    if current.status != RedemptionStatus::Reserved.as_str() || current.expires_at <= now {
+    if current.status.apply(RedemptionAction::IssueCode).is_none() || current.expires_at <= now {
         return Err(MerchantError::InvalidTransition {
             action: "show a code for",
-            from: if current.status == RedemptionStatus::Reserved.as_str() {
+            from: if current.status == RedemptionStatus::Reserved {
                 "expired"
             } else {
                 "no longer reserved"
@@ -286,7 +268,7 @@ pub async fn issue_code(
         )
         .col_expr(redemption::Column::CodeExpiresAt, Expr::value(expires_at))
         .filter(redemption::Column::Id.eq(redemption_id))
-        .filter(redemption::Column::Status.eq(RedemptionStatus::Reserved.as_str()))
+        .filter(redemption::Column::Status.eq(RedemptionStatus::Reserved))
         .exec(conn)
         .await?;
     if updated.rows_affected != 1 {
@@ -313,7 +295,7 @@ fn live_code(merchant_id: &str, code: &str, now: DateTime<Utc>) -> Condition {
     Condition::all()
         .add(matches)
         .add(redemption::Column::MerchantId.eq(merchant_id))
-        .add(redemption::Column::Status.eq(RedemptionStatus::Reserved.as_str()))
+        .add(redemption::Column::Status.eq(RedemptionStatus::Reserved))
         .add(redemption::Column::CodeExpiresAt.gt(now))
         .add(redemption::Column::ExpiresAt.gt(now))
 }
@@ -331,7 +313,7 @@ async fn check_verifier(
     let active = merchant::Entity::find_by_id(merchant_id.to_owned())
         .one(conn)
         .await?
-        .is_some_and(|m| m.status == MerchantStatus::Active.as_str());
+        .is_some_and(|m| m.status == MerchantStatus::Active);
     if active {
         Ok(())
     } else {
@@ -369,7 +351,7 @@ pub async fn verify(
     let flipped = redemption::Entity::update_many()
         .col_expr(
             redemption::Column::Status,
-            Expr::value(RedemptionStatus::Redeemed.as_str()),
+            Expr::value(RedemptionStatus::Redeemed),
         )
         .col_expr(redemption::Column::RedeemedAt, Expr::value(now))
         .col_expr(
@@ -428,7 +410,7 @@ pub async fn verify(
     )
     .await?;
     Ok(redemption::Model {
-        status: RedemptionStatus::Redeemed.as_str().to_owned(),
+        status: RedemptionStatus::Redeemed,
         redeemed_at: Some(now),
         redeemed_by: Some(actor.user_id.clone()),
         ended_at: Some(now),
@@ -448,7 +430,7 @@ async fn end_reservation(
     now: DateTime<Utc>,
 ) -> Result<bool, MerchantError> {
     let flipped = redemption::Entity::update_many()
-        .col_expr(redemption::Column::Status, Expr::value(status.as_str()))
+        .col_expr(redemption::Column::Status, Expr::value(status))
         .col_expr(redemption::Column::EndedAt, Expr::value(now))
         .col_expr(redemption::Column::EndReason, Expr::value(reason))
         .col_expr(
@@ -460,7 +442,7 @@ async fn end_reservation(
             Expr::value(Option::<String>::None),
         )
         .filter(redemption::Column::Id.eq(reservation.id.as_str()))
-        .filter(redemption::Column::Status.eq(RedemptionStatus::Reserved.as_str()))
+        .filter(redemption::Column::Status.eq(RedemptionStatus::Reserved))
         .exec(conn)
         .await?;
     if flipped.rows_affected != 1 {
@@ -510,7 +492,7 @@ pub async fn cancel(
         });
     }
     Ok(redemption::Model {
-        status: RedemptionStatus::Cancelled.as_str().to_owned(),
+        status: RedemptionStatus::Cancelled,
         ended_at: Some(now),
         end_reason: Some("cancelled_by_resident".to_owned()),
         code_hash: None,
@@ -527,7 +509,7 @@ pub async fn void_open_for_merchant(
 ) -> Result<u64, MerchantError> {
     let open = redemption::Entity::find()
         .filter(redemption::Column::MerchantId.eq(merchant_id))
-        .filter(redemption::Column::Status.eq(RedemptionStatus::Reserved.as_str()))
+        .filter(redemption::Column::Status.eq(RedemptionStatus::Reserved))
         .all(conn)
         .await?;
     let mut ended = 0;
@@ -555,7 +537,7 @@ pub async fn expire_due(
     limit: u64,
 ) -> Result<u64, MerchantError> {
     let due = redemption::Entity::find()
-        .filter(redemption::Column::Status.eq(RedemptionStatus::Reserved.as_str()))
+        .filter(redemption::Column::Status.eq(RedemptionStatus::Reserved))
         .filter(redemption::Column::ExpiresAt.lte(now))
         .order_by_asc(redemption::Column::ExpiresAt)
         .limit(limit)
@@ -680,7 +662,7 @@ pub async fn stats(
             "service_value_fen",
         )
         .filter(redemption::Column::MerchantId.eq(merchant_id))
-        .filter(redemption::Column::Status.eq(RedemptionStatus::Redeemed.as_str()))
+        .filter(redemption::Column::Status.eq(RedemptionStatus::Redeemed))
         .filter(redemption::Column::RedeemedAt.gte(from))
         .filter(redemption::Column::RedeemedAt.lt(to))
         .into_tuple::<(i64, i64, i64)>()

@@ -12,8 +12,7 @@ pub struct Model {
     pub plate: String,
     pub starts_at: DateTimeUtc,
     pub ends_at: DateTimeUtc,
-    /// `booked`, `active` (parked), `completed`, `cancelled`, `no_show`, `unpaid_overstay`.
-    pub status: String,
+    pub status: crate::booking_state::BookingStatus,
     pub hold_id: String,
     pub held_points: i64,
     pub entered_at: Option<DateTimeUtc>,

@@ -3,6 +3,7 @@
 //! of two racing bookings (which then tries another free slot inside a savepoint); on
 //! SQLite the single writer makes the check-then-insert atomic.
 
+use crate::booking_state::{BookingAction, BookingStatus};
 use crate::entity::{booking, lot};
 use crate::open_hours;
 use crate::pricing::{price, unit_points, units};
@@ -128,7 +129,7 @@ where
     }
     let unpaid = booking::Entity::find()
         .filter(booking::Column::UserId.eq(actor.user_id.as_str()))
-        .filter(booking::Column::Status.eq("unpaid_overstay"))
+        .filter(booking::Column::Status.eq(BookingStatus::UnpaidOverstay))
         .one(conn)
         .await?;
     if let Some(unpaid) = unpaid {
@@ -179,7 +180,7 @@ where
             plate: Set(plate.clone()),
             starts_at: Set(input.starts_at),
             ends_at: Set(input.ends_at),
-            status: Set("booked".to_owned()),
+            status: Set(BookingStatus::Booked),
             hold_id: Set(hold_id.clone()),
             held_points: Set(quote),
             entered_at: Set(None),
@@ -237,13 +238,22 @@ pub async fn mine(
 }
 
 /// Moves a booking from `from` to `to` by compare-and-set, with extra columns.
+/// Moves the booking by `action` (refused when the state machine does not allow it) with a
+/// compare-and-set on its current status: `false` when someone else moved it first.
 async fn flip(
     conn: &impl ConnectionTrait,
     booking: &booking::Model,
-    to: &str,
+    action: BookingAction,
     columns: Vec<(booking::Column, sea_orm::sea_query::SimpleExpr)>,
     now: DateTime<Utc>,
 ) -> Result<bool, ParkingError> {
+    let to = booking
+        .status
+        .apply(action)
+        .ok_or_else(|| ParkingError::InvalidTransition {
+            action: action.verb(),
+            from: booking.status.as_str().to_owned(),
+        })?;
     let mut update = booking::Entity::update_many()
         .col_expr(booking::Column::Status, Expr::value(to))
         .col_expr(booking::Column::UpdatedAt, Expr::value(now));
@@ -252,7 +262,7 @@ async fn flip(
     }
     let changed = update
         .filter(booking::Column::Id.eq(booking.id.as_str()))
-        .filter(booking::Column::Status.eq(booking.status.as_str()))
+        .filter(booking::Column::Status.eq(booking.status))
         .exec(conn)
         .await?;
     Ok(changed.rows_affected == 1)
@@ -269,24 +279,24 @@ pub async fn cancel(
     if booking.user_id != actor.user_id {
         return Err(ParkingError::NotFound("booking"));
     }
-    if booking.status != "booked" || now >= booking.starts_at {
+    if booking.status != BookingStatus::Booked || now >= booking.starts_at {
         return Err(ParkingError::InvalidTransition {
             action: "cancel",
-            from: if booking.status == "booked" {
+            from: if booking.status == BookingStatus::Booked {
                 "started".to_owned()
             } else {
-                booking.status
+                booking.status.as_str().to_owned()
             },
         });
     }
-    if !flip(conn, &booking, "cancelled", Vec::new(), now).await? {
+    if !flip(conn, &booking, BookingAction::Cancel, Vec::new(), now).await? {
         return Err(ParkingError::Changed);
     }
     if !booking.hold_id.is_empty() {
         holds::void(conn, &booking.hold_id, now).await?;
     }
     Ok(booking::Model {
-        status: "cancelled".to_owned(),
+        status: BookingStatus::Cancelled,
         updated_at: now,
         ..booking
     })
@@ -298,10 +308,13 @@ pub async fn enter(
     booking: &booking::Model,
     now: DateTime<Utc>,
 ) -> Result<bool, ParkingError> {
+    if booking.status.apply(BookingAction::Enter).is_none() {
+        return Ok(false);
+    }
     flip(
         conn,
         booking,
-        "active",
+        BookingAction::Enter,
         vec![(booking::Column::EnteredAt, Expr::value(now))],
         now,
     )
@@ -366,15 +379,12 @@ pub async fn exit(
     let released = booking.held_points - charged;
     let overstay_paid = overstay.min((available_after_hold + released).max(0));
     let unpaid = overstay - overstay_paid;
-    let status = if unpaid > 0 {
-        "unpaid_overstay"
-    } else {
-        "completed"
-    };
     if !flip(
         conn,
         booking,
-        status,
+        BookingAction::Exit {
+            paid_in_full: unpaid == 0,
+        },
         vec![
             (booking::Column::ExitedAt, Expr::value(now)),
             (booking::Column::ChargedPoints, Expr::value(charged)),
@@ -458,17 +468,17 @@ pub async fn pay_overstay(
     if booking.user_id != actor.user_id {
         return Err(ParkingError::NotFound("booking"));
     }
-    if booking.status != "unpaid_overstay" {
+    if booking.status != BookingStatus::UnpaidOverstay {
         return Err(ParkingError::InvalidTransition {
             action: "pay",
-            from: booking.status,
+            from: booking.status.as_str().to_owned(),
         });
     }
     let owed = booking.unpaid_points;
     if !flip(
         conn,
         &booking,
-        "completed",
+        BookingAction::PayOverstay,
         vec![
             (booking::Column::UnpaidPoints, Expr::value(0)),
             (
@@ -498,7 +508,7 @@ pub async fn pay_overstay(
     )
     .await?;
     Ok(booking::Model {
-        status: "completed".to_owned(),
+        status: BookingStatus::Completed,
         unpaid_points: 0,
         overstay_points: booking.overstay_points + owed,
         updated_at: now,
@@ -517,7 +527,7 @@ pub async fn mark_no_shows(
     batch: u64,
 ) -> Result<u64, ParkingError> {
     let due = booking::Entity::find()
-        .filter(booking::Column::Status.eq("booked"))
+        .filter(booking::Column::Status.eq(BookingStatus::Booked))
         .filter(booking::Column::StartsAt.lte(now - after))
         .order_by_asc(booking::Column::StartsAt)
         .limit(batch)
@@ -531,7 +541,7 @@ pub async fn mark_no_shows(
         if !flip(
             conn,
             &booking,
-            "no_show",
+            BookingAction::MarkNoShow,
             vec![(booking::Column::ChargedPoints, Expr::value(charge))],
             now,
         )
@@ -564,7 +574,7 @@ pub async fn bookable_entry(
     Ok(booking::Entity::find()
         .filter(booking::Column::LotId.eq(lot.id.as_str()))
         .filter(booking::Column::Plate.eq(plate))
-        .filter(booking::Column::Status.eq("booked"))
+        .filter(booking::Column::Status.eq(BookingStatus::Booked))
         .filter(booking::Column::StartsAt.lte(now + Duration::minutes(lot.entry_grace_minutes)))
         .filter(booking::Column::EndsAt.gt(now))
         .order_by_asc(booking::Column::StartsAt)
@@ -581,7 +591,7 @@ pub async fn parked(
     Ok(booking::Entity::find()
         .filter(booking::Column::LotId.eq(lot.id.as_str()))
         .filter(booking::Column::Plate.eq(plate))
-        .filter(booking::Column::Status.eq("active"))
+        .filter(booking::Column::Status.eq(BookingStatus::Active))
         .order_by_asc(booking::Column::StartsAt)
         .one(conn)
         .await?)
@@ -622,11 +632,11 @@ pub async fn check_by_staff(
     }
     let invalid = |action: &'static str| ParkingError::InvalidTransition {
         action,
-        from: booking.status.clone(),
+        from: booking.status.as_str().to_owned(),
     };
     match action {
         StaffGateAction::CheckIn => {
-            if booking.status != "booked" {
+            if booking.status != BookingStatus::Booked {
                 return Err(invalid("check in"));
             }
             ensure_check_in_window(&lot, &booking, now)?;
@@ -635,7 +645,9 @@ pub async fn check_by_staff(
             }
         }
         StaffGateAction::CheckOut => {
-            if booking.status != "active" || booking.entered_at.is_some_and(|at| at > now) {
+            if booking.status != BookingStatus::Active
+                || booking.entered_at.is_some_and(|at| at > now)
+            {
                 return Err(invalid("check out"));
             }
             let charge = exit(conn, &lot, &booking, rule, now).await?;

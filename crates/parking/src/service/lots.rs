@@ -74,7 +74,10 @@ pub async fn create(
             merchant::entity::merchant::Entity::find_by_id(id.clone())
                 .one(conn)
                 .await?
-                .filter(|m| m.status == "active" && actor.merchant_ids().contains(&m.id))
+                .filter(|m| {
+                    m.status == merchant::MerchantStatus::Active
+                        && actor.merchant_ids().contains(&m.id)
+                })
                 .ok_or(ParkingError::Forbidden(
                     "Only staff of an active partner set up a lot in its name.",
                 ))?,

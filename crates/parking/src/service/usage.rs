@@ -81,7 +81,7 @@ pub async fn daily(
         .unwrap_or(now);
     let rows = booking::Entity::find()
         .filter(booking::Column::LotId.eq(lot.id.as_str()))
-        .filter(booking::Column::Status.ne("cancelled"))
+        .filter(booking::Column::Status.ne(crate::BookingStatus::Cancelled))
         .filter(booking::Column::StartsAt.lt(end))
         .filter(booking::Column::EndsAt.gt(start - Duration::days(3)))
         .all(conn)

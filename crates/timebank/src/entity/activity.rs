@@ -26,8 +26,7 @@ pub struct Model {
     pub time_credits: bool,
     /// Key of the rotating on-site check-in code; never leaves the server.
     pub check_secret: String,
-    /// `scheduled` or `cancelled`.
-    pub status: String,
+    pub status: crate::signup_state::ActivityStatus,
     pub created_by: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -16,8 +16,7 @@ pub struct Model {
     pub service_type: String,
     /// Time credits offered, held on the requester's wallet.
     pub minutes: i64,
-    /// `open`, `accepted`, `completed`, `confirmed`, `cancelled`, `disputed`, `resolved`.
-    pub status: String,
+    pub status: crate::help_state::HelpStatus,
     pub hold_id: String,
     pub dispute_reason: Option<String>,
     pub resolution: Option<String>,

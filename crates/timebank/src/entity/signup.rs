@@ -8,8 +8,7 @@ pub struct Model {
     pub id: String,
     pub activity_id: String,
     pub user_id: String,
-    /// `confirmed`, `waitlisted` or `cancelled`.
-    pub status: String,
+    pub status: crate::signup_state::SignupStatus,
     pub created_at: DateTimeUtc,
     /// Waiting-list order: the earliest `updated_at` among the waitlisted moves up first.
     pub updated_at: DateTimeUtc,

@@ -4,6 +4,7 @@
 //! cancelled place goes to the longest-waiting resident.
 
 use crate::entity::{activity, signup};
+use crate::signup_state::{ActivityStatus, SignupStatus, SignupStep};
 use crate::TimebankError;
 use chrono::{DateTime, Duration, Utc};
 use identity::entity::org;
@@ -88,7 +89,10 @@ pub async fn create(
             merchant::entity::merchant::Entity::find_by_id(id.clone())
                 .one(conn)
                 .await?
-                .filter(|m| m.status == "active" && actor.merchant_ids().contains(&m.id))
+                .filter(|m| {
+                    m.status == merchant::MerchantStatus::Active
+                        && actor.merchant_ids().contains(&m.id)
+                })
                 .ok_or(TimebankError::Forbidden(
                     "Only staff of an active partner run activities in its name.",
                 ))?,
@@ -161,7 +165,7 @@ pub async fn create(
         points_per_hour: Set(input.points_per_hour),
         time_credits: Set(input.time_credits),
         check_secret: Set(random_token(32)),
-        status: Set("scheduled".to_owned()),
+        status: Set(ActivityStatus::Scheduled),
         created_by: Set(actor.user_id.clone()),
         created_at: Set(now),
         updated_at: Set(now),
@@ -186,7 +190,8 @@ pub async fn list(
     limit: u64,
     before: Option<&str>,
 ) -> Result<(Vec<activity::Model>, Option<String>), TimebankError> {
-    let mut query = activity::Entity::find().filter(activity::Column::Status.eq("scheduled"));
+    let mut query =
+        activity::Entity::find().filter(activity::Column::Status.eq(ActivityStatus::Scheduled));
     if let Some(path) = &filter.org_path {
         query = query.filter(activity::Column::OrgPath.starts_with(path.as_str()));
     }
@@ -243,7 +248,7 @@ pub async fn sign_up(
     now: DateTime<Utc>,
 ) -> Result<signup::Model, TimebankError> {
     let activity = find(conn, activity_id).await?;
-    if activity.status != "scheduled" {
+    if !activity.status.takes_part() {
         return Err(TimebankError::ActivityCancelled);
     }
     if now >= activity.starts_at {
@@ -251,31 +256,34 @@ pub async fn sign_up(
     }
     let existing = signup_of(conn, activity_id, &actor.user_id).await?;
     if let Some(current) = &existing {
-        if current.status != "cancelled" {
+        if current.status.is_live() {
             return Ok(current.clone());
         }
     }
-    let status = if take_place(conn, activity_id).await? {
-        "confirmed"
+    let step = if take_place(conn, activity_id).await? {
+        SignupStep::TakePlace
     } else if waitlist {
-        "waitlisted"
+        SignupStep::Wait
     } else {
         return Err(TimebankError::ActivityFull);
     };
+    let status = SignupStatus::Cancelled
+        .apply(step)
+        .ok_or(TimebankError::Changed)?;
     let saved = match existing {
         Some(cancelled) => {
             let changed = signup::Entity::update_many()
                 .col_expr(signup::Column::Status, Expr::value(status))
                 .col_expr(signup::Column::UpdatedAt, Expr::value(now))
                 .filter(signup::Column::Id.eq(cancelled.id.as_str()))
-                .filter(signup::Column::Status.eq("cancelled"))
+                .filter(signup::Column::Status.eq(SignupStatus::Cancelled))
                 .exec(conn)
                 .await?;
             if changed.rows_affected != 1 {
                 return Err(TimebankError::Changed);
             }
             signup::Model {
-                status: status.to_owned(),
+                status,
                 updated_at: now,
                 ..cancelled
             }
@@ -284,7 +292,7 @@ pub async fn sign_up(
             id: Set(new_id()),
             activity_id: Set(activity_id.to_owned()),
             user_id: Set(actor.user_id.clone()),
-            status: Set(status.to_owned()),
+            status: Set(status),
             created_at: Set(now),
             updated_at: Set(now),
             checked_in_at: Set(None),
@@ -320,19 +328,23 @@ pub async fn cancel(
     }
     let current = signup_of(conn, activity_id, &actor.user_id)
         .await?
-        .filter(|s| s.status != "cancelled")
+        .filter(|s| s.status.is_live())
         .ok_or(TimebankError::NotFound("sign-up"))?;
+    let cancelled = current
+        .status
+        .apply(SignupStep::Cancel)
+        .ok_or(TimebankError::Changed)?;
     let changed = signup::Entity::update_many()
-        .col_expr(signup::Column::Status, Expr::value("cancelled"))
+        .col_expr(signup::Column::Status, Expr::value(cancelled))
         .col_expr(signup::Column::UpdatedAt, Expr::value(now))
         .filter(signup::Column::Id.eq(current.id.as_str()))
-        .filter(signup::Column::Status.eq(current.status.as_str()))
+        .filter(signup::Column::Status.eq(current.status))
         .exec(conn)
         .await?;
     if changed.rows_affected != 1 {
         return Err(TimebankError::Changed);
     }
-    if current.status == "confirmed" && !promote_next(conn, &activity, now).await? {
+    if current.status == SignupStatus::Confirmed && !promote_next(conn, &activity, now).await? {
         activity::Entity::update_many()
             .col_expr(
                 activity::Column::Confirmed,
@@ -343,7 +355,7 @@ pub async fn cancel(
             .await?;
     }
     Ok(signup::Model {
-        status: "cancelled".to_owned(),
+        status: cancelled,
         updated_at: now,
         ..current
     })
@@ -357,18 +369,21 @@ async fn promote_next(
 ) -> Result<bool, TimebankError> {
     let waiting = signup::Entity::find()
         .filter(signup::Column::ActivityId.eq(activity.id.as_str()))
-        .filter(signup::Column::Status.eq("waitlisted"))
+        .filter(signup::Column::Status.eq(SignupStatus::Waitlisted))
         .order_by_asc(signup::Column::UpdatedAt)
         .order_by_asc(signup::Column::Id)
         .limit(5)
         .all(conn)
         .await?;
+    let moved_up = SignupStatus::Waitlisted
+        .apply(SignupStep::MoveUp)
+        .ok_or(TimebankError::Changed)?;
     for next in waiting {
         let moved = signup::Entity::update_many()
-            .col_expr(signup::Column::Status, Expr::value("confirmed"))
+            .col_expr(signup::Column::Status, Expr::value(moved_up))
             .col_expr(signup::Column::UpdatedAt, Expr::value(now))
             .filter(signup::Column::Id.eq(next.id.as_str()))
-            .filter(signup::Column::Status.eq("waitlisted"))
+            .filter(signup::Column::Status.eq(SignupStatus::Waitlisted))
             .exec(conn)
             .await?;
         if moved.rows_affected == 1 {
@@ -397,7 +412,7 @@ pub async fn signups(
 ) -> Result<Vec<signup::Model>, TimebankError> {
     Ok(signup::Entity::find()
         .filter(signup::Column::ActivityId.eq(activity_id))
-        .filter(signup::Column::Status.ne("cancelled"))
+        .filter(signup::Column::Status.ne(SignupStatus::Cancelled))
         .order_by_asc(signup::Column::CreatedAt)
         .order_by_asc(signup::Column::Id)
         .all(conn)

@@ -41,7 +41,7 @@ async fn attendee(
     window_seconds: i64,
 ) -> Result<(activity::Model, signup::Model), TimebankError> {
     let activity = find(conn, activity_id).await?;
-    if activity.status != "scheduled" {
+    if !activity.status.takes_part() {
         return Err(TimebankError::ActivityCancelled);
     }
     if !check_code::accepts(
@@ -55,7 +55,7 @@ async fn attendee(
     }
     let signup = signup_of(conn, activity_id, &actor.user_id)
         .await?
-        .filter(|s| s.status == "confirmed")
+        .filter(|s| s.status == crate::SignupStatus::Confirmed)
         .ok_or(TimebankError::NotSignedUp)?;
     Ok((activity, signup))
 }
@@ -135,7 +135,7 @@ pub async fn set_check_out(
     errors.into_result()?;
     let signup = signup_of(conn, activity_id, user_id)
         .await?
-        .filter(|s| s.status == "confirmed")
+        .filter(|s| s.status == crate::SignupStatus::Confirmed)
         .ok_or(TimebankError::NotFound("sign-up"))?;
     let Some(checked_in_at) = signup.checked_in_at else {
         return Err(TimebankError::NotCheckedIn);

@@ -5,6 +5,7 @@
 //! the requester. Every step is a compare-and-set on the request's version.
 
 use crate::entity::help_request;
+use crate::help_state::{HelpStatus, HelpStep};
 use crate::TimebankError;
 use chrono::{DateTime, Duration, Utc};
 use identity::entity::org;
@@ -83,7 +84,7 @@ pub async fn create(
         description: Set(description),
         service_type: Set(service_type),
         minutes: Set(input.minutes),
-        status: Set("open".to_owned()),
+        status: Set(HelpStatus::Open),
         hold_id: Set(hold.id),
         dispute_reason: Set(None),
         resolution: Set(None),
@@ -123,7 +124,7 @@ pub fn visibility(actor: &Actor, request: &help_request::Model) -> Option<HelpVi
         || request.helper_id.as_deref() == Some(actor.user_id.as_str());
     if party || actor.can_reach(&request.community_path) {
         Some(HelpView::Full)
-    } else if request.status == "open"
+    } else if request.status == HelpStatus::Open
         && actor.community_id.as_deref() == Some(request.community_id.as_str())
     {
         Some(HelpView::Public)
@@ -164,7 +165,7 @@ pub async fn list(
         reach = reach.add(
             Condition::all()
                 .add(help_request::Column::CommunityId.eq(own.as_str()))
-                .add(help_request::Column::Status.eq("open")),
+                .add(help_request::Column::Status.eq(HelpStatus::Open)),
         );
     }
     let mut query = help_request::Entity::find().filter(reach);
@@ -219,16 +220,15 @@ impl HelpAction {
         }
     }
 
-    /// The status the action leads to from `from`, if allowed from there.
-    fn next(&self, from: &str) -> Option<&'static str> {
-        match (self, from) {
-            (Self::Accept, "open") => Some("accepted"),
-            (Self::Complete, "accepted") => Some("completed"),
-            (Self::Confirm, "completed") => Some("confirmed"),
-            (Self::Cancel, "open") => Some("cancelled"),
-            (Self::Dispute { .. }, "accepted" | "completed") => Some("disputed"),
-            (Self::Resolve { .. }, "disputed") => Some("resolved"),
-            _ => None,
+    /// The step of the state machine this action takes.
+    fn step(&self) -> HelpStep {
+        match self {
+            Self::Accept => HelpStep::Accept,
+            Self::Complete => HelpStep::Complete,
+            Self::Confirm => HelpStep::Confirm,
+            Self::Cancel => HelpStep::Cancel,
+            Self::Dispute { .. } => HelpStep::Dispute,
+            Self::Resolve { .. } => HelpStep::Resolve,
         }
     }
 }
@@ -273,14 +273,16 @@ pub async fn act(
         }
         _ => {}
     }
-    let to = action
-        .next(&request.status)
-        .ok_or_else(|| TimebankError::InvalidTransition {
-            action: action.name(),
-            from: request.status.clone(),
-        })?;
+    let to =
+        request
+            .status
+            .apply(action.step())
+            .ok_or_else(|| TimebankError::InvalidTransition {
+                action: action.name(),
+                from: request.status.as_str().to_owned(),
+            })?;
     let mut after = help_request::Model {
-        status: to.to_owned(),
+        status: to,
         version: request.version + 1,
         ..request.clone()
     };

@@ -92,7 +92,7 @@ pub async fn settle(
     let attendees: Vec<signup::Model> = signups(conn, activity_id)
         .await?
         .into_iter()
-        .filter(|s| s.status == "confirmed")
+        .filter(|s| s.status == crate::SignupStatus::Confirmed)
         .collect();
     let overrides: HashMap<String, i64> = match overrides {
         None => HashMap::new(),
@@ -307,7 +307,7 @@ mod tests {
             points_per_hour: 10,
             time_credits: true,
             check_secret: "s".into(),
-            status: "scheduled".into(),
+            status: crate::ActivityStatus::Scheduled,
             created_by: "u".into(),
             created_at: start,
             updated_at: start,
@@ -344,7 +344,7 @@ mod tests {
                 id: "s".into(),
                 activity_id: "a".into(),
                 user_id: "u".into(),
-                status: "confirmed".into(),
+                status: crate::SignupStatus::Confirmed,
                 created_at: a.starts_at,
                 updated_at: a.starts_at,
                 checked_in_at: check_in,
