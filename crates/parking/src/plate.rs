@@ -14,6 +14,21 @@ fn is_alnum(c: char) -> bool {
     is_letter(c) || c.is_ascii_digit()
 }
 
+/// A valid mainland plate in canonical form; only [`Plate::parse`] makes one, so a use case
+/// holding a `Plate` never checks it again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plate(String);
+
+impl Plate {
+    pub fn parse(raw: &str) -> Option<Self> {
+        normalize(raw).map(Self)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// The plate in canonical form (upper case, no spaces or dots), or `None` if it is not a
 /// valid mainland plate.
 pub fn normalize(raw: &str) -> Option<String> {
@@ -52,7 +67,7 @@ pub fn normalize(raw: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::normalize;
+    use super::{normalize, Plate};
 
     #[test]
     fn ordinary_and_new_energy_plates_are_accepted() {
@@ -86,5 +101,14 @@ mod tests {
         ] {
             assert_eq!(normalize(raw), None, "{raw}");
         }
+    }
+
+    #[test]
+    fn a_plate_is_held_in_canonical_form_or_not_at_all() {
+        assert_eq!(
+            Plate::parse("晋b·12345").map(|p| p.as_str().to_owned()),
+            Some("晋B12345".to_owned())
+        );
+        assert_eq!(Plate::parse("晋I12345"), None);
     }
 }

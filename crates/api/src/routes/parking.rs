@@ -10,6 +10,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use parking::entity::{booking, lot};
 use parking::open_hours::Window;
+use parking::plate::Plate;
 use parking::service::bookings::{self, BookingInput, StaffGateAction};
 use parking::service::gate::{self, GateDecision};
 use parking::service::lots::{self, LotInput};
@@ -340,8 +341,8 @@ pub async fn book(
     let (actor, b, now) = (user.0, body.0, state.clock.now());
     let unit = state.unit(&actor, key, &("parking", &b));
     let input = BookingInput {
+        plate: Plate::parse(&b.plate).ok_or(ParkingError::InvalidPlate)?,
         lot_id: b.lot_id,
-        plate: b.plate,
         starts_at: b.starts_at,
         ends_at: b.ends_at,
     };

@@ -34,7 +34,7 @@ const START_SLACK_MINUTES: i64 = 5;
 #[derive(Debug, Clone)]
 pub struct BookingInput {
     pub lot_id: String,
-    pub plate: String,
+    pub plate: plate::Plate,
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
 }
@@ -106,7 +106,7 @@ pub async fn book<C>(
 where
     C: ConnectionTrait + TransactionTrait,
 {
-    let plate = plate::normalize(&input.plate).ok_or(ParkingError::InvalidPlate)?;
+    let plate = input.plate.as_str().to_owned();
     let lot = find(conn, &input.lot_id).await?;
     let mut errors = ValidationErrors::new();
     if input.ends_at <= input.starts_at {
