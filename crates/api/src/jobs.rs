@@ -5,7 +5,7 @@
 
 use crate::state::AppState;
 use chrono::Duration;
-use sea_orm::TransactionTrait;
+use platform::unit_of_work::atomically;
 
 /// Rows one job touches per round; the next round continues.
 const BATCH: u64 = 500;
@@ -26,33 +26,41 @@ pub struct RoundReport {
 /// One round of every job.
 pub async fn run_once(state: &AppState) -> anyhow::Result<RoundReport> {
     let now = state.clock.now();
-    let txn = state.db.begin().await?;
-    let reservations_expired = merchant::service::redemptions::expire_due(&txn, now, BATCH).await?;
-    txn.commit().await?;
-
-    let txn = state.db.begin().await?;
-    let holds_released = points_ledger::service::holds::release_expired(&txn, now, BATCH).await?;
-    txn.commit().await?;
-
-    let txn = state.db.begin().await?;
-    let points_expired = points_ledger::service::expiry::expire_lots(&txn, now, BATCH).await?;
-    txn.commit().await?;
-
-    let txn = state.db.begin().await?;
-    let demands = demands::service::sla::run(&txn, now, BATCH).await?;
-    txn.commit().await?;
-
-    let txn = state.db.begin().await?;
-    let parking_no_shows = parking::service::bookings::mark_no_shows(
-        &txn,
-        Duration::minutes(state.settings.parking.no_show_minutes),
-        state.settings.parking.no_show_units,
-        state.expiry_rule(),
-        now,
-        BATCH,
-    )
+    let db = &state.db;
+    // Each step is its own unit of work: one failing step rolls back only itself.
+    let reservations_expired = atomically(db, move |conn| {
+        Box::pin(merchant::service::redemptions::expire_due(conn, now, BATCH))
+    })
     .await?;
-    txn.commit().await?;
+    let holds_released = atomically(db, move |conn| {
+        Box::pin(points_ledger::service::holds::release_expired(
+            conn, now, BATCH,
+        ))
+    })
+    .await?;
+    let points_expired = atomically(db, move |conn| {
+        Box::pin(points_ledger::service::expiry::expire_lots(
+            conn, now, BATCH,
+        ))
+    })
+    .await?;
+    let demands = atomically(db, move |conn| {
+        Box::pin(demands::service::sla::run(conn, now, BATCH))
+    })
+    .await?;
+    let no_show_after = Duration::minutes(state.settings.parking.no_show_minutes);
+    let (no_show_units, rule) = (state.settings.parking.no_show_units, state.expiry_rule());
+    let parking_no_shows = atomically(db, move |conn| {
+        Box::pin(parking::service::bookings::mark_no_shows(
+            conn,
+            no_show_after,
+            no_show_units,
+            rule,
+            now,
+            BATCH,
+        ))
+    })
+    .await?;
 
     let idempotency_records_purged = platform::idempotency::purge(
         &state.db,

@@ -166,11 +166,18 @@ pub struct Problem {
     pub cause: Option<String>,
 }
 
+/// For logs: the code, the sentence and, for our own faults, the cause.
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.code.as_str(), self.detail)
+        write!(f, "{}: {}", self.code.as_str(), self.detail)?;
+        match &self.cause {
+            Some(cause) => write!(f, " (cause: {cause})"),
+            None => Ok(()),
+        }
     }
 }
+
+impl std::error::Error for Problem {}
 
 impl Problem {
     pub fn new(code: Code, detail: impl Into<String>) -> Self {

@@ -163,6 +163,20 @@ where
     })
 }
 
+/// A unit of work that answers no request (a background job's step, a repair from the
+/// command line): the work in one transaction, committed, or rolled back on any error.
+pub async fn atomically<T, E, F>(db: &DatabaseConnection, work: F) -> Result<T, Problem>
+where
+    T: Send + 'static,
+    E: Into<Problem>,
+    F: for<'t> FnOnce(&'t DatabaseTransaction) -> BoxFuture<'t, Result<T, E>> + Send + 'static,
+{
+    let txn = db.begin().await?;
+    let value = work(&txn).await.map_err(Into::into)?;
+    txn.commit().await?;
+    Ok(value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -278,6 +292,36 @@ mod tests {
         let retried = note(&db, keyed(), 1, false).await.unwrap();
         assert!(matches!(retried, Settled::Fresh { .. }));
         assert_eq!(notes(&db).await, 1);
+    }
+
+    /// Two notifications, then a refusal when `fail`.
+    async fn two_notes(conn: &DatabaseTransaction, fail: bool) -> Result<(), Problem> {
+        for n in 0..2 {
+            let note = NewNotification {
+                user_id: "u1",
+                kind: "test",
+                title: format!("note {n}"),
+                body: String::new(),
+                reference: None,
+            };
+            notifications::notify(conn, note, Utc::now()).await?;
+        }
+        if fail {
+            return Err(Problem::invalid_transition("refused after writing"));
+        }
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn an_atomic_unit_commits_all_or_nothing() {
+        let db = database().await;
+        let refused = atomically(&db, |conn| Box::pin(two_notes(conn, true))).await;
+        assert_eq!(refused.unwrap_err().code, Code::InvalidTransition);
+        assert_eq!(notes(&db).await, 0, "the refused unit wrote nothing");
+        atomically(&db, |conn| Box::pin(two_notes(conn, false)))
+            .await
+            .unwrap();
+        assert_eq!(notes(&db).await, 2);
     }
 
     #[tokio::test]
