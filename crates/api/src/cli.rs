@@ -42,6 +42,17 @@ enum Command {
         #[command(subcommand)]
         command: DemandsCommand,
     },
+    /// Parking tasks.
+    Parking {
+        #[command(subcommand)]
+        command: ParkingCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ParkingCommand {
+    /// Check that no slot is booked twice for overlapping minutes; exits non-zero when one is.
+    VerifyBookings,
 }
 
 #[derive(Subcommand)]
@@ -119,6 +130,9 @@ pub fn main() -> ExitCode {
             Command::Demands {
                 command: DemandsCommand::VerifyCounts { rebuild },
             } => verify_demand_counts(settings, rebuild).await,
+            Command::Parking {
+                command: ParkingCommand::VerifyBookings,
+            } => verify_bookings(settings).await,
         }
     });
     match result {
@@ -177,6 +191,17 @@ async fn verify_demand_counts(settings: Settings, rebuild: bool) -> anyhow::Resu
         "{} daily demand counts differ from the demands (run with --rebuild to replace them)",
         differences.len()
     )
+}
+
+async fn verify_bookings(settings: Settings) -> anyhow::Result<()> {
+    let db = platform::db::connect(&settings.database).await?;
+    crate::migrator::migrate(&db).await?;
+    let overlaps = parking::service::bookings::overlapping_pairs(&db).await?;
+    writeln!(std::io::stdout().lock(), "overlapping bookings: {overlaps}")?;
+    if overlaps != 0 {
+        anyhow::bail!("{overlaps} pairs of live bookings overlap on one slot");
+    }
+    Ok(())
 }
 
 async fn verify_ledger(settings: Settings) -> anyhow::Result<()> {

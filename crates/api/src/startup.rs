@@ -15,6 +15,7 @@ use anyhow::Context;
 use identity::service::AuthService;
 use identity::tokens::TokenKeys;
 use platform::config::Settings;
+use platform::group_commit::{Committer, Limits};
 use platform::Code;
 use platform::{Cache, Clock};
 use std::net::TcpListener;
@@ -68,6 +69,7 @@ impl Application {
         );
         let state = AppState {
             settings: Arc::new(settings.clone()),
+            committer: Committer::start(db.clone(), Limits::default()),
             db,
             rate_limiter: RateLimiter::new(cache.clone()),
             cache,

@@ -2,6 +2,7 @@ use crate::metrics::Metrics;
 use crate::rate_limit::RateLimiter;
 use identity::service::AuthService;
 use platform::config::Settings;
+use platform::group_commit::Committer;
 use platform::{Cache, Clock};
 use sea_orm::DatabaseConnection;
 use std::sync::Arc;
@@ -12,6 +13,8 @@ use wechat::WechatClient;
 pub struct AppState {
     pub settings: Arc<Settings>,
     pub db: DatabaseConnection,
+    /// Where request handlers' units of work go: batched into shared transactions.
+    pub committer: Committer,
     pub cache: Cache,
     pub clock: Clock,
     pub auth: AuthService,

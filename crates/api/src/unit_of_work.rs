@@ -20,7 +20,7 @@ use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
 use futures_util::future::BoxFuture;
 use identity::Actor;
-use platform::unit_of_work::{self, Answer, Request, Settled};
+use platform::unit_of_work::{Answer, Request, Settled};
 use platform::Problem;
 use sea_orm::DatabaseTransaction;
 use serde::Serialize;
@@ -62,11 +62,14 @@ impl Unit<'_> {
     pub async fn run<T, E, F>(self, status: StatusCode, work: F) -> Result<Settled<T>, ApiError>
     where
         T: Serialize + Send + 'static,
-        E: Into<Problem>,
+        E: Into<Problem> + 'static,
         F: for<'t> FnOnce(&'t DatabaseTransaction) -> BoxFuture<'t, Result<T, E>> + Send + 'static,
     {
         let now = self.state.clock.now();
-        Ok(unit_of_work::run(&self.state.db, self.request, status.as_u16(), now, work).await?)
+        let committer = &self.state.committer;
+        Ok(committer
+            .run(self.request, status.as_u16(), now, work)
+            .await?)
     }
 
     /// Runs the work and answers with its result.
@@ -77,7 +80,7 @@ impl Unit<'_> {
     ) -> Result<HttpResponse, ApiError>
     where
         T: Serialize + Send + 'static,
-        E: Into<Problem>,
+        E: Into<Problem> + 'static,
         F: for<'t> FnOnce(&'t DatabaseTransaction) -> BoxFuture<'t, Result<T, E>> + Send + 'static,
     {
         Ok(answer(self.run(status, work).await?.answer()))

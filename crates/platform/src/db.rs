@@ -47,6 +47,32 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
     }
 }
 
+/// A URL for a new, empty database named `<prefix>_<uuid>`: beside `postgres_admin` on that
+/// server (created there), or an SQLite file in the system's temp folder when `None`.
+/// For the test suite, the benchmarks and the load harness, which each want a clean slate.
+pub async fn create_fresh_database(
+    postgres_admin: Option<&str>,
+    prefix: &str,
+) -> Result<String, DbErr> {
+    let unique = uuid::Uuid::now_v7().simple().to_string();
+    let Some(admin) = postgres_admin else {
+        let dir = std::env::temp_dir().join(prefix.replace('_', "-"));
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| DbErr::Custom(format!("cannot create {}: {e}", dir.display())))?;
+        return Ok(format!(
+            "sqlite://{}?mode=rwc",
+            dir.join(format!("{unique}.db")).display()
+        ));
+    };
+    let name = format!("{prefix}_{unique}");
+    let conn = Database::connect(admin).await?;
+    conn.execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await?;
+    conn.close().await?;
+    let base = admin.rsplit_once('/').map_or(admin, |(b, _)| b);
+    Ok(format!("{base}/{name}"))
+}
+
 fn ensure_sqlite_folder(url: &str) -> Result<(), DbErr> {
     let path = url
         .trim_start_matches("sqlite://")

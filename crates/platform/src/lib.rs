@@ -8,6 +8,7 @@ pub mod cache;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod group_commit;
 pub mod idempotency;
 pub mod ids;
 pub mod migration;

@@ -119,8 +119,10 @@ impl<R: Serialize, A> Serialize for Reply<R, A> {
     }
 }
 
-/// Runs `work` as one unit: see the module documentation. `status` is the answer's status
-/// when the work succeeds (e.g. 201 for a creation).
+/// Runs `work` as one unit, in a transaction of its own: see the module documentation.
+/// `status` is the answer's status when the work succeeds (e.g. 201 for a creation).
+/// Request handlers go through [`crate::group_commit::Committer`] instead, which runs the
+/// same steps 2–4 for many requests in one transaction.
 pub async fn run<T, E, F>(
     db: &DatabaseConnection,
     request: Request,
@@ -134,8 +136,29 @@ where
     F: for<'t> FnOnce(&'t DatabaseTransaction) -> BoxFuture<'t, Result<T, E>> + Send + 'static,
 {
     let txn = db.begin().await?;
+    let settled = settle(&txn, request, status, now, work).await?;
+    if matches!(settled, Settled::Fresh { .. }) {
+        txn.commit().await?;
+    }
+    Ok(settled)
+}
+
+/// Steps 2–4 of the unit on a transaction (or savepoint) the caller begins and commits:
+/// claim the key, run the work, store its answer. On `Err` the caller must roll back.
+pub(crate) async fn settle<T, E, F>(
+    txn: &DatabaseTransaction,
+    request: Request,
+    status: u16,
+    now: DateTime<Utc>,
+    work: F,
+) -> Result<Settled<T>, Problem>
+where
+    T: Serialize + Send + 'static,
+    E: Into<Problem>,
+    F: for<'t> FnOnce(&'t DatabaseTransaction) -> BoxFuture<'t, Result<T, E>> + Send + 'static,
+{
     if let Some(key) = request.key() {
-        match idempotency::claim(&txn, &request.user_id, key, &request.request_hash, now).await? {
+        match idempotency::claim(txn, &request.user_id, key, &request.request_hash, now).await? {
             Claim::New => {}
             Claim::Replay { status, body } => {
                 return Ok(Settled::Replayed(Answer {
@@ -147,12 +170,11 @@ where
             Claim::Mismatch => return Err(Problem::idempotency_key_reused()),
         }
     }
-    let value = work(&txn).await.map_err(Into::into)?;
+    let value = work(txn).await.map_err(Into::into)?;
     let body = serde_json::to_string(&value).map_err(Problem::internal)?;
     if let Some(key) = request.key() {
-        idempotency::store(&txn, &request.user_id, key, status, &body).await?;
+        idempotency::store(txn, &request.user_id, key, status, &body).await?;
     }
-    txn.commit().await?;
     Ok(Settled::Fresh {
         value,
         answer: Answer {

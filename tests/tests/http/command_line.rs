@@ -255,3 +255,17 @@ async fn demand_counts_are_verified_and_rebuilt_from_the_command_line() {
         String::from_utf8_lossy(&output.stdout)
     );
 }
+
+#[tokio::test]
+async fn parking_verify_bookings_reports_no_overlap_on_a_fresh_database() {
+    let database_url = fresh_database_url().await;
+    let env = [("LINLI__DATABASE__URL", database_url.as_str())];
+    let output = run(&env, &["parking", "verify-bookings"], None).await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("overlapping bookings: 0"), "{stdout}");
+}

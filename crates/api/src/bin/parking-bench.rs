@@ -17,7 +17,7 @@ use clap::Parser;
 use futures_util::future::join_all;
 use platform::config::Settings;
 use rand::Rng;
-use sea_orm::{ConnectionTrait, Database, Statement, TransactionTrait};
+use sea_orm::TransactionTrait;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -45,32 +45,6 @@ struct Args {
     out: PathBuf,
 }
 
-async fn fresh_database_url(admin: Option<&str>) -> anyhow::Result<String> {
-    match admin {
-        Some(admin) if admin.starts_with("postgres") => {
-            let name = format!("linli_bench_{}", uuid::Uuid::now_v7().simple());
-            let conn = Database::connect(admin)
-                .await
-                .context("connecting to PostgreSQL")?;
-            conn.execute_unprepared(&format!("CREATE DATABASE {name}"))
-                .await?;
-            conn.close().await?;
-            let base = admin.rsplit_once('/').map_or(admin, |(b, _)| b);
-            Ok(format!("{base}/{name}"))
-        }
-        Some(other) => bail!("unsupported database URL {other}"),
-        None => {
-            let dir = std::env::temp_dir().join("linli-bench");
-            std::fs::create_dir_all(&dir)?;
-            Ok(format!(
-                "sqlite://{}?mode=rwc",
-                dir.join(format!("{}.db", uuid::Uuid::now_v7().simple()))
-                    .display()
-            ))
-        }
-    }
-}
-
 async fn post(
     client: &reqwest::Client,
     url: &str,
@@ -89,7 +63,15 @@ async fn post(
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let url = fresh_database_url(args.database_url.as_deref()).await?;
+    if let Some(other) = args
+        .database_url
+        .as_deref()
+        .filter(|u| !u.starts_with("postgres"))
+    {
+        bail!("unsupported database URL {other}");
+    }
+    let url =
+        platform::db::create_fresh_database(args.database_url.as_deref(), "linli_bench").await?;
     let backend = if url.starts_with("postgres") {
         "PostgreSQL"
     } else {
@@ -239,17 +221,7 @@ async fn main() -> anyhow::Result<()> {
     let refused = outcomes.get(&409).copied().unwrap_or(0);
     let failed = latencies.len() - booked - refused;
 
-    let overlaps = db
-        .query_one(Statement::from_string(
-            db.get_database_backend(),
-            "SELECT COUNT(*) AS n FROM parking_bookings a JOIN parking_bookings b \
-             ON a.slot_id = b.slot_id AND a.id < b.id AND a.starts_at < b.ends_at AND b.starts_at < a.ends_at \
-             WHERE a.status IN ('booked', 'active') AND b.status IN ('booked', 'active')",
-        ))
-        .await?
-        .map(|row| row.try_get::<i64>("", "n"))
-        .transpose()?
-        .unwrap_or(-1);
+    let overlaps = parking::service::bookings::overlapping_pairs(&db).await?;
     if overlaps != 0 {
         bail!("{overlaps} overlapping bookings");
     }

@@ -207,6 +207,26 @@ where
     Err(ParkingError::NoSlotAvailable)
 }
 
+/// Pairs of live bookings (booked or parked) of one slot whose windows overlap: always 0
+/// unless the no-double-booking guarantee broke. Checked by `linli parking verify-bookings`
+/// and after every load run.
+pub async fn overlapping_pairs(conn: &impl ConnectionTrait) -> Result<i64, ParkingError> {
+    let backend = conn.get_database_backend();
+    let row = conn
+        .query_one(sea_orm::Statement::from_string(
+            backend,
+            "SELECT COUNT(*) AS n FROM parking_bookings a JOIN parking_bookings b \
+             ON a.slot_id = b.slot_id AND a.id < b.id \
+             AND a.starts_at < b.ends_at AND b.starts_at < a.ends_at \
+             WHERE a.status IN ('booked', 'active') AND b.status IN ('booked', 'active')",
+        ))
+        .await?;
+    Ok(match row {
+        Some(row) => row.try_get::<i64>("", "n")?,
+        None => 0,
+    })
+}
+
 pub async fn find_booking(
     conn: &impl ConnectionTrait,
     id: &str,
