@@ -1,9 +1,10 @@
 //! The authenticated caller, as every use case receives it.
 
 use crate::{OrgKind, Role};
+use serde::{Deserialize, Serialize};
 
 /// The part of an org a scope check needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrgRef {
     pub id: String,
     pub kind: OrgKind,
@@ -26,7 +27,7 @@ impl OrgRef {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Binding {
     /// A government staff role over an org's subtree.
     Org { role: Role, org: OrgRef },
@@ -34,7 +35,8 @@ pub enum Binding {
     Merchant { merchant_id: String },
 }
 
-#[derive(Debug, Clone)]
+/// Serialisable so that it can be cached per user (`AuthService::authenticate`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Actor {
     pub user_id: String,
     pub session_id: String,

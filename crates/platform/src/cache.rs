@@ -57,6 +57,13 @@ end
 return {count, ttl}
 ";
 
+// INCR that also (re)sets the key's lifetime, in one step.
+const BUMP_SCRIPT: &str = r"
+local n = redis.call('INCR', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return n
+";
+
 const DECR_WINDOW_SCRIPT: &str = r"
 if redis.call('EXISTS', KEYS[1]) == 1 and tonumber(redis.call('GET', KEYS[1])) > 0 then
   redis.call('DECR', KEYS[1])
@@ -327,6 +334,42 @@ impl Cache {
 }
 
 impl Cache {
+    /// Two keys in one round trip (Redis `MGET`).
+    pub async fn get_pair(
+        &self,
+        first: &str,
+        second: &str,
+    ) -> Result<(Option<String>, Option<String>), CacheError> {
+        let keys = [self.key(first), self.key(second)];
+        let result = match &self.backend {
+            Backend::Redis(conn) => redis::cmd("MGET")
+                .arg(&keys[..])
+                .query_async::<(Option<String>, Option<String>)>(&mut conn.clone())
+                .await
+                .map_err(CacheError::from),
+            Backend::Memory(store) => Ok((store.get(&keys[0]), store.get(&keys[1]))),
+        };
+        self.record(&result);
+        result
+    }
+
+    /// Adds one to the counter `key` (absent counts as 0) and gives it `ttl` from now; the
+    /// new value. For generation numbers that make older cache entries unreachable.
+    pub async fn bump(&self, key: &str, ttl: Duration) -> Result<u64, CacheError> {
+        let key = self.key(key);
+        let result = match &self.backend {
+            Backend::Redis(conn) => redis::Script::new(BUMP_SCRIPT)
+                .key(&key)
+                .arg(ttl_millis(ttl))
+                .invoke_async::<u64>(&mut conn.clone())
+                .await
+                .map_err(CacheError::from),
+            Backend::Memory(store) => Ok(store.bump(key, ttl)),
+        };
+        self.record(&result);
+        result
+    }
+
     /// Takes one hit back from the window `key` (never below zero, never reviving an expired
     /// window): for limits that count an attempt before it is made and refund it when the
     /// attempt turns out not to count, such as a code check that succeeds.
@@ -404,6 +447,26 @@ impl MemoryStore {
             },
         );
         self.after_write(&mut entries);
+    }
+
+    fn bump(&self, key: String, ttl: Duration) -> u64 {
+        let mut entries = self.lock();
+        let now = Instant::now();
+        let next = entries
+            .get(&key)
+            .filter(|e| e.expires_at > now)
+            .and_then(|e| e.value.parse::<u64>().ok())
+            .unwrap_or(0)
+            + 1;
+        entries.insert(
+            key,
+            MemoryEntry {
+                value: next.to_string(),
+                expires_at: now + ttl,
+            },
+        );
+        self.after_write(&mut entries);
+        next
     }
 
     fn set_if_absent(&self, key: String, value: String, ttl: Duration) -> bool {
@@ -501,5 +564,38 @@ mod tests {
         assert!(second.resets_in <= window);
         tokio::time::sleep(Duration::from_millis(60)).await;
         assert_eq!(cache.hit_window("w", window).await.unwrap().count, 1);
+    }
+
+    /// The in-process cache, or Redis when the suite runs against it (keys under a prefix of
+    /// their own).
+    async fn either() -> Cache {
+        let prefix = format!("t-{}:", uuid::Uuid::now_v7().simple());
+        match crate::testing::redis_url() {
+            Some(url) => Cache::redis(&url, &prefix).await.unwrap(),
+            None => Cache::in_memory(&prefix),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_pair_comes_back_in_one_call_and_a_bump_counts_from_one() {
+        let cache = either().await;
+        assert_eq!(cache.get_pair("a", "b").await.unwrap(), (None, None));
+        cache.set("b", "2", Duration::from_secs(5)).await.unwrap();
+        assert_eq!(
+            cache.get_pair("a", "b").await.unwrap(),
+            (None, Some("2".to_owned()))
+        );
+        let ttl = Duration::from_secs(5);
+        assert_eq!(cache.bump("g", ttl).await.unwrap(), 1);
+        assert_eq!(cache.bump("g", ttl).await.unwrap(), 2);
+        assert_eq!(cache.get("g").await.unwrap().as_deref(), Some("2"));
+        // A bumped key lives for its TTL, then counting starts again.
+        cache
+            .bump("short", Duration::from_millis(30))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        assert_eq!(cache.get("short").await.unwrap(), None);
+        assert_eq!(cache.bump("short", ttl).await.unwrap(), 1);
     }
 }

@@ -73,6 +73,34 @@ pub async fn create_fresh_database(
     Ok(format!("{base}/{name}"))
 }
 
+/// Removes a database made by [`create_fresh_database`]: drops it on the PostgreSQL server
+/// (closing what still uses it), or deletes the SQLite file and its WAL companions.
+pub async fn drop_fresh_database(postgres_admin: Option<&str>, url: &str) -> Result<(), DbErr> {
+    match postgres_admin {
+        Some(admin) => {
+            let name = url.rsplit('/').next().unwrap_or_default();
+            if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(DbErr::Custom(format!("not a fresh database: {name}")));
+            }
+            let conn = Database::connect(admin).await?;
+            conn.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .await?;
+            conn.close().await
+        }
+        None => {
+            let path = url
+                .trim_start_matches("sqlite://")
+                .split('?')
+                .next()
+                .unwrap_or_default();
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{path}{suffix}"));
+            }
+            Ok(())
+        }
+    }
+}
+
 fn ensure_sqlite_folder(url: &str) -> Result<(), DbErr> {
     let path = url
         .trim_start_matches("sqlite://")
@@ -162,6 +190,21 @@ pub fn violation(err: &DbErr) -> Option<Violation> {
 /// a lost race into a clean answer instead of a 500.
 pub fn is_unique_violation(err: &DbErr) -> bool {
     violation(err).is_some_and(|v| v.kind == ViolationKind::Unique)
+}
+
+/// True when PostgreSQL aborted the statement to break a deadlock (SQLSTATE 40P01) or for a
+/// serialisation failure (40001): the transaction's work is void and a retry may succeed.
+pub fn is_transient(err: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    let database = match err {
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            e.as_database_error()
+        }
+        _ => None,
+    };
+    database
+        .and_then(|d| d.code())
+        .is_some_and(|code| code == "40P01" || code == "40001")
 }
 
 /// True when `err` broke the constraint named `name` (PostgreSQL).

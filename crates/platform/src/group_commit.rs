@@ -14,6 +14,9 @@
 //! of the batch that had succeeded is told so and nothing of the batch is kept; a retry with
 //! the same key runs again.
 //!
+//! On PostgreSQL the writers of all instances take turns (an advisory lock held by each
+//! batch): see [`WRITER_LOCK`].
+//!
 //! A unit must do all its reading and writing on the connection it is handed: on SQLite
 //! the batch holds the only writer connection, so a query on the pool from inside a unit
 //! would wait for itself.
@@ -23,7 +26,7 @@ use crate::unit_of_work::{settle, Request, Settled};
 use chrono::{DateTime, Utc};
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
-use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, TransactionTrait};
 use serde::Serialize;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -214,9 +217,24 @@ async fn write_batches(
     }
 }
 
+/// Taken by every batch on PostgreSQL for the length of its transaction, so that the writers
+/// of several instances take turns. A batch locks rows in the order of its units, not in one
+/// global order, so two batches running at once could deadlock each other; PostgreSQL would
+/// then cancel a unit that cannot be re-run.
+const WRITER_LOCK: i64 = 0x4C49_4E4C_4957; // "LINLIW"
+
+async fn begin_batch(db: &DatabaseConnection) -> Result<DatabaseTransaction, sea_orm::DbErr> {
+    let txn = db.begin().await?;
+    if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({WRITER_LOCK})"))
+            .await?;
+    }
+    Ok(txn)
+}
+
 /// One batch; false when its transaction could not be begun or committed.
 async fn commit_batch(db: &DatabaseConnection, units: Vec<Box<dyn Queued>>) -> bool {
-    let txn = match db.begin().await {
+    let txn = match begin_batch(db).await {
         Ok(txn) => txn,
         Err(err) => {
             let problem = Problem::from(err);

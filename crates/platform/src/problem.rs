@@ -282,6 +282,14 @@ impl From<DbErr> for Problem {
                 )
                 .with_cause(other)
             }
+            // PostgreSQL chose this transaction to break a deadlock (or a serialisation
+            // failure): nothing of it was kept, and the same request can simply be sent again.
+            other if crate::db::is_transient(&other) => Self::new(
+                Code::Conflict,
+                "A concurrent request held what this one needed; please retry.",
+            )
+            .with_cause(other)
+            .retry_after(1),
             other => Self::internal(other),
         }
     }

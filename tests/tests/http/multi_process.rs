@@ -964,3 +964,145 @@ async fn the_last_parking_slot_goes_to_one_resident_across_instances() {
     .await;
     assert_eq!(verify["balanced"], true, "{verify}");
 }
+
+/// The actor (roles, scopes, community) is cached per user; a change made through one
+/// instance is seen by the next request on the other, with no wait for the cache to expire.
+#[tokio::test]
+async fn a_role_granted_through_one_instance_counts_at_once_on_another() {
+    let mut env = HashMap::new();
+    env.insert(
+        "LINLI__DATABASE__URL".to_owned(),
+        fresh_database_url().await,
+    );
+    env.insert(
+        "LINLI__REDIS__KEY_PREFIX".to_owned(),
+        format!("linli-test:{}:", uuid::Uuid::now_v7().simple()),
+    );
+    let shared_redis = redis_url();
+    if let Some(url) = &shared_redis {
+        env.insert("LINLI__REDIS__URL".to_owned(), url.clone());
+    }
+    let first = spawn_server_process(linli_tests::server_binary!(), &env).await;
+    // Without a shared Redis each process caches for itself: one instance only, as the
+    // in-process cache is documented.
+    let second = match shared_redis {
+        Some(_) => Some(spawn_server_process(linli_tests::server_binary!(), &env).await),
+        None => None,
+    };
+    let other = second
+        .as_ref()
+        .map_or(first.address.as_str(), |s| s.address.as_str());
+    let client = reqwest::Client::new();
+    let post = |address: &str, path: &str, token: &str, body: serde_json::Value| {
+        client
+            .post(format!("{address}/api/v1{path}"))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+    };
+    let login = |address: &str, path: &str, body: serde_json::Value| {
+        client
+            .post(format!("{address}/api/v1/auth/{path}"))
+            .json(&body)
+            .send()
+    };
+    let owner = expect_json(
+        login(&first.address, "wechat-login", json!({"code": "dev-owner"}))
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    let owner_token = owner["access_token"].as_str().unwrap();
+    let me = |address: &str| {
+        client
+            .get(format!("{address}/api/v1/me"))
+            .bearer_auth(owner_token)
+            .send()
+    };
+    let tree = expect_json(
+        client
+            .get(format!("{}/api/v1/orgs", first.address))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    let community = tree[0]["children"][0]["children"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let application = expect_json(
+        post(
+            &first.address,
+            "/merchants/applications",
+            owner_token,
+            json!({
+                "name": "新华理发店", "category": "生活服务", "license_no": "91140200MA0CACHE",
+                "address": "平城区新华街1号", "contact_phone": "13800002222",
+                "community_id": community, "description": "",
+            }),
+        )
+        .await
+        .unwrap(),
+        StatusCode::CREATED,
+    )
+    .await;
+    let merchant_id = application["id"].as_str().unwrap();
+    // Both instances have seen (and cached) the applicant as a plain resident.
+    for address in [first.address.as_str(), other] {
+        let before = expect_json(me(address).await.unwrap(), StatusCode::OK).await;
+        assert_eq!(before["roles"], json!(["resident"]));
+    }
+    let admin = expect_json(
+        login(
+            &first.address,
+            "staff-login",
+            json!({"username": "admin", "password": linli_tests::DEMO_PASSWORD}),
+        )
+        .await
+        .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    expect_json(
+        post(
+            &first.address,
+            &format!("/staff/merchants/{merchant_id}/approve"),
+            admin["access_token"].as_str().unwrap(),
+            json!({}),
+        )
+        .await
+        .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    let after = expect_json(me(other).await.unwrap(), StatusCode::OK).await;
+    let mut roles: Vec<&str> = after["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r.as_str())
+        .collect();
+    roles.sort_unstable();
+    assert_eq!(roles, ["merchant_staff", "resident"]);
+    assert_eq!(after["merchant_ids"], json!([merchant_id]));
+    // And the new role is usable there at once: the owner drafts an offer.
+    let now = chrono::Utc::now();
+    expect_json(
+        post(
+            other,
+            &format!("/merchants/{merchant_id}/offers"),
+            owner_token,
+            json!({
+                "title": "理发一次", "category": "生活服务", "points_price": 10,
+                "cash_value_fen": 2000, "valid_from": now, "valid_until": now + chrono::Duration::days(30),
+            }),
+        )
+        .await
+        .unwrap(),
+        StatusCode::CREATED,
+    )
+    .await;
+}

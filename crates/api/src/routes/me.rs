@@ -111,6 +111,8 @@ pub async fn update_profile(
         compound_id,
     };
     let profile = users::update_profile(&state.db, &user.0, change, state.clock.now()).await?;
+    // The community is part of the cached actor.
+    state.auth.forget_actor(&user.0.user_id).await;
     let balances = balances_of(&state, &profile).await?;
     Ok(HttpResponse::Ok().json(MeResponse::new(profile, balances)))
 }

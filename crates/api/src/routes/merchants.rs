@@ -3,6 +3,7 @@
 use crate::error::ApiError;
 use crate::extract::{AuthUser, JsonBody};
 use crate::state::AppState;
+use crate::unit_of_work::answer;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
@@ -214,16 +215,21 @@ pub async fn review(
     };
     let reason = body.map(|b| b.0.reason).unwrap_or_default();
     let (actor, now) = (user.0, state.clock.now());
-    state
+    let settled = state
         .unkeyed_unit()
-        .respond(StatusCode::OK, move |conn| {
+        .run(StatusCode::OK, move |conn| {
             Box::pin(async move {
                 applications::transition(conn, &actor, &id, action, &reason, now)
                     .await
                     .map(MerchantResponse::from)
             })
         })
-        .await
+        .await?;
+    if let Some(merchant) = settled.value() {
+        // An approval makes the applicant the owner (a new role).
+        state.auth.forget_actor(&merchant.applicant_user_id).await;
+    }
+    Ok(answer(settled.answer()))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -571,16 +577,19 @@ pub async fn accept_invite(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let (actor, code, now) = (user.0, path.into_inner(), state.clock.now());
-    state
+    let user_id = actor.user_id.clone();
+    let settled = state
         .unkeyed_unit()
-        .respond(StatusCode::OK, move |conn| {
+        .run(StatusCode::OK, move |conn| {
             Box::pin(async move {
                 merchant::service::members::accept(conn, &actor, &code, now)
                     .await
                     .map(|merchant_id| AcceptResponse { merchant_id })
             })
         })
-        .await
+        .await?;
+    state.auth.forget_actor(&user_id).await;
+    Ok(answer(settled.answer()))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -624,12 +633,15 @@ pub async fn remove_member(
 ) -> Result<HttpResponse, ApiError> {
     let (merchant_id, user_id) = path.into_inner();
     let (actor, now) = (user.0, state.clock.now());
-    state
+    let removed = user_id.clone();
+    let settled = state
         .unkeyed_unit()
-        .respond(StatusCode::NO_CONTENT, move |conn| {
+        .run(StatusCode::NO_CONTENT, move |conn| {
             Box::pin(async move {
                 merchant::service::members::remove(conn, &actor, &merchant_id, &user_id, now).await
             })
         })
-        .await
+        .await?;
+    state.auth.forget_actor(&removed).await;
+    Ok(answer(settled.answer()))
 }

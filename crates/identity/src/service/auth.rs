@@ -28,6 +28,12 @@ use wechat::WechatClient;
 /// through to the cache, so this only bounds staleness when the cache was lost.
 const ACTIVE_SESSION_CACHE: std::time::Duration = std::time::Duration::from_secs(60);
 const REFRESH_TOKEN_BYTES: usize = 32;
+/// How long a cached actor (roles, scopes, community) may be served. Changes do not wait
+/// for it: they bump the user's generation (see [`AuthService::forget_actor`]).
+const ACTOR_CACHE: std::time::Duration = std::time::Duration::from_secs(600);
+/// A generation outlives every actor cached under an older one by far, so that its expiry
+/// (counting restarts at 1) can never bring an old entry back.
+const ACTOR_GENERATION_TTL: std::time::Duration = std::time::Duration::from_secs(86_400);
 
 #[derive(Debug, Clone)]
 pub struct TokenPair {
@@ -55,6 +61,16 @@ pub struct AuthService {
 
 fn session_cache_key(session_id: &str) -> String {
     format!("auth:session:{session_id}")
+}
+
+/// The user's actor generation: bumped after every change to their roles, scopes, community
+/// or status, which makes every actor cached before it unreachable on every instance.
+fn actor_generation_key(user_id: &str) -> String {
+    format!("auth:actor-generation:{user_id}")
+}
+
+fn actor_cache_key(user_id: &str, generation: &str) -> String {
+    format!("auth:actor:v1:{user_id}:{generation}")
 }
 
 impl AuthService {
@@ -277,32 +293,88 @@ impl AuthService {
                 AccessTokenError::Expired => IdentityError::TokenExpired,
                 AccessTokenError::Invalid => IdentityError::TokenInvalid,
             })?;
-        if self.live_session_owner(&claims.sid).await? != claims.sub {
+        // The session's state and the user's actor generation in one cache round trip.
+        let cached = self
+            .cache
+            .get_pair(
+                &session_cache_key(&claims.sid),
+                &actor_generation_key(&claims.sub),
+            )
+            .await;
+        let (session_state, generation) = match cached {
+            Ok((session, generation)) => (
+                Some(session),
+                Some(generation.unwrap_or_else(|| "0".to_owned())),
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "cache unavailable; checking the session in the database");
+                (None, None)
+            }
+        };
+        if self.live_session_owner(&claims.sid, session_state).await? != claims.sub {
             tracing::warn!(
                 session_id = claims.sid,
                 "access token names another user than its session"
             );
             return Err(IdentityError::TokenInvalid);
         }
-        load_actor(&self.db, &claims.sub, &claims.sid)
-            .await?
-            .ok_or(IdentityError::TokenInvalid)
+        self.actor(&claims.sub, &claims.sid, generation).await
     }
 
-    /// The user a live session belongs to. The cache holds `active:<user id>` or `revoked`.
-    async fn live_session_owner(&self, session_id: &str) -> Result<String, IdentityError> {
+    /// The user's actor from the cache under their current `generation`, or loaded from the
+    /// database and cached there. Without a generation (the cache is down) nothing is cached:
+    /// an entry written then could outlive a change nobody could bump.
+    async fn actor(
+        &self,
+        user_id: &str,
+        session_id: &str,
+        generation: Option<String>,
+    ) -> Result<Actor, IdentityError> {
+        let key = generation.map(|g| actor_cache_key(user_id, &g));
+        if let Some(key) = &key {
+            if let Ok(Some(json)) = self.cache.get(key).await {
+                if let Ok(mut actor) = serde_json::from_str::<Actor>(&json) {
+                    actor.session_id = session_id.to_owned();
+                    return Ok(actor);
+                }
+            }
+        }
+        let actor = load_actor(&self.db, user_id, session_id)
+            .await?
+            .ok_or(IdentityError::TokenInvalid)?;
+        if let (Some(key), Ok(json)) = (key, serde_json::to_string(&actor)) {
+            if let Err(e) = self.cache.set(&key, &json, ACTOR_CACHE).await {
+                tracing::debug!(error = %e, "could not cache the actor");
+            }
+        }
+        Ok(actor)
+    }
+
+    /// Call after committing any change to a user's roles, scopes, community or status: the
+    /// next request of theirs, on any instance, loads them afresh.
+    pub async fn forget_actor(&self, user_id: &str) {
+        let key = actor_generation_key(user_id);
+        if let Err(e) = self.cache.bump(&key, ACTOR_GENERATION_TTL).await {
+            tracing::warn!(error = %e, user_id, "could not invalidate a cached actor");
+        }
+    }
+
+    /// The user a live session belongs to. The cache holds `active:<user id>` or `revoked`;
+    /// `cached` is what it said (`None`: the cache could not be asked).
+    async fn live_session_owner(
+        &self,
+        session_id: &str,
+        cached: Option<Option<String>>,
+    ) -> Result<String, IdentityError> {
         let key = session_cache_key(session_id);
-        match self.cache.get(&key).await {
-            Ok(Some(state)) if state == "revoked" => return Err(IdentityError::TokenRevoked),
-            Ok(Some(state)) => {
+        match cached.flatten() {
+            Some(state) if state == "revoked" => return Err(IdentityError::TokenRevoked),
+            Some(state) => {
                 if let Some(owner) = state.strip_prefix("active:") {
                     return Ok(owner.to_owned());
                 }
             }
-            Ok(None) => {}
-            Err(e) => {
-                tracing::warn!(error = %e, "cache unavailable; checking the session in the database")
-            }
+            None => {}
         }
         let session = auth_session::Entity::find_by_id(session_id.to_owned())
             .one(&self.db)
@@ -338,6 +410,7 @@ impl AuthService {
             .all(&txn)
             .await?;
         txn.commit().await?;
+        self.forget_actor(user_id).await;
         for session in sessions {
             self.revoke_session(&session.id, "staff_disabled").await?;
         }
@@ -349,6 +422,7 @@ impl AuthService {
         let txn = self.db.begin().await?;
         crate::service::staff::set_disabled(&txn, actor, user_id, false, self.clock.now()).await?;
         txn.commit().await?;
+        self.forget_actor(user_id).await;
         Ok(())
     }
 }
