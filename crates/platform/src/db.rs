@@ -260,4 +260,36 @@ mod violation_tests {
             None
         );
     }
+
+    #[tokio::test]
+    async fn a_deadlock_victim_is_a_retryable_conflict() {
+        let db = crate::testing::fresh_database().await;
+        if db.get_database_backend() != DatabaseBackend::Postgres {
+            return; // SQLite has one writer: no two transactions hold row locks at once.
+        }
+        use sea_orm::TransactionTrait;
+        db.execute_unprepared("CREATE TABLE pair (id INT PRIMARY KEY, n INT NOT NULL)")
+            .await
+            .unwrap();
+        db.execute_unprepared("INSERT INTO pair VALUES (1, 0), (2, 0)")
+            .await
+            .unwrap();
+        let (a, b) = (db.begin().await.unwrap(), db.begin().await.unwrap());
+        a.execute_unprepared("UPDATE pair SET n = n + 1 WHERE id = 1")
+            .await
+            .unwrap();
+        b.execute_unprepared("UPDATE pair SET n = n + 1 WHERE id = 2")
+            .await
+            .unwrap();
+        // Each now wants the other's row: PostgreSQL cancels one of them.
+        let (first, second) = tokio::join!(
+            a.execute_unprepared("UPDATE pair SET n = n + 1 WHERE id = 2"),
+            b.execute_unprepared("UPDATE pair SET n = n + 1 WHERE id = 1"),
+        );
+        let victim = first.err().or(second.err()).expect("one side is cancelled");
+        assert!(is_transient(&victim), "{victim}");
+        let problem = Problem::from(victim);
+        assert_eq!(problem.code, Code::Conflict);
+        assert!(!is_transient(&DbErr::Custom("deadlock".into())));
+    }
 }
