@@ -95,29 +95,7 @@ impl Linli {
         if let Some(key) = idempotency_key {
             request = request.header("idempotency-key", key);
         }
-        let begun = Instant::now();
-        let (status, value) = match request.send().await {
-            Ok(response) => {
-                let status = response.status().as_u16();
-                let bytes = response.bytes().await.unwrap_or_default();
-                (
-                    status,
-                    serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-                )
-            }
-            Err(_) => (0, Value::Null),
-        };
-        if let Some(operation) = measured {
-            self.recorder.record(Sample {
-                operation,
-                status,
-                code: (status >= 300)
-                    .then(|| value["code"].as_str().map(str::to_owned))
-                    .flatten(),
-                micros: begun.elapsed().as_micros() as u64,
-            });
-        }
-        (status, value)
+        self.send(measured, request).await
     }
 
     pub async fn get(&self, op: &'static str, path: &str, token: Option<&str>) -> (u16, Value) {
@@ -160,22 +138,36 @@ impl Linli {
         for (name, value) in headers {
             request = request.header(*name, value);
         }
+        self.send(Some(op), request).await
+    }
+
+    /// Sends `request` and returns its status (0 when no answer came) and JSON body,
+    /// recording it as `measured` when that names an operation.
+    async fn send(
+        &self,
+        measured: Option<&'static str>,
+        request: reqwest::RequestBuilder,
+    ) -> (u16, Value) {
         let begun = Instant::now();
         let (status, value) = match request.send().await {
             Ok(response) => {
                 let status = response.status().as_u16();
-                (status, response.json().await.unwrap_or(Value::Null))
+                let bytes = response.bytes().await.unwrap_or_default();
+                let value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+                (status, value)
             }
             Err(_) => (0, Value::Null),
         };
-        self.recorder.record(Sample {
-            operation: op,
-            status,
-            code: (status >= 300)
-                .then(|| value["code"].as_str().map(str::to_owned))
-                .flatten(),
-            micros: begun.elapsed().as_micros() as u64,
-        });
+        if let Some(operation) = measured {
+            self.recorder.record(Sample {
+                operation,
+                status,
+                code: (status >= 300)
+                    .then(|| value["code"].as_str().map(str::to_owned))
+                    .flatten(),
+                micros: begun.elapsed().as_micros() as u64,
+            });
+        }
         (status, value)
     }
 

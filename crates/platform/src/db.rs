@@ -164,13 +164,7 @@ pub struct Violation {
 /// error code and constraint name, never from the message text.
 pub fn violation(err: &DbErr) -> Option<Violation> {
     use sea_orm::sqlx::error::ErrorKind;
-    use sea_orm::RuntimeErr;
-    let database = match err {
-        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
-            e.as_database_error()?
-        }
-        _ => return None,
-    };
+    let database = database_error(err)?;
     let kind = match database.kind() {
         ErrorKind::UniqueViolation => ViolationKind::Unique,
         ErrorKind::ForeignKeyViolation => ViolationKind::ForeignKey,
@@ -195,16 +189,20 @@ pub fn is_unique_violation(err: &DbErr) -> bool {
 /// True when PostgreSQL aborted the statement to break a deadlock (SQLSTATE 40P01) or for a
 /// serialisation failure (40001): the transaction's work is void and a retry may succeed.
 pub fn is_transient(err: &DbErr) -> bool {
+    database_error(err)
+        .and_then(|d| d.code())
+        .is_some_and(|code| code == "40P01" || code == "40001")
+}
+
+/// The error the database itself reported, when a statement reached it and was refused.
+fn database_error(err: &DbErr) -> Option<&dyn sea_orm::sqlx::error::DatabaseError> {
     use sea_orm::RuntimeErr;
-    let database = match err {
+    match err {
         DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
             e.as_database_error()
         }
         _ => None,
-    };
-    database
-        .and_then(|d| d.code())
-        .is_some_and(|code| code == "40P01" || code == "40001")
+    }
 }
 
 /// True when `err` broke the constraint named `name` (PostgreSQL).

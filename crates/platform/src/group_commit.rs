@@ -245,7 +245,7 @@ async fn commit_batch(db: &DatabaseConnection, units: Vec<Box<dyn Queued>>) -> b
         }
     };
     let ran = if units.len() == 1 {
-        run_alone(&txn, units).await
+        Ok(run_alone(&txn, units).await)
     } else {
         run_behind_savepoints(&txn, units).await
     };
@@ -270,15 +270,12 @@ async fn commit_batch(db: &DatabaseConnection, units: Vec<Box<dyn Queued>>) -> b
 type Broken = (Vec<Box<dyn Ran>>, Problem);
 
 /// A batch of one needs no savepoint: its failure rolls back the whole transaction.
-async fn run_alone(
-    txn: &DatabaseTransaction,
-    units: Vec<Box<dyn Queued>>,
-) -> Result<Vec<Box<dyn Ran>>, Broken> {
+async fn run_alone(txn: &DatabaseTransaction, units: Vec<Box<dyn Queued>>) -> Vec<Box<dyn Ran>> {
     let mut ran = Vec::with_capacity(1);
     for unit in units {
         ran.push(unit.run(txn).await);
     }
-    Ok(ran)
+    ran
 }
 
 /// Each unit behind its own savepoint, so that a failing one leaves no trace and its
@@ -327,16 +324,8 @@ mod tests {
     use super::*;
     use crate::notifications::{self, NewNotification};
     use crate::problem::Code;
-    use sea_orm_migration::{MigrationTrait, MigratorTrait};
+    use crate::testing::plumbed_database;
     use std::time::Duration;
-
-    struct Plumbing;
-
-    impl MigratorTrait for Plumbing {
-        fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-            crate::migration::migrations()
-        }
-    }
 
     type Outcome = Result<Settled<serde_json::Value>, Problem>;
 
@@ -383,8 +372,7 @@ mod tests {
 
     #[tokio::test]
     async fn batch_mates_keep_their_own_idempotency_answer_and_error() {
-        let db = crate::testing::fresh_database().await;
-        Plumbing::up(&db, None).await.unwrap();
+        let db = plumbed_database().await;
         let committer = Committer::start(db.clone(), Limits::default());
 
         // The first unit holds the writer inside its batch until the others have queued,
@@ -439,8 +427,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_lone_failing_unit_leaves_no_trace_and_the_writer_carries_on() {
-        let db = crate::testing::fresh_database().await;
-        Plumbing::up(&db, None).await.unwrap();
+        let db = plumbed_database().await;
         let committer = Committer::start(db.clone(), Limits::default());
         let refused = note(&committer, Request::unkeyed(), 1, true, None);
         assert_eq!(
@@ -455,8 +442,7 @@ mod tests {
 
     #[tokio::test]
     async fn many_concurrent_units_all_settle_once() {
-        let db = crate::testing::fresh_database().await;
-        Plumbing::up(&db, None).await.unwrap();
+        let db = plumbed_database().await;
         let committer = Committer::start(
             db.clone(),
             Limits {

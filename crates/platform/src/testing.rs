@@ -35,3 +35,22 @@ pub async fn fresh_database() -> sea_orm::DatabaseConnection {
         .await
         .expect("connect to the test database")
 }
+
+/// A fresh database with the platform's own tables (notifications, outbox, idempotency
+/// records, ...), for this crate's unit tests.
+#[cfg(test)]
+#[allow(clippy::expect_used)]
+pub(crate) async fn plumbed_database() -> sea_orm::DatabaseConnection {
+    use sea_orm_migration::{MigrationTrait, MigratorTrait};
+    struct Plumbing;
+    impl MigratorTrait for Plumbing {
+        fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+            crate::migration::migrations()
+        }
+    }
+    let db = fresh_database().await;
+    Plumbing::up(&db, None)
+        .await
+        .expect("migrate the platform tables");
+    db
+}

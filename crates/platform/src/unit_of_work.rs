@@ -204,21 +204,7 @@ mod tests {
     use super::*;
     use crate::notifications::{self, NewNotification};
     use crate::problem::Code;
-    use sea_orm_migration::{MigrationTrait, MigratorTrait};
-
-    struct Plumbing;
-
-    impl MigratorTrait for Plumbing {
-        fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-            crate::migration::migrations()
-        }
-    }
-
-    async fn database() -> DatabaseConnection {
-        let db = crate::testing::fresh_database().await;
-        Plumbing::up(&db, None).await.unwrap();
-        db
-    }
+    use crate::testing::plumbed_database as database;
 
     /// A unit whose effect is one notification for `user`, answering `{"n": n}`; or failing
     /// after writing it, when `fail`.

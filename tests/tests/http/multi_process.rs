@@ -969,19 +969,8 @@ async fn the_last_parking_slot_goes_to_one_resident_across_instances() {
 /// instance is seen by the next request on the other, with no wait for the cache to expire.
 #[tokio::test]
 async fn a_role_granted_through_one_instance_counts_at_once_on_another() {
-    let mut env = HashMap::new();
-    env.insert(
-        "LINLI__DATABASE__URL".to_owned(),
-        fresh_database_url().await,
-    );
-    env.insert(
-        "LINLI__REDIS__KEY_PREFIX".to_owned(),
-        format!("linli-test:{}:", uuid::Uuid::now_v7().simple()),
-    );
+    let env = shared_env(&fresh_database_url().await, &[]);
     let shared_redis = redis_url();
-    if let Some(url) = &shared_redis {
-        env.insert("LINLI__REDIS__URL".to_owned(), url.clone());
-    }
     let first = spawn_server_process(linli_tests::server_binary!(), &env).await;
     // Without a shared Redis each process caches for itself: one instance only, as the
     // in-process cache is documented.
