@@ -207,7 +207,8 @@ async fn verify_bookings(settings: Settings) -> anyhow::Result<()> {
 async fn verify_ledger(settings: Settings) -> anyhow::Result<()> {
     let db = platform::db::connect(&settings.database).await?;
     crate::migrator::migrate(&db).await?;
-    let report = points_ledger::service::verify::verify(&db).await?;
+    let report =
+        points_ledger::service::verify::verify(&platform::db::snapshot(&db).await?).await?;
     let mut out = std::io::stdout().lock();
     writeln!(
         out,

@@ -13,6 +13,10 @@ pub struct Metrics {
     cache_hits: IntGauge,
     cache_misses: IntGauge,
     cache_errors: IntGauge,
+    batches: IntGauge,
+    units: IntGauge,
+    failed_commits: IntGauge,
+    queued: IntGauge,
 }
 
 impl Metrics {
@@ -40,6 +44,25 @@ impl Metrics {
         let cache_hits = IntGauge::new("cache_hits_total", "Cache lookups that found a value")?;
         let cache_misses = IntGauge::new("cache_misses_total", "Cache lookups that found nothing")?;
         let cache_errors = IntGauge::new("cache_errors_total", "Cache operations that failed")?;
+        let batches = IntGauge::new(
+            "group_commit_batches_total",
+            "Transactions the unit-of-work writer has run",
+        )?;
+        let units = IntGauge::new(
+            "group_commit_units_total",
+            "Requests' units of work run in those transactions",
+        )?;
+        let failed_commits = IntGauge::new(
+            "group_commit_failed_batches_total",
+            "Writer transactions that could not begin or commit",
+        )?;
+        let queued = IntGauge::new(
+            "group_commit_queued_units",
+            "Units of work waiting for the writer now",
+        )?;
+        for gauge in [&batches, &units, &failed_commits, &queued] {
+            registry.register(Box::new(gauge.clone()))?;
+        }
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(db_pool_size.clone()))?;
@@ -56,11 +79,20 @@ impl Metrics {
             cache_hits,
             cache_misses,
             cache_errors,
+            batches,
+            units,
+            failed_commits,
+            queued,
         })
     }
 
-    /// Reads the pool and cache figures and renders everything in the text format.
-    pub fn render(&self, db: &sea_orm::DatabaseConnection, cache: &platform::Cache) -> String {
+    /// Reads the pool, cache and writer figures and renders everything in the text format.
+    pub fn render(
+        &self,
+        db: &sea_orm::DatabaseConnection,
+        cache: &platform::Cache,
+        committer: &platform::group_commit::Committer,
+    ) -> String {
         use std::sync::atomic::Ordering::Relaxed;
         let (size, idle) = platform::db::pool_figures(db);
         self.db_pool_size.set(i64::from(size));
@@ -73,6 +105,14 @@ impl Metrics {
             .set(i64::try_from(stats.misses.load(Relaxed)).unwrap_or(i64::MAX));
         self.cache_errors
             .set(i64::try_from(stats.errors.load(Relaxed)).unwrap_or(i64::MAX));
+        let count =
+            |n: &std::sync::atomic::AtomicU64| i64::try_from(n.load(Relaxed)).unwrap_or(i64::MAX);
+        let figures = committer.figures();
+        self.batches.set(count(&figures.batches));
+        self.units.set(count(&figures.units));
+        self.failed_commits.set(count(&figures.failed_commits));
+        self.queued
+            .set(i64::try_from(committer.queued()).unwrap_or(i64::MAX));
         let mut buffer = Vec::new();
         if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut buffer) {
             tracing::error!(error = %e, "encoding metrics");

@@ -42,6 +42,10 @@ impl Application {
         crate::migrator::migrate(&db)
             .await
             .context("running migrations")?;
+        // After the migrations: the readers open the file the writer has set up in WAL mode.
+        let reads = platform::db::connect_readers(&settings.database, &db)
+            .await
+            .context("opening the database's reader pool (database.url)")?;
         if settings.demo.seed {
             crate::seed::run(&db, &clock)
                 .await
@@ -66,11 +70,13 @@ impl Application {
             keys,
             clock.clone(),
             settings.auth.refresh_token_ttl_days,
-        );
+        )
+        .reading_from(reads.clone());
         let state = AppState {
             settings: Arc::new(settings.clone()),
             committer: Committer::start(db.clone(), Limits::default()),
             db,
+            reads,
             rate_limiter: RateLimiter::new(cache.clone()),
             cache,
             clock,

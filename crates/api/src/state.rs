@@ -12,7 +12,12 @@ use wechat::WechatClient;
 #[derive(Clone)]
 pub struct AppState {
     pub settings: Arc<Settings>,
+    /// The writer (on SQLite its one connection): everything that writes, and reads that
+    /// must see what the same request wrote.
     pub db: DatabaseConnection,
+    /// Reads of GET handlers: SQLite's read-only pool beside the writer, or the same pool
+    /// as `db` on PostgreSQL (`platform::db::connect_readers`).
+    pub reads: DatabaseConnection,
     /// Where request handlers' units of work go: batched into shared transactions.
     pub committer: Committer,
     pub cache: Cache,

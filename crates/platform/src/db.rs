@@ -101,6 +101,37 @@ pub async fn drop_fresh_database(postgres_admin: Option<&str>, url: &str) -> Res
     }
 }
 
+/// The pool for reads. On SQLite, read-only connections beside the one writer: in WAL mode
+/// each reads the last committed state without waiting for the writer, so reads never
+/// queue behind a batch (and a write sent here by mistake fails loudly instead of becoming
+/// a second writer). An in-memory SQLite database cannot be shared, and PostgreSQL needs no
+/// second pool: both read through `writer`.
+pub async fn connect_readers(
+    settings: &DatabaseSettings,
+    writer: &DatabaseConnection,
+) -> Result<DatabaseConnection, DbErr> {
+    let url = settings.url.expose();
+    if !url.starts_with("sqlite:") || url.contains(":memory:") {
+        return Ok(writer.clone());
+    }
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .max_connections(settings.max_connections.clamp(1, SQLITE_READERS))
+        .min_connections(1)
+        .acquire_timeout(Duration::from_secs(30))
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|o| {
+            o.read_only(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10))
+        });
+    Database::connect(options).await
+}
+
+/// More readers than cores only adds contention on SQLite's shared memory index.
+const SQLITE_READERS: u32 = 4;
+
 fn ensure_sqlite_folder(url: &str) -> Result<(), DbErr> {
     let path = url
         .trim_start_matches("sqlite://")
@@ -119,6 +150,23 @@ fn ensure_sqlite_folder(url: &str) -> Result<(), DbErr> {
             .map_err(|e| DbErr::Custom(format!("cannot create {}: {e}", parent.display())))?;
     }
     Ok(())
+}
+
+/// A read-only transaction that sees one committed state throughout (PostgreSQL
+/// `REPEATABLE READ`; an SQLite read transaction is a snapshot in WAL mode), for checks that
+/// read many tables while writes go on, such as the ledger verify. Dropping it ends it.
+pub async fn snapshot(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, DbErr> {
+    use sea_orm::{AccessMode, IsolationLevel, TransactionTrait};
+    match db.get_database_backend() {
+        DatabaseBackend::Postgres => {
+            db.begin_with_config(
+                Some(IsolationLevel::RepeatableRead),
+                Some(AccessMode::ReadOnly),
+            )
+            .await
+        }
+        _ => db.begin().await,
+    }
 }
 
 /// Cheap liveness query for `/readyz`.
@@ -289,5 +337,58 @@ mod violation_tests {
         let problem = Problem::from(victim);
         assert_eq!(problem.code, Code::Conflict);
         assert!(!is_transient(&DbErr::Custom("deadlock".into())));
+    }
+
+    #[tokio::test]
+    async fn sqlite_readers_do_not_wait_for_an_open_write_and_cannot_write() {
+        let settings = crate::config::DatabaseSettings {
+            url: crate::Secret::new(crate::testing::fresh_database_url().await),
+            max_connections: 16,
+        };
+        let writer = connect(&settings).await.unwrap();
+        if writer.get_database_backend() != DatabaseBackend::Sqlite {
+            return; // PostgreSQL reads through the one pool.
+        }
+        writer
+            .execute_unprepared("CREATE TABLE things (id INTEGER PRIMARY KEY)")
+            .await
+            .unwrap();
+        writer
+            .execute_unprepared("INSERT INTO things VALUES (1)")
+            .await
+            .unwrap();
+        let readers = connect_readers(&settings, &writer).await.unwrap();
+        use sea_orm::TransactionTrait;
+        let open_write = writer.begin().await.unwrap();
+        open_write
+            .execute_unprepared("INSERT INTO things VALUES (2)")
+            .await
+            .unwrap();
+        // The writer's only connection is inside an uncommitted transaction; a reader still
+        // answers at once, with the last committed state.
+        let count = |db: &DatabaseConnection| {
+            let db = db.clone();
+            async move {
+                db.query_one(sea_orm::Statement::from_string(
+                    DatabaseBackend::Sqlite,
+                    "SELECT COUNT(*) AS n FROM things",
+                ))
+                .await
+                .unwrap()
+                .unwrap()
+                .try_get::<i64>("", "n")
+                .unwrap()
+            }
+        };
+        let seen = tokio::time::timeout(Duration::from_secs(2), count(&readers))
+            .await
+            .expect("the read did not wait for the writer");
+        assert_eq!(seen, 1);
+        open_write.commit().await.unwrap();
+        assert_eq!(count(&readers).await, 2);
+        let refused = readers
+            .execute_unprepared("INSERT INTO things VALUES (3)")
+            .await;
+        assert!(refused.is_err(), "a reader must not write");
     }
 }

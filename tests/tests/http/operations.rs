@@ -39,6 +39,28 @@ async fn metrics_count_requests_by_route() {
     );
     assert!(text.contains("linli_db_pool_connections"), "{text}");
     assert!(text.contains("linli_cache_hits_total"), "{text}");
+    assert!(text.contains("linli_group_commit_queued_units"), "{text}");
+}
+
+#[tokio::test]
+async fn metrics_count_the_writers_batches_and_units() {
+    let app = spawn_app().await;
+    let figure = |text: &str, name: &str| -> i64 {
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing from {text}"))
+    };
+    let before = app.get("/metrics", None).await.text().await.unwrap();
+    // The merchant's approval is a unit of work.
+    app.approved_merchant("owner").await;
+    let after = app.get("/metrics", None).await.text().await.unwrap();
+    let units = "linli_group_commit_units_total";
+    assert!(figure(&after, units) > figure(&before, units), "{after}");
+    let batches = "linli_group_commit_batches_total";
+    assert!(
+        figure(&after, batches) > figure(&before, batches),
+        "{after}"
+    );
 }
 
 #[tokio::test]

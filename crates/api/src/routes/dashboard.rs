@@ -88,9 +88,9 @@ pub async fn dashboard(
 ) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
     let (from, to) = query.period(now);
-    let org = metrics::scope_org(&state.db, &user.0, query.org_id.as_deref()).await?;
-    let demand_figures = metrics::compute(&state.db, &org, from, to, now).await?;
-    let figures = crate::dashboard::figures(&state.db, &org, from, to, now).await?;
+    let org = metrics::scope_org(&state.reads, &user.0, query.org_id.as_deref()).await?;
+    let demand_figures = metrics::compute(&state.reads, &org, from, to, now).await?;
+    let figures = crate::dashboard::figures(&state.reads, &org, from, to, now).await?;
     Ok(HttpResponse::Ok().json(DashboardResponse {
         org_id: org.id,
         org_name: org.name,
@@ -173,10 +173,10 @@ pub async fn series(
     if to <= from {
         return Err(platform::ValidationErrors::single("to", "must be after from").into());
     }
-    let org = metrics::scope_org(&state.db, &user.0, query.org_id.as_deref()).await?;
+    let org = metrics::scope_org(&state.reads, &user.0, query.org_id.as_deref()).await?;
     // Series are kept per district, street and community; a compound is 422, not a failure.
     metrics::level_column(&org.kind)?;
-    let series = crate::dashboard::series(&state.db, &org, from, to, now).await?;
+    let series = crate::dashboard::series(&state.reads, &org, from, to, now).await?;
     Ok(HttpResponse::Ok().json(SeriesResponse::of(org.id, series)))
 }
 

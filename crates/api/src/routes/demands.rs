@@ -71,7 +71,7 @@ impl From<category::Model> for CategoryResponse {
 #[utoipa::path(get, path = "/api/v1/demand-categories", tag = "demands",
     responses((status = 200, body = Vec<CategoryResponse>)))]
 pub async fn list_categories(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let rows = categories::list(&state.db, false).await?;
+    let rows = categories::list(&state.reads, false).await?;
     Ok(HttpResponse::Ok().json(
         rows.into_iter()
             .map(CategoryResponse::from)
@@ -379,7 +379,7 @@ pub async fn mine(
 ) -> Result<HttpResponse, ApiError> {
     let before = cursor_position(query.cursor.as_deref())?;
     let (rows, next) = filing::list_own(
-        &state.db,
+        &state.reads,
         &user.0,
         page_limit(query.limit),
         before.as_deref(),
@@ -409,7 +409,7 @@ pub async fn detail(
     user: AuthUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let (demand, _view, events) = filing::find_for(&state.db, &user.0, &path).await?;
+    let (demand, _view, events) = filing::find_for(&state.reads, &user.0, &path).await?;
     Ok(HttpResponse::Ok().json(DemandDetail {
         demand: DemandResponse::new(demand, state.clock.now()),
         events: events.into_iter().map(EventResponse::from).collect(),
@@ -751,7 +751,7 @@ pub async fn list_for_staff(
         handler_id: q.handler_id,
     };
     let (rows, next) = filing::list_for_staff(
-        &state.db,
+        &state.reads,
         &user.0,
         filter,
         now,
@@ -876,7 +876,7 @@ pub async fn demand_metrics(
     let now = state.clock.now();
     let to = query.to.unwrap_or(now);
     let from = query.from.unwrap_or(to - Duration::days(30));
-    let org = metrics::scope_org(&state.db, &user.0, query.org_id.as_deref()).await?;
-    let figures = metrics::compute(&state.db, &org, from, to, now).await?;
+    let org = metrics::scope_org(&state.reads, &user.0, query.org_id.as_deref()).await?;
+    let figures = metrics::compute(&state.reads, &org, from, to, now).await?;
     Ok(HttpResponse::Ok().json(MetricsResponse::from(figures)))
 }

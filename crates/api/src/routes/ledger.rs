@@ -67,7 +67,7 @@ pub struct WalletResponse {
 #[utoipa::path(get, path = "/api/v1/me/wallet", tag = "ledger", security(("bearer" = [])),
     responses((status = 200, body = WalletResponse), (status = 401, body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn wallet(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
-    let wallet = use_cases::wallet(&state.db, &user.0, state.clock.now()).await?;
+    let wallet = use_cases::wallet(&state.reads, &user.0, state.clock.now()).await?;
     Ok(HttpResponse::Ok().json(WalletResponse::from(wallet)))
 }
 
@@ -113,7 +113,7 @@ pub async fn entries(
     };
     let before = crate::extract::cursor_position(query.cursor.as_deref())?;
     let (lines, next) = use_cases::own_statement(
-        &state.db,
+        &state.reads,
         &user.0,
         asset,
         page_limit(query.limit),
@@ -200,7 +200,7 @@ pub async fn budget(
     user: AuthUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let budget = use_cases::budget(&state.db, &user.0, &path).await?;
+    let budget = use_cases::budget(&state.reads, &user.0, &path).await?;
     Ok(HttpResponse::Ok().json(BudgetResponse {
         org_id: budget.org_id,
         kind: budget.kind.to_owned(),
@@ -381,7 +381,9 @@ pub async fn verify_ledger(
     state: web::Data<AppState>,
     user: AuthUser,
 ) -> Result<HttpResponse, ApiError> {
-    let report = use_cases::verify_books(&state.db, &user.0).await?;
+    // One snapshot for all its queries, so that writes going on cannot look like a mismatch.
+    let snapshot = platform::db::snapshot(&state.reads).await?;
+    let report = use_cases::verify_books(&snapshot, &user.0).await?;
     Ok(HttpResponse::Ok().json(VerifyResponse::from(report)))
 }
 

@@ -75,7 +75,7 @@ async fn balances_of(state: &AppState, profile: &Profile) -> Result<Balances, Ap
     responses((status = 200, body = MeResponse),
         (status = 401, body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn me(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
-    let profile = users::profile(&state.db, &user.0).await?;
+    let profile = users::profile(&state.reads, &user.0).await?;
     let balances = balances_of(&state, &profile).await?;
     Ok(HttpResponse::Ok().json(MeResponse::new(profile, balances)))
 }

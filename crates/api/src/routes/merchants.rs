@@ -168,7 +168,7 @@ pub async fn list_for_staff(
     };
     let before = crate::extract::cursor_position(query.cursor.as_deref())?;
     let (rows, next) = applications::list_in_scope(
-        &state.db,
+        &state.reads,
         &user.0,
         status,
         page_limit(query.limit),
@@ -361,7 +361,7 @@ pub async fn own_offers(
     user: AuthUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let rows = offers::list_own(&state.db, &user.0, &path).await?;
+    let rows = offers::list_own(&state.reads, &user.0, &path).await?;
     Ok(HttpResponse::Ok().json(
         rows.into_iter()
             .map(OfferResponse::from)
@@ -467,7 +467,7 @@ pub async fn catalog(
         q: q.q,
     };
     let (rows, next) = offers::catalog(
-        &state.db,
+        &state.reads,
         &filter,
         state.clock.now(),
         page_limit(q.limit),
@@ -487,7 +487,7 @@ pub async fn offer(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let offer = offers::public_offer(&state.db, &path, state.clock.now()).await?;
+    let offer = offers::public_offer(&state.reads, &path, state.clock.now()).await?;
     Ok(HttpResponse::Ok().json(OfferResponse::from(offer)))
 }
 
@@ -522,7 +522,7 @@ pub async fn merchant_detail(
     user: AuthUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let (merchant, events) = applications::detail_in_scope(&state.db, &user.0, &path).await?;
+    let (merchant, events) = applications::detail_in_scope(&state.reads, &user.0, &path).await?;
     Ok(HttpResponse::Ok().json(MerchantDetail {
         merchant: merchant.into(),
         events: events
@@ -609,7 +609,7 @@ pub async fn members(
     user: AuthUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let rows = merchant::service::members::list(&state.db, &user.0, &path).await?;
+    let rows = merchant::service::members::list(&state.reads, &user.0, &path).await?;
     Ok(HttpResponse::Ok().json(
         rows.into_iter()
             .map(|m| MemberItem {

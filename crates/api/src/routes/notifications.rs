@@ -58,13 +58,13 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let before = crate::extract::cursor_position(query.cursor.as_deref())?;
     let (items, next) = notifications::list(
-        &state.db,
+        &state.reads,
         &user.0.user_id,
         page_limit(query.limit),
         before.as_deref(),
     )
     .await?;
-    let unread = notifications::unread_count(&state.db, &user.0.user_id).await?;
+    let unread = notifications::unread_count(&state.reads, &user.0.user_id).await?;
     Ok(HttpResponse::Ok().json(NotificationPage {
         items: items
             .into_iter()
@@ -134,7 +134,7 @@ pub async fn subscriptions(
     state: web::Data<AppState>,
     user: AuthUser,
 ) -> Result<HttpResponse, ApiError> {
-    let stored = platform::outbox::remaining(&state.db, &user.0.user_id).await?;
+    let stored = platform::outbox::remaining(&state.reads, &user.0.user_id).await?;
     let items = platform::outbox::KINDS
         .iter()
         .map(|kind| SubscriptionItem {

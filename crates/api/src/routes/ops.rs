@@ -63,7 +63,11 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(state.metrics.render(&state.db, &state.cache))
+        .body(
+            state
+                .metrics
+                .render(&state.db, &state.cache, &state.committer),
+        )
 }
 
 pub async fn openapi_json() -> HttpResponse {

@@ -40,7 +40,7 @@ impl From<OrgNode> for OrgTreeNode {
 /// The whole org tree, from the district down to compounds. Public.
 #[utoipa::path(get, path = "/api/v1/orgs", tag = "orgs", responses((status = 200, body = Vec<OrgTreeNode>)))]
 pub async fn tree(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let roots: Vec<OrgTreeNode> = orgs::tree(&state.db)
+    let roots: Vec<OrgTreeNode> = orgs::tree(&state.reads)
         .await?
         .into_iter()
         .map(Into::into)

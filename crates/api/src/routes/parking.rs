@@ -216,8 +216,8 @@ pub async fn list_lots(
     state: web::Data<AppState>,
     query: web::Query<LotQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let path = identity::service::orgs::filter_path(&state.db, query.org_id.as_deref()).await?;
-    let rows = lots::list(&state.db, path.as_deref()).await?;
+    let path = identity::service::orgs::filter_path(&state.reads, query.org_id.as_deref()).await?;
+    let rows = lots::list(&state.reads, path.as_deref()).await?;
     Ok(HttpResponse::Ok().json(rows.into_iter().map(LotResponse::from).collect::<Vec<_>>()))
 }
 
@@ -248,7 +248,7 @@ pub async fn availability(
     query: web::Query<WindowQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (lot, free, quote, open) =
-        bookings::availability(&state.db, &path, query.from, query.to).await?;
+        bookings::availability(&state.reads, &path, query.from, query.to).await?;
     Ok(HttpResponse::Ok().json(AvailabilityResponse {
         lot_id: lot.id,
         total_slots: lot.slot_count,
@@ -377,13 +377,13 @@ pub async fn my_bookings(
 ) -> Result<HttpResponse, ApiError> {
     let before = cursor_position(query.cursor.as_deref())?;
     let (rows, next) = bookings::mine(
-        &state.db,
+        &state.reads,
         &user.0,
         page_limit(query.limit),
         before.as_deref(),
     )
     .await?;
-    let items = booking_page(&state.db, rows).await?;
+    let items = booking_page(&state.reads, rows).await?;
     Ok(HttpResponse::Ok().json(BookingPage {
         items,
         next_cursor: next.map(|id| encode_cursor(&id)),
@@ -560,7 +560,8 @@ pub async fn usage(
     let today = (now + platform::clock::CHINA_OFFSET).date_naive();
     let to = query.to.unwrap_or(today);
     let from = query.from.unwrap_or(to - chrono::Duration::days(29));
-    let days = parking::service::usage::daily_of(&state.db, &user.0, &path, from, to, now).await?;
+    let days =
+        parking::service::usage::daily_of(&state.reads, &user.0, &path, from, to, now).await?;
     Ok(HttpResponse::Ok().json(
         days.into_iter()
             .map(|d| DayUsageResponse {

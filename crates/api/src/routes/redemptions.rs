@@ -184,7 +184,7 @@ pub async fn mine(
 ) -> Result<HttpResponse, ApiError> {
     let before = crate::extract::cursor_position(query.cursor.as_deref())?;
     let (rows, next) = redemptions::list_own(
-        &state.db,
+        &state.reads,
         &user.0,
         page_limit(query.limit),
         before.as_deref(),
@@ -205,7 +205,7 @@ pub async fn of_merchant(
 ) -> Result<HttpResponse, ApiError> {
     let before = crate::extract::cursor_position(query.cursor.as_deref())?;
     let (rows, next) = redemptions::list_of_merchant(
-        &state.db,
+        &state.reads,
         &user.0,
         &path,
         page_limit(query.limit),
@@ -382,7 +382,7 @@ pub async fn stats(
 ) -> Result<HttpResponse, ApiError> {
     let to = query.to.unwrap_or(state.clock.now());
     let from = query.from.unwrap_or(to - Duration::days(30));
-    let figures = redemptions::stats_for(&state.db, &user.0, &path, from, to).await?;
+    let figures = redemptions::stats_for(&state.reads, &user.0, &path, from, to).await?;
     Ok(HttpResponse::Ok().json(StatsResponse {
         merchant_id: path.into_inner(),
         from,

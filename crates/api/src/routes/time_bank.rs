@@ -188,7 +188,7 @@ pub async fn list_activities(
     query: web::Query<ActivityQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
-    let org_path = orgs::filter_path(&state.db, q.org_id.as_deref()).await?;
+    let org_path = orgs::filter_path(&state.reads, q.org_id.as_deref()).await?;
     let before = cursor_position(q.cursor.as_deref())?;
     let filter = ActivityFilter {
         org_path,
@@ -196,7 +196,7 @@ pub async fn list_activities(
         ending_after: q.upcoming.unwrap_or(true).then(|| state.clock.now()),
     };
     let (rows, next) =
-        activities::list(&state.db, filter, page_limit(q.limit), before.as_deref()).await?;
+        activities::list(&state.reads, filter, page_limit(q.limit), before.as_deref()).await?;
     Ok(HttpResponse::Ok().json(ActivityPage {
         items: rows.into_iter().map(ActivityResponse::from).collect(),
         next_cursor: next.map(|id| encode_cursor(&id)),
@@ -211,7 +211,7 @@ pub async fn activity_detail(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let found = activities::find(&state.db, &path).await?;
+    let found = activities::find(&state.reads, &path).await?;
     Ok(HttpResponse::Ok().json(ActivityResponse::from(found)))
 }
 
@@ -319,8 +319,8 @@ pub async fn staff_signups(
     user: AuthUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    activities::find_managed(&state.db, &user.0, &path).await?;
-    let rows = activities::signups(&state.db, &path).await?;
+    activities::find_managed(&state.reads, &user.0, &path).await?;
+    let rows = activities::signups(&state.reads, &path).await?;
     Ok(HttpResponse::Ok().json(
         rows.into_iter()
             .map(SignupResponse::from)
@@ -693,7 +693,7 @@ pub async fn list_help_requests(
     let q = query.into_inner();
     let before = cursor_position(q.cursor.as_deref())?;
     let (rows, next) = help_requests::list(
-        &state.db,
+        &state.reads,
         &user.0,
         q.community_id.as_deref(),
         q.status.as_deref(),
@@ -721,7 +721,7 @@ pub async fn help_request_detail(
     user: AuthUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let (found, view) = help_requests::find_visible(&state.db, &user.0, &path).await?;
+    let (found, view) = help_requests::find_visible(&state.reads, &user.0, &path).await?;
     Ok(HttpResponse::Ok().json(HelpRequestResponse::seen(found, view)))
 }
 
@@ -861,11 +861,11 @@ pub async fn volunteer_leaderboard(
             ))
         })?,
     };
-    let org = orgs::find_or_root(&state.db, q.org_id.as_deref()).await?;
+    let org = orgs::find_or_root(&state.reads, q.org_id.as_deref()).await?;
     let limit = page_limit(q.limit) as usize;
     let top = crate::leaderboards::top(&state, &org, period, limit).await?;
     let ids: Vec<String> = top.iter().map(|(id, _)| id.clone()).collect();
-    let nicknames = users::nicknames(&state.db, &ids).await?;
+    let nicknames = users::nicknames(&state.reads, &ids).await?;
     let entries: Vec<LeaderboardEntry> = top
         .into_iter()
         .map(|(user_id, minutes)| LeaderboardEntry {

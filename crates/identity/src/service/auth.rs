@@ -52,6 +52,8 @@ pub struct LoginResult {
 #[derive(Clone)]
 pub struct AuthService {
     db: DatabaseConnection,
+    /// Where `authenticate` reads sessions and actors (see [`AuthService::reading_from`]).
+    reads: DatabaseConnection,
     cache: Cache,
     wechat: WechatClient,
     keys: TokenKeys,
@@ -83,6 +85,7 @@ impl AuthService {
         refresh_ttl_days: i64,
     ) -> Self {
         Self {
+            reads: db.clone(),
             db,
             cache,
             wechat,
@@ -90,6 +93,13 @@ impl AuthService {
             clock,
             refresh_ttl: Duration::days(refresh_ttl_days),
         }
+    }
+
+    /// Authenticates through `reads` (the SQLite reader pool), so that checking a token
+    /// never waits for the writer.
+    pub fn reading_from(mut self, reads: DatabaseConnection) -> Self {
+        self.reads = reads;
+        self
     }
 
     pub fn wechat(&self) -> &WechatClient {
@@ -339,7 +349,7 @@ impl AuthService {
                 }
             }
         }
-        let actor = load_actor(&self.db, user_id, session_id)
+        let actor = load_actor(&self.reads, user_id, session_id)
             .await?
             .ok_or(IdentityError::TokenInvalid)?;
         if let (Some(key), Ok(json)) = (key, serde_json::to_string(&actor)) {
@@ -377,7 +387,7 @@ impl AuthService {
             None => {}
         }
         let session = auth_session::Entity::find_by_id(session_id.to_owned())
-            .one(&self.db)
+            .one(&self.reads)
             .await?
             .ok_or(IdentityError::TokenInvalid)?;
         if session.revoked_at.is_some() {
