@@ -14,6 +14,7 @@ pub mod middleware;
 pub mod migrator;
 pub mod openapi;
 pub mod outbox;
+pub mod public_reads;
 pub mod rate_limit;
 pub mod routes;
 pub mod seed;

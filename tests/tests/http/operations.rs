@@ -142,3 +142,56 @@ async fn request_ids_are_echoed_or_assigned() {
         .await;
     assert_ne!(response.headers()["x-request-id"], "bad id\twith spaces");
 }
+
+/// Public reads carry an ETag and are answered 304 while the client's copy is current; the
+/// org tree is kept rendered, and a new org shows in it at once all the same.
+#[tokio::test]
+async fn public_reads_revalidate_and_show_changes_at_once() {
+    let app = spawn_app().await;
+    let first = app.get("/api/v1/orgs", None).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+    assert_eq!(first.headers()["cache-control"], "public, max-age=30");
+    let tree = first.text().await.unwrap();
+    let conditional = |tag: &str| {
+        app.send(
+            app.request(Method::GET, "/api/v1/orgs", None)
+                .header("if-none-match", tag.to_owned()),
+        )
+    };
+    let held = conditional(&etag).await;
+    assert_eq!(held.status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(held.headers()["etag"].to_str().unwrap(), etag);
+    assert!(held.text().await.unwrap().is_empty());
+    assert_eq!(
+        conditional("\"something-else\"").await.status(),
+        StatusCode::OK
+    );
+
+    let admin = app.login_staff("admin", linli_tests::DEMO_PASSWORD).await;
+    let street = app.org_id("新华街道").await;
+    let created = app
+        .post(
+            "/api/v1/admin/orgs",
+            &serde_json::json!({"kind": "community", "name": "缓存新社区", "parent_id": street}),
+            Some(&admin.access_token),
+        )
+        .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let changed = conditional(&etag).await;
+    assert_eq!(changed.status(), StatusCode::OK, "the old copy is stale");
+    let new_tree = changed.text().await.unwrap();
+    assert!(new_tree.contains("缓存新社区") && !tree.contains("缓存新社区"));
+
+    // The catalog carries live stock: clients revalidate it every time.
+    let catalog = app.get("/api/v1/offers", None).await;
+    assert_eq!(catalog.headers()["cache-control"], "public, no-cache");
+    let tag = catalog.headers()["etag"].to_str().unwrap().to_owned();
+    let again = app
+        .send(
+            app.request(Method::GET, "/api/v1/offers", None)
+                .header("if-none-match", format!("W/{tag}")),
+        )
+        .await;
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+}

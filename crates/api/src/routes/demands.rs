@@ -3,9 +3,10 @@
 use crate::error::ApiError;
 use crate::extract::{cursor_position, AuthUser, JsonBody, OptionalJsonBody};
 use crate::idempotency::IdempotencyKey;
+use crate::public_reads::{self, Family};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Duration, Utc};
 use demands::entity::{category, demand, demand_event};
 use demands::rules::Location;
@@ -69,14 +70,19 @@ impl From<category::Model> for CategoryResponse {
 
 /// Active demand categories with their SLA hours (public).
 #[utoipa::path(get, path = "/api/v1/demand-categories", tag = "demands",
-    responses((status = 200, body = Vec<CategoryResponse>)))]
-pub async fn list_categories(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let rows = categories::list(&state.reads, false).await?;
-    Ok(HttpResponse::Ok().json(
-        rows.into_iter()
+    responses((status = 304, description = "Not Modified: the `If-None-Match` ETag is current"), (status = 200, body = Vec<CategoryResponse>)))]
+pub async fn list_categories(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    public_reads::answer(&state, &request, Family::Categories, async {
+        let rows = categories::list(&state.reads, false).await?;
+        Ok(rows
+            .into_iter()
             .map(CategoryResponse::from)
-            .collect::<Vec<_>>(),
-    ))
+            .collect::<Vec<_>>())
+    })
+    .await
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -108,6 +114,7 @@ pub async fn create_category(
         state.clock.now(),
     )
     .await?;
+    public_reads::forget(&state, Family::Categories).await;
     Ok(HttpResponse::Created().json(CategoryResponse::from(created)))
 }
 
@@ -146,6 +153,7 @@ pub async fn update_category(
         state.clock.now(),
     )
     .await?;
+    public_reads::forget(&state, Family::Categories).await;
     Ok(HttpResponse::Ok().json(CategoryResponse::from(updated)))
 }
 

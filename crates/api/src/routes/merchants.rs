@@ -2,10 +2,11 @@
 
 use crate::error::ApiError;
 use crate::extract::{AuthUser, JsonBody};
+use crate::public_reads::{self, Family};
 use crate::state::AppState;
 use crate::unit_of_work::answer;
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use merchant::entity::{merchant as merchant_row, offer as offer_row};
 use merchant::offer_rules::OfferInput;
@@ -451,9 +452,10 @@ pub struct OfferPage {
 }
 
 /// The catalog: published, in-window offers of active merchants. Public.
-#[utoipa::path(get, path = "/api/v1/offers", tag = "merchants", params(CatalogQuery), responses((status = 200, body = OfferPage)))]
+#[utoipa::path(get, path = "/api/v1/offers", tag = "merchants", params(CatalogQuery), responses((status = 304, description = "Not Modified: the `If-None-Match` ETag is current"), (status = 200, body = OfferPage)))]
 pub async fn catalog(
     state: web::Data<AppState>,
+    request: HttpRequest,
     query: web::Query<CatalogQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
@@ -474,21 +476,26 @@ pub async fn catalog(
         before.as_deref(),
     )
     .await?;
-    Ok(HttpResponse::Ok().json(OfferPage {
+    let page = OfferPage {
         items: rows.into_iter().map(Into::into).collect(),
         next_cursor: next.map(|id| encode_cursor(&id)),
-    }))
+    };
+    public_reads::answer(&state, &request, Family::Catalog, async { Ok(page) }).await
 }
 
 /// One offer from the catalog. Public.
 #[utoipa::path(get, path = "/api/v1/offers/{id}", tag = "merchants", params(("id" = String, Path)),
-    responses((status = 200, body = OfferResponse), (status = 404, body = crate::error::Problem, content_type = "application/problem+json")))]
+    responses((status = 304, description = "Not Modified: the `If-None-Match` ETag is current"), (status = 200, body = OfferResponse), (status = 404, body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn offer(
     state: web::Data<AppState>,
+    request: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let offer = offers::public_offer(&state.reads, &path, state.clock.now()).await?;
-    Ok(HttpResponse::Ok().json(OfferResponse::from(offer)))
+    public_reads::answer(&state, &request, Family::Catalog, async {
+        let offer = offers::public_offer(&state.reads, &path, state.clock.now()).await?;
+        Ok(OfferResponse::from(offer))
+    })
+    .await
 }
 
 // ---------------------------------------------------------------------------------------

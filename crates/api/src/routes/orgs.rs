@@ -2,8 +2,9 @@
 
 use crate::error::ApiError;
 use crate::extract::{AuthUser, JsonBody};
+use crate::public_reads::{self, Family};
 use crate::state::AppState;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use identity::entity::org;
 use identity::service::orgs::{self, NewOrg, OrgNode};
 use serde::{Deserialize, Serialize};
@@ -38,14 +39,20 @@ impl From<OrgNode> for OrgTreeNode {
 }
 
 /// The whole org tree, from the district down to compounds. Public.
-#[utoipa::path(get, path = "/api/v1/orgs", tag = "orgs", responses((status = 200, body = Vec<OrgTreeNode>)))]
-pub async fn tree(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let roots: Vec<OrgTreeNode> = orgs::tree(&state.reads)
-        .await?
-        .into_iter()
-        .map(Into::into)
-        .collect();
-    Ok(HttpResponse::Ok().json(roots))
+#[utoipa::path(get, path = "/api/v1/orgs", tag = "orgs", responses((status = 304, description = "Not Modified: the `If-None-Match` ETag is current"), (status = 200, body = Vec<OrgTreeNode>)))]
+pub async fn tree(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    public_reads::answer(&state, &request, Family::Orgs, async {
+        let roots: Vec<OrgTreeNode> = orgs::tree(&state.reads)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect();
+        Ok(roots)
+    })
+    .await
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -97,5 +104,6 @@ pub async fn create(
     } = body.0;
     let new = NewOrg::parse(&kind, &name, parent_id)?;
     let created = orgs::create_org(&state.db, &user.0, new, state.clock.now()).await?;
+    public_reads::forget(&state, Family::Orgs).await;
     Ok(HttpResponse::Created().json(OrgResponse::from(created)))
 }

@@ -4,6 +4,7 @@
 use crate::error::ApiError;
 use crate::extract::{cursor_position, AuthUser, JsonBody};
 use crate::idempotency::IdempotencyKey;
+use crate::public_reads::{self, Family};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -178,16 +179,18 @@ pub async fn create_lot(
         entry_grace_minutes: b.entry_grace_minutes,
     };
     let (actor, now) = (user.0, state.clock.now());
-    state
+    let settled = state
         .unkeyed_unit()
-        .respond(StatusCode::CREATED, move |conn| {
+        .run(StatusCode::CREATED, move |conn| {
             Box::pin(async move {
                 lots::create(conn, &actor, input, now)
                     .await
                     .map(LotWithSecret::from)
             })
         })
-        .await
+        .await?;
+    public_reads::forget(&state, Family::Lots).await;
+    Ok(crate::unit_of_work::answer(settled.answer()))
 }
 
 /// A new gate secret for the lot's camera; the old one stops working.
@@ -211,14 +214,19 @@ pub struct LotQuery {
 
 /// Parking lots (public).
 #[utoipa::path(get, path = "/api/v1/parking/lots", tag = "parking", params(LotQuery),
-    responses((status = 200, body = Vec<LotResponse>)))]
+    responses((status = 304, description = "Not Modified: the `If-None-Match` ETag is current"), (status = 200, body = Vec<LotResponse>)))]
 pub async fn list_lots(
     state: web::Data<AppState>,
+    request: HttpRequest,
     query: web::Query<LotQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let path = identity::service::orgs::filter_path(&state.reads, query.org_id.as_deref()).await?;
-    let rows = lots::list(&state.reads, path.as_deref()).await?;
-    Ok(HttpResponse::Ok().json(rows.into_iter().map(LotResponse::from).collect::<Vec<_>>()))
+    public_reads::answer(&state, &request, Family::Lots, async {
+        let path =
+            identity::service::orgs::filter_path(&state.reads, query.org_id.as_deref()).await?;
+        let rows = lots::list(&state.reads, path.as_deref()).await?;
+        Ok(rows.into_iter().map(LotResponse::from).collect::<Vec<_>>())
+    })
+    .await
 }
 
 #[derive(Deserialize, IntoParams)]

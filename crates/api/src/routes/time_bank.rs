@@ -4,9 +4,10 @@
 use crate::error::ApiError;
 use crate::extract::{cursor_position, AuthUser, JsonBody, OptionalJsonBody};
 use crate::idempotency::IdempotencyKey;
+use crate::public_reads::{self, Family};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use identity::service::{orgs, users};
 use platform::paging::{encode_cursor, page_limit};
@@ -182,9 +183,10 @@ pub struct ActivityPage {
 
 /// Scheduled activities, newest first (public).
 #[utoipa::path(get, path = "/api/v1/activities", tag = "timebank", params(ActivityQuery),
-    responses((status = 200, body = ActivityPage)))]
+    responses((status = 304, description = "Not Modified: the `If-None-Match` ETag is current"), (status = 200, body = ActivityPage)))]
 pub async fn list_activities(
     state: web::Data<AppState>,
+    request: HttpRequest,
     query: web::Query<ActivityQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
@@ -197,22 +199,27 @@ pub async fn list_activities(
     };
     let (rows, next) =
         activities::list(&state.reads, filter, page_limit(q.limit), before.as_deref()).await?;
-    Ok(HttpResponse::Ok().json(ActivityPage {
+    let page = ActivityPage {
         items: rows.into_iter().map(ActivityResponse::from).collect(),
         next_cursor: next.map(|id| encode_cursor(&id)),
-    }))
+    };
+    public_reads::answer(&state, &request, Family::Activities, async { Ok(page) }).await
 }
 
 /// One activity (public).
 #[utoipa::path(get, path = "/api/v1/activities/{id}", tag = "timebank", params(("id" = String, Path)),
-    responses((status = 200, body = ActivityResponse),
+    responses((status = 304, description = "Not Modified: the `If-None-Match` ETag is current"), (status = 200, body = ActivityResponse),
         (status = 404, body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn activity_detail(
     state: web::Data<AppState>,
+    request: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let found = activities::find(&state.reads, &path).await?;
-    Ok(HttpResponse::Ok().json(ActivityResponse::from(found)))
+    public_reads::answer(&state, &request, Family::Activities, async {
+        let found = activities::find(&state.reads, &path).await?;
+        Ok(ActivityResponse::from(found))
+    })
+    .await
 }
 
 #[derive(Deserialize, ToSchema, Default)]
