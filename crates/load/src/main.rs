@@ -171,6 +171,7 @@ async fn one_scenario(args: &Args, scenario: &str, setup: &str) -> anyhow::Resul
                 config_dir: &args.config_dir,
                 database_url,
                 redis_url: args.redis_url.clone(),
+                redis_prefix: format!("linli-load:{}:", uuid::Uuid::now_v7().simple()),
                 instances: args.instances,
                 pool: args.pool,
             })

@@ -24,6 +24,8 @@ pub struct Launch<'a> {
     pub config_dir: &'a Path,
     pub database_url: String,
     pub redis_url: Option<String>,
+    /// Shared by the fleet's instances, new for every fleet.
+    pub redis_prefix: String,
     pub instances: usize,
     pub pool: u32,
 }
@@ -154,7 +156,11 @@ fn server_command(launch: &Launch<'_>, port: u16) -> Command {
         .stderr(Stdio::inherit())
         .kill_on_drop(true);
     if let Some(redis) = &launch.redis_url {
-        command.env("LINLI__REDIS__URL", redis);
+        // Keys of their own: what an earlier run on another database cached (the org tree,
+        // actors) must not answer for this one.
+        command
+            .env("LINLI__REDIS__URL", redis)
+            .env("LINLI__REDIS__KEY_PREFIX", &launch.redis_prefix);
     }
     command
 }
