@@ -12,7 +12,7 @@ use identity::{Actor, OrgKind, Role};
 use platform::ValidationErrors;
 use points_ledger::service::accounts::{balance_of, Balance};
 use points_ledger::service::statement::{expiring, statement, StatementLine};
-use points_ledger::service::transfers::{transfer, TransferCode, TransferRequest};
+use points_ledger::service::transfers::{transfer, Posted, TransferCode, TransferRequest};
 use points_ledger::service::verify::{verify, VerifyReport};
 use points_ledger::{AccountRef, Asset, ExpiryRule};
 use sea_orm::ConnectionTrait;
@@ -125,14 +125,14 @@ pub async fn allocate(
     )
     .await
     .map_err(PointsError::from_budget)?;
-    let balance = balance_of(conn, &budget).await?;
+    let balance = credited_balance(conn, &posted, &budget).await?;
     Ok(Allocated {
         transfer_id: posted.transfer.id,
         from_org_id,
         org_id: target.id,
         points: command.points.get(),
         memo: command.memo.into_string(),
-        balance: balance.balance,
+        balance,
         created_at: posted.transfer.created_at,
     })
 }
@@ -224,14 +224,14 @@ pub async fn award(
     )
     .await
     .map_err(PointsError::from_budget)?;
-    let budget_balance = balance_of(conn, &budget).await?;
+    let budget_balance = debited_balance(conn, &posted, &budget).await?;
     Ok(Awarded {
         transfer_id: posted.transfer.id,
         user_id: resident.id,
         points: command.points.get(),
         reason: command.reason.into_string(),
         budget_org_id: budget_org.id,
-        budget_balance: budget_balance.balance,
+        budget_balance,
         created_at: posted.transfer.created_at,
     })
 }
@@ -309,13 +309,13 @@ pub async fn gift_time_credits(
         posting.now,
     )
     .await?;
-    let balance = balance_of(conn, &own).await?;
+    let balance = debited_balance(conn, &posted, &own).await?;
     Ok(Gifted {
         transfer_id: posted.transfer.id,
         to_user_id: command.to_user_id,
         minutes: command.minutes.get(),
         memo: command.memo.into_string(),
-        balance_minutes: balance.balance,
+        balance_minutes: balance,
         created_at: posted.transfer.created_at,
     })
 }
@@ -414,4 +414,29 @@ pub async fn verify_books(
         ));
     }
     Ok(verify(conn).await?)
+}
+
+/// The debited account's balance after `posted`: known from the posting itself, read only
+/// for a replay.
+async fn debited_balance(
+    conn: &impl ConnectionTrait,
+    posted: &Posted,
+    account: &AccountRef,
+) -> Result<i64, PointsError> {
+    match posted.balances_after {
+        Some((debit, _)) => Ok(debit),
+        None => Ok(balance_of(conn, account).await?.balance),
+    }
+}
+
+/// The credited account's balance after `posted` (see [`debited_balance`]).
+async fn credited_balance(
+    conn: &impl ConnectionTrait,
+    posted: &Posted,
+    account: &AccountRef,
+) -> Result<i64, PointsError> {
+    match posted.balances_after {
+        Some((_, credit)) => Ok(credit),
+        None => Ok(balance_of(conn, account).await?.balance),
+    }
 }

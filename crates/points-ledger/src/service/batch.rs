@@ -389,6 +389,7 @@ pub async fn try_post_batch(
         results[p.index] = Some(Ok(Posted {
             transfer: p.row,
             replayed: false,
+            balances_after: None,
         }));
     }
     // Repeats inside the batch answer like a retry after their first use.
@@ -397,6 +398,7 @@ pub async fn try_post_batch(
             Some(Ok(first_posted)) if first_posted.transfer.request_hash == hash => Ok(Posted {
                 transfer: first_posted.transfer.clone(),
                 replayed: true,
+                balances_after: None,
             }),
             Some(Ok(_)) => Err(LedgerError::IdempotencyKeyReused(
                 requests[index].idempotency_key.clone(),

@@ -145,6 +145,7 @@ pub async fn post(
             return Ok(Posted {
                 transfer: existing,
                 replayed: true,
+                balances_after: None,
             });
         }
         return Err(LedgerError::IdempotencyKeyReused(

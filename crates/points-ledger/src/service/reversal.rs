@@ -21,6 +21,7 @@ pub async fn reverse(
             return Ok(Posted {
                 transfer: existing,
                 replayed: true,
+                balances_after: None,
             });
         }
         return Err(LedgerError::IdempotencyKeyReused(

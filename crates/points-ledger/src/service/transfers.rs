@@ -61,6 +61,9 @@ pub struct Posted {
     pub transfer: transfer::Model,
     /// True when the idempotency key had already been used for this same request.
     pub replayed: bool,
+    /// The debited and the credited account's balances right after this posting; known
+    /// only when it was posted just now (a replay does not know them).
+    pub balances_after: Option<(i64, i64)>,
 }
 
 /// Moves `amount` of one asset between two accounts. Fails with `Insufficient` (writing
@@ -123,22 +126,24 @@ pub(crate) async fn post_transfer(
     // Claim the key first. On PostgreSQL a concurrent claim of the same key waits here until
     // the first transaction ends, then sees its row: retries can never both post.
     let transfer_id = new_id();
-    let row = transfer::ActiveModel {
-        id: Set(transfer_id.clone()),
-        idempotency_key: Set(request.idempotency_key.clone()),
-        request_hash: Set(hash.clone()),
-        asset: Set(asset.as_str().to_owned()),
-        debit_account_id: Set(from.id.clone()),
-        credit_account_id: Set(to.id.clone()),
-        amount: Set(request.amount),
-        code: Set(request.code.as_str().to_owned()),
-        memo: Set(request.memo.clone()),
-        ref_type: Set(ref_type),
-        ref_id: Set(ref_id),
-        hold_id: Set(hold_id.map(str::to_owned)),
-        reverses_transfer_id: Set(reverses.map(str::to_owned)),
-        created_at: Set(now),
+    // The row as it is stored, so that the answer needs no read back.
+    let claimed_row = transfer::Model {
+        id: transfer_id.clone(),
+        idempotency_key: request.idempotency_key.clone(),
+        request_hash: hash.clone(),
+        asset: asset.as_str().to_owned(),
+        debit_account_id: from.id.clone(),
+        credit_account_id: to.id.clone(),
+        amount: request.amount,
+        code: request.code.as_str().to_owned(),
+        memo: request.memo.clone(),
+        ref_type,
+        ref_id,
+        hold_id: hold_id.map(str::to_owned),
+        reverses_transfer_id: reverses.map(str::to_owned),
+        created_at: now,
     };
+    let row: transfer::ActiveModel = claimed_row.clone().into();
     let claimed = transfer::Entity::insert(row)
         .on_conflict(
             OnConflict::column(transfer::Column::IdempotencyKey)
@@ -210,13 +215,10 @@ pub(crate) async fn post_transfer(
         .await?;
     }
 
-    let transfer = transfer::Entity::find_by_id(transfer_id)
-        .one(conn)
-        .await?
-        .ok_or(LedgerError::NotFound("transfer"))?;
     Ok(Posted {
-        transfer,
+        transfer: claimed_row,
         replayed: false,
+        balances_after: Some((debit_after, credit_after)),
     })
 }
 
@@ -241,6 +243,7 @@ pub(crate) async fn replay(
     Ok(Posted {
         transfer: existing,
         replayed: true,
+        balances_after: None,
     })
 }
 
