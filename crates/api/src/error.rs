@@ -216,6 +216,7 @@ through_problem!(
     demands::DemandError,
     timebank::TimebankError,
     parking::ParkingError,
+    partners::PartnerError,
     points::PointsError,
 );
 

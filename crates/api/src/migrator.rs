@@ -14,6 +14,7 @@ impl MigratorTrait for Migrator {
         all.extend(demands::migration::migrations());
         all.extend(timebank::migration::migrations());
         all.extend(parking::migration::migrations());
+        all.extend(partners::migration::migrations());
         all
     }
 }

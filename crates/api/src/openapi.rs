@@ -3,7 +3,7 @@
 
 use crate::routes::{
     auth, dashboard, demands, exports, ledger, me, merchants, notifications, ops, orgs, parking,
-    redemptions, staff, time_bank,
+    partners, redemptions, staff, time_bank,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -43,6 +43,10 @@ use utoipa::{Modify, OpenApi};
         parking::book, parking::my_bookings, parking::cancel, parking::pay, parking::gate_event,
         parking::staff_gate, parking::usage,
         dashboard::dashboard, dashboard::series, exports::demands_csv, exports::demands_xlsx,
+        partners::directory_list, partners::profile, partners::offer_resource, partners::list_resources,
+        partners::raise_need, partners::list_needs, partners::need_detail, partners::move_need,
+        partners::need_matches, partners::record_problem, partners::list_problems,
+        partners::resolve_problem,
     ),
     components(schemas(crate::error::Problem, crate::error::ProblemFieldError)),
     modifiers(&BearerAuth, &StandardAnswers),
@@ -57,6 +61,7 @@ use utoipa::{Modify, OpenApi};
         (name = "timebank", description = "Time bank (时间银行): activities, attendance, settlement, help requests, leaderboards"),
         (name = "parking", description = "Points for parking (积分停车): lots, bookings, gate events"),
         (name = "dashboard", description = "The staff dashboard's figures"),
+        (name = "partners", description = "Community partners (社区合伙人): the directory, the resource, need and problem lists, matching"),
         (name = "ledger", description = "Points and time credits: wallets, statements, budgets, awards, gifts, verification"),
     ),
 )]

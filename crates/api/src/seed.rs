@@ -422,6 +422,7 @@ async fn seed_merchants(
             community_id: community.id.clone(),
             description: format!("{name}，{}合作商户", community.name),
             partner_type: Some("independent".to_owned()),
+            kind: None,
         };
         let created = applications::apply(&txn, &owner_actor, application, now).await?;
         applications::transition(

@@ -6,10 +6,12 @@ mod error;
 pub mod lifecycle;
 pub mod migration;
 pub mod offer_rules;
+pub mod partner_kind;
 pub mod redemption_state;
 pub mod report;
 pub mod service;
 
 pub use error::MerchantError;
 pub use lifecycle::{MerchantAction, MerchantStatus};
+pub use partner_kind::PartnerKind;
 pub use redemption_state::{RedemptionAction, RedemptionStatus};

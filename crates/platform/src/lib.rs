@@ -18,6 +18,7 @@ pub mod paging;
 pub mod problem;
 pub mod redact;
 pub mod report;
+pub mod schema;
 pub mod secret;
 pub mod testing;
 pub mod unit_of_work;

@@ -55,6 +55,11 @@ const OPEN_BY_DESIGN: &[(&str, &str, &str)] = &[
         "/api/v1/merchant-invites/{code}/accept",
         "the invite code is the capability",
     ),
+    (
+        "GET",
+        "/api/v1/partners/{id}",
+        "the partner directory is public",
+    ),
 ];
 
 /// The objects of the victims: 新华社区, its staff, a resident (alice) and a merchant.
@@ -218,6 +223,25 @@ async fn build_world(app: &TestApp) -> World {
         "activity",
         activities["items"][0]["id"].as_str().unwrap().to_owned(),
     );
+
+    let need = json_of(
+        app,
+        Method::POST,
+        "/api/v1/staff/needs",
+        &community.access_token,
+        json!({"community_id": org, "category": "elderly_care", "title": "独居老人助餐", "source": "visit"}),
+    )
+    .await;
+    ids.insert("need", need["id"].as_str().unwrap().to_owned());
+    let problem = json_of(
+        app,
+        Method::POST,
+        "/api/v1/staff/problems",
+        &community.access_token,
+        json!({"community_id": org, "title": "楼道堆物", "severity": "medium"}),
+    )
+    .await;
+    ids.insert("problem", problem["id"].as_str().unwrap().to_owned());
     World {
         alice,
         owner,
@@ -273,6 +297,13 @@ async fn snapshot(app: &TestApp, w: &World) -> Value {
             &w.street,
         ),
         ("categories", "/api/v1/demand-categories".into(), &w.street),
+        (
+            "need",
+            format!("/api/v1/staff/needs/{}", w.id("need")),
+            &w.community,
+        ),
+        ("problems", "/api/v1/staff/problems".into(), &w.community),
+        ("resources", "/api/v1/staff/resources".into(), &w.community),
         ("lots", "/api/v1/parking/lots".into(), &w.street),
         ("staff_session", "/api/v1/me".into(), &w.community),
         ("ledger", "/api/v1/admin/ledger/verify".into(), &w.admin),
@@ -376,7 +407,9 @@ fn path_value(template: &str, name: &str, w: &World) -> Vec<String> {
         ("redemptions", _) => "redemption",
         ("bookings", _) => "booking",
         ("lots", _) => "lot",
-        ("merchants", _) => "merchant",
+        ("merchants", _) | ("partners", _) => "merchant",
+        ("needs", _) => "need",
+        ("problems", _) => "problem",
         ("offers", _) => "offer",
         ("activities", _) => "activity",
         ("demand-categories", _) => "category",

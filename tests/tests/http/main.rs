@@ -19,6 +19,7 @@ mod merchants;
 mod multi_process;
 mod operations;
 mod parking;
+mod partners;
 mod rate_limits;
 mod redemptions;
 mod security;

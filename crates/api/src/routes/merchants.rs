@@ -67,9 +67,14 @@ pub struct ApplicationRequest {
     #[serde(default)]
     #[schema(max_length = 2000)]
     pub description: String,
-    /// `group` (团体型) or `independent` (独立型, default).
+    /// The partner's form: `group` (团体型) or `independent` (独立型, default). Also
+    /// accepted under its first name, `partner_type`.
+    #[serde(default, alias = "partner_type")]
+    pub form: Option<String>,
+    /// The partner kind: `enterprise` (default: a merchant), `social_org`,
+    /// `capable_resident`, `public_unit`, `charity_team` or `volunteer_team`.
     #[serde(default)]
-    pub partner_type: Option<String>,
+    pub kind: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -82,7 +87,13 @@ pub struct MerchantResponse {
     pub contact_phone: String,
     pub community_id: String,
     pub description: String,
+    /// The form (`group` or `independent`), under its first name.
     pub partner_type: String,
+    /// The form: `group` or `independent`.
+    pub form: String,
+    /// The partner kind: `enterprise`, `social_org`, `capable_resident`, `public_unit`,
+    /// `charity_team` or `volunteer_team`.
+    pub kind: String,
     /// `pending`, `active`, `suspended`, `rejected` or `closed`.
     pub status: String,
     pub applicant_user_id: String,
@@ -101,7 +112,9 @@ impl From<merchant_row::Model> for MerchantResponse {
             contact_phone: m.contact_phone,
             community_id: m.community_id,
             description: m.description,
+            form: m.partner_type.clone(),
             partner_type: m.partner_type,
+            kind: m.kind,
             status: m.status.as_str().to_owned(),
             applicant_user_id: m.applicant_user_id,
             created_at: m.created_at,
@@ -129,7 +142,8 @@ pub async fn apply(
         contact_phone: b.contact_phone,
         community_id: b.community_id,
         description: b.description,
-        partner_type: b.partner_type,
+        partner_type: b.form,
+        kind: b.kind,
     };
     let created = applications::apply(&state.db, &user.0, input, state.clock.now()).await?;
     Ok(HttpResponse::Created().json(MerchantResponse::from(created)))

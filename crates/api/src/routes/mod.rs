@@ -12,6 +12,7 @@ pub mod notifications;
 pub mod ops;
 pub mod orgs;
 pub mod parking;
+pub mod partners;
 pub mod redemptions;
 pub mod staff;
 pub mod time_bank;
@@ -30,6 +31,7 @@ pub fn api_v1(cfg: &mut web::ServiceConfig) {
     notifications::routes(cfg);
     orgs::routes(cfg);
     parking::routes(cfg);
+    partners::routes(cfg);
     redemptions::routes(cfg);
     staff::routes(cfg);
     time_bank::routes(cfg);

@@ -18,6 +18,8 @@ pub struct Model {
     pub applicant_user_id: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The partner kind (`crate::PartnerKind`): `enterprise`, `social_org`, ...
+    pub kind: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

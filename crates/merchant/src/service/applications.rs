@@ -24,7 +24,10 @@ pub struct ApplicationInput {
     pub contact_phone: String,
     pub community_id: String,
     pub description: String,
+    /// The form: `group` or `independent` (default).
     pub partner_type: Option<String>,
+    /// The partner kind; `enterprise` (a merchant) when not given.
+    pub kind: Option<String>,
 }
 
 /// Mainland mobile (1xxxxxxxxxx) or a landline with area code (0xxx-xxxxxxx).
@@ -57,8 +60,15 @@ pub async fn apply(
     let partner_type = input
         .partner_type
         .unwrap_or_else(|| "independent".to_owned());
-    if !["group", "independent"].contains(&partner_type.as_str()) {
-        errors.add("partner_type", "must be group or independent");
+    if crate::partner_kind::parse_form(&partner_type).is_none() {
+        errors.add("form", "must be group or independent");
+    }
+    let kind = match input.kind.as_deref() {
+        None => Some(crate::PartnerKind::Enterprise),
+        Some(text) => crate::PartnerKind::parse(text),
+    };
+    if kind.is_none() {
+        errors.add("kind", crate::PartnerKind::choices());
     }
     let community = org::Entity::find_by_id(input.community_id.clone())
         .one(conn)
@@ -77,6 +87,10 @@ pub async fn apply(
         community_id: Set(input.community_id),
         description: Set(description),
         partner_type: Set(partner_type),
+        kind: Set(kind
+            .unwrap_or(crate::PartnerKind::Enterprise)
+            .as_str()
+            .to_owned()),
         status: Set(MerchantStatus::Pending),
         applicant_user_id: Set(actor.user_id.clone()),
         created_at: Set(now),

@@ -1,0 +1,10 @@
+//! Use cases of the partner scheme. Each takes the caller's `Actor` and the connection of
+//! its unit of work, checks scope, and writes with its history row.
+
+pub mod directory;
+pub mod history;
+pub mod matches;
+pub mod needs;
+pub mod problems;
+pub mod resources;
+mod scope;

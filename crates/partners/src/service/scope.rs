@@ -1,0 +1,69 @@
+//! Who reaches which entries: staff reach their org's subtree; an entry outside it is
+//! answered as if it did not exist (404), so its existence does not leak.
+
+use crate::PartnerError;
+use identity::entity::org;
+use identity::service::orgs;
+use identity::{Actor, OrgKind};
+use platform::ValidationErrors;
+use sea_orm::ConnectionTrait;
+
+/// The community `community_id`, which the staff `actor` must reach.
+pub(crate) async fn community_in_reach(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    community_id: &str,
+) -> Result<org::Model, PartnerError> {
+    let community = orgs::find(conn, community_id)
+        .await?
+        .filter(|o| o.kind == OrgKind::Community.as_str())
+        .ok_or_else(|| ValidationErrors::single("community_id", "is not a community"))?;
+    if !actor.can_reach(&community.path) {
+        return Err(PartnerError::NotFound("community"));
+    }
+    Ok(community)
+}
+
+/// The org paths a staff list covers: the org of `org_id` when given (which the actor must
+/// reach), else every org the actor is staff of.
+pub(crate) async fn list_paths(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    org_id: Option<&str>,
+) -> Result<Vec<String>, PartnerError> {
+    require_staff(actor)?;
+    match org_id {
+        Some(id) => {
+            let org = orgs::find(conn, id)
+                .await?
+                .ok_or_else(|| ValidationErrors::single("org_id", "no such org"))?;
+            if !actor.can_reach(&org.path) {
+                return Err(PartnerError::Forbidden("That org is outside your scope."));
+            }
+            Ok(vec![org.path])
+        }
+        None => Ok(actor
+            .staff_scopes()
+            .map(|(_, org)| org.path.clone())
+            .collect()),
+    }
+}
+
+pub(crate) fn require_staff(actor: &Actor) -> Result<(), PartnerError> {
+    if actor.is_org_staff() {
+        Ok(())
+    } else {
+        Err(PartnerError::Forbidden(
+            "Only street and community staff keep the community's lists.",
+        ))
+    }
+}
+
+/// An entry at `path` that the staff `actor` must reach; otherwise it does not exist.
+pub(crate) fn reach(actor: &Actor, path: &str, what: &'static str) -> Result<(), PartnerError> {
+    if actor.is_org_staff() && actor.can_reach(path) {
+        Ok(())
+    } else {
+        Err(PartnerError::NotFound(what))
+    }
+}

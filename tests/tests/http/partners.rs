@@ -1,0 +1,631 @@
+//! Community partners: kinds on the application, the public directory, the three lists with
+//! their scopes and histories, and matching a need to the resources that could serve it.
+
+use linli_tests::{expect_json, expect_problem, spawn_app, TestApp, DEMO_PASSWORD};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+/// A partner of `kind` in `community`, applied for by a fresh resident and approved by the
+/// demo street staff: (owner's token, partner id).
+async fn partner(app: &TestApp, owner: &str, kind: &str, community: &str) -> (String, String) {
+    let token = app.login_resident(owner).await.access_token;
+    let community_id = app.org_id(community).await;
+    let created = expect_json(
+        app.post(
+            "/api/v1/merchants/applications",
+            &json!({
+                "name": format!("{owner}服务队"), "category": "社区服务", "license_no": "52140200MJ0TEST",
+                "address": "平城区", "contact_phone": "13800003333", "community_id": community_id,
+                "kind": kind, "form": "group",
+            }),
+            Some(&token),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(created["kind"], kind);
+    assert_eq!(created["form"], "group");
+    assert_eq!(created["partner_type"], "group");
+    let id = created["id"].as_str().unwrap().to_owned();
+    let street = app.login_staff("street", DEMO_PASSWORD).await.access_token;
+    let admin = app.login_staff("admin", DEMO_PASSWORD).await.access_token;
+    // Staff of the partner's own street (or the district admin for other streets) approve.
+    let reviewer = if community.starts_with("新华") || community == "和平社区" {
+        street
+    } else {
+        admin
+    };
+    expect_json(
+        app.post(
+            &format!("/api/v1/staff/merchants/{id}/approve"),
+            &json!({}),
+            Some(&reviewer),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    // The owner's token predates the role: log in again for one that carries it.
+    let token = app.login_resident(owner).await.access_token;
+    (token, id)
+}
+
+async fn resource(app: &TestApp, token: &str, partner_id: &str, body: Value) -> Value {
+    expect_json(
+        app.post(
+            &format!("/api/v1/partners/{partner_id}/resources"),
+            &body,
+            Some(token),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await
+}
+
+async fn other_street_staff(app: &TestApp) -> String {
+    let admin = app.login_staff("admin", DEMO_PASSWORD).await.access_token;
+    let kaiyuan = app.org_id("开源街道").await;
+    expect_json(
+        app.post(
+            "/api/v1/admin/staff",
+            &json!({ "username": "kaiyuan.partners", "password": "a-good-password", "role": "street_staff", "org_id": kaiyuan }),
+            Some(&admin),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    app.login_staff("kaiyuan.partners", "a-good-password")
+        .await
+        .access_token
+}
+
+#[tokio::test]
+async fn an_application_names_its_kind_and_form_and_the_directory_shows_active_partners_only() {
+    let app = spawn_app().await;
+    let token = app.login_resident("zhang").await.access_token;
+    let community = app.org_id("新华社区").await;
+    let refused = expect_problem(
+        app.post(
+            "/api/v1/merchants/applications",
+            &json!({
+                "name": "张师傅", "category": "维修", "license_no": "-", "address": "平城区",
+                "contact_phone": "13800004444", "community_id": community,
+                "kind": "company", "form": "solo",
+            }),
+            Some(&token),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    let fields: Vec<&str> = refused["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["form", "kind"]);
+
+    let (_, social) = partner(&app, "li", "social_org", "新华社区").await;
+    let (_, resident) = partner(&app, "wang", "capable_resident", "和平社区").await;
+    // A pending application is not in the directory.
+    let pending = expect_json(
+        app.post(
+            "/api/v1/merchants/applications",
+            &json!({
+                "name": "待审核志愿队", "category": "志愿", "license_no": "-", "address": "平城区",
+                "contact_phone": "13800005555", "community_id": community, "kind": "volunteer_team",
+            }),
+            Some(&token),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+
+    let all = expect_json(
+        app.get("/api/v1/partners?limit=100", None).await,
+        StatusCode::OK,
+    )
+    .await;
+    let ids: Vec<&str> = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&social.as_str()) && ids.contains(&resident.as_str()));
+    assert!(!ids.contains(&pending["id"].as_str().unwrap()));
+    // The public card carries no licence number or phone.
+    let card = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == social)
+        .unwrap();
+    assert_eq!(card["kind"], "social_org");
+    assert_eq!(card["form"], "group");
+    assert!(card.get("contact_phone").is_none() && card.get("license_no").is_none());
+
+    let kind = expect_json(
+        app.get("/api/v1/partners?kind=capable_resident&limit=100", None)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let kinds: Vec<&str> = kind["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["kind"].as_str().unwrap())
+        .collect();
+    assert!(!kinds.is_empty() && kinds.iter().all(|k| *k == "capable_resident"));
+    expect_problem(
+        app.get("/api/v1/partners?kind=company", None).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    expect_problem(
+        app.get(
+            &format!("/api/v1/partners/{}", pending["id"].as_str().unwrap()),
+            None,
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn partners_list_resources_that_staff_in_scope_read_and_others_cannot_write() {
+    let app = spawn_app().await;
+    let (owner, partner_id) = partner(&app, "zhao", "social_org", "新华社区").await;
+    let created = resource(
+        &app,
+        &owner,
+        &partner_id,
+        json!({ "type": "service", "title": "助老上门理发", "categories": ["elderly_care"], "capacity": 12, "availability": "每周二上午" }),
+    )
+    .await;
+    assert_eq!(created["type"], "service");
+    assert_eq!(created["categories"], json!(["elderly_care"]));
+    assert_eq!(created["capacity_used"], 0);
+
+    // Someone else's staff, a resident, and bad input.
+    let (stranger, _) = partner(&app, "qian", "enterprise", "和平社区").await;
+    expect_problem(
+        app.post(
+            &format!("/api/v1/partners/{partner_id}/resources"),
+            &json!({ "type": "service", "title": "冒名", "capacity": 1 }),
+            Some(&stranger),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    let bad = expect_problem(
+        app.post(
+            &format!("/api/v1/partners/{partner_id}/resources"),
+            &json!({ "type": "money", "title": "", "categories": ["cooking"], "capacity": 0 }),
+            Some(&owner),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(bad["errors"].as_array().unwrap().len(), 4, "{bad}");
+
+    let street = app.login_staff("street", DEMO_PASSWORD).await.access_token;
+    let listed = expect_json(
+        app.get("/api/v1/staff/resources?type=service", Some(&street))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert!(listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["id"] == created["id"]));
+    let other = other_street_staff(&app).await;
+    let theirs = expect_json(
+        app.get("/api/v1/staff/resources", Some(&other)).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert!(!theirs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["id"] == created["id"]));
+    let xinhua = app.org_id("新华街道").await;
+    expect_problem(
+        app.get(
+            &format!("/api/v1/staff/resources?org_id={xinhua}"),
+            Some(&other),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    // The profile shows it.
+    let profile = expect_json(
+        app.get(&format!("/api/v1/partners/{partner_id}"), None)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(profile["resources"][0]["title"], "助老上门理发");
+    assert_eq!(profile["kind"], "social_org");
+}
+
+#[tokio::test]
+async fn needs_keep_their_demands_and_history_and_stay_inside_their_scope() {
+    let app = spawn_app().await;
+    let staff = app
+        .login_staff("community", DEMO_PASSWORD)
+        .await
+        .access_token;
+    let community = app.org_id("新华社区").await;
+    let resident = app.login_resident("sun").await;
+    let categories = expect_json(
+        app.get("/api/v1/demand-categories", None).await,
+        StatusCode::OK,
+    )
+    .await;
+    let category = categories[0]["id"].as_str().unwrap().to_owned();
+    let demand = expect_json(
+        app.post(
+            "/api/v1/demands",
+            &json!({
+                "category_id": category, "title": "想要老年食堂", "description": "独居老人吃饭难",
+                "community_id": community, "location": {"lat": 40.0768, "lng": 113.3001, "address": "新华街12号"},
+            }),
+            Some(&resident.access_token),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let demand_id = demand["id"].as_str().unwrap();
+
+    // From demands, the demands are required and must be this community's.
+    expect_problem(
+        app.post(
+            "/api/v1/staff/needs",
+            &json!({ "community_id": community, "category": "elderly_care", "title": "助餐", "source": "demand" }),
+            Some(&staff),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    let heping = app.org_id("和平社区").await;
+    let street = app.login_staff("street", DEMO_PASSWORD).await.access_token;
+    expect_problem(
+        app.post(
+            "/api/v1/staff/needs",
+            &json!({ "community_id": heping, "category": "elderly_care", "title": "助餐", "source": "demand", "demand_ids": [demand_id] }),
+            Some(&street),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    let need = expect_json(
+        app.post(
+            "/api/v1/staff/needs",
+            &json!({ "community_id": community, "category": "elderly_care", "title": "独居老人助餐", "households": 8, "source": "demand", "demand_ids": [demand_id, demand_id] }),
+            Some(&staff),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(need["status"], "open");
+    assert_eq!(need["demand_ids"], json!([demand_id]));
+    let need_id = need["id"].as_str().unwrap();
+
+    // Another street: not visible, not movable, and not creatable in this community.
+    let other = other_street_staff(&app).await;
+    for path in [
+        format!("/api/v1/staff/needs/{need_id}"),
+        format!("/api/v1/staff/needs/{need_id}/matches"),
+    ] {
+        expect_problem(
+            app.get(&path, Some(&other)).await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        )
+        .await;
+    }
+    expect_problem(
+        app.post(
+            &format!("/api/v1/staff/needs/{need_id}/drop"),
+            &json!({}),
+            Some(&other),
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    expect_problem(
+        app.post(
+            "/api/v1/staff/needs",
+            &json!({ "community_id": community, "category": "health", "title": "义诊", "source": "visit" }),
+            Some(&other),
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    expect_problem(
+        app.get("/api/v1/staff/needs", Some(&resident.access_token))
+            .await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    let theirs = expect_json(
+        app.get("/api/v1/staff/needs", Some(&other)).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(theirs["items"], json!([]));
+
+    // Drop, refuse a second drop, reopen; the history records each move.
+    let dropped = expect_json(
+        app.post(
+            &format!("/api/v1/staff/needs/{need_id}/drop"),
+            &json!({ "note": "已由街道统筹" }),
+            Some(&staff),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(dropped["status"], "dropped");
+    expect_problem(
+        app.post(
+            &format!("/api/v1/staff/needs/{need_id}/drop"),
+            &json!({}),
+            Some(&staff),
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "invalid_transition",
+    )
+    .await;
+    expect_json(
+        app.post(
+            &format!("/api/v1/staff/needs/{need_id}/reopen"),
+            &json!({}),
+            Some(&street),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let detail = expect_json(
+        app.get(&format!("/api/v1/staff/needs/{need_id}"), Some(&street))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let moves: Vec<(&str, &str)> = detail["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["action"].as_str().unwrap(),
+                h["to_status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        moves,
+        [("raise", "open"), ("drop", "dropped"), ("reopen", "open")]
+    );
+    assert_eq!(detail["history"][1]["note"], "已由街道统筹");
+    let open = expect_json(
+        app.get(
+            "/api/v1/staff/needs?status=open&category=elderly_care",
+            Some(&street),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(open["items"][0]["id"], need_id);
+    expect_problem(
+        app.get("/api/v1/staff/needs?status=closed", Some(&street))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn problems_are_resolved_once_and_stay_inside_their_scope() {
+    let app = spawn_app().await;
+    let staff = app
+        .login_staff("community", DEMO_PASSWORD)
+        .await
+        .access_token;
+    let community = app.org_id("新华社区").await;
+    expect_problem(
+        app.post(
+            "/api/v1/staff/problems",
+            &json!({ "community_id": community, "title": "楼道堆物", "severity": "urgent" }),
+            Some(&staff),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    let problem = expect_json(
+        app.post(
+            "/api/v1/staff/problems",
+            &json!({ "community_id": community, "title": "楼道堆物", "description": "3号楼消防通道被占", "severity": "high" }),
+            Some(&staff),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let id = problem["id"].as_str().unwrap();
+    let other = other_street_staff(&app).await;
+    expect_problem(
+        app.post(
+            &format!("/api/v1/staff/problems/{id}/resolve"),
+            &json!({ "resolution": "清理" }),
+            Some(&other),
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    let resolved = expect_json(
+        app.post(
+            &format!("/api/v1/staff/problems/{id}/resolve"),
+            &json!({ "resolution": "物业已清理" }),
+            Some(&staff),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(resolved["status"], "resolved");
+    assert_eq!(resolved["resolution"], "物业已清理");
+    expect_problem(
+        app.post(
+            &format!("/api/v1/staff/problems/{id}/resolve"),
+            &json!({ "resolution": "再次" }),
+            Some(&staff),
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "invalid_transition",
+    )
+    .await;
+    let open = expect_json(
+        app.get("/api/v1/staff/problems?status=open", Some(&staff))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert!(!open["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["id"] == id));
+    let resolved_list = expect_json(
+        app.get("/api/v1/staff/problems?status=resolved", Some(&staff))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(resolved_list["items"][0]["id"], id);
+}
+
+#[tokio::test]
+async fn matching_puts_the_obviously_best_resource_first_with_its_reasons() {
+    let app = spawn_app().await;
+    let (near, near_id) = partner(&app, "best", "social_org", "新华社区").await;
+    let (street_level, street_id) = partner(&app, "street", "enterprise", "和平社区").await;
+    let (far, far_id) = partner(&app, "far", "charity_team", "开源社区").await;
+    let best = resource(&app, &near, &near_id, json!({ "type": "service", "title": "助餐配送", "categories": ["elderly_care"], "capacity": 20 })).await;
+    let typed = resource(
+        &app,
+        &street_level,
+        &street_id,
+        json!({ "type": "volunteer_time", "title": "陪伴志愿", "capacity": 20 }),
+    )
+    .await;
+    let distant = resource(&app, &far, &far_id, json!({ "type": "service", "title": "老年助餐", "categories": ["elderly_care"], "capacity": 20 })).await;
+    let wrong = resource(
+        &app,
+        &near,
+        &near_id,
+        json!({ "type": "funding", "title": "场地改造资金", "capacity": 1 }),
+    )
+    .await;
+
+    let staff = app
+        .login_staff("community", DEMO_PASSWORD)
+        .await
+        .access_token;
+    let community = app.org_id("新华社区").await;
+    let need = expect_json(
+        app.post(
+            "/api/v1/staff/needs",
+            &json!({ "community_id": community, "category": "elderly_care", "title": "独居老人助餐", "households": 10, "source": "visit" }),
+            Some(&staff),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let matches = expect_json(
+        app.get(
+            &format!(
+                "/api/v1/staff/needs/{}/matches",
+                need["id"].as_str().unwrap()
+            ),
+            Some(&staff),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let order: Vec<&str> = matches
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["resource"]["id"].as_str().unwrap())
+        .collect();
+    let expected = [&best, &distant, &typed].map(|r| r["id"].as_str().unwrap());
+    // The named category in the same community (40 + 25 + ...), then the named category
+    // elsewhere in the district (40 + 5), then a serving type in the same street (25 + 15);
+    // the funding resource cannot serve elderly care at all.
+    assert_eq!(order, expected);
+    assert!(!order.contains(&wrong["id"].as_str().unwrap()));
+    assert_eq!(order.len(), 3);
+    let first = &matches[0];
+    assert_eq!(first["partner"]["id"], near_id);
+    let factors: Vec<&str> = first["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["factor"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        factors,
+        ["category", "distance", "capacity", "rating", "evaluation"]
+    );
+    let sum: u64 = first["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["points"].as_u64().unwrap())
+        .sum();
+    assert_eq!(first["score"].as_u64().unwrap(), sum);
+    assert!(matches[0]["score"].as_u64() > matches[1]["score"].as_u64());
+}
