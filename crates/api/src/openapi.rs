@@ -3,7 +3,7 @@
 
 use crate::routes::{
     auth, dashboard, demands, exports, ledger, me, merchants, notifications, ops, orgs, parking,
-    partners, redemptions, staff, time_bank,
+    partners, projects, redemptions, staff, time_bank,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -47,6 +47,8 @@ use utoipa::{Modify, OpenApi};
         partners::raise_need, partners::list_needs, partners::need_detail, partners::move_need,
         partners::need_matches, partners::record_problem, partners::list_problems,
         partners::resolve_problem,
+        projects::propose, projects::list, projects::detail, projects::act, projects::accept,
+        projects::evaluate, projects::rate, projects::pay,
     ),
     components(schemas(crate::error::Problem, crate::error::ProblemFieldError)),
     modifiers(&BearerAuth, &StandardAnswers),

@@ -11,6 +11,14 @@ pub enum PartnerError {
     Forbidden(&'static str),
     #[error("cannot {action} it: it is {from}")]
     InvalidTransition { action: &'static str, from: String },
+    #[error("the partner has not accepted the project yet")]
+    AwaitingPartner,
+    #[error("the project was already evaluated for {0}")]
+    EvaluationExists(String),
+    #[error("the budget lacks {needed} points ({available} available)")]
+    BudgetExhausted { needed: i64, available: i64 },
+    #[error("ledger: {0}")]
+    Ledger(points_ledger::LedgerError),
     #[error("identity: {0}")]
     Identity(#[from] identity::IdentityError),
     #[error("database: {0}")]
@@ -33,8 +41,33 @@ impl From<PartnerError> for platform::Problem {
             PartnerError::InvalidTransition { action, from } => {
                 Problem::invalid_transition(format!("Cannot {action} it: it is {from}."))
             }
+            PartnerError::AwaitingPartner => Problem::new(
+                platform::Code::PartnerAcceptanceRequired,
+                "The partner's owner must accept the project before it is agreed.",
+            ),
+            PartnerError::EvaluationExists(period) => Problem::new(
+                platform::Code::EvaluationExists,
+                format!("The project already has an evaluation for {period}."),
+            ),
+            PartnerError::BudgetExhausted { needed, available } => Problem::new(
+                platform::Code::BudgetExhausted,
+                format!("The budget needs {needed} points; {available} available."),
+            ),
+            PartnerError::Ledger(e) => e.into(),
             PartnerError::Identity(e) => e.into(),
             PartnerError::Db(e) => e.into(),
+        }
+    }
+}
+
+impl From<points_ledger::LedgerError> for PartnerError {
+    fn from(err: points_ledger::LedgerError) -> Self {
+        match err {
+            points_ledger::LedgerError::Insufficient {
+                needed, available, ..
+            } => Self::BudgetExhausted { needed, available },
+            points_ledger::LedgerError::Db(e) => Self::Db(e),
+            other => Self::Ledger(other),
         }
     }
 }

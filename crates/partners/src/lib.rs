@@ -8,6 +8,7 @@ mod error;
 pub mod lists;
 pub mod matching;
 pub mod migration;
+pub mod project_state;
 pub mod service;
 
 pub use error::PartnerError;

@@ -82,6 +82,29 @@ word_enum!(
     }
 );
 
+word_enum!(
+    /// What a partner project does.
+    ProjectKind {
+        ElderlyCare => "elderly_care",
+        Childcare => "childcare",
+        Convenience => "convenience",
+        SpaceOperation => "space_operation",
+        Employment => "employment",
+        Other => "other",
+    }
+);
+
+word_enum!(
+    /// How the community and the partner cooperate on a project.
+    Mechanism {
+        ServicePurchase => "service_purchase",
+        SpaceSharing => "space_sharing",
+        TimeBankPoints => "time_bank_points",
+        ResourceExchange => "resource_exchange",
+        PublicBenefit => "public_benefit",
+    }
+);
+
 /// Resource types that usually serve a need of `category`, for matching when the
 /// partner did not name the category itself.
 pub fn types_serving(category: NeedCategory) -> &'static [ResourceType] {

@@ -126,6 +126,12 @@ codes! {
     DemandChanged = "demand_changed" => Conflict,
     CategoryExists = "category_exists" => Conflict,
 
+    // Partners.
+    /// Agreeing on a project before the partner's owner accepted it.
+    PartnerAcceptanceRequired = "partner_acceptance_required" => Conflict,
+    /// A second evaluation of a project for the same period.
+    EvaluationExists = "evaluation_exists" => Conflict,
+
     // Time bank.
     ActivityFull = "activity_full" => Conflict,
     ActivityStarted = "activity_started" => Conflict,

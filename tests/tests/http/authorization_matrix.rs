@@ -242,6 +242,18 @@ async fn build_world(app: &TestApp) -> World {
     )
     .await;
     ids.insert("problem", problem["id"].as_str().unwrap().to_owned());
+    let project = json_of(
+        app,
+        Method::POST,
+        "/api/v1/staff/projects",
+        &community.access_token,
+        json!({"partner_id": ids["merchant"], "community_id": org, "kind": "elderly_care",
+               "mechanism": "service_purchase", "title": "长者助餐点",
+               "goals": [{"metric": "助餐人次", "target": 100}],
+               "starts_on": "2026-12-01", "ends_on": "2027-11-30"}),
+    )
+    .await;
+    ids.insert("project", project["id"].as_str().unwrap().to_owned());
     World {
         alice,
         owner,
@@ -303,6 +315,11 @@ async fn snapshot(app: &TestApp, w: &World) -> Value {
             &w.community,
         ),
         ("problems", "/api/v1/staff/problems".into(), &w.community),
+        (
+            "project",
+            format!("/api/v1/staff/projects/{}", w.id("project")),
+            &w.community,
+        ),
         ("resources", "/api/v1/staff/resources".into(), &w.community),
         ("lots", "/api/v1/parking/lots".into(), &w.street),
         ("staff_session", "/api/v1/me".into(), &w.community),
@@ -410,6 +427,7 @@ fn path_value(template: &str, name: &str, w: &World) -> Vec<String> {
         ("merchants", _) | ("partners", _) => "merchant",
         ("needs", _) => "need",
         ("problems", _) => "problem",
+        ("projects", _) => "project",
         ("offers", _) => "offer",
         ("activities", _) => "activity",
         ("demand-categories", _) => "category",

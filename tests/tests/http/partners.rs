@@ -629,3 +629,295 @@ async fn matching_puts_the_obviously_best_resource_first_with_its_reasons() {
     assert_eq!(first["score"].as_u64().unwrap(), sum);
     assert!(matches[0]["score"].as_u64() > matches[1]["score"].as_u64());
 }
+
+async fn post(app: &TestApp, path: &str, body: Value, token: &str) -> reqwest::Response {
+    app.post(path, &body, Some(token)).await
+}
+
+#[tokio::test]
+async fn a_project_runs_from_proposal_to_close_with_acceptance_evaluation_ratings_and_payment() {
+    let app = spawn_app().await;
+    let (owner, partner_id) = partner(&app, "chen", "social_org", "新华社区").await;
+    let staff = app
+        .login_staff("community", DEMO_PASSWORD)
+        .await
+        .access_token;
+    let community = app.org_id("新华社区").await;
+    let need = expect_json(
+        post(&app, "/api/v1/staff/needs", json!({ "community_id": community, "category": "elderly_care", "title": "独居老人助餐", "source": "visit" }), &staff).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let need_id = need["id"].as_str().unwrap().to_owned();
+    let body = json!({
+        "partner_id": partner_id, "community_id": community, "need_ids": [need_id],
+        "kind": "elderly_care", "mechanism": "service_purchase", "title": "长者助餐点",
+        "goals": [{"metric": "助餐人次", "target": 400}, {"metric": "满意度调查份数", "target": 50}],
+        "starts_on": "2026-12-01", "ends_on": "2027-11-30", "budget_fen": 1200000,
+    });
+    let mut bad = body.clone();
+    bad["goals"] =
+        json!([{"metric": "助餐人次", "target": 0}, {"metric": "助餐人次", "target": 3}]);
+    bad["ends_on"] = json!("2026-01-01");
+    expect_problem(
+        post(&app, "/api/v1/staff/projects", bad, &staff).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    let project = expect_json(
+        post(&app, "/api/v1/staff/projects", body, &staff).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(project["status"], "proposed");
+    assert_eq!(project["goals"][1]["metric"], "满意度调查份数");
+    let id = project["id"].as_str().unwrap().to_owned();
+    let at = |action: &str| format!("/api/v1/staff/projects/{id}/{action}");
+
+    // Agreeing waits for the partner; only its owner accepts, once.
+    expect_problem(
+        post(&app, &at("agree"), json!({}), &staff).await,
+        StatusCode::CONFLICT,
+        "partner_acceptance_required",
+    )
+    .await;
+    expect_problem(
+        post(&app, &at("start"), json!({}), &staff).await,
+        StatusCode::CONFLICT,
+        "invalid_transition",
+    )
+    .await;
+    let accept = format!("/api/v1/partners/{partner_id}/projects/{id}/accept");
+    let (stranger, stranger_partner) = partner(&app, "zhou", "enterprise", "新华社区").await;
+    expect_problem(
+        post(&app, &accept, json!({}), &stranger).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    expect_problem(
+        post(
+            &app,
+            &format!("/api/v1/partners/{stranger_partner}/projects/{id}/accept"),
+            json!({}),
+            &stranger,
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    let accepted = expect_json(post(&app, &accept, json!({}), &owner).await, StatusCode::OK).await;
+    assert!(accepted["accepted_at"].is_string());
+    expect_problem(
+        post(&app, &accept, json!({}), &owner).await,
+        StatusCode::CONFLICT,
+        "invalid_transition",
+    )
+    .await;
+
+    // An evaluation or a rating needs it running.
+    let evaluation = json!({ "period": "2026-12", "results": [{"metric": "助餐人次", "achieved": 300}, {"metric": "满意度调查份数", "achieved": 60}], "notes": "运行良好" });
+    expect_problem(
+        post(&app, &at("evaluations"), evaluation.clone(), &staff).await,
+        StatusCode::CONFLICT,
+        "invalid_transition",
+    )
+    .await;
+    expect_json(
+        post(&app, &at("agree"), json!({}), &staff).await,
+        StatusCode::OK,
+    )
+    .await;
+    let detail = expect_json(
+        app.get(&format!("/api/v1/staff/needs/{need_id}"), Some(&staff))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(detail["status"], "matched");
+    expect_problem(
+        post(&app, &at("agree"), json!({}), &staff).await,
+        StatusCode::CONFLICT,
+        "invalid_transition",
+    )
+    .await;
+    let running = expect_json(
+        post(&app, &at("start"), json!({}), &staff).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(running["status"], "running");
+
+    let missing =
+        json!({ "period": "2026-12", "results": [{"metric": "助餐人次", "achieved": 300}] });
+    expect_problem(
+        post(&app, &at("evaluations"), missing, &staff).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    let evaluated = expect_json(
+        post(&app, &at("evaluations"), evaluation.clone(), &staff).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(evaluated["results"][0]["achievement"], 0.75);
+    assert_eq!(evaluated["results"][1]["achievement"], 1.2);
+    // (0.75 + min(1.2, 1)) / 2
+    assert_eq!(evaluated["achievement"], 0.875);
+    expect_problem(
+        post(&app, &at("evaluations"), evaluation, &staff).await,
+        StatusCode::CONFLICT,
+        "evaluation_exists",
+    )
+    .await;
+
+    // Residents of the community rate it; a resident elsewhere may not.
+    let neighbour = app.login_neighbour("liu", "新华社区").await.access_token;
+    let outsider = app.login_neighbour("he", "开源社区").await.access_token;
+    let rating = format!("/api/v1/projects/{id}/ratings");
+    let first = expect_json(
+        post(&app, &rating, json!({ "score": 3 }), &neighbour).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(first["first"], true);
+    let again = expect_json(
+        post(
+            &app,
+            &rating,
+            json!({ "score": 5, "comment": "饭菜可口" }),
+            &neighbour,
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(again["first"], false);
+    expect_problem(
+        post(&app, &rating, json!({ "score": 4 }), &outsider).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    expect_problem(
+        post(&app, &rating, json!({ "score": 6 }), &neighbour).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+
+    // Paid from the community's budget through the ledger, exactly once per key.
+    let before = app.budget_named(&staff, "新华社区").await;
+    let pay = format!("/api/v1/staff/projects/{id}/payments");
+    let paid = expect_json(
+        app.post_with_key(
+            &pay,
+            &json!({ "points": 300, "memo": "12月助餐" }),
+            &staff,
+            "pay-dec",
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let replay = app
+        .post_with_key(
+            &pay,
+            &json!({ "points": 300, "memo": "12月助餐" }),
+            &staff,
+            "pay-dec",
+        )
+        .await;
+    assert_eq!(replay.headers()["idempotent-replayed"], "true");
+    assert_eq!(
+        expect_json(replay, StatusCode::CREATED).await["transfer_id"],
+        paid["transfer_id"]
+    );
+    assert_eq!(paid["budget_balance"].as_i64().unwrap(), before - 300);
+    assert_eq!(app.budget_named(&staff, "新华社区").await, before - 300);
+    expect_problem(
+        app.post_with_key(
+            &pay,
+            &json!({ "points": before * 10 + 1000 }),
+            &staff,
+            "pay-too-much",
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "budget_exhausted",
+    )
+    .await;
+    app.assert_ledger_balanced().await;
+
+    // The public profile shows the running project, its latest evaluation and its rating.
+    let profile = expect_json(
+        app.get(&format!("/api/v1/partners/{partner_id}"), None)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(profile["projects"][0]["id"], id.as_str());
+    assert_eq!(profile["latest_evaluation"]["achievement"], 0.875);
+    assert_eq!(profile["rating"], 5.0);
+    assert_eq!(profile["mechanisms"], json!(["service_purchase"]));
+
+    // Another street sees none of it.
+    let other = other_street_staff(&app).await;
+    expect_problem(
+        app.get(&format!("/api/v1/staff/projects/{id}"), Some(&other))
+            .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    expect_problem(
+        post(&app, &at("close"), json!({}), &other).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+
+    let closed = expect_json(
+        post(&app, &at("close"), json!({}), &staff).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(closed["status"], "closed");
+    expect_problem(
+        post(&app, &at("close"), json!({}), &staff).await,
+        StatusCode::CONFLICT,
+        "invalid_transition",
+    )
+    .await;
+    expect_problem(
+        app.post_with_key(&pay, &json!({ "points": 1 }), &staff, "pay-late")
+            .await,
+        StatusCode::CONFLICT,
+        "invalid_transition",
+    )
+    .await;
+    let need = expect_json(
+        app.get(&format!("/api/v1/staff/needs/{need_id}"), Some(&staff))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(need["status"], "met");
+    let full = expect_json(
+        app.get(&format!("/api/v1/staff/projects/{id}"), Some(&staff))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(full["evaluations"][0]["period"], "2026-12");
+    let listed = expect_json(
+        app.get("/api/v1/staff/projects?status=closed", Some(&staff))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(listed["items"][0]["id"], id.as_str());
+}

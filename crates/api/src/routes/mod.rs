@@ -13,6 +13,7 @@ pub mod ops;
 pub mod orgs;
 pub mod parking;
 pub mod partners;
+pub mod projects;
 pub mod redemptions;
 pub mod staff;
 pub mod time_bank;
@@ -32,6 +33,7 @@ pub fn api_v1(cfg: &mut web::ServiceConfig) {
     orgs::routes(cfg);
     parking::routes(cfg);
     partners::routes(cfg);
+    projects::routes(cfg);
     redemptions::routes(cfg);
     staff::routes(cfg);
     time_bank::routes(cfg);

@@ -13,6 +13,7 @@ use partners::entity::{list_event, need as need_row, problem as problem_row, res
 use partners::lists::{NeedCategory, NeedStatus, ResourceType};
 use partners::service::needs::{NeedAction, NeedFilter, NewNeed};
 use partners::service::problems::NewProblem;
+use partners::service::projects::{self, Standing};
 use partners::service::resources::{categories_of, NewResource, ResourceFilter};
 use partners::service::{directory, history, matches, needs, problems, resources};
 use platform::paging::{encode_cursor, page_limit};
@@ -88,8 +89,8 @@ pub struct PartnerCard {
     pub rating: Option<f64>,
 }
 
-impl From<partner_row::Model> for PartnerCard {
-    fn from(p: partner_row::Model) -> Self {
+impl PartnerCard {
+    fn new(p: partner_row::Model, standing: Option<&Standing>) -> Self {
         Self {
             id: p.id,
             name: p.name,
@@ -97,10 +98,26 @@ impl From<partner_row::Model> for PartnerCard {
             form: p.partner_type,
             category: p.category,
             community_id: p.community_id,
-            mechanisms: Vec::new(),
-            rating: None,
+            mechanisms: standing.map(|s| s.mechanisms.clone()).unwrap_or_default(),
+            rating: standing.and_then(|s| s.rating),
         }
     }
+}
+
+/// Cards for a page of partners, with their projects' standing.
+async fn cards(
+    state: &AppState,
+    rows: Vec<partner_row::Model>,
+) -> Result<Vec<PartnerCard>, ApiError> {
+    let ids: Vec<String> = rows.iter().map(|p| p.id.clone()).collect();
+    let standings = projects::standings(&state.reads, &ids).await?;
+    Ok(rows
+        .into_iter()
+        .map(|p| {
+            let standing = standings.get(&p.id);
+            PartnerCard::new(p, standing)
+        })
+        .collect())
 }
 
 #[derive(Serialize, ToSchema)]
@@ -137,7 +154,7 @@ pub async fn directory_list(
     )
     .await?;
     Ok(HttpResponse::Ok().json(PartnerPage {
-        items: rows.into_iter().map(Into::into).collect(),
+        items: cards(&state, rows).await?,
         next_cursor: next.map(|id| encode_cursor(&id)),
     }))
 }
@@ -150,6 +167,10 @@ pub struct PartnerProfile {
     pub address: String,
     /// Its available resources (资源清单).
     pub resources: Vec<ResourceResponse>,
+    /// Its running projects.
+    pub projects: Vec<crate::routes::projects::ProjectResponse>,
+    /// The latest evaluation of any of its projects (null before the first).
+    pub latest_evaluation: Option<crate::routes::projects::EvaluationResponse>,
 }
 
 /// An active partner's public profile.
@@ -162,11 +183,16 @@ pub async fn profile(
 ) -> Result<HttpResponse, ApiError> {
     let partner = directory::profile(&state.reads, &path).await?;
     let resources = resources::of_partner(&state.reads, &partner.id).await?;
+    let running = projects::running_of_partner(&state.reads, &partner.id).await?;
+    let latest = projects::latest_evaluation_of_partner(&state.reads, &partner.id).await?;
+    let (description, address) = (partner.description.clone(), partner.address.clone());
     Ok(HttpResponse::Ok().json(PartnerProfile {
-        description: partner.description.clone(),
-        address: partner.address.clone(),
-        card: partner.into(),
+        description,
+        address,
+        card: cards(&state, vec![partner]).await?.remove(0),
         resources: resources.into_iter().map(Into::into).collect(),
+        projects: running.into_iter().map(Into::into).collect(),
+        latest_evaluation: latest.map(Into::into),
     }))
 }
 
@@ -588,7 +614,7 @@ pub async fn need_matches(
         .into_iter()
         .map(|m| MatchResponse {
             resource: m.resource.into(),
-            partner: m.partner.into(),
+            partner: PartnerCard::new(m.partner, None),
             score: m.score.total,
             reasons: m
                 .score

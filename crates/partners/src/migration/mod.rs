@@ -3,7 +3,11 @@
 use sea_orm_migration::MigrationTrait;
 
 mod m20261202_000601_lists;
+mod m20261202_000602_projects;
 
 pub fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-    vec![Box::new(m20261202_000601_lists::Migration)]
+    vec![
+        Box::new(m20261202_000601_lists::Migration),
+        Box::new(m20261202_000602_projects::Migration),
+    ]
 }

@@ -49,6 +49,8 @@ pub async fn for_need(
         .filter(|r| partners.contains_key(&r.partner_id))
         .collect();
     let categories: Vec<Vec<NeedCategory>> = rows.iter().map(categories_of).collect();
+    let ids: Vec<String> = partners.keys().cloned().collect();
+    let standings = super::projects::standings(conn, &ids).await?;
     let facts: Vec<ResourceFacts<'_>> = rows
         .iter()
         .zip(&categories)
@@ -60,8 +62,8 @@ pub async fn for_need(
                 org_path: &r.org_path,
                 capacity: r.capacity,
                 capacity_used: r.capacity_used,
-                rating: None,
-                achievement: None,
+                rating: standings.get(&r.partner_id).and_then(|s| s.rating),
+                achievement: standings.get(&r.partner_id).and_then(|s| s.achievement),
             })
         })
         .collect();

@@ -6,5 +6,6 @@ pub mod history;
 pub mod matches;
 pub mod needs;
 pub mod problems;
+pub mod projects;
 pub mod resources;
 mod scope;

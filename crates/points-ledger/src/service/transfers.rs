@@ -23,6 +23,8 @@ pub enum TransferCode {
     Settlement,
     HelpRequest,
     Adjustment,
+    /// A community budget paying a partner for its project.
+    ProjectPayment,
 }
 
 impl TransferCode {
@@ -38,6 +40,7 @@ impl TransferCode {
             Self::Settlement => "settlement",
             Self::HelpRequest => "help_request",
             Self::Adjustment => "adjustment",
+            Self::ProjectPayment => "project_payment",
         }
     }
 }
