@@ -3,7 +3,7 @@
 
 use crate::routes::{
     auth, dashboard, demands, exports, ledger, me, merchants, notifications, ops, orgs, parking,
-    partners, projects, redemptions, staff, time_bank,
+    partners, projects, redemptions, spaces, staff, supervision, time_bank,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -49,6 +49,9 @@ use utoipa::{Modify, OpenApi};
         partners::resolve_problem,
         projects::propose, projects::list, projects::detail, projects::act, projects::accept,
         projects::evaluate, projects::rate, projects::pay,
+        supervision::publish, supervision::disclosures_of, supervision::require, supervision::missing,
+        supervision::exit, supervision::grant, supervision::granted,
+        spaces::create, spaces::list, spaces::book, spaces::decide, spaces::mine,
     ),
     components(schemas(crate::error::Problem, crate::error::ProblemFieldError)),
     modifiers(&BearerAuth, &StandardAnswers),

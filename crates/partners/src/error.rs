@@ -17,10 +17,18 @@ pub enum PartnerError {
     EvaluationExists(String),
     #[error("the budget lacks {needed} points ({available} available)")]
     BudgetExhausted { needed: i64, available: i64 },
+    #[error("an approved booking of the space overlaps")]
+    SpaceUnavailable,
+    #[error("outside the space's opening hours")]
+    OutsideOpenHours,
+    #[error("insufficient points: needed {needed}, available {available}")]
+    InsufficientPoints { needed: i64, available: i64 },
     #[error("ledger: {0}")]
     Ledger(points_ledger::LedgerError),
     #[error("identity: {0}")]
     Identity(#[from] identity::IdentityError),
+    #[error("merchant: {0}")]
+    Merchant(#[from] ::merchant::MerchantError),
     #[error("database: {0}")]
     Db(#[from] DbErr),
 }
@@ -53,8 +61,21 @@ impl From<PartnerError> for platform::Problem {
                 platform::Code::BudgetExhausted,
                 format!("The budget needs {needed} points; {available} available."),
             ),
+            PartnerError::SpaceUnavailable => Problem::new(
+                platform::Code::SpaceUnavailable,
+                "The space is already booked for part of that time.",
+            ),
+            PartnerError::OutsideOpenHours => Problem::new(
+                platform::Code::OutsideOpenHours,
+                "The space is not open for the whole of that time.",
+            ),
+            PartnerError::InsufficientPoints { needed, available } => Problem::new(
+                platform::Code::InsufficientPoints,
+                format!("Needs {needed} points; {available} available."),
+            ),
             PartnerError::Ledger(e) => e.into(),
             PartnerError::Identity(e) => e.into(),
+            PartnerError::Merchant(e) => e.into(),
             PartnerError::Db(e) => e.into(),
         }
     }

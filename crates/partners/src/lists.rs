@@ -105,6 +105,36 @@ word_enum!(
     }
 );
 
+word_enum!(
+    /// What a partner discloses.
+    DisclosureKind {
+        Finance => "finance",
+        MajorMatter => "major_matter",
+    }
+);
+
+word_enum!(
+    /// What the community gives a partner back (双向赋能).
+    EmpowermentKind {
+        Publicity => "publicity",
+        PolicyPriority => "policy_priority",
+        FreeVenue => "free_venue",
+        Incubation => "incubation",
+        SkillsPlatform => "skills_platform",
+        Honour => "honour",
+    }
+);
+
+word_enum!(
+    /// Why a partner leaves (退出机制).
+    ExitReason {
+        Violation => "violation",
+        HarmToPublicInterest => "harm_to_public_interest",
+        Inactive => "inactive",
+        OwnRequest => "own_request",
+    }
+);
+
 /// Resource types that usually serve a need of `category`, for matching when the
 /// partner did not name the category itself.
 pub fn types_serving(category: NeedCategory) -> &'static [ResourceType] {

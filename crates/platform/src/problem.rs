@@ -131,6 +131,8 @@ codes! {
     PartnerAcceptanceRequired = "partner_acceptance_required" => Conflict,
     /// A second evaluation of a project for the same period.
     EvaluationExists = "evaluation_exists" => Conflict,
+    /// The space is taken (an approved booking overlaps) for that time.
+    SpaceUnavailable = "space_unavailable" => Conflict,
 
     // Time bank.
     ActivityFull = "activity_full" => Conflict,

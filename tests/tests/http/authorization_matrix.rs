@@ -60,6 +60,16 @@ const OPEN_BY_DESIGN: &[(&str, &str, &str)] = &[
         "/api/v1/partners/{id}",
         "the partner directory is public",
     ),
+    (
+        "GET",
+        "/api/v1/partners/{id}/disclosures",
+        "disclosures are public by design (信息公开)",
+    ),
+    (
+        "POST",
+        "/api/v1/spaces/{id}/bookings",
+        "anyone may ask for a space; staff decide",
+    ),
 ];
 
 /// The objects of the victims: 新华社区, its staff, a resident (alice) and a merchant.
@@ -254,6 +264,28 @@ async fn build_world(app: &TestApp) -> World {
     )
     .await;
     ids.insert("project", project["id"].as_str().unwrap().to_owned());
+    let space = json_of(
+        app,
+        Method::POST,
+        "/api/v1/admin/spaces",
+        &community.access_token,
+        json!({"org_id": org, "name": "活动室", "area_m2": 50, "capacity": 10,
+               "open_hours": [{"days": [1,2,3,4,5,6,7], "from": "00:00", "to": "24:00"}]}),
+    )
+    .await;
+    let from = Utc::now() + Duration::days(1);
+    let space_booking = json_of(
+        app,
+        Method::POST,
+        &format!("/api/v1/spaces/{}/bookings", space["id"].as_str().unwrap()),
+        &alice.access_token,
+        json!({"starts_at": from, "ends_at": from + Duration::hours(1), "purpose": "读书会", "attendees": 3}),
+    )
+    .await;
+    ids.insert(
+        "space_booking",
+        space_booking["id"].as_str().unwrap().to_owned(),
+    );
     World {
         alice,
         owner,
@@ -277,6 +309,11 @@ async fn snapshot(app: &TestApp, w: &World) -> Value {
         ),
         ("redemptions", "/api/v1/me/redemptions".into(), &w.alice),
         ("bookings", "/api/v1/me/parking/bookings".into(), &w.alice),
+        (
+            "space_bookings",
+            "/api/v1/me/space-bookings".into(),
+            &w.alice,
+        ),
         ("notifications", "/api/v1/me/notifications".into(), &w.alice),
         (
             "help",
@@ -419,6 +456,7 @@ fn path_value(template: &str, name: &str, w: &World) -> Vec<String> {
         ("staff", "user_id") if template.starts_with("/api/v1/admin/") => "staff",
         ("staff", "user_id") => "owner",
         ("budgets", "org_id") => "org",
+        ("bookings", _) if template.starts_with("/api/v1/staff/spaces/") => "space_booking",
         ("demands", _) => "demand",
         ("help-requests", _) => "help_request",
         ("redemptions", _) => "redemption",

@@ -921,3 +921,513 @@ async fn a_project_runs_from_proposal_to_close_with_acceptance_evaluation_rating
     .await;
     assert_eq!(listed["items"][0]["id"], id.as_str());
 }
+
+#[tokio::test]
+async fn disclosures_are_public_and_a_required_one_not_made_is_listed_missing() {
+    let app = spawn_app().await;
+    let (owner, partner_id) = partner(&app, "sun", "social_org", "新华社区").await;
+    let (late, late_id) = partner(&app, "wu", "charity_team", "和平社区").await;
+    let street = app.login_staff("street", DEMO_PASSWORD).await.access_token;
+    let xinhua = app.org_id("新华街道").await;
+    let required = expect_json(
+        post(
+            &app,
+            "/api/v1/staff/disclosure-requirements",
+            json!({ "org_id": xinhua, "kind": "finance", "period": "2026-Q4" }),
+            &street,
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let again = expect_json(
+        post(
+            &app,
+            "/api/v1/staff/disclosure-requirements",
+            json!({ "org_id": xinhua, "kind": "finance", "period": "2026-Q4" }),
+            &street,
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(again["id"], required["id"]);
+    expect_problem(
+        post(
+            &app,
+            "/api/v1/staff/disclosure-requirements",
+            json!({ "org_id": xinhua, "kind": "finance", "period": "2026-Q5" }),
+            &street,
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    let other = other_street_staff(&app).await;
+    expect_problem(
+        post(
+            &app,
+            "/api/v1/staff/disclosure-requirements",
+            json!({ "org_id": xinhua, "kind": "finance", "period": "2026-Q4" }),
+            &other,
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+
+    let missing_ids = |list: &Value| -> Vec<String> {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["kind"] == "finance" && m["period"] == "2026-Q4")
+            .map(|m| m["partner_id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let before = expect_json(
+        app.get("/api/v1/staff/disclosures/missing", Some(&street))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let ids = missing_ids(&before);
+    assert!(ids.contains(&partner_id) && ids.contains(&late_id));
+
+    let published = expect_json(
+        post(&app, &format!("/api/v1/partners/{partner_id}/disclosures"), json!({ "kind": "finance", "period": "2026-Q4", "title": "四季度收支", "body": "收入12000元，支出9800元", "amount_fen": 980000 }), &owner).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    expect_problem(
+        post(
+            &app,
+            &format!("/api/v1/partners/{partner_id}/disclosures"),
+            json!({ "kind": "finance", "period": "2026-Q4", "title": "冒名", "body": "x" }),
+            &late,
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    let public = expect_json(
+        app.get(&format!("/api/v1/partners/{partner_id}/disclosures"), None)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(public[0]["id"], published["id"]);
+    assert_eq!(public[0]["amount_fen"], 980000);
+    let after = expect_json(
+        app.get("/api/v1/staff/disclosures/missing", Some(&street))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let ids = missing_ids(&after);
+    assert!(!ids.contains(&partner_id) && ids.contains(&late_id));
+    // Another street's staff see none of this street's partners as missing.
+    let theirs = expect_json(
+        app.get("/api/v1/staff/disclosures/missing", Some(&other))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert!(missing_ids(&theirs).is_empty());
+}
+
+#[tokio::test]
+async fn an_exit_closes_the_partner_voids_reservations_with_points_back_and_terminates_projects() {
+    let app = spawn_app().await;
+    let shop = app.open_shop("exitshop", 120, Some(5), None).await;
+    let resident = app.login_neighbour("gao", "新华社区").await;
+    app.give_points(&resident, 500).await;
+    let reserved = expect_json(
+        app.post_with_key(
+            &format!("/api/v1/offers/{}/redemptions", shop.offer_id),
+            &json!({}),
+            &resident.access_token,
+            "exit-reserve",
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(
+        app.wallet(&resident.access_token).await["points"]["available"],
+        380
+    );
+    let staff = app
+        .login_staff("community", DEMO_PASSWORD)
+        .await
+        .access_token;
+    let community = app.org_id("新华社区").await;
+    let project = expect_json(
+        post(&app, "/api/v1/staff/projects", json!({
+            "partner_id": shop.merchant_id, "community_id": community, "kind": "convenience",
+            "mechanism": "time_bank_points", "title": "便民理发", "goals": [{"metric": "服务人次", "target": 100}],
+            "starts_on": "2026-12-01", "ends_on": "2027-05-31",
+        }), &staff).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    resource(
+        &app,
+        &shop.owner_token,
+        &shop.merchant_id,
+        json!({ "type": "service", "title": "上门理发", "capacity": 5 }),
+    )
+    .await;
+
+    let exit = format!("/api/v1/staff/partners/{}/exit", shop.merchant_id);
+    expect_problem(
+        post(
+            &app,
+            &exit,
+            json!({ "reason": "bad_mood", "basis": "" }),
+            &staff,
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    let other = other_street_staff(&app).await;
+    expect_problem(
+        post(
+            &app,
+            &exit,
+            json!({ "reason": "violation", "basis": "x" }),
+            &other,
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    let exited = expect_json(
+        post(
+            &app,
+            &exit,
+            json!({ "reason": "violation", "basis": "违规收费，经街道核实" }),
+            &staff,
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(exited["status"], "closed");
+    assert_eq!(exited["reservations_voided"], 1);
+    assert_eq!(exited["offers_unpublished"], 1);
+    assert_eq!(exited["projects_terminated"], 1);
+    assert_eq!(exited["resources_withdrawn"], 1);
+
+    // Points back, nothing left behind, and it cannot exit twice.
+    let wallet = app.wallet(&resident.access_token).await;
+    assert_eq!(wallet["points"]["available"], 500);
+    assert_eq!(wallet["points"]["held"], 0);
+    let mine = expect_json(
+        app.get("/api/v1/me/redemptions", Some(&resident.access_token))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let voided = mine["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == reserved["id"])
+        .unwrap();
+    assert_eq!(voided["status"], "cancelled");
+    expect_problem(
+        app.get(&format!("/api/v1/offers/{}", shop.offer_id), None)
+            .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    let detail = expect_json(
+        app.get(
+            &format!("/api/v1/staff/projects/{}", project["id"].as_str().unwrap()),
+            Some(&staff),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(detail["status"], "terminated");
+    assert!(detail["terminated_reason"]
+        .as_str()
+        .unwrap()
+        .contains("违规收费"));
+    expect_problem(
+        app.get(&format!("/api/v1/partners/{}", shop.merchant_id), None)
+            .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    expect_problem(
+        post(
+            &app,
+            &exit,
+            json!({ "reason": "violation", "basis": "再次" }),
+            &staff,
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "invalid_transition",
+    )
+    .await;
+    let audit = platform::audit::of_subject(&app.state.db, "partner", &shop.merchant_id)
+        .await
+        .unwrap();
+    assert_eq!(audit.len(), 1);
+    assert_eq!(audit[0].action, "partner_exit");
+    assert_eq!(audit[0].detail["reservations_voided"], 1);
+    app.assert_ledger_balanced().await;
+}
+
+#[tokio::test]
+async fn empowerment_is_recorded_for_partners_in_scope() {
+    let app = spawn_app().await;
+    let (_, partner_id) = partner(&app, "lin", "capable_resident", "新华社区").await;
+    let staff = app
+        .login_staff("community", DEMO_PASSWORD)
+        .await
+        .access_token;
+    let path = format!("/api/v1/staff/partners/{partner_id}/empowerment");
+    expect_problem(
+        post(
+            &app,
+            &path,
+            json!({ "kind": "money", "detail": "x", "granted_on": "2026-12-01" }),
+            &staff,
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    let granted = expect_json(post(&app, &path, json!({ "kind": "free_venue", "detail": "免费使用活动室（每周二）", "granted_on": "2026-12-01" }), &staff).await, StatusCode::CREATED).await;
+    assert_eq!(granted["kind"], "free_venue");
+    let listed = expect_json(app.get(&path, Some(&staff)).await, StatusCode::OK).await;
+    assert_eq!(listed[0]["id"], granted["id"]);
+    let other = other_street_staff(&app).await;
+    expect_problem(
+        app.get(&path, Some(&other)).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    expect_problem(
+        post(
+            &app,
+            &path,
+            json!({ "kind": "honour", "detail": "x", "granted_on": "2026-12-01" }),
+            &other,
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+}
+
+async fn space(app: &TestApp, points_per_hour: i64) -> String {
+    let admin = app.login_staff("admin", DEMO_PASSWORD).await.access_token;
+    let community = app.org_id("新华社区").await;
+    let created = expect_json(
+        post(app, "/api/v1/admin/spaces", json!({
+            "org_id": community, "name": "党群服务中心活动室", "area_m2": 120, "scenes": ["老年活动", "儿童托管"],
+            "open_hours": [{"days": [1,2,3,4,5,6,7], "from": "00:00", "to": "24:00"}], "capacity": 40,
+            "points_per_hour": points_per_hour,
+        }), &admin).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    created["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_space_booking_holds_its_price_until_approved_and_a_rejection_releases_it() {
+    let app = spawn_app().await;
+    let space_id = space(&app, 10).await;
+    let listed = expect_json(app.get("/api/v1/spaces", None).await, StatusCode::OK).await;
+    assert!(listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["id"] == space_id.as_str() && s["scenes"][1] == "儿童托管"));
+    let resident = app.login_neighbour("tang", "新华社区").await;
+    app.give_points(&resident, 100).await;
+    let start = chrono::Utc::now() + chrono::Duration::days(1);
+    let window = |hours: i64| json!({ "starts_at": start, "ends_at": start + chrono::Duration::minutes(hours * 60 - 30), "purpose": "合唱排练", "attendees": 12 });
+    let path = format!("/api/v1/spaces/{space_id}/bookings");
+    expect_problem(
+        app.post_with_key(
+            &path,
+            &json!({ "starts_at": start, "ends_at": start, "purpose": "", "attendees": 99 }),
+            &resident.access_token,
+            "bad",
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    // 1.5 h at 10 points a started hour: 20 held.
+    let first = expect_json(
+        app.post_with_key(&path, &window(2), &resident.access_token, "b1")
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(first["status"], "pending");
+    assert_eq!(first["points"], 20);
+    assert_eq!(
+        app.wallet(&resident.access_token).await["points"]["held"],
+        20
+    );
+    let second = expect_json(
+        app.post_with_key(&path, &window(2), &resident.access_token, "b2")
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    expect_problem(
+        app.post_with_key(&path, &window(12), &resident.access_token, "b3")
+            .await,
+        StatusCode::CONFLICT,
+        "insufficient_points",
+    )
+    .await;
+
+    let staff = app
+        .login_staff("community", DEMO_PASSWORD)
+        .await
+        .access_token;
+    let decide = |id: &Value, action: &str| {
+        format!(
+            "/api/v1/staff/spaces/bookings/{}/{action}",
+            id.as_str().unwrap()
+        )
+    };
+    let other = other_street_staff(&app).await;
+    expect_problem(
+        post(&app, &decide(&first["id"], "approve"), json!({}), &other).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    expect_problem(
+        post(
+            &app,
+            &decide(&first["id"], "approve"),
+            json!({}),
+            &resident.access_token,
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    expect_problem(
+        post(&app, &decide(&first["id"], "reject"), json!({}), &staff).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    let before = app.budget_named(&staff, "新华社区").await;
+    let approved = expect_json(
+        post(&app, &decide(&first["id"], "approve"), json!({}), &staff).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(approved["status"], "approved");
+    assert_eq!(app.budget_named(&staff, "新华社区").await, before + 20);
+    // The overlapping one can no longer be approved, nor a new one booked; rejecting it
+    // gives its points back.
+    expect_problem(
+        post(&app, &decide(&second["id"], "approve"), json!({}), &staff).await,
+        StatusCode::CONFLICT,
+        "space_unavailable",
+    )
+    .await;
+    expect_problem(
+        app.post_with_key(&path, &window(1), &resident.access_token, "b4")
+            .await,
+        StatusCode::CONFLICT,
+        "space_unavailable",
+    )
+    .await;
+    let rejected = expect_json(
+        post(
+            &app,
+            &decide(&second["id"], "reject"),
+            json!({ "reason": "时段已被占用" }),
+            &staff,
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(rejected["reason"], "时段已被占用");
+    expect_problem(
+        post(&app, &decide(&second["id"], "approve"), json!({}), &staff).await,
+        StatusCode::CONFLICT,
+        "invalid_transition",
+    )
+    .await;
+    let wallet = app.wallet(&resident.access_token).await;
+    assert_eq!(wallet["points"]["held"], 0);
+    assert_eq!(wallet["points"]["balance"], 80);
+    app.assert_ledger_balanced().await;
+}
+
+#[tokio::test]
+async fn twenty_racing_approvals_of_one_slot_leave_exactly_one_booking() {
+    let app = spawn_app().await;
+    let space_id = space(&app, 0).await;
+    let start = chrono::Utc::now() + chrono::Duration::days(2);
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        let resident = app.login_neighbour(&format!("racer{i}"), "新华社区").await;
+        // Overlapping windows, each shifted by a few minutes.
+        let from = start + chrono::Duration::minutes(i * 3);
+        let booked = expect_json(
+            app.post_with_key(
+                &format!("/api/v1/spaces/{space_id}/bookings"),
+                &json!({ "starts_at": from, "ends_at": from + chrono::Duration::hours(2), "purpose": "活动", "attendees": 5 }),
+                &resident.access_token,
+                &format!("race-{i}"),
+            )
+            .await,
+            StatusCode::CREATED,
+        )
+        .await;
+        ids.push(booked["id"].as_str().unwrap().to_owned());
+    }
+    let staff = app
+        .login_staff("community", DEMO_PASSWORD)
+        .await
+        .access_token;
+    let answers = futures_util::future::join_all(ids.iter().map(|id| {
+        let path = format!("/api/v1/staff/spaces/bookings/{id}/approve");
+        let (app, staff) = (&app, &staff);
+        async move { app.post(&path, &json!({}), Some(staff)).await.status() }
+    }))
+    .await;
+    let won = answers.iter().filter(|s| **s == StatusCode::OK).count();
+    let lost = answers
+        .iter()
+        .filter(|s| **s == StatusCode::CONFLICT)
+        .count();
+    assert_eq!((won, lost), (1, 19), "{answers:?}");
+    let pairs = partners::service::spaces::overlapping_pairs(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(pairs, 0);
+}

@@ -15,7 +15,9 @@ pub mod parking;
 pub mod partners;
 pub mod projects;
 pub mod redemptions;
+pub mod spaces;
 pub mod staff;
+pub mod supervision;
 pub mod time_bank;
 
 use actix_web::web;
@@ -34,6 +36,8 @@ pub fn api_v1(cfg: &mut web::ServiceConfig) {
     parking::routes(cfg);
     partners::routes(cfg);
     projects::routes(cfg);
+    spaces::routes(cfg);
+    supervision::routes(cfg);
     redemptions::routes(cfg);
     staff::routes(cfg);
     time_bank::routes(cfg);

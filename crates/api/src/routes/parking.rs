@@ -59,6 +59,26 @@ pub struct WindowBody {
     pub to: String,
 }
 
+impl From<WindowBody> for Window {
+    fn from(w: WindowBody) -> Self {
+        Self {
+            days: w.days,
+            from: w.from,
+            to: w.to,
+        }
+    }
+}
+
+impl From<Window> for WindowBody {
+    fn from(w: Window) -> Self {
+        Self {
+            days: w.days,
+            from: w.from,
+            to: w.to,
+        }
+    }
+}
+
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LotRequest {
@@ -105,14 +125,7 @@ pub struct LotResponse {
 impl From<lot::Model> for LotResponse {
     fn from(l: lot::Model) -> Self {
         Self {
-            open_hours: lots::windows(&l)
-                .into_iter()
-                .map(|w| WindowBody {
-                    days: w.days,
-                    from: w.from,
-                    to: w.to,
-                })
-                .collect(),
+            open_hours: lots::windows(&l).into_iter().map(Into::into).collect(),
             id: l.id,
             org_id: l.org_id,
             partner_id: l.partner_id,
@@ -166,15 +179,7 @@ pub async fn create_lot(
         slot_count: b.slot_count,
         points_per_hour: b.points_per_hour,
         billing_unit_minutes: b.billing_unit_minutes,
-        open_hours: b
-            .open_hours
-            .into_iter()
-            .map(|w| Window {
-                days: w.days,
-                from: w.from,
-                to: w.to,
-            })
-            .collect(),
+        open_hours: b.open_hours.into_iter().map(Into::into).collect(),
         max_booking_hours: b.max_booking_hours,
         entry_grace_minutes: b.entry_grace_minutes,
     };

@@ -301,3 +301,22 @@ pub async fn public_offer(
         .await?
         .ok_or(MerchantError::NotFound("offer"))
 }
+
+/// Takes every published offer of a merchant off the catalog (its exit): how many.
+pub async fn unpublish_all(
+    conn: &impl ConnectionTrait,
+    merchant_id: &str,
+    now: DateTime<Utc>,
+) -> Result<u64, MerchantError> {
+    Ok(offer::Entity::update_many()
+        .col_expr(
+            offer::Column::Status,
+            Expr::value(OfferStatus::Unpublished.as_str()),
+        )
+        .col_expr(offer::Column::UpdatedAt, Expr::value(now))
+        .filter(offer::Column::MerchantId.eq(merchant_id))
+        .filter(offer::Column::Status.eq(OfferStatus::Published.as_str()))
+        .exec(conn)
+        .await?
+        .rows_affected)
+}

@@ -2,6 +2,9 @@
 //! its unit of work, checks scope, and writes with its history row.
 
 pub mod directory;
+pub mod disclosures;
+pub mod empowerment;
+pub mod exits;
 pub mod history;
 pub mod matches;
 pub mod needs;
@@ -9,3 +12,4 @@ pub mod problems;
 pub mod projects;
 pub mod resources;
 mod scope;
+pub mod spaces;

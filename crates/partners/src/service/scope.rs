@@ -67,3 +67,23 @@ pub(crate) fn reach(actor: &Actor, path: &str, what: &'static str) -> Result<(),
         Err(PartnerError::NotFound(what))
     }
 }
+
+/// The partner `partner_id` with its community's org path, which the staff `actor` must
+/// reach; otherwise it does not exist.
+pub(crate) async fn partner_in_reach(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    partner_id: &str,
+) -> Result<(::merchant::entity::merchant::Model, String), PartnerError> {
+    use sea_orm::EntityTrait;
+    let partner = ::merchant::entity::merchant::Entity::find_by_id(partner_id.to_owned())
+        .one(conn)
+        .await?
+        .ok_or(PartnerError::NotFound("partner"))?;
+    let path = orgs::find(conn, &partner.community_id)
+        .await?
+        .map(|c| c.path)
+        .ok_or(PartnerError::NotFound("partner"))?;
+    reach(actor, &path, "partner")?;
+    Ok((partner, path))
+}
