@@ -38,6 +38,8 @@ pub struct TimebankFigures {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Figures {
+    /// The partner scheme: kinds, lists, projects, disclosures, spaces.
+    pub scheme: partners::report::SchemeFigures,
     pub residents: i64,
     pub merchants_active: i64,
     pub offers_published: i64,
@@ -77,7 +79,9 @@ pub async fn figures(
     let points = points::report::figures(db, &scope).await?;
     let parking = parking::report::figures(db, &scope).await?;
     let volunteering = timebank::report::figures(db, &scope).await?;
+    let scheme = partners::report::figures(db, &scope).await?;
     Ok(Figures {
+        scheme,
         residents,
         merchants_active: partners.merchants_active,
         offers_published: partners.offers_published,

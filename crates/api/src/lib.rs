@@ -18,6 +18,7 @@ pub mod public_reads;
 pub mod rate_limit;
 pub mod routes;
 pub mod seed;
+mod seed_partners;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

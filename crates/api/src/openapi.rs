@@ -3,7 +3,7 @@
 
 use crate::routes::{
     auth, dashboard, demands, exports, ledger, me, merchants, notifications, ops, orgs, parking,
-    partners, projects, redemptions, spaces, staff, supervision, time_bank,
+    partner_exports, partners, projects, redemptions, spaces, staff, supervision, time_bank,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -52,6 +52,7 @@ use utoipa::{Modify, OpenApi};
         supervision::publish, supervision::disclosures_of, supervision::require, supervision::missing,
         supervision::exit, supervision::grant, supervision::granted,
         spaces::create, spaces::list, spaces::book, spaces::decide, spaces::mine,
+        partner_exports::partner_lists,
     ),
     components(schemas(crate::error::Problem, crate::error::ProblemFieldError)),
     modifiers(&BearerAuth, &StandardAnswers),

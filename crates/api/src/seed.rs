@@ -54,6 +54,7 @@ pub async fn run(db: &DatabaseConnection, clock: &Clock) -> anyhow::Result<DemoO
     seed_demands(db, clock, &orgs).await?;
     seed_activities(db, clock, &orgs).await?;
     seed_parking(db, clock, &orgs).await?;
+    crate::seed_partners::run(db, clock, &orgs).await?;
     Ok(orgs)
 }
 
@@ -463,7 +464,10 @@ async fn seed_merchants(
     Ok(())
 }
 
-async fn staff_actor(db: &DatabaseConnection, username: &str) -> anyhow::Result<identity::Actor> {
+pub(crate) async fn staff_actor(
+    db: &DatabaseConnection,
+    username: &str,
+) -> anyhow::Result<identity::Actor> {
     use identity::entity::staff_account;
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     let account = staff_account::Entity::find()

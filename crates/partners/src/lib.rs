@@ -9,6 +9,7 @@ pub mod lists;
 pub mod matching;
 pub mod migration;
 pub mod project_state;
+pub mod report;
 pub mod service;
 
 pub use error::PartnerError;

@@ -22,9 +22,40 @@ async fn the_dashboard_figures_follow_what_happened_in_scope() {
     let street = app.login_staff("street", DEMO_PASSWORD).await;
     let before = dashboard(&app, &community.access_token, "").await;
     assert_eq!(before["org_id"], app.org_id("新华社区").await.as_str());
-    // The demo: three partners with five published services in 新华社区.
-    assert_eq!(before["merchants_active"], 3);
+    // The demo: three merchants with five published services in 新华社区, and five
+    // partners of the other kinds, one running project evaluated at (310/400 + 44/50) / 2.
+    assert_eq!(before["merchants_active"], 8);
     assert_eq!(before["offers_published"], 5);
+    let partners = &before["partners"];
+    let kinds: Vec<(&str, i64)> = partners["by_kind"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| (k["kind"].as_str().unwrap(), k["active"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("enterprise", 3),
+            ("social_org", 1),
+            ("capable_resident", 1),
+            ("public_unit", 1),
+            ("charity_team", 1),
+            ("volunteer_team", 1)
+        ]
+    );
+    assert_eq!(
+        (
+            partners["needs_open"].as_i64(),
+            partners["needs_matched"].as_i64()
+        ),
+        (Some(1), Some(1))
+    );
+    assert_eq!(partners["problems_open"], 1);
+    assert_eq!(partners["projects_running"], 1);
+    let achievement = partners["average_goal_achievement"].as_f64().unwrap();
+    assert!((achievement - 0.8275).abs() < 1e-9, "{achievement}");
+    assert_eq!(partners["disclosures_missing"], 0);
 
     // A resident joins the community and is awarded 100 points from its budget.
     let alice = app.login_resident("alice").await;

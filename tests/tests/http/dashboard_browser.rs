@@ -185,6 +185,23 @@ async fn a_street_official_works_from_the_dashboard_in_a_real_browser() {
             &figures["demands"]["satisfaction_rate"],
         ),
         ("demands.overdue_open", &figures["demands"]["overdue_open"]),
+        (
+            "partners.kind.enterprise",
+            &figures["partners"]["by_kind"][0]["active"],
+        ),
+        (
+            "partners.kind.social_org",
+            &figures["partners"]["by_kind"][1]["active"],
+        ),
+        ("partners.needs_open", &figures["partners"]["needs_open"]),
+        (
+            "partners.projects_running",
+            &figures["partners"]["projects_running"],
+        ),
+        (
+            "partners.average_goal_achievement",
+            &figures["partners"]["average_goal_achievement"],
+        ),
     ] {
         let shown = kpi(&client, key).await;
         match (shown.parse::<f64>(), value.as_f64()) {

@@ -595,11 +595,14 @@ async fn matching_puts_the_obviously_best_resource_first_with_its_reasons() {
         StatusCode::OK,
     )
     .await;
+    // The demo's own resources match too; this test looks at its own.
+    let ours = [&best, &typed, &distant, &wrong].map(|r| r["id"].as_str().unwrap());
     let order: Vec<&str> = matches
         .as_array()
         .unwrap()
         .iter()
         .map(|m| m["resource"]["id"].as_str().unwrap())
+        .filter(|id| ours.contains(id))
         .collect();
     let expected = [&best, &distant, &typed].map(|r| r["id"].as_str().unwrap());
     // The named category in the same community (40 + 25 + ...), then the named category
@@ -608,7 +611,12 @@ async fn matching_puts_the_obviously_best_resource_first_with_its_reasons() {
     assert_eq!(order, expected);
     assert!(!order.contains(&wrong["id"].as_str().unwrap()));
     assert_eq!(order.len(), 3);
-    let first = &matches[0];
+    let first = matches
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["resource"]["id"] == best["id"])
+        .unwrap();
     assert_eq!(first["partner"]["id"], near_id);
     let factors: Vec<&str> = first["reasons"]
         .as_array()
@@ -627,7 +635,16 @@ async fn matching_puts_the_obviously_best_resource_first_with_its_reasons() {
         .map(|r| r["points"].as_u64().unwrap())
         .sum();
     assert_eq!(first["score"].as_u64().unwrap(), sum);
-    assert!(matches[0]["score"].as_u64() > matches[1]["score"].as_u64());
+    let score_of = |r: &Value| {
+        matches
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["resource"]["id"] == r["id"])
+            .map(|m| m["score"].as_u64().unwrap())
+            .unwrap()
+    };
+    assert!(score_of(&best) > score_of(&distant) && score_of(&distant) > score_of(&typed));
 }
 
 async fn post(app: &TestApp, path: &str, body: Value, token: &str) -> reqwest::Response {
@@ -1430,4 +1447,66 @@ async fn twenty_racing_approvals_of_one_slot_leave_exactly_one_booking() {
         .await
         .unwrap();
     assert_eq!(pairs, 0);
+}
+
+#[tokio::test]
+async fn the_three_lists_export_as_one_workbook_in_scope_with_text_kept_as_text() {
+    use calamine::{Data, Reader, Xlsx};
+    let app = spawn_app().await;
+    let staff = app
+        .login_staff("community", DEMO_PASSWORD)
+        .await
+        .access_token;
+    let community = app.org_id("新华社区").await;
+    let hostile = "=HYPERLINK(\"http://x\",\"点我\")";
+    expect_json(
+        post(&app, "/api/v1/staff/needs", json!({ "community_id": community, "category": "health", "title": hostile, "source": "visit" }), &staff).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let sheets = |bytes: Vec<u8>| {
+        let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).expect("a workbook");
+        ["资源清单", "需求清单", "问题清单"].map(|name| {
+            book.worksheet_range(name)
+                .unwrap_or_else(|e| panic!("sheet {name}: {e}"))
+                .rows()
+                .map(|r| r.to_vec())
+                .collect::<Vec<Vec<Data>>>()
+        })
+    };
+    let download = |token: String| {
+        let app = &app;
+        async move {
+            let response = app
+                .get("/api/v1/staff/exports/partner-lists.xlsx", Some(&token))
+                .await;
+            assert_eq!(response.status(), StatusCode::OK);
+            response.bytes().await.unwrap().to_vec()
+        }
+    };
+    let [resources, needs, problems] = sheets(download(staff.clone()).await);
+    assert_eq!(needs[0][3], Data::String("标题".into()));
+    // The demo's 长者助餐与探访, its two needs and its problem, and the hostile title as text.
+    assert!(resources
+        .iter()
+        .any(|r| r[4] == Data::String("长者助餐与探访".into())));
+    assert!(needs.iter().any(|r| r[3] == Data::String(hostile.into())));
+    assert!(needs
+        .iter()
+        .any(|r| r[3] == Data::String("四点半课堂".into())));
+    assert!(problems
+        .iter()
+        .any(|r| r[2] == Data::String("楼道堆物".into())));
+    // Another street's staff get the headers only.
+    let other = other_street_staff(&app).await;
+    let [resources, needs, problems] = sheets(download(other).await);
+    assert_eq!((resources.len(), needs.len(), problems.len()), (1, 1, 1));
+    let resident = app.login_resident("nobody").await.access_token;
+    expect_problem(
+        app.get("/api/v1/staff/exports/partner-lists.xlsx", Some(&resident))
+            .await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
 }

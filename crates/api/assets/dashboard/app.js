@@ -20,6 +20,10 @@ async function api(path, options = {}) {
 function pick(data, key) {
   if (key === "service_value_yuan") return data.service_value_fen / 100;
   if (key === "timebank.volunteer_hours") return data.timebank.volunteer_minutes / 60;
+  if (key.startsWith("partners.kind.")) {
+    const row = data.partners.by_kind.find((k) => k.kind === key.slice("partners.kind.".length));
+    return row ? row.active : 0;
+  }
   return key.split(".").reduce((value, part) => (value == null ? value : value[part]), data);
 }
 

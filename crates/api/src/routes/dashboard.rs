@@ -59,6 +59,55 @@ pub struct TimebankResponse {
 }
 
 #[derive(Serialize, ToSchema)]
+pub struct PartnerKindCount {
+    pub kind: String,
+    pub active: i64,
+}
+
+/// The community partner scheme (社区合伙人) under the org.
+#[derive(Serialize, ToSchema)]
+pub struct PartnersResponse {
+    /// Active partners of each kind (every kind listed, zeros included).
+    pub by_kind: Vec<PartnerKindCount>,
+    pub needs_open: i64,
+    pub needs_matched: i64,
+    pub needs_met: i64,
+    pub problems_open: i64,
+    pub projects_running: i64,
+    /// Mean of the running projects' latest evaluation achievement (null before any).
+    pub average_goal_achievement: Option<f64>,
+    /// Required disclosures not made.
+    pub disclosures_missing: i64,
+    /// Approved space bookings starting in the period, and their hours.
+    pub space_bookings: i64,
+    pub space_hours: f64,
+}
+
+impl From<partners::report::SchemeFigures> for PartnersResponse {
+    fn from(f: partners::report::SchemeFigures) -> Self {
+        Self {
+            by_kind: f
+                .partners_by_kind
+                .into_iter()
+                .map(|(kind, active)| PartnerKindCount {
+                    kind: kind.to_owned(),
+                    active,
+                })
+                .collect(),
+            needs_open: f.needs_open,
+            needs_matched: f.needs_matched,
+            needs_met: f.needs_met,
+            problems_open: f.problems_open,
+            projects_running: f.projects_running,
+            average_goal_achievement: f.average_goal_achievement,
+            disclosures_missing: f.disclosures_missing,
+            space_bookings: f.space_bookings,
+            space_hours: f.space_hours,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
 pub struct DashboardResponse {
     pub org_id: String,
     pub org_name: String,
@@ -74,6 +123,44 @@ pub struct DashboardResponse {
     pub demands: MetricsResponse,
     pub parking: ParkingResponse,
     pub timebank: TimebankResponse,
+    pub partners: PartnersResponse,
+}
+
+impl DashboardResponse {
+    fn new(
+        org: identity::entity::org::Model,
+        (from, to): (DateTime<Utc>, DateTime<Utc>),
+        figures: crate::dashboard::Figures,
+        demands: MetricsResponse,
+    ) -> Self {
+        Self {
+            org_id: org.id,
+            org_name: org.name,
+            from,
+            to,
+            residents: figures.residents,
+            merchants_active: figures.merchants_active,
+            offers_published: figures.offers_published,
+            service_value_fen: figures.service_value_fen,
+            points: PointsResponse {
+                issued: figures.points.issued,
+                redeemed: figures.points.redeemed,
+                expired: figures.points.expired,
+                circulating: figures.points.circulating,
+            },
+            demands,
+            parking: ParkingResponse {
+                bookings: figures.parking.bookings,
+                utilization: figures.parking.utilization,
+                points_spent: figures.parking.points_spent,
+            },
+            timebank: TimebankResponse {
+                volunteer_minutes: figures.timebank.volunteer_minutes,
+                volunteers: figures.timebank.volunteers,
+            },
+            partners: figures.scheme.into(),
+        }
+    }
 }
 
 /// Every figure of the dashboard for an org subtree over a period (staff only).
@@ -91,32 +178,12 @@ pub async fn dashboard(
     let org = metrics::scope_org(&state.reads, &user.0, query.org_id.as_deref()).await?;
     let demand_figures = metrics::compute(&state.reads, &org, from, to, now).await?;
     let figures = crate::dashboard::figures(&state.reads, &org, from, to, now).await?;
-    Ok(HttpResponse::Ok().json(DashboardResponse {
-        org_id: org.id,
-        org_name: org.name,
-        from,
-        to,
-        residents: figures.residents,
-        merchants_active: figures.merchants_active,
-        offers_published: figures.offers_published,
-        service_value_fen: figures.service_value_fen,
-        points: PointsResponse {
-            issued: figures.points.issued,
-            redeemed: figures.points.redeemed,
-            expired: figures.points.expired,
-            circulating: figures.points.circulating,
-        },
-        demands: demand_figures.into(),
-        parking: ParkingResponse {
-            bookings: figures.parking.bookings,
-            utilization: figures.parking.utilization,
-            points_spent: figures.parking.points_spent,
-        },
-        timebank: TimebankResponse {
-            volunteer_minutes: figures.timebank.volunteer_minutes,
-            volunteers: figures.timebank.volunteers,
-        },
-    }))
+    Ok(HttpResponse::Ok().json(DashboardResponse::new(
+        org,
+        (from, to),
+        figures,
+        demand_figures.into(),
+    )))
 }
 
 #[derive(Serialize, ToSchema)]

@@ -12,6 +12,7 @@ pub mod notifications;
 pub mod ops;
 pub mod orgs;
 pub mod parking;
+pub mod partner_exports;
 pub mod partners;
 pub mod projects;
 pub mod redemptions;
@@ -34,6 +35,7 @@ pub fn api_v1(cfg: &mut web::ServiceConfig) {
     notifications::routes(cfg);
     orgs::routes(cfg);
     parking::routes(cfg);
+    partner_exports::routes(cfg);
     partners::routes(cfg);
     projects::routes(cfg);
     spaces::routes(cfg);

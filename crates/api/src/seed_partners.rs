@@ -1,0 +1,231 @@
+//! Demo partners (社区合伙人) of 新华社区 beside its merchants: one of every other kind, a
+//! resource, needs and a problem, a running project with an evaluation, a disclosure, an
+//! empowerment record and a community space, so the dashboard's partner figures are not
+//! all zero. All fictional. Seeded once: skipped when the social organisation exists.
+
+use crate::seed::DemoOrgs;
+use chrono::{Datelike, Duration};
+use identity::Actor;
+use merchant::service::applications::{self, ApplicationInput};
+use merchant::MerchantAction;
+use parking::open_hours::Window;
+use partners::project_state::ProjectAction;
+use partners::service::{disclosures, empowerment, needs, problems, projects, resources, spaces};
+use platform::Clock;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait};
+
+/// (owner's fake WeChat name, partner name, kind, category).
+const PARTNERS: [(&str, &str, &str, &str); 5] = [
+    ("shegong", "新华社区社工服务站", "social_org", "社会服务"),
+    (
+        "wangshifu",
+        "王师傅便民维修",
+        "capable_resident",
+        "便民维修",
+    ),
+    ("tushuguan", "平城区图书馆新华分馆", "public_unit", "文化"),
+    ("aixin", "爱心助老公益团队", "charity_team", "助老"),
+    (
+        "zhiyuan",
+        "新华社区志愿服务队",
+        "volunteer_team",
+        "志愿服务",
+    ),
+];
+
+pub(crate) async fn run(
+    db: &DatabaseConnection,
+    clock: &Clock,
+    orgs: &DemoOrgs,
+) -> anyhow::Result<()> {
+    let community = &orgs.communities[0];
+    let already = merchant::entity::merchant::Entity::find()
+        .filter(merchant::entity::merchant::Column::Name.eq(PARTNERS[0].1))
+        .one(db)
+        .await?;
+    if already.is_some() {
+        return Ok(());
+    }
+    let now = clock.now();
+    let staff = crate::seed::staff_actor(db, "community").await?;
+    let txn = db.begin().await?;
+    let mut owners: Vec<(Actor, String)> = Vec::new();
+    for (owner, name, kind, category) in PARTNERS {
+        let user = identity::service::users::find_or_create_resident(
+            &txn,
+            &format!("fake-{owner}"),
+            None,
+            now,
+        )
+        .await?;
+        let applicant = load(&txn, &user.id).await?;
+        let created = applications::apply(
+            &txn,
+            &applicant,
+            ApplicationInput {
+                name: name.to_owned(),
+                category: category.to_owned(),
+                license_no: format!("52140202MJ0{}", owner.len()),
+                address: format!("{}附近", community.name),
+                contact_phone: "13800000000".to_owned(),
+                community_id: community.id.clone(),
+                description: format!("{name}，{}社区合伙人", community.name),
+                partner_type: Some("group".to_owned()),
+                kind: Some(kind.to_owned()),
+            },
+            now,
+        )
+        .await?;
+        applications::transition(&txn, &staff, &created.id, MerchantAction::Approve, "", now)
+            .await?;
+        owners.push((load(&txn, &user.id).await?, created.id));
+    }
+    let (social_owner, social_org) = &owners[0];
+
+    resources::offer(
+        &txn,
+        social_owner,
+        social_org,
+        resources::NewResource {
+            resource_type: "service".to_owned(),
+            title: "长者助餐与探访".to_owned(),
+            description: "工作日午餐配送，每周探访一次".to_owned(),
+            categories: vec!["elderly_care".to_owned()],
+            capacity: 30,
+            availability: "工作日 11:00–13:00".to_owned(),
+        },
+        now,
+    )
+    .await?;
+    let (meals, _) = needs::raise(
+        &txn,
+        &staff,
+        needs::NewNeed {
+            community_id: community.id.clone(),
+            category: "elderly_care".to_owned(),
+            title: "独居老人助餐".to_owned(),
+            description: "走访发现12户独居老人做饭困难".to_owned(),
+            households: Some(12),
+            source: "visit".to_owned(),
+            demand_ids: Vec::new(),
+        },
+        now,
+    )
+    .await?;
+    needs::raise(
+        &txn,
+        &staff,
+        needs::NewNeed {
+            community_id: community.id.clone(),
+            category: "childcare".to_owned(),
+            title: "四点半课堂".to_owned(),
+            description: "双职工家庭放学后无人看护".to_owned(),
+            households: Some(20),
+            source: "survey".to_owned(),
+            demand_ids: Vec::new(),
+        },
+        now,
+    )
+    .await?;
+    problems::record(
+        &txn,
+        &staff,
+        problems::NewProblem {
+            community_id: community.id.clone(),
+            title: "楼道堆物".to_owned(),
+            description: "3号楼消防通道有杂物".to_owned(),
+            severity: "medium".to_owned(),
+        },
+        now,
+    )
+    .await?;
+
+    let today = (now + platform::clock::CHINA_OFFSET).date_naive();
+    let project = projects::propose(
+        &txn,
+        &staff,
+        projects::NewProject {
+            partner_id: social_org.clone(),
+            community_id: community.id.clone(),
+            need_ids: vec![meals.id.clone()],
+            kind: "elderly_care".to_owned(),
+            mechanism: "service_purchase".to_owned(),
+            title: "长者助餐点".to_owned(),
+            goals: vec![("助餐人次".to_owned(), 400), ("探访户次".to_owned(), 50)],
+            starts_on: today - Duration::days(30),
+            ends_on: today + Duration::days(335),
+            budget_fen: Some(1_200_000),
+        },
+        now,
+    )
+    .await?;
+    let id = project.project.id;
+    projects::accept(&txn, social_owner, social_org, &id, now).await?;
+    projects::act(&txn, &staff, &id, ProjectAction::Agree, now).await?;
+    projects::act(&txn, &staff, &id, ProjectAction::Start, now).await?;
+    let period = format!("{}-{:02}", today.year(), today.month());
+    let results = [("助餐人次".to_owned(), 310), ("探访户次".to_owned(), 44)];
+    projects::evaluate(
+        &txn,
+        &staff,
+        &id,
+        &period,
+        &results,
+        "运行平稳，老人反馈良好",
+        now,
+    )
+    .await?;
+    let quarter = format!("{}-Q{}", today.year(), (today.month() - 1) / 3 + 1);
+    disclosures::publish(
+        &txn,
+        social_owner,
+        social_org,
+        disclosures::NewDisclosure {
+            kind: "finance".to_owned(),
+            period: quarter,
+            title: "本季度收支公开".to_owned(),
+            body: "收入：政府购买服务 30000 元；支出：食材与人工 27600 元".to_owned(),
+            amount_fen: Some(2_760_000),
+        },
+        now,
+    )
+    .await?;
+    empowerment::grant(
+        &txn,
+        &staff,
+        social_org,
+        "free_venue",
+        "免费使用党群服务中心活动室（每周二）",
+        today,
+        now,
+    )
+    .await?;
+    spaces::create(
+        &txn,
+        &staff,
+        spaces::NewSpace {
+            org_id: community.id.clone(),
+            name: "党群服务中心活动室".to_owned(),
+            area_m2: 120,
+            scenes: vec!["老年活动".to_owned(), "儿童托管".to_owned()],
+            open_hours: vec![Window {
+                days: vec![1, 2, 3, 4, 5, 6, 7],
+                from: "08:00".to_owned(),
+                to: "21:00".to_owned(),
+            }],
+            capacity: 40,
+            operator_partner_id: Some(social_org.clone()),
+            points_per_hour: 0,
+        },
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+async fn load(conn: &impl sea_orm::ConnectionTrait, user_id: &str) -> anyhow::Result<Actor> {
+    identity::service::auth::load_actor(conn, user_id, "seed")
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("seeded user {user_id} vanished"))
+}
