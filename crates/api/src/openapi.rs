@@ -45,7 +45,7 @@ use utoipa::{Modify, OpenApi};
         dashboard::dashboard, dashboard::series, exports::demands_csv, exports::demands_xlsx,
         partners::directory_list, partners::profile, partners::offer_resource, partners::list_resources,
         partners::raise_need, partners::list_needs, partners::need_detail, partners::move_need,
-        partners::need_matches, partners::record_problem, partners::list_problems,
+        partners::need_matches, partners::record_problem, partners::list_problems, partners::problem_detail,
         partners::resolve_problem,
         projects::propose, projects::list, projects::detail, projects::act, projects::accept,
         projects::evaluate, projects::rate, projects::pay,

@@ -351,7 +351,11 @@ async fn snapshot(app: &TestApp, w: &World) -> Value {
             format!("/api/v1/staff/needs/{}", w.id("need")),
             &w.community,
         ),
-        ("problems", "/api/v1/staff/problems".into(), &w.community),
+        (
+            "problem",
+            format!("/api/v1/staff/problems/{}", w.id("problem")),
+            &w.community,
+        ),
         (
             "project",
             format!("/api/v1/staff/projects/{}", w.id("project")),

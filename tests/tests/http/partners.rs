@@ -543,6 +543,27 @@ async fn problems_are_resolved_once_and_stay_inside_their_scope() {
     )
     .await;
     assert_eq!(resolved_list["items"][0]["id"], id);
+    let detail = expect_json(
+        app.get(&format!("/api/v1/staff/problems/{id}"), Some(&staff))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let moves: Vec<&str> = detail["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(moves, ["record", "resolve"]);
+    assert_eq!(detail["history"][1]["note"], "物业已清理");
+    expect_problem(
+        app.get(&format!("/api/v1/staff/problems/{id}"), Some(&other))
+            .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
 }
 
 #[tokio::test]

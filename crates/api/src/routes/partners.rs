@@ -39,6 +39,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(record_problem))
                 .route(web::get().to(list_problems)),
         )
+        .service(web::resource("/staff/problems/{id}").route(web::get().to(problem_detail)))
         .service(
             web::resource("/staff/problems/{id}/resolve").route(web::post().to(resolve_problem)),
         );
@@ -660,6 +661,9 @@ pub struct ProblemResponse {
     pub created_by: String,
     pub created_at: DateTime<Utc>,
     pub resolved_at: Option<DateTime<Utc>>,
+    /// Every change, oldest first (detail answer only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<Vec<HistoryEntry>>,
 }
 
 impl From<problem_row::Model> for ProblemResponse {
@@ -675,6 +679,7 @@ impl From<problem_row::Model> for ProblemResponse {
             created_by: p.created_by,
             created_at: p.created_at,
             resolved_at: p.resolved_at,
+            history: None,
         }
     }
 }
@@ -750,6 +755,23 @@ pub async fn list_problems(
         items: rows.into_iter().map(Into::into).collect(),
         next_cursor: next.map(|id| encode_cursor(&id)),
     }))
+}
+
+/// One problem with its history (staff in scope).
+#[utoipa::path(get, path = "/api/v1/staff/problems/{id}", tag = "partners", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = ProblemResponse),
+        (status = 404, description = "`not_found`: no such problem in your scope", body = crate::error::Problem, content_type = "application/problem+json")))]
+pub async fn problem_detail(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let row = problems::find(&state.reads, &user.0, &path).await?;
+    let events = history::of(&state.reads, &row.id).await?;
+    let mut answer = ProblemResponse::from(row);
+    answer.history = Some(events.into_iter().map(Into::into).collect());
+    Ok(HttpResponse::Ok().json(answer))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -4,7 +4,7 @@
 use crate::PartnerError;
 use ::merchant::{MerchantStatus, PartnerKind};
 use merchant::entity::merchant;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 #[derive(Debug, Clone, Default)]
 pub struct DirectoryFilter {
@@ -31,15 +31,8 @@ pub async fn list(
     if let Some(q) = filter.q.as_deref().filter(|q| !q.is_empty()) {
         query = query.filter(merchant::Column::Name.contains(q));
     }
-    if let Some(before) = before {
-        query = query.filter(merchant::Column::Id.lt(before));
-    }
-    let rows = query
-        .order_by_desc(merchant::Column::Id)
-        .limit(limit + 1)
-        .all(conn)
-        .await?;
-    Ok(platform::paging::split_page(rows, limit, |r| r.id.clone()))
+    let key = |r: &merchant::Model| r.id.clone();
+    super::scope::page(conn, query, merchant::Column::Id, limit, before, key).await
 }
 
 /// An active partner, or not found (pending, suspended and exited ones are not public).

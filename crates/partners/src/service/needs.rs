@@ -2,7 +2,7 @@
 //! residents' demands, whose links are kept), with status and history.
 
 use super::history::{self, Change};
-use super::scope::{community_in_reach, list_paths, reach, require_staff};
+use super::scope::{community_in_reach, list_paths, page, reach, require_staff, under};
 use crate::entity::{need, need_demand};
 use crate::lists::{NeedCategory, NeedSource, NeedStatus};
 use crate::PartnerError;
@@ -12,8 +12,7 @@ use platform::ids::new_id;
 use platform::validation::{name_field, text_field};
 use platform::ValidationErrors;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
 
 /// A need as staff write it.
@@ -136,26 +135,22 @@ pub async fn list(
     before: Option<&str>,
 ) -> Result<(Vec<need::Model>, Option<String>), PartnerError> {
     let paths = list_paths(conn, actor, filter.org_id.as_deref()).await?;
-    let mut under = Condition::any();
-    for path in &paths {
-        under = under.add(need::Column::OrgPath.starts_with(path.as_str()));
-    }
-    let mut query = need::Entity::find().filter(under);
+    let mut query = need::Entity::find().filter(under(&paths, need::Column::OrgPath));
     if let Some(category) = filter.category {
         query = query.filter(need::Column::Category.eq(category.as_str()));
     }
     if let Some(status) = filter.status {
         query = query.filter(need::Column::Status.eq(status.as_str()));
     }
-    if let Some(before) = before {
-        query = query.filter(need::Column::Id.lt(before));
-    }
-    let rows = query
-        .order_by_desc(need::Column::Id)
-        .limit(limit + 1)
-        .all(conn)
-        .await?;
-    Ok(platform::paging::split_page(rows, limit, |r| r.id.clone()))
+    page(
+        conn,
+        query,
+        need::Column::Id,
+        limit,
+        before,
+        |r: &need::Model| r.id.clone(),
+    )
+    .await
 }
 
 /// One need in the actor's scope, with the demands it was raised from.

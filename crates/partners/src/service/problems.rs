@@ -1,7 +1,7 @@
 //! The 问题清单: what goes wrong in a community, open until staff record its resolution.
 
 use super::history::{self, Change};
-use super::scope::{community_in_reach, list_paths, reach, require_staff};
+use super::scope::{community_in_reach, list_paths, page, reach, require_staff, under};
 use crate::entity::problem;
 use crate::lists::Severity;
 use crate::PartnerError;
@@ -11,9 +11,7 @@ use platform::ids::new_id;
 use platform::validation::{name_field, text_field};
 use platform::ValidationErrors;
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 #[derive(Debug, Clone)]
 pub struct NewProblem {
@@ -138,21 +136,10 @@ pub async fn list(
         return Err(ValidationErrors::single("status", "must be open or resolved").into());
     }
     let paths = list_paths(conn, actor, org_id).await?;
-    let mut under = Condition::any();
-    for path in &paths {
-        under = under.add(problem::Column::OrgPath.starts_with(path.as_str()));
-    }
-    let mut query = problem::Entity::find().filter(under);
+    let mut query = problem::Entity::find().filter(under(&paths, problem::Column::OrgPath));
     if let Some(status) = status {
         query = query.filter(problem::Column::Status.eq(status));
     }
-    if let Some(before) = before {
-        query = query.filter(problem::Column::Id.lt(before));
-    }
-    let rows = query
-        .order_by_desc(problem::Column::Id)
-        .limit(limit + 1)
-        .all(conn)
-        .await?;
-    Ok(platform::paging::split_page(rows, limit, |r| r.id.clone()))
+    let key = |r: &problem::Model| r.id.clone();
+    page(conn, query, problem::Column::Id, limit, before, key).await
 }

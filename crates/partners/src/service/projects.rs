@@ -4,7 +4,7 @@
 //! community's budget through the ledger.
 
 use super::history::{self, Change};
-use super::scope::{community_in_reach, list_paths, reach, require_staff};
+use super::scope::{community_in_reach, list_paths, page, reach, require_staff, under};
 use crate::entity::{
     evaluation, evaluation_result, need, project, project_goal, project_need, rating,
 };
@@ -22,8 +22,7 @@ use points_ledger::service::transfers::{transfer, TransferCode, TransferRequest}
 use points_ledger::{AccountRef, ExpiryRule};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
 
 /// Goals one project may carry.
@@ -422,26 +421,15 @@ pub async fn list(
     before: Option<&str>,
 ) -> Result<(Vec<project::Model>, Option<String>), PartnerError> {
     let paths = list_paths(conn, actor, filter.org_id.as_deref()).await?;
-    let mut under = Condition::any();
-    for path in &paths {
-        under = under.add(project::Column::OrgPath.starts_with(path.as_str()));
-    }
-    let mut query = project::Entity::find().filter(under);
+    let mut query = project::Entity::find().filter(under(&paths, project::Column::OrgPath));
     if let Some(status) = filter.status {
         query = query.filter(project::Column::Status.eq(status.as_str()));
     }
     if let Some(partner_id) = &filter.partner_id {
         query = query.filter(project::Column::PartnerId.eq(partner_id.as_str()));
     }
-    if let Some(before) = before {
-        query = query.filter(project::Column::Id.lt(before));
-    }
-    let rows = query
-        .order_by_desc(project::Column::Id)
-        .limit(limit + 1)
-        .all(conn)
-        .await?;
-    Ok(platform::paging::split_page(rows, limit, |r| r.id.clone()))
+    let key = |r: &project::Model| r.id.clone();
+    page(conn, query, project::Column::Id, limit, before, key).await
 }
 
 /// An evaluation with what each goal achieved.

@@ -2,7 +2,7 @@
 //! time), written by the partner's own staff and read by community staff in scope.
 
 use super::history::{self, Change};
-use super::scope::list_paths;
+use super::scope::{list_paths, page, under};
 use crate::entity::resource;
 use crate::lists::{NeedCategory, ResourceType};
 use crate::PartnerError;
@@ -14,9 +14,7 @@ use merchant::entity::merchant;
 use platform::ids::new_id;
 use platform::validation::{name_field, text_field};
 use platform::ValidationErrors;
-use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
 #[derive(Debug, Clone)]
 pub struct NewResource {
@@ -142,26 +140,15 @@ pub async fn list(
     before: Option<&str>,
 ) -> Result<(Vec<resource::Model>, Option<String>), PartnerError> {
     let paths = list_paths(conn, actor, filter.org_id.as_deref()).await?;
-    let mut under = Condition::any();
-    for path in &paths {
-        under = under.add(resource::Column::OrgPath.starts_with(path.as_str()));
-    }
-    let mut query = resource::Entity::find().filter(under);
+    let mut query = resource::Entity::find().filter(under(&paths, resource::Column::OrgPath));
     if let Some(t) = filter.resource_type {
         query = query.filter(resource::Column::ResourceType.eq(t.as_str()));
     }
     if let Some(q) = filter.q.as_deref().filter(|q| !q.is_empty()) {
         query = query.filter(resource::Column::Title.contains(q));
     }
-    if let Some(before) = before {
-        query = query.filter(resource::Column::Id.lt(before));
-    }
-    let rows = query
-        .order_by_desc(resource::Column::Id)
-        .limit(limit + 1)
-        .all(conn)
-        .await?;
-    Ok(platform::paging::split_page(rows, limit, |r| r.id.clone()))
+    let key = |r: &resource::Model| r.id.clone();
+    page(conn, query, resource::Column::Id, limit, before, key).await
 }
 
 /// A partner's available resources, for its public profile.

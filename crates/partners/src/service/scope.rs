@@ -87,3 +87,38 @@ pub(crate) async fn partner_in_reach(
     reach(actor, &path, "partner")?;
     Ok((partner, path))
 }
+
+/// Rows whose org path `column` lies under one of `paths`.
+pub(crate) fn under(paths: &[String], column: impl sea_orm::ColumnTrait) -> sea_orm::Condition {
+    let mut any = sea_orm::Condition::any();
+    for path in paths {
+        any = any.add(column.starts_with(path.as_str()));
+    }
+    any
+}
+
+/// One page of `query`, newest first by the id `column`, after the cursor `before`.
+pub(crate) async fn page<E, M>(
+    conn: &impl ConnectionTrait,
+    query: sea_orm::Select<E>,
+    column: E::Column,
+    limit: u64,
+    before: Option<&str>,
+    key_of: impl Fn(&M) -> String,
+) -> Result<(Vec<M>, Option<String>), PartnerError>
+where
+    E: sea_orm::EntityTrait<Model = M>,
+    M: sea_orm::FromQueryResult + Send + Sync,
+{
+    use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
+    let mut query = query;
+    if let Some(before) = before {
+        query = query.filter(column.lt(before));
+    }
+    let rows = query
+        .order_by_desc(column)
+        .limit(limit + 1)
+        .all(conn)
+        .await?;
+    Ok(platform::paging::split_page(rows, limit, key_of))
+}

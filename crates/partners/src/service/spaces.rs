@@ -24,8 +24,7 @@ use points_ledger::service::transfers::TransferCode;
 use points_ledger::{AccountRef, Asset, ExpiryRule, LedgerError};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
 /// The exclusion constraint of approved bookings (PostgreSQL).
@@ -402,12 +401,8 @@ pub async fn usage_under(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<(i64, f64), PartnerError> {
-    let mut under = Condition::any();
-    for path in paths {
-        under = under.add(space::Column::OrgPath.starts_with(path.as_str()));
-    }
     let ids: Vec<String> = space::Entity::find()
-        .filter(under)
+        .filter(super::scope::under(paths, space::Column::OrgPath))
         .all(conn)
         .await?
         .into_iter()
