@@ -40,6 +40,8 @@ pub struct TimebankFigures {
 pub struct Figures {
     /// The partner scheme: kinds, lists, projects, disclosures, spaces.
     pub scheme: partners::report::SchemeFigures,
+    /// Care coverage (五色图): recipients by colour, visits on time.
+    pub care: care::report::CareFigures,
     pub residents: i64,
     pub merchants_active: i64,
     pub offers_published: i64,
@@ -80,8 +82,10 @@ pub async fn figures(
     let parking = parking::report::figures(db, &scope).await?;
     let volunteering = timebank::report::figures(db, &scope).await?;
     let scheme = partners::report::figures(db, &scope).await?;
+    let care = care::report::figures(db, &org.path, now).await?;
     Ok(Figures {
         scheme,
+        care,
         residents,
         merchants_active: partners.merchants_active,
         offers_published: partners.offers_published,

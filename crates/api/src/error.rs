@@ -217,6 +217,7 @@ through_problem!(
     timebank::TimebankError,
     parking::ParkingError,
     partners::PartnerError,
+    care::CareError,
     points::PointsError,
 );
 

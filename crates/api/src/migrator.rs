@@ -15,6 +15,7 @@ impl MigratorTrait for Migrator {
         all.extend(timebank::migration::migrations());
         all.extend(parking::migration::migrations());
         all.extend(partners::migration::migrations());
+        all.extend(care::migration::migrations());
         all
     }
 }

@@ -2,8 +2,9 @@
 //! `api-spec/openapi.json` is the committed copy and a test fails when the two drift.
 
 use crate::routes::{
-    auth, dashboard, demands, exports, ledger, me, merchants, notifications, ops, orgs, parking,
-    partner_exports, partners, projects, redemptions, spaces, staff, supervision, time_bank,
+    auth, care, dashboard, demands, exports, ledger, me, merchants, notifications, ops, orgs,
+    parking, partner_exports, partners, projects, redemptions, spaces, staff, supervision,
+    time_bank,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -53,6 +54,8 @@ use utoipa::{Modify, OpenApi};
         supervision::exit, supervision::grant, supervision::granted,
         spaces::create, spaces::list, spaces::book, spaces::decide, spaces::mine,
         partner_exports::partner_lists,
+        care::register, care::list, care::read, care::visit, care::care_map, care::mine,
+        care::withdraw, care::audit,
     ),
     components(schemas(crate::error::Problem, crate::error::ProblemFieldError)),
     modifiers(&BearerAuth, &StandardAnswers),
@@ -67,6 +70,7 @@ use utoipa::{Modify, OpenApi};
         (name = "timebank", description = "Time bank (时间银行): activities, attendance, settlement, help requests, leaderboards"),
         (name = "parking", description = "Points for parking (积分停车): lots, bookings, gate events"),
         (name = "dashboard", description = "The staff dashboard's figures"),
+        (name = "care", description = "Care for special groups (五色图): recipients, visits, the care map, consent and the access log"),
         (name = "partners", description = "Community partners (社区合伙人): the directory, the resource, need and problem lists, matching"),
         (name = "ledger", description = "Points and time credits: wallets, statements, budgets, awards, gifts, verification"),
     ),

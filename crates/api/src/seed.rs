@@ -55,6 +55,7 @@ pub async fn run(db: &DatabaseConnection, clock: &Clock) -> anyhow::Result<DemoO
     seed_activities(db, clock, &orgs).await?;
     seed_parking(db, clock, &orgs).await?;
     crate::seed_partners::run(db, clock, &orgs).await?;
+    crate::seed_partners::care(db, clock).await?;
     Ok(orgs)
 }
 

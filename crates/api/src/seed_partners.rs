@@ -1,7 +1,8 @@
 //! Demo partners (社区合伙人) of 新华社区 beside its merchants: one of every other kind, a
 //! resource, needs and a problem, a running project with an evaluation, a disclosure, an
 //! empowerment record and a community space, so the dashboard's partner figures are not
-//! all zero. All fictional. Seeded once: skipped when the social organisation exists.
+//! all zero; and a few care recipients. All fictional. Seeded once: skipped when the
+//! social organisation (or, for care, any recipient) exists.
 
 use crate::seed::DemoOrgs;
 use chrono::{Datelike, Duration};
@@ -228,4 +229,73 @@ async fn load(conn: &impl sea_orm::ConnectionTrait, user_id: &str) -> anyhow::Re
     identity::service::auth::load_actor(conn, user_id, "seed")
         .await?
         .ok_or_else(|| anyhow::anyhow!("seeded user {user_id} vanished"))
+}
+
+/// Demo care recipients (fictional) in 新华社区's compounds, without phone or ID numbers
+/// (so the demo reads the same under any `care.encryption_key`), one visited. Skipped when
+/// any is there.
+pub(crate) async fn care(db: &DatabaseConnection, clock: &Clock) -> anyhow::Result<()> {
+    use care::service::{recipients, visits};
+    if care::entity::recipient::Entity::find()
+        .one(db)
+        .await?
+        .is_some()
+    {
+        return Ok(());
+    }
+    let now = clock.now();
+    let staff = crate::seed::staff_actor(db, "community").await?;
+    let sealer = care::sealed::Sealer::from_base64(platform::config::DEVELOPMENT_CARE_KEY)?;
+    let compounds: Vec<_> = identity::entity::org::Entity::find()
+        .filter(identity::entity::org::Column::Kind.eq("compound"))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|o| staff.can_reach(&o.path))
+        .collect();
+    let Some(first) = compounds.first() else {
+        return Ok(());
+    };
+    let txn = db.begin().await?;
+    let people = [
+        ("刘奶奶", "red", "living_alone_elderly", "助餐"),
+        ("陈大爷", "orange", "disabled_elderly", "陪诊"),
+        ("赵家", "yellow", "hardship", "临时救助"),
+    ];
+    for (i, (name, colour, group, need)) in people.into_iter().enumerate() {
+        let compound = compounds.get(i % compounds.len()).unwrap_or(first);
+        let shown = recipients::register(
+            &txn,
+            &sealer,
+            &staff,
+            recipients::NewRecipient {
+                user_id: None,
+                name: name.to_owned(),
+                phone: None,
+                id_number: None,
+                compound_id: compound.id.clone(),
+                groups: vec![group.to_owned()],
+                colour: colour.to_owned(),
+                needs: vec![need.to_owned()],
+                visit_every_days: None,
+                consent: true,
+            },
+            now,
+        )
+        .await?;
+        if i == 0 {
+            visits::log_visit(
+                &txn,
+                &staff,
+                &shown.record.id,
+                now,
+                "精神状态良好",
+                "well",
+                now,
+            )
+            .await?;
+        }
+    }
+    txn.commit().await?;
+    Ok(())
 }

@@ -83,6 +83,8 @@ impl Application {
             auth,
             wechat,
             metrics: Arc::new(Metrics::new().context("registering metrics")?),
+            care_sealer: care::sealed::Sealer::from_base64(settings.care.key())
+                .context("care.encryption_key")?,
         };
 
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))

@@ -27,6 +27,8 @@ pub struct AppState {
     pub wechat: WechatClient,
     pub rate_limiter: RateLimiter,
     pub metrics: Arc<Metrics>,
+    /// Seals and opens care records' phone and ID numbers (`care.encryption_key`).
+    pub care_sealer: care::sealed::Sealer,
 }
 
 impl AppState {

@@ -29,6 +29,7 @@ pub struct Settings {
     pub timebank: TimebankSettings,
     pub parking: ParkingSettings,
     pub jobs: JobsSettings,
+    pub care: CareSettings,
 }
 
 fn default_trusted_proxies() -> String {
@@ -188,6 +189,28 @@ pub struct MerchantSettings {
 pub struct TimebankSettings {
     /// Seconds an on-site check-in code is shown before it rotates.
     pub check_code_seconds: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CareSettings {
+    /// The key care records' phone and ID numbers are sealed with: 32 bytes, base64. Empty
+    /// outside production means the public development key (`DEVELOPMENT_CARE_KEY`);
+    /// production refuses to start without a key of its own.
+    pub encryption_key: Secret,
+}
+
+/// Base64 of 32 bytes that everyone can read in the source: development and tests only.
+pub const DEVELOPMENT_CARE_KEY: &str = "bGlubGktZGV2ZWxvcG1lbnQtb25seS1jYXJlLWtleSE=";
+
+impl CareSettings {
+    /// The key to use: the configured one, or the development key when none is set.
+    pub fn key(&self) -> &str {
+        match self.encryption_key.expose() {
+            "" => DEVELOPMENT_CARE_KEY,
+            key => key,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -477,6 +500,17 @@ impl Settings {
             if self.demo.seed {
                 invalid("demo.seed", "demo data and demo passwords are refused in production; set LINLI__DEMO__SEED=false");
             }
+            let key = self.care.encryption_key.expose();
+            if key.is_empty() || key == DEVELOPMENT_CARE_KEY {
+                invalid("care.encryption_key", "care records need a key of their own in production (32 random bytes, base64); set LINLI__CARE__ENCRYPTION_KEY");
+            }
+        }
+        {
+            use base64::Engine;
+            let decoded = base64::engine::general_purpose::STANDARD.decode(self.care.key());
+            if decoded.map(|k| k.len()) != Ok(32) {
+                invalid("care.encryption_key", "must be 32 bytes, base64-encoded");
+            }
         }
         if problems.is_empty() {
             Ok(())
@@ -581,6 +615,33 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("auth.jwt_secret"), "{err}");
+        // Without a care key of its own, or with the development one.
+        for key in [None, Some(DEVELOPMENT_CARE_KEY)] {
+            let mut vars = vec![
+                ("LINLI__WECHAT__APP_ID", "wx123"),
+                ("LINLI__WECHAT__APP_SECRET", "s3cret"),
+                (
+                    "LINLI__AUTH__JWT_SECRET",
+                    "a-real-secret-that-is-long-enough-1234567890",
+                ),
+            ];
+            if let Some(key) = key {
+                vars.push(("LINLI__CARE__ENCRYPTION_KEY", key));
+            }
+            let err = Settings::load_with_env(&config_dir(), "production", env(&vars))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("care.encryption_key"), "{key:?}: {err}");
+        }
+        // Anywhere, a key that is not 32 bytes of base64.
+        let err = Settings::load_with_env(
+            &config_dir(),
+            "test",
+            env(&[("LINLI__CARE__ENCRYPTION_KEY", "c2hvcnQ=")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("care.encryption_key"), "{err}");
     }
 
     #[test]
@@ -663,10 +724,15 @@ mod tests {
                     "a-real-secret-that-is-long-enough-1234567890",
                 ),
                 ("LINLI__DATABASE__URL", "postgres://linli@db/linli"),
+                (
+                    "LINLI__CARE__ENCRYPTION_KEY",
+                    "cmVhbC1jYXJlLWtleS1vZi0zMi1ieXRlcy0xMjM0NTY=",
+                ),
             ]),
         )
         .unwrap();
         assert!(s.is_production());
+        assert!(!format!("{s:?}").contains("cmVhbC1jYXJl"));
         assert!(!s.demo.seed);
         assert!(!format!("{s:?}").contains("a-real-secret"));
     }

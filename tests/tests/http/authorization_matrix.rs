@@ -286,6 +286,17 @@ async fn build_world(app: &TestApp) -> World {
         "space_booking",
         space_booking["id"].as_str().unwrap().to_owned(),
     );
+    let compound = app.org_id("阳光小区").await;
+    let cared = json_of(
+        app,
+        Method::POST,
+        "/api/v1/staff/care-recipients",
+        &community.access_token,
+        json!({"user_id": alice.user_id, "name": "张秀英", "phone": "13912345678", "compound_id": compound,
+               "groups": ["living_alone_elderly"], "colour": "red", "consent": true}),
+    )
+    .await;
+    ids.insert("care_recipient", cared["id"].as_str().unwrap().to_owned());
     World {
         alice,
         owner,
@@ -462,6 +473,7 @@ fn path_value(template: &str, name: &str, w: &World) -> Vec<String> {
         ("budgets", "org_id") => "org",
         ("bookings", _) if template.starts_with("/api/v1/staff/spaces/") => "space_booking",
         ("demands", _) => "demand",
+        ("care-recipients", _) => "care_recipient",
         ("help-requests", _) => "help_request",
         ("redemptions", _) => "redemption",
         ("bookings", _) => "booking",

@@ -56,6 +56,18 @@ async fn the_dashboard_figures_follow_what_happened_in_scope() {
     let achievement = partners["average_goal_achievement"].as_f64().unwrap();
     assert!((achievement - 0.8275).abs() < 1e-9, "{achievement}");
     assert_eq!(partners["disclosures_missing"], 0);
+    // Care: the demo's three recipients in 新华社区, one of each of the first three colours,
+    // none overdue yet.
+    let care = &before["care"];
+    assert_eq!(care["recipients"], 3);
+    let colours: Vec<i64> = care["by_colour"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["count"].as_i64().unwrap())
+        .collect();
+    assert_eq!(colours, [1, 1, 1, 0, 0]);
+    assert_eq!(care["visits_on_time_rate"], 1.0);
 
     // A resident joins the community and is awarded 100 points from its budget.
     let alice = app.login_resident("alice").await;

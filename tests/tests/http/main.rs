@@ -8,6 +8,7 @@
 mod auth_tokens;
 mod auth_wechat;
 mod authorization_matrix;
+mod care;
 mod command_line;
 mod dashboard;
 mod dashboard_browser;

@@ -108,6 +108,41 @@ impl From<partners::report::SchemeFigures> for PartnersResponse {
 }
 
 #[derive(Serialize, ToSchema)]
+pub struct ColourCount {
+    pub colour: String,
+    pub count: i64,
+}
+
+/// Care coverage (五色图) under the org: counts only.
+#[derive(Serialize, ToSchema)]
+pub struct CareResponse {
+    pub recipients: i64,
+    /// Every colour, most urgent first, zeros included.
+    pub by_colour: Vec<ColourCount>,
+    pub visits_overdue: i64,
+    /// Recipients whose next visit is not yet due, over all (null without recipients).
+    pub visits_on_time_rate: Option<f64>,
+}
+
+impl From<care::report::CareFigures> for CareResponse {
+    fn from(f: care::report::CareFigures) -> Self {
+        Self {
+            recipients: f.recipients,
+            by_colour: f
+                .by_colour
+                .into_iter()
+                .map(|(colour, count)| ColourCount {
+                    colour: colour.to_owned(),
+                    count,
+                })
+                .collect(),
+            visits_overdue: f.visits_overdue,
+            visits_on_time_rate: f.visits_on_time_rate,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
 pub struct DashboardResponse {
     pub org_id: String,
     pub org_name: String,
@@ -124,6 +159,7 @@ pub struct DashboardResponse {
     pub parking: ParkingResponse,
     pub timebank: TimebankResponse,
     pub partners: PartnersResponse,
+    pub care: CareResponse,
 }
 
 impl DashboardResponse {
@@ -159,6 +195,7 @@ impl DashboardResponse {
                 volunteers: figures.timebank.volunteers,
             },
             partners: figures.scheme.into(),
+            care: figures.care.into(),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! HTTP routes, one module per area. Handlers are thin: parse, call the use case, render.
 
 pub mod auth;
+pub mod care;
 pub mod dashboard;
 pub mod dashboard_page;
 pub mod demands;
@@ -26,6 +27,7 @@ use actix_web::web;
 /// Everything under `/api/v1`.
 pub fn api_v1(cfg: &mut web::ServiceConfig) {
     auth::routes(cfg);
+    care::routes(cfg);
     dashboard::routes(cfg);
     demands::routes(cfg);
     exports::routes(cfg);

@@ -1,0 +1,5 @@
+//! The tables of care.
+
+pub mod access;
+pub mod recipient;
+pub mod visit;
