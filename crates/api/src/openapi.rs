@@ -55,7 +55,7 @@ use utoipa::{Modify, OpenApi};
         spaces::create, spaces::list, spaces::book, spaces::decide, spaces::mine,
         partner_exports::partner_lists,
         care::register, care::list, care::read, care::visit, care::care_map, care::mine,
-        care::withdraw, care::audit,
+        care::withdraw, care::audit, care::register_worker, care::workers_of, care::verify_worker,
     ),
     components(schemas(crate::error::Problem, crate::error::ProblemFieldError)),
     modifiers(&BearerAuth, &StandardAnswers),

@@ -9,6 +9,8 @@ pub enum CareError {
     NotFound(&'static str),
     #[error("{0}")]
     Forbidden(&'static str),
+    #[error("the worker is verified already")]
+    AlreadyVerified,
     #[error("a sealed field could not be opened")]
     Unreadable,
     #[error("identity: {0}")]
@@ -30,6 +32,9 @@ impl From<CareError> for platform::Problem {
             CareError::Validation(errors) => Problem::validation(errors),
             CareError::NotFound(what) => Problem::not_found(what),
             CareError::Forbidden(why) => Problem::forbidden(why),
+            CareError::AlreadyVerified => {
+                Problem::invalid_transition("The worker is verified already.")
+            }
             // A wrong key in configuration: the operator's problem, never the caller's.
             CareError::Unreadable => Problem::internal("a care record could not be decrypted"),
             CareError::Identity(e) => e.into(),

@@ -297,6 +297,15 @@ async fn build_world(app: &TestApp) -> World {
     )
     .await;
     ids.insert("care_recipient", cared["id"].as_str().unwrap().to_owned());
+    let worker = json_of(
+        app,
+        Method::POST,
+        &format!("/api/v1/partners/{}/workers", ids["merchant"]),
+        &owner.access_token,
+        json!({"name": "李阿姨", "phone": "13700001234", "certificate_no": "家政服务员三级"}),
+    )
+    .await;
+    ids.insert("worker", worker["id"].as_str().unwrap().to_owned());
     World {
         alice,
         owner,
@@ -474,6 +483,7 @@ fn path_value(template: &str, name: &str, w: &World) -> Vec<String> {
         ("bookings", _) if template.starts_with("/api/v1/staff/spaces/") => "space_booking",
         ("demands", _) => "demand",
         ("care-recipients", _) => "care_recipient",
+        ("workers", _) => "worker",
         ("help-requests", _) => "help_request",
         ("redemptions", _) => "redemption",
         ("bookings", _) => "booking",

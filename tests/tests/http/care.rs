@@ -435,3 +435,88 @@ async fn the_care_map_counts_by_colour_and_group_without_personal_data() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn partners_register_workers_that_only_community_staff_in_scope_verify_once() {
+    let app = spawn_app().await;
+    let (owner, partner_id) = app.approved_merchant("jiazheng").await;
+    let (stranger, _) = app.approved_merchant("other").await;
+    let path = format!("/api/v1/partners/{partner_id}/workers");
+    let worker = json!({ "name": "李阿姨", "phone": "13700001234", "certificate_no": "家政服务员三级", "skills": ["保洁", "陪护"] });
+    expect_problem(
+        app.post(&path, &worker, Some(&stranger)).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    expect_problem(
+        app.post(
+            &path,
+            &json!({ "name": "李阿姨", "phone": "123", "certificate_no": "" }),
+            Some(&owner),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    let created = expect_json(
+        app.post(&path, &worker, Some(&owner)).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(created["phone_masked"], "137****1234");
+    assert!(created["verified_at"].is_null());
+    let id = created["id"].as_str().unwrap();
+    let db = &app.state.db;
+    let row = db
+        .query_one(Statement::from_string(
+            db.get_database_backend(),
+            format!("SELECT phone_sealed FROM home_workers WHERE id = '{id}'"),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let sealed: String = row.try_get("", "phone_sealed").unwrap();
+    assert!(sealed.starts_with("v1:") && !sealed.contains("13700001234"));
+
+    let verify = format!("/api/v1/staff/workers/{id}/verify");
+    let other = staff_of(&app, "kaiyuan.care", "street_staff", "开源街道").await;
+    expect_problem(
+        app.post(&verify, &json!({}), Some(&other)).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    expect_problem(
+        app.post(&verify, &json!({}), Some(&owner)).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    let community = app
+        .login_staff("community", DEMO_PASSWORD)
+        .await
+        .access_token;
+    let verified = expect_json(
+        app.post(&verify, &json!({}), Some(&community)).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert!(verified["verified_at"].is_string());
+    expect_problem(
+        app.post(&verify, &json!({}), Some(&community)).await,
+        StatusCode::CONFLICT,
+        "invalid_transition",
+    )
+    .await;
+    let listed = expect_json(app.get(&path, Some(&owner)).await, StatusCode::OK).await;
+    assert_eq!(listed[0]["id"], id);
+    assert!(listed[0]["verified_at"].is_string());
+    expect_problem(
+        app.get(&path, Some(&stranger)).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+}

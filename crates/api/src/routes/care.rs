@@ -9,7 +9,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use care::entity::{access, visit};
 use care::service::recipients::{self, NewRecipient, RecipientFilter, Shown};
-use care::service::{access as care_access, map, visits};
+use care::service::{access as care_access, map, visits, workers};
 use care::words::Colour;
 use chrono::{DateTime, Utc};
 use identity::service::orgs;
@@ -28,7 +28,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/staff/care-map").route(web::get().to(care_map)))
     .service(web::resource("/me/care-record").route(web::get().to(mine)))
     .service(web::resource("/me/care-record/withdraw").route(web::post().to(withdraw)))
-    .service(web::resource("/admin/care-audit").route(web::get().to(audit)));
+    .service(web::resource("/admin/care-audit").route(web::get().to(audit)))
+    .service(
+        web::resource("/partners/{id}/workers")
+            .route(web::post().to(register_worker))
+            .route(web::get().to(workers_of)),
+    )
+    .service(web::resource("/staff/workers/{id}/verify").route(web::post().to(verify_worker)));
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -434,4 +440,124 @@ pub async fn audit(
         care_access::audit(&state.reads, &user.0, query.recipient_id.as_deref(), limit).await?;
     let answer: Vec<CareAccessEntry> = rows.into_iter().map(Into::into).collect();
     Ok(HttpResponse::Ok().json(answer))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerRequest {
+    #[schema(example = "李阿姨", min_length = 1, max_length = 50)]
+    pub name: String,
+    /// Mainland mobile; stored encrypted, shown masked.
+    pub phone: String,
+    #[schema(example = "家政服务员三级", min_length = 1, max_length = 40)]
+    pub certificate_no: String,
+    #[serde(default)]
+    pub skills: Vec<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WorkerResponse {
+    pub id: String,
+    pub partner_id: String,
+    pub name: String,
+    pub phone_masked: String,
+    pub certificate_no: String,
+    pub skills: Vec<String>,
+    /// Null until community staff verify the worker; only verified workers are dispatched.
+    pub verified_at: Option<DateTime<Utc>>,
+}
+
+impl From<workers::ShownWorker> for WorkerResponse {
+    fn from(s: workers::ShownWorker) -> Self {
+        Self {
+            id: s.worker.id,
+            partner_id: s.worker.partner_id,
+            name: s.worker.name,
+            phone_masked: s.phone_masked,
+            certificate_no: s.worker.certificate_no,
+            skills: s.skills,
+            verified_at: s.worker.verified_at,
+        }
+    }
+}
+
+/// A home-service partner's staff register a worker (unverified until community staff check).
+#[utoipa::path(post, path = "/api/v1/partners/{id}/workers", tag = "care", security(("bearer" = [])),
+    params(("id" = String, Path)), request_body = WorkerRequest,
+    responses((status = 201, body = WorkerResponse),
+        (status = 403, description = "`forbidden`: not this active partner's staff", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`", body = crate::error::Problem, content_type = "application/problem+json")))]
+pub async fn register_worker(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<String>,
+    body: JsonBody<WorkerRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let (actor, id, b, now, sealer) = (
+        user.0,
+        path.into_inner(),
+        body.0,
+        state.clock.now(),
+        state.care_sealer.clone(),
+    );
+    let input = workers::NewWorker {
+        name: b.name,
+        phone: b.phone,
+        certificate_no: b.certificate_no,
+        skills: b.skills,
+    };
+    state
+        .unkeyed_unit()
+        .respond(StatusCode::CREATED, move |conn| {
+            Box::pin(async move {
+                workers::register(conn, &sealer, &actor, &id, input, now)
+                    .await
+                    .map(WorkerResponse::from)
+            })
+        })
+        .await
+}
+
+/// A partner's workers (its own staff).
+#[utoipa::path(get, path = "/api/v1/partners/{id}/workers", tag = "care", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = [WorkerResponse]),
+        (status = 403, description = "`forbidden`: not this active partner's staff", body = crate::error::Problem, content_type = "application/problem+json")))]
+pub async fn workers_of(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let rows = workers::of_partner(&state.reads, &state.care_sealer, &user.0, &path).await?;
+    let answer: Vec<WorkerResponse> = rows.into_iter().map(Into::into).collect();
+    Ok(HttpResponse::Ok().json(answer))
+}
+
+/// Verify a worker of a partner in your community or street (平台派驻认证人员), once.
+#[utoipa::path(post, path = "/api/v1/staff/workers/{id}/verify", tag = "care", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = WorkerResponse),
+        (status = 404, description = "`not_found`: no such worker in your scope", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid_transition`: verified already", body = crate::error::Problem, content_type = "application/problem+json")))]
+pub async fn verify_worker(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let (actor, id, now, sealer) = (
+        user.0,
+        path.into_inner(),
+        state.clock.now(),
+        state.care_sealer.clone(),
+    );
+    state
+        .unkeyed_unit()
+        .respond(StatusCode::OK, move |conn| {
+            Box::pin(async move {
+                workers::verify(conn, &sealer, &actor, &id, now)
+                    .await
+                    .map(WorkerResponse::from)
+            })
+        })
+        .await
 }

@@ -3,3 +3,4 @@
 pub mod access;
 pub mod recipient;
 pub mod visit;
+pub mod worker;

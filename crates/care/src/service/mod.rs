@@ -6,3 +6,4 @@ pub mod access;
 pub mod map;
 pub mod recipients;
 pub mod visits;
+pub mod workers;
