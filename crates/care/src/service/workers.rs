@@ -42,43 +42,25 @@ fn show(sealer: &Sealer, w: worker::Model) -> Result<ShownWorker, CareError> {
     })
 }
 
-/// The partner's path, when `actor` is one of its staff and it is active.
+/// The partner's community path, when `actor` is one of its staff and it is active.
 async fn own_partner_path(
     conn: &impl ConnectionTrait,
     actor: &Actor,
     partner_id: &str,
 ) -> Result<String, CareError> {
-    if !actor.merchant_ids().iter().any(|id| id == partner_id) {
-        return Err(CareError::Forbidden(
-            "Only the partner's own staff register its workers.",
-        ));
+    let partner = merchant::service::offers::merchant_of_member(conn, actor, partner_id)
+        .await
+        .map_err(|e| match e {
+            merchant::MerchantError::Db(db) => CareError::Db(db),
+            _ => CareError::Forbidden("Only the partner's own staff register its workers."),
+        })?;
+    if partner.status != merchant::MerchantStatus::Active {
+        return Err(CareError::Forbidden("The partner is not active."));
     }
-    let community_id = active_partner_community(conn, partner_id).await?;
-    orgs::find(conn, &community_id)
+    orgs::find(conn, &partner.community_id)
         .await?
         .map(|c| c.path)
         .ok_or(CareError::NotFound("partner"))
-}
-
-/// The community of an active partner (care reads the partner records without depending on
-/// the merchant context).
-async fn active_partner_community(
-    conn: &impl ConnectionTrait,
-    partner_id: &str,
-) -> Result<String, CareError> {
-    let row = conn
-        .query_one(sea_orm::Statement::from_sql_and_values(
-            conn.get_database_backend(),
-            "SELECT community_id, status FROM merchants WHERE id = $1",
-            [partner_id.into()],
-        ))
-        .await?
-        .ok_or(CareError::NotFound("partner"))?;
-    let status: String = row.try_get("", "status")?;
-    if status != "active" {
-        return Err(CareError::Forbidden("The partner is not active."));
-    }
-    Ok(row.try_get("", "community_id")?)
 }
 
 pub async fn register(

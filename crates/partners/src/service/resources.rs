@@ -32,15 +32,7 @@ pub(crate) async fn own_active_partner(
     actor: &Actor,
     partner_id: &str,
 ) -> Result<merchant::Model, PartnerError> {
-    if !actor.merchant_ids().iter().any(|id| id == partner_id) {
-        return Err(PartnerError::Forbidden(
-            "Only the partner's own staff write for it.",
-        ));
-    }
-    let partner = merchant::Entity::find_by_id(partner_id.to_owned())
-        .one(conn)
-        .await?
-        .ok_or(PartnerError::NotFound("partner"))?;
+    let partner = ::merchant::service::offers::merchant_of_member(conn, actor, partner_id).await?;
     if partner.status != MerchantStatus::Active {
         return Err(PartnerError::InvalidTransition {
             action: "add a resource to",
