@@ -518,6 +518,26 @@ impl TestApp {
         self.budget_of(token, &org_id).await
     }
 
+    /// A new staff account of `role` over the org named `org`, created by the district
+    /// admin, logged in: its access token.
+    pub async fn new_staff(&self, username: &str, role: &str, org: &str) -> String {
+        let admin = self.login_staff("admin", DEMO_PASSWORD).await.access_token;
+        let org_id = self.org_id(org).await;
+        expect_json(
+            self.post(
+                "/api/v1/admin/staff",
+                &json!({ "username": username, "password": "a-good-password", "role": role, "org_id": org_id }),
+                Some(&admin),
+            )
+            .await,
+            StatusCode::CREATED,
+        )
+        .await;
+        self.login_staff(username, "a-good-password")
+            .await
+            .access_token
+    }
+
     pub async fn assert_ledger_balanced(&self) {
         let report = points_ledger::service::verify::verify(&self.state.db)
             .await

@@ -20,6 +20,7 @@ pub struct RoundReport {
     pub idempotency_records_purged: u64,
     pub demands: demands::service::sla::SlaReport,
     pub parking_no_shows: u64,
+    pub home_service_orders: care::service::order_moves::StaleReport,
     pub messages: crate::outbox::DeliveryReport,
 }
 
@@ -62,6 +63,13 @@ pub async fn run_once(state: &AppState) -> anyhow::Result<RoundReport> {
     })
     .await?;
 
+    let home_service_orders = atomically(db, move |conn| {
+        Box::pin(care::service::order_moves::close_stale(
+            conn, rule, now, BATCH,
+        ))
+    })
+    .await?;
+
     let idempotency_records_purged = platform::idempotency::purge(
         &state.db,
         now - Duration::hours(IDEMPOTENCY_RETENTION_HOURS),
@@ -76,6 +84,7 @@ pub async fn run_once(state: &AppState) -> anyhow::Result<RoundReport> {
         idempotency_records_purged,
         demands,
         parking_no_shows,
+        home_service_orders,
         messages,
     })
 }

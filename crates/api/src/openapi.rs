@@ -2,9 +2,9 @@
 //! `api-spec/openapi.json` is the committed copy and a test fails when the two drift.
 
 use crate::routes::{
-    auth, care, dashboard, demands, exports, ledger, me, merchants, notifications, ops, orgs,
-    parking, partner_exports, partners, projects, redemptions, spaces, staff, supervision,
-    time_bank,
+    auth, care, dashboard, demands, exports, home_services, ledger, me, merchants, notifications,
+    ops, orgs, parking, partner_exports, partners, projects, redemptions, spaces, staff,
+    supervision, time_bank,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -56,6 +56,9 @@ use utoipa::{Modify, OpenApi};
         partner_exports::partner_lists,
         care::register, care::list, care::read, care::visit, care::care_map, care::mine,
         care::withdraw, care::audit, care::register_worker, care::workers_of, care::verify_worker,
+        home_services::place, home_services::mine, home_services::detail, home_services::of_partner,
+        home_services::dispatch, home_services::complete, home_services::confirm,
+        home_services::cancel, home_services::rate,
     ),
     components(schemas(crate::error::Problem, crate::error::ProblemFieldError)),
     modifiers(&BearerAuth, &StandardAnswers),
@@ -71,6 +74,7 @@ use utoipa::{Modify, OpenApi};
         (name = "parking", description = "Points for parking (积分停车): lots, bookings, gate events"),
         (name = "dashboard", description = "The staff dashboard's figures"),
         (name = "care", description = "Care for special groups (五色图): recipients, visits, the care map, consent and the access log"),
+        (name = "home_services", description = "Home services (家政): orders paid in points or time credits (or by the community for care recipients), dispatch to verified workers, confirmation, rating"),
         (name = "partners", description = "Community partners (社区合伙人): the directory, the resource, need and problem lists, matching"),
         (name = "ledger", description = "Points and time credits: wallets, statements, budgets, awards, gifts, verification"),
     ),

@@ -50,6 +50,11 @@ pub async fn deliver_due(state: &AppState) -> anyhow::Result<DeliveryReport> {
 fn template_for<'a>(state: &'a AppState, kind: &str) -> Option<&'a str> {
     let id = match kind {
         "demand_status" => state.settings.wechat.demand_status_template_id.as_str(),
+        "home_service_status" => state
+            .settings
+            .wechat
+            .home_service_status_template_id
+            .as_str(),
         _ => "",
     };
     (!id.is_empty()).then_some(id)

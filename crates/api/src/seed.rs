@@ -46,7 +46,13 @@ pub struct DemoOrgs {
 const STREET_BUDGET: i64 = 100_000;
 const COMMUNITY_BUDGET: i64 = 20_000;
 
-pub async fn run(db: &DatabaseConnection, clock: &Clock) -> anyhow::Result<DemoOrgs> {
+/// Seeds the demo district once; `sealer` seals the demo workers' phones under the
+/// server's own `care.encryption_key`.
+pub async fn run(
+    db: &DatabaseConnection,
+    clock: &Clock,
+    sealer: &care::sealed::Sealer,
+) -> anyhow::Result<DemoOrgs> {
     let orgs = seed_people(db, clock).await?;
     seed_budgets(db, clock, &orgs).await?;
     seed_merchants(db, clock, &orgs).await?;
@@ -56,6 +62,7 @@ pub async fn run(db: &DatabaseConnection, clock: &Clock) -> anyhow::Result<DemoO
     seed_parking(db, clock, &orgs).await?;
     crate::seed_partners::run(db, clock, &orgs).await?;
     crate::seed_partners::care(db, clock).await?;
+    crate::seed_partners::home_services(db, clock, sealer).await?;
     Ok(orgs)
 }
 
@@ -445,10 +452,12 @@ async fn seed_merchants(
                 &owner_actor,
                 &created.id,
                 OfferInput {
+                    kind: "service".to_owned(),
                     title: (*title).to_owned(),
                     description: (*description).to_owned(),
                     category: category.to_owned(),
                     points_price: *points,
+                    time_credits_price: None,
                     cash_value_fen: *fen,
                     stock: Some(100),
                     per_user_limit: Some(5),

@@ -299,3 +299,72 @@ pub(crate) async fn care(db: &DatabaseConnection, clock: &Clock) -> anyhow::Resu
     txn.commit().await?;
     Ok(())
 }
+
+/// The demo home service: 李姐家政 offers a two-hour home cleaning, paid in points or in
+/// two hours of time credits, with one worker verified by 新华社区's staff (a fictional
+/// phone, sealed under the server's key). Skipped when any worker exists.
+pub(crate) async fn home_services(
+    db: &DatabaseConnection,
+    clock: &Clock,
+    sealer: &care::sealed::Sealer,
+) -> anyhow::Result<()> {
+    use care::service::workers;
+    use merchant::offer_rules::OfferInput;
+    use merchant::service::offers;
+    if care::entity::worker::Entity::find()
+        .one(db)
+        .await?
+        .is_some()
+    {
+        return Ok(());
+    }
+    let Some(partner) = merchant::entity::merchant::Entity::find()
+        .filter(merchant::entity::merchant::Column::Name.eq("李姐家政"))
+        .one(db)
+        .await?
+    else {
+        return Ok(());
+    };
+    let now = clock.now();
+    let owner = load(db, &partner.applicant_user_id).await?;
+    let staff = crate::seed::staff_actor(db, "community").await?;
+    let txn = db.begin().await?;
+    let offer = offers::create(
+        &txn,
+        &owner,
+        &partner.id,
+        OfferInput {
+            kind: "home_service".to_owned(),
+            title: "上门助洁（两小时）".to_owned(),
+            description: "认证家政人员上门保洁两小时，可用积分或志愿时长支付".to_owned(),
+            category: partner.category.clone(),
+            points_price: 300,
+            time_credits_price: Some(120),
+            cash_value_fen: 8000,
+            stock: None,
+            per_user_limit: None,
+            valid_from: now,
+            valid_until: now + Duration::days(365),
+        },
+        now,
+    )
+    .await?;
+    offers::set_published(&txn, &owner, &partner.id, &offer.id, true, now).await?;
+    let worker = workers::register(
+        &txn,
+        sealer,
+        &owner,
+        &partner.id,
+        workers::NewWorker {
+            name: "李秀兰".to_owned(),
+            phone: "13700000001".to_owned(),
+            certificate_no: "家政服务员（四级）".to_owned(),
+            skills: vec!["保洁".to_owned(), "助老".to_owned()],
+        },
+        now,
+    )
+    .await?;
+    workers::verify(&txn, sealer, &staff, &worker.worker.id, now).await?;
+    txn.commit().await?;
+    Ok(())
+}

@@ -46,8 +46,10 @@ impl Application {
         let reads = platform::db::connect_readers(&settings.database, &db)
             .await
             .context("opening the database's reader pool (database.url)")?;
+        let care_sealer = care::sealed::Sealer::from_base64(settings.care.key())
+            .context("care.encryption_key")?;
         if settings.demo.seed {
-            crate::seed::run(&db, &clock)
+            crate::seed::run(&db, &clock, &care_sealer)
                 .await
                 .context("seeding demo data")?;
         }
@@ -83,8 +85,7 @@ impl Application {
             auth,
             wechat,
             metrics: Arc::new(Metrics::new().context("registering metrics")?),
-            care_sealer: care::sealed::Sealer::from_base64(settings.care.key())
-                .context("care.encryption_key")?,
+            care_sealer,
         };
 
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))

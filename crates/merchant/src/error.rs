@@ -22,6 +22,8 @@ pub enum MerchantError {
     PerUserLimitReached,
     #[error("the offer is not available")]
     OfferUnavailable,
+    #[error("a home service is ordered, not reserved")]
+    HomeServiceOrderedNotReserved,
     #[error("the code is invalid, used or expired")]
     CodeInvalid,
     #[error("ledger: {0}")]
@@ -72,6 +74,10 @@ impl From<MerchantError> for platform::Problem {
             MerchantError::OfferUnavailable => Problem::new(
                 Code::OfferUnavailable,
                 "This offer is no longer available.",
+            ),
+            MerchantError::HomeServiceOrderedNotReserved => Problem::new(
+                Code::OfferKindMismatch,
+                "This is a home service: order it (POST /api/v1/home-services/orders) instead of reserving it.",
             ),
             MerchantError::CodeInvalid => Problem::new(
                 Code::CodeInvalid,

@@ -11,14 +11,42 @@ pub const MAX_POINTS_PRICE: i64 = 1_000_000;
 pub const MAX_CASH_VALUE_FEN: i64 = 100_000_000;
 pub const MAX_STOCK: i64 = 1_000_000;
 pub const MAX_PER_USER_LIMIT: i64 = 1_000;
+/// Minutes of volunteer service: at most 100 hours for one home service.
+pub const MAX_TIME_CREDITS_PRICE: i64 = 6_000;
+
+/// What an offer is: a service reserved and redeemed with a code at the merchant (the
+/// default), or a home service (家政) ordered, dispatched to a verified worker and confirmed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OfferKind {
+    Service,
+    HomeService,
+}
+
+impl OfferKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Service => "service",
+            Self::HomeService => "home_service",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        [Self::Service, Self::HomeService]
+            .into_iter()
+            .find(|k| k.as_str() == value)
+    }
+}
 
 /// An offer's editable fields, already trimmed and checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OfferFields {
+    pub kind: OfferKind,
     pub title: String,
     pub description: String,
     pub category: String,
     pub points_price: i64,
+    /// Home services may also be paid in minutes of time credits; `None`: points only.
+    pub time_credits_price: Option<i64>,
     pub cash_value_fen: i64,
     /// `None`: unlimited.
     pub stock: Option<i64>,
@@ -31,10 +59,13 @@ pub struct OfferFields {
 /// The raw input, before checks.
 #[derive(Debug, Clone)]
 pub struct OfferInput {
+    /// `service` or `home_service`.
+    pub kind: String,
     pub title: String,
     pub description: String,
     pub category: String,
     pub points_price: i64,
+    pub time_credits_price: Option<i64>,
     pub cash_value_fen: i64,
     pub stock: Option<i64>,
     pub per_user_limit: Option<i64>,
@@ -51,6 +82,10 @@ fn range(errors: &mut ValidationErrors, field: &str, value: i64, min: i64, max: 
 impl OfferInput {
     pub fn check(self, now: DateTime<Utc>) -> Result<OfferFields, ValidationErrors> {
         let mut errors = ValidationErrors::new();
+        let kind = OfferKind::parse(&self.kind);
+        if kind.is_none() {
+            errors.add("kind", "must be service or home_service");
+        }
         let title = name_field(&mut errors, "title", &self.title, MAX_TITLE_CHARS);
         let description = text_field(
             &mut errors,
@@ -74,6 +109,22 @@ impl OfferInput {
             0,
             MAX_CASH_VALUE_FEN,
         );
+        if let Some(minutes) = self.time_credits_price {
+            if kind == Some(OfferKind::Service) {
+                errors.add(
+                    "time_credits_price",
+                    "only home services are paid in time credits",
+                );
+            } else {
+                range(
+                    &mut errors,
+                    "time_credits_price",
+                    minutes,
+                    1,
+                    MAX_TIME_CREDITS_PRICE,
+                );
+            }
+        }
         if let Some(stock) = self.stock {
             range(&mut errors, "stock", stock, 0, MAX_STOCK);
         }
@@ -87,10 +138,12 @@ impl OfferInput {
         }
         errors.into_result()?;
         Ok(OfferFields {
+            kind: kind.unwrap_or(OfferKind::Service),
             title,
             description,
             category,
             points_price: self.points_price,
+            time_credits_price: self.time_credits_price,
             cash_value_fen: self.cash_value_fen,
             stock: self.stock,
             per_user_limit: self.per_user_limit,
@@ -136,10 +189,12 @@ mod tests {
 
     fn input(now: DateTime<Utc>) -> OfferInput {
         OfferInput {
+            kind: "service".into(),
             title: " 理发一次 ".into(),
             description: "社区理发店，凭码享受一次理发服务 ✂️".into(),
             category: "生活服务".into(),
             points_price: 200,
+            time_credits_price: None,
             cash_value_fen: 2000,
             stock: Some(50),
             per_user_limit: Some(2),
@@ -188,5 +243,40 @@ mod tests {
             ..input(now)
         };
         assert_eq!(fields_of(past.check(now).unwrap_err()), vec!["valid_until"]);
+    }
+
+    #[test]
+    fn only_home_services_take_a_time_credit_price() {
+        let now = Utc::now();
+        let service = OfferInput {
+            time_credits_price: Some(120),
+            ..input(now)
+        };
+        assert_eq!(
+            fields_of(service.check(now).unwrap_err()),
+            vec!["time_credits_price"]
+        );
+        let home = OfferInput {
+            kind: "home_service".into(),
+            time_credits_price: Some(120),
+            ..input(now)
+        };
+        let fields = home.check(now).unwrap();
+        assert_eq!(fields.kind, OfferKind::HomeService);
+        assert_eq!(fields.time_credits_price, Some(120));
+        let bad = OfferInput {
+            kind: "delivery".into(),
+            ..input(now)
+        };
+        assert_eq!(fields_of(bad.check(now).unwrap_err()), vec!["kind"]);
+        let too_long = OfferInput {
+            kind: "home_service".into(),
+            time_credits_price: Some(MAX_TIME_CREDITS_PRICE + 1),
+            ..input(now)
+        };
+        assert_eq!(
+            fields_of(too_long.check(now).unwrap_err()),
+            vec!["time_credits_price"]
+        );
     }
 }

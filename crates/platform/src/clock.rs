@@ -46,6 +46,11 @@ impl Clock {
 /// Asia/Shanghai (UTC+8, no daylight saving): the district's days start at its midnight.
 pub const CHINA_OFFSET: Duration = Duration::hours(8);
 
+/// Wall-clock time in China Standard Time (UTC+8, no daylight saving), as residents read it.
+pub fn china_time(at: DateTime<Utc>) -> String {
+    (at + CHINA_OFFSET).format("%Y-%m-%d %H:%M").to_string()
+}
+
 /// The start (as a UTC instant) of the Asia/Shanghai day that contains `t`.
 pub fn local_day_start(t: DateTime<Utc>) -> DateTime<Utc> {
     let local = (t + CHINA_OFFSET).date_naive();
@@ -65,6 +70,14 @@ pub fn local_midnight_at_or_after(t: DateTime<Utc>) -> DateTime<Utc> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_are_shown_in_china_standard_time() {
+        let at = DateTime::parse_from_rfc3339("2026-06-01T00:30:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(china_time(at), "2026-06-01 08:30");
+    }
 
     #[test]
     fn local_days_start_at_midnight_in_shanghai() {

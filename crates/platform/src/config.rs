@@ -132,6 +132,9 @@ pub struct WechatSettings {
     /// Subscribe-message template for demand status changes (empty: none is sent). The
     /// template needs the keys thing1 (title), phrase2 (status), time3 (time), thing4 (note).
     pub demand_status_template_id: String,
+    /// Subscribe-message template for home-service order updates (empty: none is sent),
+    /// with the same keys: thing1 (service), phrase2 (status), time3 (time), thing4 (note).
+    pub home_service_status_template_id: String,
     /// Which build subscribe messages open: `formal`, `trial` or `developer`.
     pub miniprogram_state: String,
 }

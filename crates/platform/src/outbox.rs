@@ -16,7 +16,7 @@ const OUTBOX: &str = "wechat_outbox";
 const SUBSCRIPTIONS: &str = "message_subscriptions";
 
 /// Message kinds residents can allow; each maps to one template in `wechat.templates`.
-pub const KINDS: [&str; 1] = ["demand_status"];
+pub const KINDS: [&str; 2] = ["demand_status", "home_service_status"];
 
 /// WeChat keeps at most this many unused allowances per template; more would never be used.
 pub const MAX_REMAINING: i32 = 50;
@@ -77,6 +77,17 @@ pub async fn remaining(
         .into_iter()
         .map(|row| Ok((row.try_get("", "kind")?, row.try_get("", "remaining")?)))
         .collect()
+}
+
+/// Cuts a template value to `max` characters, the last one an ellipsis when cut (WeChat
+/// refuses longer `thing` values).
+pub fn clip(text: &str, max: usize) -> String {
+    let mut out: String = text.chars().take(max).collect();
+    if text.chars().count() > max {
+        out.pop();
+        out.push('…');
+    }
+    out
 }
 
 /// A message for the outbox. `data` is the template's `{key: {value}}` object.

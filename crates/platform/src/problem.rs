@@ -120,6 +120,8 @@ codes! {
     OutOfStock = "out_of_stock" => Conflict,
     PerUserLimitReached = "per_user_limit_reached" => Conflict,
     OfferUnavailable = "offer_unavailable" => Gone,
+    /// A home service reserved like a service, or a service ordered like a home service.
+    OfferKindMismatch = "offer_kind_mismatch" => Conflict,
     CodeInvalid = "code_invalid" => NotFound,
 
     // Demands.
@@ -133,6 +135,10 @@ codes! {
     EvaluationExists = "evaluation_exists" => Conflict,
     /// The space is taken (an approved booking overlaps) for that time.
     SpaceUnavailable = "space_unavailable" => Conflict,
+
+    // Care and home services.
+    /// Dispatching a worker that community staff have not verified.
+    WorkerUnverified = "worker_unverified" => Conflict,
 
     // Time bank.
     ActivityFull = "activity_full" => Conflict,

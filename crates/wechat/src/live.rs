@@ -239,6 +239,7 @@ mod tests {
             app_secret: platform::Secret::new("app-secret"),
             timeout_ms: 2000,
             demand_status_template_id: "tmpl-demand".into(),
+            home_service_status_template_id: String::new(),
             miniprogram_state: "formal".into(),
         })
         .unwrap()

@@ -306,6 +306,40 @@ async fn build_world(app: &TestApp) -> World {
     )
     .await;
     ids.insert("worker", worker["id"].as_str().unwrap().to_owned());
+    let home_service = json_of(
+        app,
+        Method::POST,
+        &format!("/api/v1/merchants/{}/offers", ids["merchant"]),
+        &owner.access_token,
+        json!({"kind": "home_service", "title": "上门理发", "category": "生活服务", "points_price": 50,
+               "cash_value_fen": 3000, "valid_from": Utc::now() - Duration::hours(1),
+               "valid_until": Utc::now() + Duration::days(30)}),
+    )
+    .await;
+    let home_service = home_service["id"].as_str().unwrap().to_owned();
+    json_of(
+        app,
+        Method::POST,
+        &format!(
+            "/api/v1/merchants/{}/offers/{home_service}/publish",
+            ids["merchant"]
+        ),
+        &owner.access_token,
+        json!({}),
+    )
+    .await;
+    let ordered = json_of(
+        app,
+        Method::POST,
+        "/api/v1/home-services/orders",
+        &alice.access_token,
+        json!({"offer_id": home_service, "at": Utc::now() + Duration::days(1), "address_note": "1号楼"}),
+    )
+    .await;
+    ids.insert(
+        "home_service_order",
+        ordered["id"].as_str().unwrap().to_owned(),
+    );
     World {
         alice,
         owner,
@@ -328,6 +362,11 @@ async fn snapshot(app: &TestApp, w: &World) -> Value {
             &w.alice,
         ),
         ("redemptions", "/api/v1/me/redemptions".into(), &w.alice),
+        (
+            "home_service_orders",
+            "/api/v1/home-services/orders".into(),
+            &w.alice,
+        ),
         ("bookings", "/api/v1/me/parking/bookings".into(), &w.alice),
         (
             "space_bookings",
@@ -484,6 +523,7 @@ fn path_value(template: &str, name: &str, w: &World) -> Vec<String> {
         ("demands", _) => "demand",
         ("care-recipients", _) => "care_recipient",
         ("workers", _) => "worker",
+        ("orders", _) => "home_service_order",
         ("help-requests", _) => "help_request",
         ("redemptions", _) => "redemption",
         ("bookings", _) => "booking",

@@ -10,21 +10,7 @@ const PHONE: &str = "13912345678";
 const ID_NUMBER: &str = "140202195003041234";
 
 async fn staff_of(app: &TestApp, username: &str, role: &str, org: &str) -> String {
-    let admin = app.login_staff("admin", DEMO_PASSWORD).await.access_token;
-    let org_id = app.org_id(org).await;
-    expect_json(
-        app.post(
-            "/api/v1/admin/staff",
-            &json!({ "username": username, "password": "a-good-password", "role": role, "org_id": org_id }),
-            Some(&admin),
-        )
-        .await,
-        StatusCode::CREATED,
-    )
-    .await;
-    app.login_staff(username, "a-good-password")
-        .await
-        .access_token
+    app.new_staff(username, role, org).await
 }
 
 async fn register(app: &TestApp, token: &str, body: Value) -> reqwest::Response {

@@ -22,10 +22,11 @@ async fn the_dashboard_figures_follow_what_happened_in_scope() {
     let street = app.login_staff("street", DEMO_PASSWORD).await;
     let before = dashboard(&app, &community.access_token, "").await;
     assert_eq!(before["org_id"], app.org_id("新华社区").await.as_str());
-    // The demo: three merchants with five published services in 新华社区, and five
-    // partners of the other kinds, one running project evaluated at (310/400 + 44/50) / 2.
+    // The demo: three merchants with five published services and one home service in
+    // 新华社区, and five partners of the other kinds, one running project evaluated at
+    // (310/400 + 44/50) / 2.
     assert_eq!(before["merchants_active"], 8);
-    assert_eq!(before["offers_published"], 5);
+    assert_eq!(before["offers_published"], 6);
     let partners = &before["partners"];
     let kinds: Vec<(&str, i64)> = partners["by_kind"]
         .as_array()

@@ -159,6 +159,19 @@ async fn a_street_official_works_from_the_dashboard_in_a_real_browser() {
         StatusCode::CREATED,
     )
     .await;
+    // A care recipient of 新华社区, so the care cards show more than zeros.
+    let community = app.login_staff("community", DEMO_PASSWORD).await;
+    expect_json(
+        app.post(
+            "/api/v1/staff/care-recipients",
+            &json!({"name": "刘奶奶", "compound_id": app.org_id("阳光小区").await,
+                    "groups": ["living_alone_elderly"], "colour": "red", "consent": true}),
+            Some(&community.access_token),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
     let street = app.login_staff("street", DEMO_PASSWORD).await;
     let driver = chromedriver().await;
     let client = browser(&driver).await;
@@ -201,6 +214,17 @@ async fn a_street_official_works_from_the_dashboard_in_a_real_browser() {
         (
             "partners.average_goal_achievement",
             &figures["partners"]["average_goal_achievement"],
+        ),
+        ("care.recipients", &figures["care"]["recipients"]),
+        ("care.colour.red", &figures["care"]["by_colour"][0]["count"]),
+        ("care.visits_overdue", &figures["care"]["visits_overdue"]),
+        (
+            "care.home_service_orders.total",
+            &figures["care"]["home_service_orders"]["total"],
+        ),
+        (
+            "care.orders.confirmed",
+            &figures["care"]["home_service_orders"]["by_status"][3]["count"],
         ),
     ] {
         let shown = kpi(&client, key).await;

@@ -13,6 +13,7 @@ mod command_line;
 mod dashboard;
 mod dashboard_browser;
 mod demands;
+mod home_services;
 mod input_errors;
 mod ledger;
 mod me_profile;

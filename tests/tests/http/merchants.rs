@@ -660,7 +660,9 @@ async fn the_demo_has_merchants_with_published_offers() {
     let laowang = app.login_resident("laowang").await;
     assert_eq!(laowang.roles, vec!["resident", "merchant_staff"]);
     // Seeding again at the next start adds nothing.
-    api::seed::run(&app.state.db, &app.clock).await.unwrap();
+    api::seed::run(&app.state.db, &app.clock, &app.state.care_sealer)
+        .await
+        .unwrap();
     let again = expect_json(
         app.get("/api/v1/offers?limit=100", None).await,
         StatusCode::OK,

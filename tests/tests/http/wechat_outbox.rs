@@ -216,7 +216,10 @@ async fn allowed_updates_reach_wechat_with_retries_and_refusals_are_recorded() {
     .await;
     assert_eq!(
         list["items"],
-        json!([{"kind": "demand_status", "remaining": 0}])
+        json!([
+            {"kind": "demand_status", "remaining": 0},
+            {"kind": "home_service_status", "remaining": 0}
+        ])
     );
     let notes = expect_json(
         app.get("/api/v1/me/notifications", Some(&alice.access_token))

@@ -24,13 +24,21 @@ function pick(data, key) {
     const row = data.partners.by_kind.find((k) => k.kind === key.slice("partners.kind.".length));
     return row ? row.active : 0;
   }
+  if (key.startsWith("care.colour.")) {
+    const row = data.care.by_colour.find((c) => c.colour === key.slice("care.colour.".length));
+    return row ? row.count : 0;
+  }
+  if (key.startsWith("care.orders.")) {
+    const row = data.care.home_service_orders.by_status.find((s) => s.status === key.slice("care.orders.".length));
+    return row ? row.count : 0;
+  }
   return key.split(".").reduce((value, part) => (value == null ? value : value[part]), data);
 }
 
 function format(value, kind) {
   if (value == null) return "—";
   if (kind === "percent") return (value * 100).toFixed(1) + "%";
-  if (kind === "hours") return Number(value).toFixed(1);
+  if (kind === "hours" || kind === "decimal") return Number(value).toFixed(1);
   return Number(value).toLocaleString("zh-CN");
 }
 

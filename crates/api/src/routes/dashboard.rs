@@ -122,6 +122,49 @@ pub struct CareResponse {
     pub visits_overdue: i64,
     /// Recipients whose next visit is not yet due, over all (null without recipients).
     pub visits_on_time_rate: Option<f64>,
+    pub home_service_orders: HomeServiceOrderFigures,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StatusCount {
+    pub status: String,
+    pub count: i64,
+}
+
+/// Home-service orders under the org and their satisfaction.
+#[derive(Serialize, ToSchema)]
+pub struct HomeServiceOrderFigures {
+    pub total: i64,
+    /// Every status (`requested`, `dispatched`, `completed`, `confirmed`, `cancelled`),
+    /// zeros included.
+    pub by_status: Vec<StatusCount>,
+    /// Ordered by community staff for care recipients (paid by the community).
+    pub for_care_recipients: i64,
+    pub rated: i64,
+    /// 1–5; null without ratings.
+    pub mean_rating: Option<f64>,
+    /// Rated 4 or 5 over rated; null without ratings.
+    pub satisfaction_rate: Option<f64>,
+}
+
+impl From<care::report::OrderFigures> for HomeServiceOrderFigures {
+    fn from(f: care::report::OrderFigures) -> Self {
+        Self {
+            total: f.total,
+            by_status: f
+                .by_status
+                .into_iter()
+                .map(|(status, count)| StatusCount {
+                    status: status.to_owned(),
+                    count,
+                })
+                .collect(),
+            for_care_recipients: f.for_care_recipients,
+            rated: f.rated,
+            mean_rating: f.mean_rating,
+            satisfaction_rate: f.satisfaction_rate,
+        }
+    }
 }
 
 impl From<care::report::CareFigures> for CareResponse {
@@ -138,6 +181,7 @@ impl From<care::report::CareFigures> for CareResponse {
                 .collect(),
             visits_overdue: f.visits_overdue,
             visits_on_time_rate: f.visits_on_time_rate,
+            home_service_orders: f.orders.into(),
         }
     }
 }

@@ -253,6 +253,10 @@ pub async fn review(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OfferRequest {
+    /// `service` (default: reserved and redeemed with a code at the merchant) or
+    /// `home_service` (ordered through `/api/v1/home-services/orders`, done at home).
+    #[schema(example = "service")]
+    pub kind: Option<String>,
     #[schema(example = "理发一次", min_length = 1, max_length = 60)]
     pub title: String,
     #[serde(default)]
@@ -261,6 +265,10 @@ pub struct OfferRequest {
     #[schema(example = "生活服务", min_length = 1, max_length = 30)]
     pub category: String,
     pub points_price: i64,
+    /// Home services only: minutes of time credits it may be paid with instead of points.
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 6000)]
+    pub time_credits_price: Option<i64>,
     /// What the service is worth in cash, in fen.
     pub cash_value_fen: i64,
     /// Omitted or null: unlimited.
@@ -285,6 +293,10 @@ pub struct OfferPatchRequest {
     pub description: Option<String>,
     pub category: Option<String>,
     pub points_price: Option<i64>,
+    /// Home services: a number of minutes, or null for points only.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<i64>)]
+    pub time_credits_price: Option<Option<i64>>,
     pub cash_value_fen: Option<i64>,
     /// A number, or null for unlimited.
     #[serde(default, deserialize_with = "double_option")]
@@ -301,10 +313,14 @@ pub struct OfferPatchRequest {
 pub struct OfferResponse {
     pub id: String,
     pub merchant_id: String,
+    /// `service` (reserve it) or `home_service` (order it).
+    pub kind: String,
     pub title: String,
     pub description: String,
     pub category: String,
     pub points_price: i64,
+    /// Home services: minutes of time credits it may be paid with instead; null: points only.
+    pub time_credits_price: Option<i64>,
     pub cash_value_fen: i64,
     /// Left to reserve; null is unlimited.
     pub stock: Option<i64>,
@@ -322,10 +338,12 @@ impl From<offer_row::Model> for OfferResponse {
         Self {
             id: o.id,
             merchant_id: o.merchant_id,
+            kind: o.kind,
             title: o.title,
             description: o.description,
             category: o.category,
             points_price: o.points_price,
+            time_credits_price: o.time_credits_price,
             cash_value_fen: o.cash_value_fen,
             stock: o.stock,
             per_user_limit: o.per_user_limit,
@@ -353,10 +371,12 @@ pub async fn create_offer(
 ) -> Result<HttpResponse, ApiError> {
     let b = body.0;
     let input = OfferInput {
+        kind: b.kind.unwrap_or_else(|| "service".to_owned()),
         title: b.title,
         description: b.description,
         category: b.category,
         points_price: b.points_price,
+        time_credits_price: b.time_credits_price,
         cash_value_fen: b.cash_value_fen,
         stock: b.stock,
         per_user_limit: b.per_user_limit,
@@ -403,6 +423,7 @@ pub async fn update_offer(
         description: b.description,
         category: b.category,
         points_price: b.points_price,
+        time_credits_price: b.time_credits_price,
         cash_value_fen: b.cash_value_fen,
         stock: b.stock,
         per_user_limit: b.per_user_limit,
@@ -453,6 +474,8 @@ pub async fn publish_offer(
 pub struct CatalogQuery {
     pub community_id: Option<String>,
     pub category: Option<String>,
+    /// `service` or `home_service`.
+    pub kind: Option<String>,
     /// Text in the title or description.
     pub q: Option<String>,
     pub limit: Option<u64>,
@@ -480,6 +503,7 @@ pub async fn catalog(
     let filter = CatalogFilter {
         community_id: q.community_id,
         category: q.category,
+        kind: q.kind,
         q: q.q,
     };
     let (rows, next) = offers::catalog(

@@ -6,6 +6,7 @@ pub mod dashboard;
 pub mod dashboard_page;
 pub mod demands;
 pub mod exports;
+pub mod home_services;
 pub mod ledger;
 pub mod me;
 pub mod merchants;
@@ -31,6 +32,7 @@ pub fn api_v1(cfg: &mut web::ServiceConfig) {
     dashboard::routes(cfg);
     demands::routes(cfg);
     exports::routes(cfg);
+    home_services::routes(cfg);
     ledger::routes(cfg);
     me::routes(cfg);
     merchants::routes(cfg);

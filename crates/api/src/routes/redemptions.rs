@@ -75,7 +75,7 @@ impl From<redemption_row::Model> for RedemptionResponse {
 #[utoipa::path(post, path = "/api/v1/offers/{id}/redemptions", tag = "redemptions", security(("bearer" = [])),
     params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key return the first response")),
     responses((status = 201, body = RedemptionResponse),
-        (status = 409, description = "`insufficient_points`, `out_of_stock`, `per_user_limit_reached`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`insufficient_points`, `out_of_stock`, `per_user_limit_reached`; `offer_kind_mismatch`: a home service is ordered, not reserved", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 410, description = "`offer_unavailable`", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn reserve(
     state: web::Data<AppState>,

@@ -1,6 +1,7 @@
 //! The tables of care.
 
 pub mod access;
+pub mod order;
 pub mod recipient;
 pub mod visit;
 pub mod worker;

@@ -4,6 +4,9 @@
 
 pub mod access;
 pub mod map;
+pub mod order_moves;
+mod order_notes;
+pub mod orders;
 pub mod recipients;
 pub mod visits;
 pub mod workers;

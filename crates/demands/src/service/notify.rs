@@ -8,28 +8,13 @@ use crate::state_machine::DemandState;
 use chrono::{DateTime, Utc};
 use identity::entity::role_binding;
 use identity::Role;
+use platform::clock::china_time;
 use platform::notifications::{notify, NewNotification};
-use platform::outbox::{enqueue_if_allowed, SubscribeMessage};
+use platform::outbox::{clip, enqueue_if_allowed, SubscribeMessage};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 
 /// The subscribe-message kind residents allow for demand updates.
 pub const STATUS_KIND: &str = "demand_status";
-
-fn clip(text: &str, max: usize) -> String {
-    let mut out: String = text.chars().take(max).collect();
-    if text.chars().count() > max {
-        out.pop();
-        out.push('…');
-    }
-    out
-}
-
-/// Wall-clock time in China Standard Time (UTC+8, no daylight saving), as residents read it.
-fn china_time(at: DateTime<Utc>) -> String {
-    (at + platform::clock::CHINA_OFFSET)
-        .format("%Y-%m-%d %H:%M")
-        .to_string()
-}
 
 /// Short status words (WeChat `phrase` values hold at most 5 characters).
 fn status_phrase(to: DemandState, transferred: bool) -> &'static str {
@@ -166,23 +151,6 @@ pub async fn staff(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn wechat_values_are_clipped_with_an_ellipsis() {
-        assert_eq!(clip("短标题", 20), "短标题");
-        let long = "一".repeat(25);
-        let clipped = clip(&long, 20);
-        assert_eq!(clipped.chars().count(), 20);
-        assert!(clipped.ends_with('…'));
-    }
-
-    #[test]
-    fn times_are_shown_in_china_standard_time() {
-        let at = DateTime::parse_from_rfc3339("2026-06-01T00:30:00Z")
-            .unwrap()
-            .with_timezone(&Utc);
-        assert_eq!(china_time(at), "2026-06-01 08:30");
-    }
 
     #[test]
     fn status_phrases_fit_wechat_phrase_fields() {

@@ -7,10 +7,14 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
     pub merchant_id: String,
+    /// `service` (reserved, redeemed with a code) or `home_service` (ordered).
+    pub kind: String,
     pub title: String,
     pub description: String,
     pub category: String,
     pub points_price: i64,
+    /// Minutes of time credits a home service may be paid with instead; `None`: points only.
+    pub time_credits_price: Option<i64>,
     pub cash_value_fen: i64,
     /// Left to reserve; `None` is unlimited.
     pub stock: Option<i64>,

@@ -120,6 +120,21 @@ pub async fn accept(
     Ok(invite.merchant_id)
 }
 
+/// The user ids of a merchant's current members (whom to tell about its business).
+pub async fn current_member_ids(
+    conn: &impl ConnectionTrait,
+    merchant_id: &str,
+) -> Result<Vec<String>, MerchantError> {
+    Ok(merchant_member::Entity::find()
+        .filter(merchant_member::Column::MerchantId.eq(merchant_id))
+        .filter(merchant_member::Column::RemovedAt.is_null())
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|m| m.user_id)
+        .collect())
+}
+
 /// Current members, owner first.
 pub async fn list(
     conn: &impl ConnectionTrait,

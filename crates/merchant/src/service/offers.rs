@@ -63,10 +63,12 @@ fn active_model(
     offer::ActiveModel {
         id: Set(id),
         merchant_id: Set(merchant_id.to_owned()),
+        kind: Set(f.kind.as_str().to_owned()),
         title: Set(f.title),
         description: Set(f.description),
         category: Set(f.category),
         points_price: Set(f.points_price),
+        time_credits_price: Set(f.time_credits_price),
         cash_value_fen: Set(f.cash_value_fen),
         stock: Set(f.stock),
         per_user_limit: Set(f.per_user_limit),
@@ -86,6 +88,8 @@ pub struct OfferPatch {
     pub description: Option<String>,
     pub category: Option<String>,
     pub points_price: Option<i64>,
+    /// `Some(None)` makes a home service payable in points only.
+    pub time_credits_price: Option<Option<i64>>,
     pub cash_value_fen: Option<i64>,
     pub stock: Option<Option<i64>>,
     pub per_user_limit: Option<Option<i64>>,
@@ -124,10 +128,14 @@ pub async fn update(
         });
     }
     let fields = OfferInput {
+        kind: current.kind.clone(),
         title: patch.title.unwrap_or(current.title),
         description: patch.description.unwrap_or(current.description),
         category: patch.category.unwrap_or(current.category),
         points_price: patch.points_price.unwrap_or(current.points_price),
+        time_credits_price: patch
+            .time_credits_price
+            .unwrap_or(current.time_credits_price),
         cash_value_fen: patch.cash_value_fen.unwrap_or(current.cash_value_fen),
         stock: patch.stock.unwrap_or(current.stock),
         per_user_limit: patch.per_user_limit.unwrap_or(current.per_user_limit),
@@ -222,6 +230,8 @@ pub async fn list_own(
 pub struct CatalogFilter {
     pub community_id: Option<String>,
     pub category: Option<String>,
+    /// `service` or `home_service`.
+    pub kind: Option<String>,
     /// Matches title or description.
     pub q: Option<String>,
 }
@@ -262,6 +272,9 @@ pub async fn catalog(
     if let Some(category) = &filter.category {
         query = query.filter(offer::Column::Category.eq(category.as_str()));
     }
+    if let Some(kind) = &filter.kind {
+        query = query.filter(offer::Column::Kind.eq(kind.as_str()));
+    }
     if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
         let pattern = like_pattern(q);
         query = query.filter(
@@ -300,6 +313,41 @@ pub async fn public_offer(
         .one(conn)
         .await?
         .ok_or(MerchantError::NotFound("offer"))
+}
+
+/// Takes one unit of a limited offer's stock (a conditional update, so two residents
+/// never get the last unit); unlimited offers pass.
+pub async fn take_stock(
+    conn: &impl ConnectionTrait,
+    offer: &offer::Model,
+) -> Result<(), MerchantError> {
+    if offer.stock.is_none() {
+        return Ok(());
+    }
+    let taken = offer::Entity::update_many()
+        .col_expr(offer::Column::Stock, Expr::col(offer::Column::Stock).sub(1))
+        .filter(offer::Column::Id.eq(offer.id.as_str()))
+        .filter(offer::Column::Stock.gt(0))
+        .exec(conn)
+        .await?;
+    if taken.rows_affected != 1 {
+        return Err(MerchantError::OutOfStock);
+    }
+    Ok(())
+}
+
+/// Gives back the unit a reservation or order took (it ended unused).
+pub async fn return_stock(
+    conn: &impl ConnectionTrait,
+    offer_id: &str,
+) -> Result<(), MerchantError> {
+    offer::Entity::update_many()
+        .col_expr(offer::Column::Stock, Expr::col(offer::Column::Stock).add(1))
+        .filter(offer::Column::Id.eq(offer_id))
+        .filter(offer::Column::Stock.is_not_null())
+        .exec(conn)
+        .await?;
+    Ok(())
 }
 
 /// Takes every published offer of a merchant off the catalog (its exit): how many.

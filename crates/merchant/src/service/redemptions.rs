@@ -4,9 +4,9 @@
 //! lapses (hold voided, stock back). Everything happens in the caller's transaction, so the
 //! redemption and its points move together or not at all.
 
-use crate::entity::{merchant, merchant_member, offer, redemption};
+use crate::entity::{merchant, offer, redemption};
 use crate::redemption_state::{RedemptionAction, RedemptionStatus};
-use crate::service::offers::public_offer;
+use crate::service::offers::{public_offer, return_stock, take_stock};
 use crate::{MerchantError, MerchantStatus};
 use chrono::{DateTime, Duration, Utc};
 use identity::Actor;
@@ -56,16 +56,9 @@ async fn notify_members(
     redemption_id: &str,
     now: DateTime<Utc>,
 ) -> Result<(), MerchantError> {
-    let members = merchant_member::Entity::find()
-        .filter(merchant_member::Column::MerchantId.eq(merchant_id))
-        .filter(merchant_member::Column::RemovedAt.is_null())
-        .all(conn)
-        .await?;
-    for member in members
-        .iter()
-        .filter(|m| Some(m.user_id.as_str()) != except)
-    {
-        notify(conn, &member.user_id, note, redemption_id, now).await?;
+    let members = crate::service::members::current_member_ids(conn, merchant_id).await?;
+    for member in members.iter().filter(|m| Some(m.as_str()) != except) {
+        notify(conn, member, note, redemption_id, now).await?;
     }
     Ok(())
 }
@@ -119,6 +112,9 @@ pub async fn reserve(
         }
         Err(e) => return Err(e),
     };
+    if offer.kind == crate::offer_rules::OfferKind::HomeService.as_str() {
+        return Err(MerchantError::HomeServiceOrderedNotReserved);
+    }
     let id = new_id();
     let expires_at = now + settings.reservation_validity;
     // The hold comes first: its conditional update on the wallet row also serialises one
@@ -150,17 +146,7 @@ pub async fn reserve(
             return Err(MerchantError::PerUserLimitReached);
         }
     }
-    if offer.stock.is_some() {
-        let taken = offer::Entity::update_many()
-            .col_expr(offer::Column::Stock, Expr::col(offer::Column::Stock).sub(1))
-            .filter(offer::Column::Id.eq(offer_id))
-            .filter(offer::Column::Stock.gt(0))
-            .exec(conn)
-            .await?;
-        if taken.rows_affected != 1 {
-            return Err(MerchantError::OutOfStock);
-        }
-    }
+    take_stock(conn, &offer).await?;
     let note = Note {
         kind: "redemption_reserved",
         title: "新的积分服务预约",
@@ -460,12 +446,7 @@ async fn end_reservation(
         };
         notify(conn, &reservation.user_id, &note, &reservation.id, now).await?;
     }
-    offer::Entity::update_many()
-        .col_expr(offer::Column::Stock, Expr::col(offer::Column::Stock).add(1))
-        .filter(offer::Column::Id.eq(reservation.offer_id.as_str()))
-        .filter(offer::Column::Stock.is_not_null())
-        .exec(conn)
-        .await?;
+    return_stock(conn, &reservation.offer_id).await?;
     Ok(true)
 }
 

@@ -25,6 +25,8 @@ pub enum TransferCode {
     Adjustment,
     /// A community budget paying a partner for its project.
     ProjectPayment,
+    /// A confirmed home-service order's held payment to its partner.
+    HomeService,
 }
 
 impl TransferCode {
@@ -41,6 +43,7 @@ impl TransferCode {
             Self::HelpRequest => "help_request",
             Self::Adjustment => "adjustment",
             Self::ProjectPayment => "project_payment",
+            Self::HomeService => "home_service",
         }
     }
 }
