@@ -1,4 +1,4 @@
-//! The `linli` command line: `serve` (default), `migrate`, `admin ...`, `openapi`.
+//! The `linli` command line: `serve` (default), `migrate`, `admin ...`, `openapi`, `sim`.
 
 use crate::startup::Application;
 use clap::{Parser, Subcommand};
@@ -46,6 +46,26 @@ enum Command {
     Parking {
         #[command(subcommand)]
         command: ParkingCommand,
+    },
+    /// Simulate the district through the API on a fresh database and check every figure
+    /// against the simulation's own ground truth; exits non-zero on any difference.
+    Sim {
+        /// `demo-month` (one street, a month) or `pingcheng-year` (the whole district).
+        #[arg(long, default_value = "demo-month")]
+        profile: String,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Simulate this many days instead of the profile's.
+        #[arg(long)]
+        days: Option<i64>,
+        /// A fresh database (default: a new SQLite file under data/).
+        #[arg(long)]
+        database_url: Option<String>,
+        #[arg(long)]
+        redis_url: Option<String>,
+        /// Where the Markdown report goes.
+        #[arg(long, default_value = "sim-report.md")]
+        report: String,
     },
 }
 
@@ -111,6 +131,11 @@ pub fn main() -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(&format!("{e}")),
     };
+    let mut settings = settings;
+    if matches!(cli.command, Some(Command::Sim { .. })) {
+        // A simulated year is millions of requests: only warnings go to the log.
+        settings.log.filter = "warn".to_owned();
+    }
     crate::telemetry::init(&settings.log);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -123,6 +148,28 @@ pub fn main() -> ExitCode {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve | Command::Openapi => serve(settings).await,
             Command::Migrate => migrate(settings).await,
+            Command::Sim {
+                profile,
+                seed,
+                days,
+                database_url,
+                redis_url,
+                report,
+            } => {
+                let args = crate::simulate::SimArgs {
+                    profile,
+                    seed,
+                    days,
+                    database_url,
+                    redis_url,
+                    report,
+                };
+                match crate::simulate::simulate(settings, args).await {
+                    Ok(true) => Ok(()),
+                    Ok(false) => Err(anyhow::anyhow!("the simulation found differences")),
+                    Err(e) => Err(e),
+                }
+            }
             Command::Admin { command } => admin(settings, command).await,
             Command::Ledger {
                 command: LedgerCommand::Verify,

@@ -19,6 +19,7 @@ pub mod rate_limit;
 pub mod routes;
 pub mod seed;
 mod seed_partners;
+pub mod simulate;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

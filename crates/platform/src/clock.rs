@@ -36,6 +36,24 @@ impl Clock {
             .store(Utc::now().timestamp_millis(), Ordering::Relaxed);
     }
 
+    /// A clock standing still at `at` (whole milliseconds), moved only by
+    /// [`Clock::advance`] and [`Clock::set`]: the simulator's.
+    pub fn frozen_at(at: DateTime<Utc>) -> Self {
+        let clock = Self::default();
+        clock
+            .frozen_at_ms
+            .store(at.timestamp_millis(), Ordering::Relaxed);
+        clock
+    }
+
+    /// Sets a frozen clock (and every clone of it) to `at`; it never moves back.
+    pub fn set(&self, at: DateTime<Utc>) {
+        let by = at - self.now();
+        if by > Duration::zero() {
+            self.advance(by);
+        }
+    }
+
     /// Moves this clock (and every clone of it) forward by `by`.
     pub fn advance(&self, by: Duration) {
         self.offset_ms

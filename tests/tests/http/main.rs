@@ -25,6 +25,7 @@ mod partners;
 mod rate_limits;
 mod redemptions;
 mod security;
+mod simulation;
 mod staff_and_orgs;
 mod timebank;
 mod wechat_outbox;

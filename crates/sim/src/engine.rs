@@ -1,0 +1,220 @@
+//! The simulated clock and what happens on it: a queue of events in time order (ties in the
+//! order they were scheduled), each run at its moment after the clock is set there. Jobs
+//! run every simulated hour, and the truth applies the same time rules the jobs do (demands
+//! unrated for 72 hours close, reservations past their validity lapse).
+
+use crate::client::Client;
+use crate::profile::Profile;
+use crate::world::World;
+use chrono::{DateTime, Duration, Utc};
+use futures_util::future::BoxFuture;
+use platform::Clock;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+/// Something that happens at a moment. Indices name the world's residents, demands and
+/// reservations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Event {
+    JobTick,
+    Register(usize),
+    Award(usize),
+    Submit(usize),
+    Withdraw(usize),
+    Accept(usize),
+    Start(usize),
+    Resolve(usize),
+    Rate(usize),
+    Reopen(usize),
+    Reserve(usize),
+    Redeem {
+        reservation: usize,
+        double_tap: bool,
+    },
+    CancelReservation(usize),
+    /// Compare every figure of the month `[from, now)` with the truth.
+    MonthEnd {
+        from: DateTime<Utc>,
+    },
+}
+
+/// Runs the server's background jobs once, at the clock's current time.
+pub type Jobs = Box<dyn Fn() -> BoxFuture<'static, anyhow::Result<()>> + Send + Sync>;
+
+pub struct Sim {
+    pub profile: Profile,
+    pub client: Client,
+    pub clock: Clock,
+    pub rng: StdRng,
+    pub world: World,
+    pub jobs: Jobs,
+    pub checks: Vec<crate::check::Row>,
+    queue: BinaryHeap<Reverse<(DateTime<Utc>, u64, Event)>>,
+    scheduled: u64,
+    pub end: DateTime<Utc>,
+}
+
+impl Sim {
+    pub fn new(profile: Profile, seed: u64, client: Client, clock: Clock, jobs: Jobs) -> Self {
+        let end = crate::profile::start() + Duration::days(profile.days);
+        Self {
+            profile,
+            client,
+            clock,
+            rng: StdRng::seed_from_u64(seed),
+            world: World::default(),
+            jobs,
+            checks: Vec::new(),
+            queue: BinaryHeap::new(),
+            scheduled: 0,
+            end,
+        }
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Schedules `event` at `at` (whole seconds); events past the run's end are dropped,
+    /// except the final checks.
+    pub fn at(&mut self, at: DateTime<Utc>, event: Event) {
+        let at = DateTime::from_timestamp(at.timestamp(), 0).unwrap_or(at);
+        if at > self.end && !matches!(event, Event::MonthEnd { .. }) {
+            return;
+        }
+        self.scheduled += 1;
+        self.queue.push(Reverse((at, self.scheduled, event)));
+    }
+
+    /// Schedules `event` after a delay drawn uniformly from `[min, max]` minutes.
+    pub fn after_minutes(&mut self, min: i64, max: i64, event: Event) {
+        let minutes = self.rng.random_range(min..=max.max(min));
+        let seconds = self.rng.random_range(0..60);
+        let at = self.now() + Duration::minutes(minutes) + Duration::seconds(seconds);
+        self.at(at, event);
+    }
+
+    /// A moment drawn uniformly from the simulated day starting at `day`.
+    pub fn during(&mut self, day: DateTime<Utc>) -> DateTime<Utc> {
+        day + Duration::seconds(self.rng.random_range(0..86_400))
+    }
+
+    /// Draws whether something happens with probability `p`.
+    pub fn chance(&mut self, p: f64) -> bool {
+        self.rng.random_bool(p.clamp(0.0, 1.0))
+    }
+
+    /// An exponentially distributed duration with the given mean, in whole seconds, at least
+    /// `min_seconds`.
+    pub fn exponential_seconds(&mut self, mean_hours: f64, min_seconds: i64) -> i64 {
+        let u: f64 = self.rng.random_range(f64::EPSILON..1.0);
+        let seconds = (-u.ln() * mean_hours * 3600.0) as i64;
+        seconds.max(min_seconds)
+    }
+
+    /// Plans the run's events: registrations, each resident's demands, awards and
+    /// reservations by their yearly rates, the hourly job ticks and the month-end checks.
+    pub fn plan(&mut self) {
+        let start = crate::profile::start();
+        let days = self.profile.days;
+        let at_start = (self.profile.residents as f64 * self.profile.registered_at_start) as usize;
+        for n in 0..self.profile.residents {
+            let day = if n < at_start {
+                start
+            } else {
+                start + Duration::days(self.rng.random_range(0..days))
+            };
+            let at = self.during(day);
+            self.at(at, Event::Register(n));
+        }
+        for hour in 1..=days * 24 {
+            self.at(start + Duration::hours(hour), Event::JobTick);
+        }
+        let mut month = start;
+        loop {
+            let next = crate::check::next_month(month);
+            let to = next.min(self.end);
+            self.at(to, Event::MonthEnd { from: month });
+            if next >= self.end {
+                break;
+            }
+            month = next;
+        }
+    }
+
+    /// A resident's activity from registration to the run's end, drawn by Poisson rates.
+    pub fn plan_resident(&mut self, resident: usize) {
+        let remaining_days = (self.end - self.now()).num_seconds() as f64 / 86_400.0;
+        let per_year = |rate: f64| rate * remaining_days / 365.0;
+        let demands = self.poisson(per_year(self.profile.demands_per_resident_year));
+        let awards = self.poisson(per_year(self.profile.awards_per_resident_year));
+        let reservations = self.poisson(per_year(self.profile.reservations_per_resident_year));
+        for (times, event) in [
+            (demands, Event::Submit(resident)),
+            (awards, Event::Award(resident)),
+            (reservations, Event::Reserve(resident)),
+        ] {
+            for _ in 0..times {
+                let offset = self
+                    .rng
+                    .random_range(0..((remaining_days * 86_400.0) as i64).max(1));
+                let at = self.now() + Duration::seconds(offset);
+                self.at(at, event);
+            }
+        }
+    }
+
+    fn poisson(&mut self, mean: f64) -> u32 {
+        // Knuth's method; means here stay small (a resident's year).
+        let limit = (-mean).exp();
+        let (mut k, mut p) = (0u32, 1.0f64);
+        loop {
+            p *= self.rng.random_range(0.0..1.0f64);
+            if p <= limit {
+                return k;
+            }
+            k += 1;
+        }
+    }
+
+    /// Runs every event in order; the first one that cannot go on ends the run.
+    pub async fn run_events(&mut self) -> anyhow::Result<()> {
+        while let Some(Reverse((at, _, event))) = self.queue.pop() {
+            self.clock.set(at);
+            self.handle(event).await?;
+        }
+        Ok(())
+    }
+
+    async fn handle(&mut self, event: Event) -> anyhow::Result<()> {
+        match event {
+            Event::JobTick => self.job_tick().await,
+            Event::Register(n) => self.register(n).await,
+            Event::Award(r) => self.award(r).await,
+            Event::Submit(r) => self.submit(r).await,
+            Event::Withdraw(d) => self.withdraw(d).await,
+            Event::Accept(d) => self.accept(d).await,
+            Event::Start(d) => self.start(d).await,
+            Event::Resolve(d) => self.resolve(d).await,
+            Event::Rate(d) => self.rate(d).await,
+            Event::Reopen(d) => self.reopen(d).await,
+            Event::Reserve(r) => self.reserve(r).await,
+            Event::Redeem {
+                reservation,
+                double_tap,
+            } => self.redeem(reservation, double_tap).await,
+            Event::CancelReservation(x) => self.cancel_reservation(x).await,
+            Event::MonthEnd { from } => self.month_end(from).await,
+        }
+    }
+
+    async fn job_tick(&mut self) -> anyhow::Result<()> {
+        (self.jobs)().await?;
+        let now = self.now();
+        self.close_unrated(now);
+        self.lapse_reservations(now);
+        Ok(())
+    }
+}

@@ -1,0 +1,7 @@
+//! What the simulated people do, each through the public API, each keeping the truth up to
+//! date with what the answer must have changed.
+
+mod demands;
+mod people;
+mod redemptions;
+pub mod setup;

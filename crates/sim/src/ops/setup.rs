@@ -1,0 +1,223 @@
+//! The district before its first day, built through the API by its district admin: streets,
+//! communities and compounds; a staff member for each street and community; demand
+//! categories; the community budgets; and the merchants, who apply, are approved by their
+//! community and publish their services.
+
+use crate::client::Session;
+use crate::engine::Sim;
+use crate::world::{Community, Merchant, Offer, Resident, Street};
+use chrono::Duration;
+use rand::Rng;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+/// The password of every simulated staff account.
+pub const STAFF_PASSWORD: &str = "sim-staff-password";
+/// Each community budget's allocation: far more than a year of awards.
+const COMMUNITY_BUDGET: i64 = 100_000_000;
+/// (name, SLA hours).
+const CATEGORIES: [(&str, i64); 4] = [
+    ("环境卫生", 24),
+    ("设施维修", 48),
+    ("邻里纠纷", 72),
+    ("噪音扰民", 12),
+];
+
+impl Sim {
+    async fn admin_post(
+        &mut self,
+        operation: &'static str,
+        path: &str,
+        body: Value,
+    ) -> anyhow::Result<Value> {
+        let token = self.admin_token().await?;
+        let answer = self
+            .client
+            .send(
+                operation,
+                Method::POST,
+                path,
+                Some(&token),
+                Some(&body),
+                None,
+            )
+            .await;
+        if answer.status != 201 {
+            anyhow::bail!("{operation}: {} {}", answer.status, answer.body);
+        }
+        Ok(answer.body)
+    }
+
+    async fn org(&mut self, kind: &str, name: String, parent: &str) -> anyhow::Result<String> {
+        let body = json!({ "kind": kind, "name": name, "parent_id": parent });
+        let created = self
+            .admin_post("setup.org", "/api/v1/admin/orgs", body)
+            .await?;
+        Ok(created["id"].as_str().unwrap_or_default().to_owned())
+    }
+
+    async fn staff(
+        &mut self,
+        username: String,
+        role: &str,
+        org_id: &str,
+    ) -> anyhow::Result<Session> {
+        let body = json!({ "username": username, "password": STAFF_PASSWORD, "role": role, "org_id": org_id });
+        self.admin_post("setup.staff", "/api/v1/admin/staff", body)
+            .await?;
+        self.client.staff_login(&username, STAFF_PASSWORD).await
+    }
+
+    pub async fn setup(&mut self, district_id: String, admin: Session) -> anyhow::Result<()> {
+        self.world.district_id = district_id.clone();
+        self.world.admin = Some(admin);
+        for s in 0..self.profile.streets {
+            let id = self
+                .org("street", format!("第{}街道", s + 1), &district_id)
+                .await?;
+            let staff = self
+                .staff(format!("street{}", s + 1), "street_staff", &id)
+                .await?;
+            self.world.streets.push(Street {
+                id: id.clone(),
+                staff,
+            });
+            for _ in 0..self.profile.communities_of(s) {
+                let c = self.world.communities.len() + 1;
+                let cid = self.org("community", format!("第{c}社区"), &id).await?;
+                let mut compounds = Vec::new();
+                for k in 0..self.profile.compounds_per_community {
+                    compounds.push(
+                        self.org("compound", format!("第{c}社区{}号小区", k + 1), &cid)
+                            .await?,
+                    );
+                }
+                let staff = self
+                    .staff(format!("community{c}"), "community_staff", &cid)
+                    .await?;
+                let body =
+                    json!({ "org_id": cid, "points": COMMUNITY_BUDGET, "memo": "年度积分预算" });
+                self.admin_post("setup.budget", "/api/v1/admin/budgets/allocations", body)
+                    .await?;
+                self.world.communities.push(Community {
+                    id: cid,
+                    street: s,
+                    compounds,
+                    staff,
+                });
+            }
+        }
+        for (name, sla_hours) in CATEGORIES {
+            let body = json!({ "name": name, "sla_hours": sla_hours });
+            let created = self
+                .admin_post("setup.category", "/api/v1/admin/demand-categories", body)
+                .await?;
+            let id = created["id"].as_str().unwrap_or_default().to_owned();
+            self.world.categories.push((id, sla_hours));
+        }
+        for m in 0..self.profile.merchants {
+            self.merchant(m).await?;
+        }
+        Ok(())
+    }
+
+    /// Merchant `m`: its owner (a resident without a community) applies, the community's
+    /// staff approve, and the owner publishes its services for the whole run.
+    async fn merchant(&mut self, m: usize) -> anyhow::Result<()> {
+        let community = m % self.world.communities.len();
+        let mut owner = self.client.wechat_login(&format!("owner{m}")).await?;
+        let token = self.client.fresh(&mut owner).await?;
+        let body = json!({
+            "name": format!("第{}号商户", m + 1), "category": "生活服务", "license_no": format!("92140200SIM{m:05}"),
+            "address": "平城区", "contact_phone": "13800000000",
+            "community_id": self.world.communities[community].id, "description": "社区便民服务",
+        });
+        let applied = self
+            .client
+            .send(
+                "merchant.apply",
+                Method::POST,
+                "/api/v1/merchants/applications",
+                Some(&token),
+                Some(&body),
+                None,
+            )
+            .await;
+        if !self.client.expect("merchant.apply", &applied, 201, None) {
+            anyhow::bail!("merchant {m} could not apply");
+        }
+        let id = applied.id();
+        let staff = self.community_token(community).await?;
+        let approved = self
+            .client
+            .send(
+                "merchant.approve",
+                Method::POST,
+                &format!("/api/v1/staff/merchants/{id}/approve"),
+                Some(&staff),
+                Some(&json!({})),
+                None,
+            )
+            .await;
+        self.client.expect("merchant.approve", &approved, 200, None);
+        let owner_index = self.world.residents.len();
+        self.world.residents.push(Resident {
+            name: format!("owner{m}"),
+            session: owner,
+            community: None,
+            points: 0,
+            held: 0,
+        });
+        self.world.merchants.push(Merchant {
+            id: id.clone(),
+            community,
+            owner: owner_index,
+        });
+        let now = self.now();
+        for _ in 0..self.profile.offers_of(m) {
+            let points_price = 10 * self.rng.random_range(5..=30i64);
+            let cash_value_fen = points_price * 10;
+            let body = json!({
+                "title": "社区便民服务一次", "category": "生活服务", "points_price": points_price,
+                "cash_value_fen": cash_value_fen, "valid_from": now, "valid_until": now + Duration::days(self.profile.days + 60),
+            });
+            let token = self.resident_token(owner_index).await?;
+            let created = self
+                .client
+                .send(
+                    "offer.create",
+                    Method::POST,
+                    &format!("/api/v1/merchants/{id}/offers"),
+                    Some(&token),
+                    Some(&body),
+                    None,
+                )
+                .await;
+            if !self.client.expect("offer.create", &created, 201, None) {
+                continue;
+            }
+            let offer_id = created.id();
+            let published = self
+                .client
+                .send(
+                    "offer.publish",
+                    Method::POST,
+                    &format!("/api/v1/merchants/{id}/offers/{offer_id}/publish"),
+                    Some(&token),
+                    Some(&json!({})),
+                    None,
+                )
+                .await;
+            if self.client.expect("offer.publish", &published, 200, None) {
+                let merchant = self.world.merchants.len() - 1;
+                self.world.offers.push(Offer {
+                    id: offer_id,
+                    merchant,
+                    points_price,
+                    cash_value_fen,
+                });
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,138 @@
+//! The shapes of district a run simulates. Every rate here is a mean the seeded generator
+//! draws around; the figures the run checks come from what it actually did.
+
+use chrono::{DateTime, TimeZone, Utc};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Profile {
+    pub name: &'static str,
+    pub streets: usize,
+    pub communities_per_street: usize,
+    pub compounds_per_community: usize,
+    /// Residents registering over the run (evenly spread, a burst on the first day).
+    pub residents: usize,
+    /// Share of residents registered on the first day (the district already on board).
+    pub registered_at_start: f64,
+    /// Merchants joining (application and review), spread over the communities in turn.
+    pub merchants: usize,
+    /// Points services they publish: one each, the first ones a second.
+    pub offers: usize,
+    pub days: i64,
+    /// Demands a resident files per year.
+    pub demands_per_resident_year: f64,
+    /// Mean handling time (submission to resolution), hours.
+    pub mean_handling_hours: f64,
+    /// Share of ratings that are satisfied.
+    pub satisfaction: f64,
+    /// Points awards a resident receives per year (volunteering, good deeds).
+    pub awards_per_resident_year: f64,
+    /// Reservations a resident makes per year at merchants, when they have the points.
+    pub reservations_per_resident_year: f64,
+    /// Communities whose dashboard figures are checked besides the district and streets.
+    pub sampled_communities: usize,
+    /// Residents whose wallets are checked.
+    pub sampled_wallets: usize,
+}
+
+/// The first simulated moment: 2026-01-01 00:00 Beijing time.
+pub fn start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 12, 31, 16, 0, 0)
+        .single()
+        .unwrap_or_default()
+}
+
+impl Profile {
+    /// One street of three communities for a month: seconds to run, every rule exercised.
+    pub fn demo_month() -> Self {
+        Self {
+            name: "demo-month",
+            streets: 1,
+            communities_per_street: 3,
+            compounds_per_community: 2,
+            residents: 300,
+            registered_at_start: 0.6,
+            merchants: 6,
+            offers: 10,
+            days: 30,
+            demands_per_resident_year: 4.0,
+            mean_handling_hours: 6.0,
+            satisfaction: 0.95,
+            awards_per_resident_year: 24.0,
+            reservations_per_resident_year: 12.0,
+            sampled_communities: 3,
+            sampled_wallets: 30,
+        }
+    }
+
+    /// The district of PRODUCT.md: 12 streets with 31 communities, 17,000 residents over a
+    /// year, 606 merchants with 647 services.
+    pub fn pingcheng_year() -> Self {
+        Self {
+            name: "pingcheng-year",
+            streets: 12,
+            communities_per_street: 3,
+            compounds_per_community: 7,
+            residents: 17_000,
+            registered_at_start: 0.2,
+            merchants: 606,
+            offers: 647,
+            days: 365,
+            demands_per_resident_year: 1.0,
+            mean_handling_hours: 6.0,
+            satisfaction: 0.95,
+            awards_per_resident_year: 6.0,
+            reservations_per_resident_year: 3.0,
+            sampled_communities: 5,
+            sampled_wallets: 200,
+        }
+    }
+
+    /// How many offers merchant number `m` publishes.
+    pub fn offers_of(&self, m: usize) -> usize {
+        1 + usize::from(m < self.offers.saturating_sub(self.merchants))
+    }
+
+    pub fn named(name: &str) -> Option<Self> {
+        match name {
+            "demo-month" => Some(Self::demo_month()),
+            "pingcheng-year" => Some(Self::pingcheng_year()),
+            _ => None,
+        }
+    }
+
+    /// How many communities street `street` has: `communities_per_street`, except that the
+    /// year profile spreads 31 over its 12 streets (7 of 3, 5 of 2).
+    pub fn communities_of(&self, street: usize) -> usize {
+        if self.name == "pingcheng-year" && street >= 7 {
+            2
+        } else {
+            self.communities_per_street
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_year_has_the_districts_streets_and_communities() {
+        let year = Profile::pingcheng_year();
+        let communities: usize = (0..year.streets).map(|s| year.communities_of(s)).sum();
+        assert_eq!((year.streets, communities), (12, 31));
+        let month = Profile::demo_month();
+        assert_eq!(
+            (0..month.streets)
+                .map(|s| month.communities_of(s))
+                .sum::<usize>(),
+            3
+        );
+        let offers: usize = (0..year.merchants).map(|m| year.offers_of(m)).sum();
+        assert_eq!((year.merchants, offers), (606, 647));
+    }
+
+    #[test]
+    fn runs_start_at_midnight_in_beijing() {
+        assert_eq!(platform::clock::china_time(start()), "2026-01-01 00:00");
+    }
+}

@@ -1,0 +1,218 @@
+//! The figures Linli must show, computed from what the simulator did, by the definitions of
+//! API.md (and the dashboard's own documentation): counts and sums exactly, rates and means
+//! to floating-point rounding, percentiles by linear interpolation between ranks (exact
+//! while the API reports `percentile_sample_rate` = 1).
+
+use crate::world::{DemandStatus, World};
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+
+/// Whose figures: the district, a street or a community (by index).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Scope {
+    District,
+    Street(usize),
+    Community(usize),
+}
+
+impl Scope {
+    /// Whether a resident or object of `community` (none: never chose one) counts here.
+    pub fn covers(self, world: &World, community: Option<usize>) -> bool {
+        match (self, community) {
+            (Self::District, _) => true,
+            (Self::Street(s), Some(c)) => world.communities[c].street == s,
+            (Self::Community(x), Some(c)) => x == c,
+            _ => false,
+        }
+    }
+
+    pub fn org_id(self, world: &World) -> &str {
+        match self {
+            Self::District => &world.district_id,
+            Self::Street(s) => &world.streets[s].id,
+            Self::Community(c) => &world.communities[c].id,
+        }
+    }
+
+    pub fn label(self) -> String {
+        match self {
+            Self::District => "district".to_owned(),
+            Self::Street(s) => format!("street {}", s + 1),
+            Self::Community(c) => format!("community {}", c + 1),
+        }
+    }
+}
+
+/// A figure's true value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Truth {
+    Count(i64),
+    /// `None` where the API answers null (no denominator).
+    Real(Option<f64>),
+}
+
+/// The period `[from, to)` and the moment the figures are read.
+#[derive(Debug, Clone, Copy)]
+pub struct Window {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub now: DateTime<Utc>,
+}
+
+fn ratio(n: i64, d: i64) -> Option<f64> {
+    (d > 0).then(|| n as f64 / d as f64)
+}
+
+/// `percentile_cont`: linear interpolation between the ranks around `p × (n − 1)`.
+pub fn percentile(sorted: &[i64], p: f64) -> Option<f64> {
+    let last = sorted.len().checked_sub(1)?;
+    let rank = p * last as f64;
+    let low = rank.floor() as usize;
+    let high = rank.ceil() as usize;
+    let (a, b) = (sorted[low] as f64, sorted[high.min(last)] as f64);
+    Some(a + (rank - low as f64) * (b - a))
+}
+
+/// Every dashboard figure of `scope` over `window`, by the API's field path.
+pub fn dashboard(world: &World, scope: Scope, window: Window) -> BTreeMap<String, Truth> {
+    let mut out = BTreeMap::new();
+    let mut count = |key: &str, n: i64| {
+        out.insert(key.to_owned(), Truth::Count(n));
+    };
+    let in_scope = |c: usize| scope.covers(world, Some(c));
+    let residents = world
+        .residents
+        .iter()
+        .filter(|r| scope.covers(world, r.community))
+        .collect::<Vec<_>>();
+    count("residents", residents.len() as i64);
+    count(
+        "points.circulating",
+        residents.iter().map(|r| r.points).sum(),
+    );
+    count(
+        "merchants_active",
+        world
+            .merchants
+            .iter()
+            .filter(|m| in_scope(m.community))
+            .count() as i64,
+    );
+    count(
+        "offers_published",
+        world
+            .offers
+            .iter()
+            .filter(|o| in_scope(world.merchants[o.merchant].community))
+            .count() as i64,
+    );
+    let period = |at: DateTime<Utc>| at >= window.from && at < window.to;
+    let issued = world
+        .awards
+        .iter()
+        .filter(|m| in_scope(m.community) && period(m.at));
+    count("points.issued", issued.map(|m| m.points).sum());
+    let redeemed: Vec<_> = world
+        .redemptions
+        .iter()
+        .filter(|m| in_scope(m.community) && period(m.at))
+        .collect();
+    count("points.redeemed", redeemed.iter().map(|m| m.points).sum());
+    count(
+        "service_value_fen",
+        redeemed.iter().map(|m| m.cash_value_fen).sum(),
+    );
+    let mut figures = demands(world, scope, window);
+    figures.extend(out);
+    figures
+}
+
+/// The demand metrics of `scope` over `window` (`demands.*` on the dashboard).
+pub fn demands(world: &World, scope: Scope, window: Window) -> BTreeMap<String, Truth> {
+    let counted: Vec<_> = world
+        .demands
+        .iter()
+        .filter(|d| {
+            scope.covers(world, Some(d.community))
+                && d.submitted_at >= window.from
+                && d.submitted_at < window.to
+                && d.status != DemandStatus::Withdrawn
+        })
+        .collect();
+    let total = counted.len() as i64;
+    let closed = counted
+        .iter()
+        .filter(|d| d.status == DemandStatus::Closed)
+        .count() as i64;
+    let mut handling: Vec<i64> = counted
+        .iter()
+        .filter_map(|d| {
+            d.first_resolved_at
+                .map(|r| (r - d.submitted_at).num_seconds())
+        })
+        .collect();
+    handling.sort_unstable();
+    let resolved = handling.len() as i64;
+    let on_time = counted
+        .iter()
+        .filter(|d| d.first_resolved_at.is_some_and(|r| r <= d.due_at))
+        .count() as i64;
+    let rated = counted.iter().filter(|d| d.rating.is_some()).count() as i64;
+    let satisfied = counted.iter().filter(|d| d.rating == Some(true)).count() as i64;
+    let overdue = counted
+        .iter()
+        .filter(|d| d.status.is_open() && d.due_at < window.now)
+        .count() as i64;
+    let hours = |s: Option<f64>| s.map(|s| s / 3600.0);
+    let sum: i64 = handling.iter().sum();
+    let mut out = BTreeMap::new();
+    for (key, value) in [
+        ("demands.total", Truth::Count(total)),
+        ("demands.closed", Truth::Count(closed)),
+        ("demands.closure_rate", Truth::Real(ratio(closed, total))),
+        ("demands.resolved", Truth::Count(resolved)),
+        ("demands.resolved_on_time", Truth::Count(on_time)),
+        (
+            "demands.on_time_rate",
+            Truth::Real(ratio(on_time, resolved)),
+        ),
+        (
+            "demands.avg_handling_hours",
+            Truth::Real(hours(ratio(sum, resolved))),
+        ),
+        (
+            "demands.median_handling_hours",
+            Truth::Real(hours(percentile(&handling, 0.5))),
+        ),
+        (
+            "demands.p90_handling_hours",
+            Truth::Real(hours(percentile(&handling, 0.9))),
+        ),
+        ("demands.rated", Truth::Count(rated)),
+        ("demands.satisfied", Truth::Count(satisfied)),
+        (
+            "demands.satisfaction_rate",
+            Truth::Real(ratio(satisfied, rated)),
+        ),
+        ("demands.overdue_open", Truth::Count(overdue)),
+    ] {
+        out.insert(key.to_owned(), value);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_interpolate_like_percentile_cont() {
+        assert_eq!(percentile(&[], 0.5), None);
+        assert_eq!(percentile(&[7], 0.9), Some(7.0));
+        assert_eq!(percentile(&[1, 2, 3, 4], 0.5), Some(2.5));
+        // rank 0.9 × 9 = 8.1: 9 + 0.1 × (10 − 9)
+        let ten: Vec<i64> = (1..=10).collect();
+        let p90 = percentile(&ten, 0.9).unwrap();
+        assert!((p90 - 9.1).abs() < 1e-12, "{p90}");
+    }
+}

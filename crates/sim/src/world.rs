@@ -1,0 +1,135 @@
+//! What the simulator knows of its district: the ids Linli gave its objects, the sessions of
+//! its people, and, for each object, the state the generator knows it must be in. The truth
+//! of every figure is computed from these (see `truth`).
+
+use crate::client::Session;
+use chrono::{DateTime, Utc};
+
+#[derive(Debug, Clone)]
+pub struct Street {
+    pub id: String,
+    pub staff: Session,
+}
+
+#[derive(Debug, Clone)]
+pub struct Community {
+    pub id: String,
+    pub street: usize,
+    pub compounds: Vec<String>,
+    pub staff: Session,
+}
+
+#[derive(Debug, Clone)]
+pub struct Resident {
+    /// The fake WeChat login name (`dev-<name>`).
+    pub name: String,
+    pub session: Session,
+    /// `None` for merchant owners, who never chose a community.
+    pub community: Option<usize>,
+    /// Points on the wallet, held ones included.
+    pub points: i64,
+    /// Held for live reservations.
+    pub held: i64,
+}
+
+impl Resident {
+    pub fn available(&self) -> i64 {
+        self.points - self.held
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Offer {
+    pub id: String,
+    pub merchant: usize,
+    pub points_price: i64,
+    pub cash_value_fen: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Merchant {
+    pub id: String,
+    pub community: usize,
+    /// Index of the owner among the residents.
+    pub owner: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DemandStatus {
+    Submitted,
+    Accepted,
+    InProgress,
+    Resolved,
+    Closed,
+    Withdrawn,
+}
+
+impl DemandStatus {
+    pub fn is_open(self) -> bool {
+        matches!(self, Self::Submitted | Self::Accepted | Self::InProgress)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Demand {
+    pub id: String,
+    pub resident: usize,
+    pub community: usize,
+    pub submitted_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+    pub status: DemandStatus,
+    pub first_resolved_at: Option<DateTime<Utc>>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// The latest rating: satisfied or not.
+    pub rating: Option<bool>,
+    /// Ratings given so far (a reopened demand is rated again).
+    pub ratings: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReservationStatus {
+    Reserved,
+    Redeemed,
+    Cancelled,
+    Expired,
+}
+
+#[derive(Debug, Clone)]
+pub struct Reservation {
+    pub id: String,
+    pub resident: usize,
+    pub offer: usize,
+    pub status: ReservationStatus,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A movement of points the truth keeps with its time: what the dashboard's period sums.
+#[derive(Debug, Clone, Copy)]
+pub struct Movement {
+    pub at: DateTime<Utc>,
+    pub community: usize,
+    pub points: i64,
+    /// Cash value (fen) of a redemption; 0 for awards.
+    pub cash_value_fen: i64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct World {
+    pub district_id: String,
+    pub admin: Option<Session>,
+    pub streets: Vec<Street>,
+    pub communities: Vec<Community>,
+    /// (id, SLA hours).
+    pub categories: Vec<(String, i64)>,
+    pub residents: Vec<Resident>,
+    pub merchants: Vec<Merchant>,
+    pub offers: Vec<Offer>,
+    pub demands: Vec<Demand>,
+    pub reservations: Vec<Reservation>,
+    /// Awards from community budgets, by the budget's community.
+    pub awards: Vec<Movement>,
+    /// Redemptions, by the merchant's community.
+    pub redemptions: Vec<Movement>,
+    /// Residents registered so far (the next one's number).
+    pub registered: usize,
+}
