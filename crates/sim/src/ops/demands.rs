@@ -203,8 +203,10 @@ impl Sim {
         demand.ratings += 1;
         let first = demand.ratings == 1;
         let resolved_at = demand.resolved_at;
-        // Now and then a resident finds it was not fixed after all, within the window.
-        if first && self.chance(0.05) {
+        // Half of those let down reopen it within the window (and rate it again once it
+        // is resolved anew); now and then a satisfied one finds it broken again.
+        let reopen = if satisfied { 0.02 } else { 0.5 };
+        if first && self.chance(reopen) {
             let latest =
                 resolved_at.unwrap_or_else(|| self.now()) + Duration::days(REOPEN_WINDOW_DAYS);
             let minutes = ((latest - self.now()).num_minutes() - 60).max(30);
