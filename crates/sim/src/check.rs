@@ -208,6 +208,10 @@ impl Sim {
             let expected = vec![
                 ("points.balance".to_owned(), Truth::Count(resident.points)),
                 ("points.held".to_owned(), Truth::Count(resident.held)),
+                (
+                    "time_credits.balance_minutes".to_owned(),
+                    Truth::Count(resident.time_credits),
+                ),
             ];
             let label = format!("wallet of {}", resident.name);
             for (figure, truth) in expected {

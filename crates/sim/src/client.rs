@@ -117,6 +117,40 @@ impl Client {
                 body: Value::String(e.to_string()),
             },
         };
+        self.record(operation, &answer, started);
+        answer
+    }
+
+    /// A gate event: the raw body as signed, with its signature header.
+    pub async fn gate_event(&self, body: &str, signature: &str) -> Answer {
+        let started = Instant::now();
+        let sent = self
+            .http
+            .post(format!("{}/api/v1/parking/gate-events", self.base))
+            .header("content-type", "application/json")
+            .header("x-linli-signature", signature)
+            .body(body.to_owned())
+            .send()
+            .await;
+        let answer = match sent {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                let text = response.text().await.unwrap_or_default();
+                Answer {
+                    status,
+                    body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
+                }
+            }
+            Err(e) => Answer {
+                status: 0,
+                body: Value::String(e.to_string()),
+            },
+        };
+        self.record("parking.gate", &answer, started);
+        answer
+    }
+
+    fn record(&self, operation: &'static str, answer: &Answer, started: Instant) {
         let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         let outcome = match answer.code() {
             Some(code) if answer.status >= 400 => format!("{} {code}", answer.status),
@@ -127,7 +161,6 @@ impl Client {
             stats.micros.push(micros);
             *stats.outcomes.entry(outcome).or_default() += 1;
         }
-        answer
     }
 
     /// Notes an answer that is not the one the generator knows is right.

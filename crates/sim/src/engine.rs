@@ -34,6 +34,29 @@ pub enum Event {
         double_tap: bool,
     },
     CancelReservation(usize),
+    CreateActivity {
+        community: usize,
+        day: DateTime<Utc>,
+    },
+    SignUp {
+        activity: usize,
+        resident: usize,
+    },
+    CheckIn {
+        activity: usize,
+        attendee: usize,
+    },
+    CheckOut {
+        activity: usize,
+        attendee: usize,
+    },
+    Settle(usize),
+    Book(usize),
+    CancelBooking(usize),
+    Gate {
+        booking: usize,
+        entry: bool,
+    },
     /// Compare every figure of the month `[from, now)` with the truth.
     MonthEnd {
         from: DateTime<Utc>,
@@ -129,6 +152,7 @@ impl Sim {
             let at = self.during(day);
             self.at(at, Event::Register(n));
         }
+        self.plan_activities();
         for hour in 1..=days * 24 {
             self.at(start + Duration::hours(hour), Event::JobTick);
         }
@@ -151,7 +175,9 @@ impl Sim {
         let demands = self.poisson(per_year(self.profile.demands_per_resident_year));
         let awards = self.poisson(per_year(self.profile.awards_per_resident_year));
         let reservations = self.poisson(per_year(self.profile.reservations_per_resident_year));
+        let bookings = self.poisson(per_year(self.profile.bookings_per_resident_year));
         for (times, event) in [
+            (bookings, Event::Book(resident)),
             (demands, Event::Submit(resident)),
             (awards, Event::Award(resident)),
             (reservations, Event::Reserve(resident)),
@@ -206,6 +232,14 @@ impl Sim {
                 double_tap,
             } => self.redeem(reservation, double_tap).await,
             Event::CancelReservation(x) => self.cancel_reservation(x).await,
+            Event::CreateActivity { community, day } => self.create_activity(community, day).await,
+            Event::SignUp { activity, resident } => self.sign_up(activity, resident).await,
+            Event::CheckIn { activity, attendee } => self.check(activity, attendee, true).await,
+            Event::CheckOut { activity, attendee } => self.check(activity, attendee, false).await,
+            Event::Settle(a) => self.settle(a).await,
+            Event::Book(r) => self.book(r).await,
+            Event::CancelBooking(b) => self.cancel_booking(b).await,
+            Event::Gate { booking, entry } => self.gate(booking, entry).await,
             Event::MonthEnd { from } => self.month_end(from).await,
         }
     }
@@ -215,6 +249,7 @@ impl Sim {
         let now = self.now();
         self.close_unrated(now);
         self.lapse_reservations(now);
+        self.charge_no_shows(now);
         Ok(())
     }
 }

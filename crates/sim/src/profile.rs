@@ -28,6 +28,10 @@ pub struct Profile {
     pub awards_per_resident_year: f64,
     /// Reservations a resident makes per year at merchants, when they have the points.
     pub reservations_per_resident_year: f64,
+    /// Slots over the streets' night lots.
+    pub parking_slots: usize,
+    /// Evenings a resident books a slot per year, when they have the points.
+    pub bookings_per_resident_year: f64,
     /// Communities whose dashboard figures are checked besides the district and streets.
     pub sampled_communities: usize,
     /// Residents whose wallets are checked.
@@ -59,6 +63,8 @@ impl Profile {
             satisfaction: 0.95,
             awards_per_resident_year: 24.0,
             reservations_per_resident_year: 12.0,
+            parking_slots: 40,
+            bookings_per_resident_year: 12.0,
             sampled_communities: 3,
             sampled_wallets: 30,
         }
@@ -82,6 +88,8 @@ impl Profile {
             satisfaction: 0.95,
             awards_per_resident_year: 6.0,
             reservations_per_resident_year: 3.0,
+            parking_slots: 607,
+            bookings_per_resident_year: 3.0,
             sampled_communities: 5,
             sampled_wallets: 200,
         }

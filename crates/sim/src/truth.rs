@@ -117,14 +117,105 @@ pub fn dashboard(world: &World, scope: Scope, window: Window) -> BTreeMap<String
         .iter()
         .filter(|m| in_scope(m.community) && period(m.at))
         .collect();
-    count("points.redeemed", redeemed.iter().map(|m| m.points).sum());
+    let parking = parking(world, scope, window);
+    let spent_on_parking = match parking.get("parking.points_spent") {
+        Some(Truth::Count(n)) => *n,
+        _ => 0,
+    };
+    count(
+        "points.redeemed",
+        redeemed.iter().map(|m| m.points).sum::<i64>() + spent_on_parking,
+    );
     count(
         "service_value_fen",
         redeemed.iter().map(|m| m.cash_value_fen).sum(),
     );
+    let settled: Vec<(usize, i64)> = world
+        .activities
+        .iter()
+        .filter(|a| in_scope(a.community))
+        .filter_map(|a| a.settled.as_ref().map(|s| (a, s)))
+        .filter(|(_, (at, _))| period(*at))
+        .flat_map(|(a, (_, minutes))| {
+            a.attendees
+                .iter()
+                .zip(minutes)
+                .map(|(x, m)| (x.resident, *m))
+        })
+        .collect();
+    count(
+        "timebank.volunteer_minutes",
+        settled.iter().map(|(_, m)| m).sum(),
+    );
+    let mut volunteers: Vec<usize> = settled
+        .iter()
+        .filter(|(_, m)| *m > 0)
+        .map(|(r, _)| *r)
+        .collect();
+    volunteers.sort_unstable();
+    volunteers.dedup();
+    count("timebank.volunteers", volunteers.len() as i64);
     let mut figures = demands(world, scope, window);
     figures.extend(out);
+    figures.extend(parking);
     figures
+}
+
+/// Whether a street's lot counts in `scope` (lots belong to streets, not communities).
+fn covers_street(scope: Scope, street: usize) -> bool {
+    match scope {
+        Scope::District => true,
+        Scope::Street(s) => s == street,
+        Scope::Community(_) => false,
+    }
+}
+
+/// Open minutes a night lot has each Beijing day: 00:00–08:00 and 18:00–24:00.
+const NIGHT_MINUTES_A_DAY: i64 = 14 * 60;
+/// The longest run of days the dashboard's utilization covers (the last ones).
+const UTILIZATION_DAYS: i64 = 92;
+
+/// `parking.*`: bookings starting in the period (cancelled ones left out), points paid for
+/// parking in the period, and booked over open slot-minutes over the period's Beijing days.
+pub fn parking(world: &World, scope: Scope, window: Window) -> BTreeMap<String, Truth> {
+    use crate::world::BookingStatus;
+    let lots: Vec<usize> = (0..world.lots.len())
+        .filter(|&l| covers_street(scope, world.lots[l].street))
+        .collect();
+    let kept = world
+        .bookings
+        .iter()
+        .filter(|b| lots.contains(&b.lot) && b.status != BookingStatus::Cancelled);
+    let bookings = kept
+        .clone()
+        .filter(|b| b.starts_at >= window.from && b.starts_at < window.to)
+        .count() as i64;
+    let spent: i64 = world
+        .parking_spent
+        .iter()
+        .filter(|c| covers_street(scope, c.street) && c.at >= window.from && c.at < window.to)
+        .map(|c| c.points)
+        .sum();
+    let day = platform::clock::local_day_start;
+    let last = day(window.to - chrono::Duration::seconds(1));
+    let first = day(window.from).max(last - chrono::Duration::days(UTILIZATION_DAYS - 1));
+    let span = (first, last + chrono::Duration::days(1));
+    let days = (span.1 - span.0).num_days();
+    let booked: i64 = kept
+        .map(|b| {
+            (b.ends_at.min(span.1) - b.starts_at.max(span.0))
+                .num_minutes()
+                .max(0)
+        })
+        .sum();
+    let open: i64 =
+        lots.iter().map(|&l| world.lots[l].slots).sum::<i64>() * NIGHT_MINUTES_A_DAY * days;
+    let utilization = (!lots.is_empty()).then(|| ratio(booked, open)).flatten();
+    let mut out = BTreeMap::new();
+    out.insert("parking.bookings".to_owned(), Truth::Count(bookings));
+    out.insert("parking.points_spent".to_owned(), Truth::Count(spent));
+    out.insert("parking.utilization".to_owned(), Truth::Real(utilization));
+    out
 }
 
 /// The demand metrics of `scope` over `window` (`demands.*` on the dashboard).

@@ -30,6 +30,11 @@ pub struct Resident {
     pub points: i64,
     /// Held for live reservations.
     pub held: i64,
+    /// Time credits (minutes) earned volunteering.
+    pub time_credits: i64,
+    /// Overstay points their balance could not cover, and the booking they are owed on.
+    pub unpaid_overstay: i64,
+    pub unpaid_booking: Option<usize>,
 }
 
 impl Resident {
@@ -103,6 +108,65 @@ pub struct Reservation {
     pub expires_at: DateTime<Utc>,
 }
 
+#[derive(Debug, Clone)]
+pub struct Attendee {
+    pub resident: usize,
+    pub checked_in: Option<DateTime<Utc>>,
+    pub checked_out: Option<DateTime<Utc>>,
+}
+
+/// A volunteer activity of a community, settled into time credits and points.
+#[derive(Debug, Clone)]
+pub struct Activity {
+    pub id: String,
+    pub community: usize,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub capacity: usize,
+    pub points_per_hour: i64,
+    pub attendees: Vec<Attendee>,
+    /// When it was settled, and each attendee's settled minutes then.
+    pub settled: Option<(DateTime<Utc>, Vec<i64>)>,
+}
+
+/// A street's night lot.
+#[derive(Debug, Clone)]
+pub struct Lot {
+    pub id: String,
+    pub street: usize,
+    pub slots: i64,
+    pub gate_secret: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BookingStatus {
+    Booked,
+    Parked,
+    Exited,
+    Cancelled,
+    NoShow,
+}
+
+#[derive(Debug, Clone)]
+pub struct Booking {
+    pub id: String,
+    pub resident: usize,
+    pub lot: usize,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub held: i64,
+    pub status: BookingStatus,
+    pub entered_at: Option<DateTime<Utc>>,
+}
+
+/// Points paid for parking at a street's lot.
+#[derive(Debug, Clone, Copy)]
+pub struct ParkingCharge {
+    pub at: DateTime<Utc>,
+    pub street: usize,
+    pub points: i64,
+}
+
 /// A movement of points the truth keeps with its time: what the dashboard's period sums.
 #[derive(Debug, Clone, Copy)]
 pub struct Movement {
@@ -130,6 +194,10 @@ pub struct World {
     pub awards: Vec<Movement>,
     /// Redemptions, by the merchant's community.
     pub redemptions: Vec<Movement>,
+    pub activities: Vec<Activity>,
+    pub lots: Vec<Lot>,
+    pub bookings: Vec<Booking>,
+    pub parking_spent: Vec<ParkingCharge>,
     /// Residents registered so far (the next one's number).
     pub registered: usize,
 }

@@ -2,6 +2,8 @@
 //! date with what the answer must have changed.
 
 mod demands;
+mod parking;
 mod people;
 mod redemptions;
 pub mod setup;
+mod timebank;

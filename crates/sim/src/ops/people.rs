@@ -38,6 +38,9 @@ impl Sim {
             community: Some(community),
             points: 0,
             held: 0,
+            time_credits: 0,
+            unpaid_overstay: 0,
+            unpaid_booking: None,
         });
         self.world.registered += 1;
         self.plan_resident(self.world.residents.len() - 1);

@@ -118,7 +118,7 @@ impl Sim {
         for m in 0..self.profile.merchants {
             self.merchant(m).await?;
         }
-        Ok(())
+        self.setup_lots().await
     }
 
     /// Merchant `m`: its owner (a resident without a community) applies, the community's
@@ -167,6 +167,9 @@ impl Sim {
             community: None,
             points: 0,
             held: 0,
+            time_credits: 0,
+            unpaid_overstay: 0,
+            unpaid_booking: None,
         });
         self.world.merchants.push(Merchant {
             id: id.clone(),
