@@ -121,6 +121,18 @@ impl Client {
         answer
     }
 
+    /// A JSON POST with a token and no key, the shape of most of what people do.
+    pub async fn post(
+        &self,
+        operation: &'static str,
+        path: &str,
+        token: &str,
+        body: &Value,
+    ) -> Answer {
+        self.send(operation, Method::POST, path, Some(token), Some(body), None)
+            .await
+    }
+
     /// A gate event: the raw body as signed, with its signature header.
     pub async fn gate_event(&self, body: &str, signature: &str) -> Answer {
         let started = Instant::now();

@@ -7,7 +7,6 @@ use crate::engine::{Event, Sim};
 use crate::world::{Demand, DemandStatus};
 use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
-use reqwest::Method;
 use serde_json::{json, Value};
 
 /// Hours a resolved demand waits for its rating before the job closes it.
@@ -34,14 +33,7 @@ impl Sim {
         });
         let answer = self
             .client
-            .send(
-                "demand.submit",
-                Method::POST,
-                "/api/v1/demands",
-                Some(&token),
-                Some(&body),
-                None,
-            )
+            .post("demand.submit", "/api/v1/demands", &token, &body)
             .await;
         if !self.client.expect("demand.submit", &answer, 201, None) {
             return Ok(());
@@ -90,17 +82,7 @@ impl Sim {
             "start" => "demand.start",
             _ => "demand.resolve",
         };
-        let answer = self
-            .client
-            .send(
-                operation,
-                Method::POST,
-                &path,
-                Some(&token),
-                Some(&body),
-                None,
-            )
-            .await;
+        let answer = self.client.post(operation, &path, &token, &body).await;
         Ok(self.client.expect(operation, &answer, 200, None))
     }
 
@@ -118,17 +100,7 @@ impl Sim {
             "reopen" => "demand.reopen",
             _ => "demand.withdraw",
         };
-        let answer = self
-            .client
-            .send(
-                operation,
-                Method::POST,
-                &path,
-                Some(&token),
-                Some(&body),
-                None,
-            )
-            .await;
+        let answer = self.client.post(operation, &path, &token, &body).await;
         Ok(self.client.expect(operation, &answer, 200, None))
     }
 

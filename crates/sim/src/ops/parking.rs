@@ -62,14 +62,7 @@ impl Sim {
             let token = self.admin_token().await?;
             let answer = self
                 .client
-                .send(
-                    "setup.lot",
-                    Method::POST,
-                    "/api/v1/admin/parking/lots",
-                    Some(&token),
-                    Some(&body),
-                    None,
-                )
+                .post("setup.lot", "/api/v1/admin/parking/lots", &token, &body)
                 .await;
             if answer.status != 201 {
                 anyhow::bail!("setup.lot: {} {}", answer.status, answer.body);
@@ -204,14 +197,7 @@ impl Sim {
         );
         let answer = self
             .client
-            .send(
-                "parking.cancel",
-                Method::POST,
-                &path,
-                Some(&token),
-                Some(&json!({})),
-                None,
-            )
+            .post("parking.cancel", &path, &token, &json!({}))
             .await;
         if self.client.expect("parking.cancel", &answer, 200, None) {
             self.world.residents[r].held -= self.world.bookings[b].held;
@@ -304,14 +290,7 @@ impl Sim {
         let path = format!("/api/v1/parking/bookings/{}/pay", self.world.bookings[b].id);
         let answer = self
             .client
-            .send(
-                "parking.pay",
-                Method::POST,
-                &path,
-                Some(&token),
-                Some(&json!({})),
-                None,
-            )
+            .post("parking.pay", &path, &token, &json!({}))
             .await;
         if self.client.expect("parking.pay", &answer, 200, None) {
             let resident = &mut self.world.residents[r];

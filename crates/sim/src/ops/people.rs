@@ -59,14 +59,7 @@ impl Sim {
             let bad = json!({ "user_id": user_id, "points": -points, "reason": "志愿服务" });
             let answer = self
                 .client
-                .send(
-                    "points.award",
-                    Method::POST,
-                    "/api/v1/staff/points/awards",
-                    Some(&token),
-                    Some(&bad),
-                    None,
-                )
+                .post("points.award", "/api/v1/staff/points/awards", &token, &bad)
                 .await;
             self.client.expect(
                 "points.award (negative)",

@@ -116,16 +116,7 @@ impl Sim {
             self.world.merchants[merchant].id
         );
         let body = json!({ "code": code });
-        let verify = || {
-            self.client.send(
-                "redemption.verify",
-                Method::POST,
-                &path,
-                Some(&staff),
-                Some(&body),
-                None,
-            )
-        };
+        let verify = || self.client.post("redemption.verify", &path, &staff, &body);
         let statuses = if double_tap {
             let (a, b) = tokio::join!(verify(), verify());
             let mut statuses = [a.status, b.status];

@@ -8,7 +8,6 @@ use crate::engine::Sim;
 use crate::world::{Community, Merchant, Offer, Resident, Street};
 use chrono::Duration;
 use rand::Rng;
-use reqwest::Method;
 use serde_json::{json, Value};
 
 /// The password of every simulated staff account.
@@ -31,17 +30,7 @@ impl Sim {
         body: Value,
     ) -> anyhow::Result<Value> {
         let token = self.admin_token().await?;
-        let answer = self
-            .client
-            .send(
-                operation,
-                Method::POST,
-                path,
-                Some(&token),
-                Some(&body),
-                None,
-            )
-            .await;
+        let answer = self.client.post(operation, path, &token, &body).await;
         if answer.status != 201 {
             anyhow::bail!("{operation}: {} {}", answer.status, answer.body);
         }
@@ -134,13 +123,11 @@ impl Sim {
         });
         let applied = self
             .client
-            .send(
+            .post(
                 "merchant.apply",
-                Method::POST,
                 "/api/v1/merchants/applications",
-                Some(&token),
-                Some(&body),
-                None,
+                &token,
+                &body,
             )
             .await;
         if !self.client.expect("merchant.apply", &applied, 201, None) {
@@ -150,13 +137,11 @@ impl Sim {
         let staff = self.community_token(community).await?;
         let approved = self
             .client
-            .send(
+            .post(
                 "merchant.approve",
-                Method::POST,
                 &format!("/api/v1/staff/merchants/{id}/approve"),
-                Some(&staff),
-                Some(&json!({})),
-                None,
+                &staff,
+                &json!({}),
             )
             .await;
         self.client.expect("merchant.approve", &approved, 200, None);
@@ -187,13 +172,11 @@ impl Sim {
             let token = self.resident_token(owner_index).await?;
             let created = self
                 .client
-                .send(
+                .post(
                     "offer.create",
-                    Method::POST,
                     &format!("/api/v1/merchants/{id}/offers"),
-                    Some(&token),
-                    Some(&body),
-                    None,
+                    &token,
+                    &body,
                 )
                 .await;
             if !self.client.expect("offer.create", &created, 201, None) {
@@ -202,13 +185,11 @@ impl Sim {
             let offer_id = created.id();
             let published = self
                 .client
-                .send(
+                .post(
                     "offer.publish",
-                    Method::POST,
                     &format!("/api/v1/merchants/{id}/offers/{offer_id}/publish"),
-                    Some(&token),
-                    Some(&json!({})),
-                    None,
+                    &token,
+                    &json!({}),
                 )
                 .await;
             if self.client.expect("offer.publish", &published, 200, None) {

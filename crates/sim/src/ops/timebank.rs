@@ -8,7 +8,6 @@ use crate::engine::{Event, Sim};
 use crate::world::{Activity, Attendee, Movement};
 use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
-use reqwest::Method;
 use serde_json::json;
 
 const CAPACITY: usize = 12;
@@ -58,14 +57,7 @@ impl Sim {
         });
         let answer = self
             .client
-            .send(
-                "activity.create",
-                Method::POST,
-                "/api/v1/staff/activities",
-                Some(&token),
-                Some(&body),
-                None,
-            )
+            .post("activity.create", "/api/v1/staff/activities", &token, &body)
             .await;
         if !self.client.expect("activity.create", &answer, 201, None) {
             return Ok(());
@@ -115,14 +107,7 @@ impl Sim {
         let token = self.resident_token(r).await?;
         let answer = self
             .client
-            .send(
-                "activity.signup",
-                Method::POST,
-                &path,
-                Some(&token),
-                Some(&json!({})),
-                None,
-            )
+            .post("activity.signup", &path, &token, &json!({}))
             .await;
         if full {
             self.client.expect(
@@ -175,14 +160,7 @@ impl Sim {
         );
         let answer = self
             .client
-            .send(
-                "activity.check_code",
-                Method::POST,
-                &path,
-                Some(&token),
-                Some(&json!({})),
-                None,
-            )
+            .post("activity.check_code", &path, &token, &json!({}))
             .await;
         Ok(self
             .client
@@ -210,14 +188,7 @@ impl Sim {
         );
         let answer = self
             .client
-            .send(
-                operation,
-                Method::POST,
-                &path,
-                Some(&token),
-                Some(&json!({ "code": code })),
-                None,
-            )
+            .post(operation, &path, &token, &json!({ "code": code }))
             .await;
         if self.client.expect(operation, &answer, 200, None) {
             let now = self.now();
@@ -240,14 +211,7 @@ impl Sim {
         );
         let answer = self
             .client
-            .send(
-                "activity.settle",
-                Method::POST,
-                &path,
-                Some(&token),
-                Some(&json!({})),
-                None,
-            )
+            .post("activity.settle", &path, &token, &json!({}))
             .await;
         if !self.client.expect("activity.settle", &answer, 200, None) {
             return Ok(());
