@@ -130,6 +130,7 @@ fn show_server_logs_when_asked() {
             api::telemetry::init(&platform::config::LogSettings {
                 format: platform::config::LogFormat::Text,
                 filter,
+                requests: true,
             });
         }
     });

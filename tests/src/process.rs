@@ -73,7 +73,8 @@ pub async fn spawn_server_process(binary: &str, env: &HashMap<String, String>) -
             kept.push(line.to_owned());
         }
     };
-    let address = tokio::time::timeout(Duration::from_secs(60), async {
+    // A new demo database first gets its simulated month when the test asks for one.
+    let address = tokio::time::timeout(Duration::from_secs(180), async {
         while let Some(line) = lines.next_line().await.expect("read server output") {
             keep(&line);
             if let Some(rest) = line.split("listening on http://").nth(1) {

@@ -195,6 +195,9 @@ fn fail(message: &str) -> ExitCode {
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
+    if settings.demo.seed && settings.demo.simulated_month {
+        crate::simulate::give_demo_history(&settings).await?;
+    }
     Application::build(settings)
         .await?
         .run_until_stopped()

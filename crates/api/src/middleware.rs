@@ -52,6 +52,9 @@ pub async fn observe(
     let method = req.method().to_string();
     let span = tracing::info_span!("request", request_id = %request_id, method = %method, path = %req.path());
     let metrics = req.app_data::<Data<AppState>>().map(|s| s.metrics.clone());
+    let log_requests = req
+        .app_data::<Data<AppState>>()
+        .is_none_or(|s| s.settings.log.requests);
 
     let refused = if declared_length(&req).is_some_and(|len| len > MAX_BODY_BYTES) {
         Some(ApiError::for_status(StatusCode::PAYLOAD_TOO_LARGE))
@@ -96,7 +99,7 @@ pub async fn observe(
     span.in_scope(|| {
         if status >= 500 {
             tracing::error!(status, elapsed_ms, route, "request finished");
-        } else {
+        } else if log_requests {
             tracing::info!(status, elapsed_ms, route, "request finished");
         }
     });

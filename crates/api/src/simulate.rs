@@ -5,13 +5,14 @@
 //! instead of by the timer.
 
 use crate::startup::Application;
+use crate::state::AppState;
 use anyhow::Context;
 use identity::service::{orgs, staff};
 use identity::OrgKind;
 use linli_sim::{Hosted, Options, Profile};
 use platform::config::Settings;
 use platform::Secret;
-use sea_orm::{EntityTrait, PaginatorTrait};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use std::io::Write;
 
 pub struct SimArgs {
@@ -26,8 +27,7 @@ pub struct SimArgs {
 const ADMIN: &str = "sim-admin";
 
 /// The settings of a simulated server: the given database (default a fresh SQLite file under
-/// `data/`), no demo data, jobs driven by the simulator, and a login limit fit for a whole
-/// district logging in from the simulator's one address.
+/// `data/`) and Redis, hosted for the simulator.
 async fn settings_for(mut settings: Settings, args: &SimArgs) -> anyhow::Result<Settings> {
     let url = match &args.database_url {
         Some(url) => url.clone(),
@@ -42,16 +42,26 @@ async fn settings_for(mut settings: Settings, args: &SimArgs) -> anyhow::Result<
     };
     settings.database.url = Secret::new(url);
     settings.redis.url = args.redis_url.clone().map(Secret::new);
+    Ok(hosted(settings))
+}
+
+/// A server hosted for the simulator: no demo data of its own, jobs driven by the
+/// simulator, on a free loopback port, with a login limit fit for a whole district logging
+/// in from the simulator's one address.
+fn hosted(mut settings: Settings) -> Settings {
     settings.demo.seed = false;
     settings.jobs.enabled = false;
     settings.server.host = "127.0.0.1".to_owned();
     settings.server.port = 0;
     settings.rate_limit.login_per_ip_per_minute = 1_000_000;
-    Ok(settings)
+    settings
 }
 
 /// The district and its admin, in a database that must hold no org yet.
-async fn bootstrap(settings: &Settings) -> anyhow::Result<String> {
+async fn bootstrap(
+    settings: &Settings,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<String> {
     let db = platform::db::connect(&settings.database)
         .await
         .context("connecting to the database (--database-url)")?;
@@ -60,7 +70,6 @@ async fn bootstrap(settings: &Settings) -> anyhow::Result<String> {
     if existing > 0 {
         anyhow::bail!("the simulator needs a fresh database; this one has {existing} orgs");
     }
-    let now = linli_sim::clock().now();
     let district = orgs::insert_org(&db, OrgKind::District, "平城区", None, now)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -90,16 +99,12 @@ pub async fn simulate(settings: Settings, args: SimArgs) -> anyhow::Result<bool>
         profile.days = days.clamp(1, 3660);
     }
     let settings = settings_for(settings, &args).await?;
-    let district_id = bootstrap(&settings).await?;
-    let clock = linli_sim::clock();
+    let district_id = bootstrap(&settings, profile.start).await?;
+    let clock = linli_sim::clock(&profile);
     let app = Application::build_with_clock(settings.clone(), clock.clone()).await?;
     let state = app.state().clone();
     let url = format!("http://127.0.0.1:{}", app.port());
-    let server = tokio::spawn(app.run_until_stopped());
-    let jobs: linli_sim::Jobs = Box::new(move || {
-        let state = state.clone();
-        Box::pin(async move { crate::jobs::run_once(&state).await.map(|_| ()) })
-    });
+    let server = tokio::spawn(app.run_hosted());
     let backend = match (
         settings.database.url.expose().starts_with("sqlite:"),
         settings.redis.url.is_some(),
@@ -111,15 +116,17 @@ pub async fn simulate(settings: Settings, args: SimArgs) -> anyhow::Result<bool>
     };
     let hosted = Hosted {
         url,
-        jobs,
+        jobs: jobs_of(state),
         district_id,
         admin_username: ADMIN.to_owned(),
         admin_password: linli_sim::STAFF_PASSWORD.to_owned(),
         backend: backend.to_owned(),
+        street: None,
     };
     let options = Options {
         profile,
         seed: args.seed,
+        checks: true,
     };
     let outcome = linli_sim::run(options, clock, hosted).await;
     server.abort();
@@ -130,4 +137,79 @@ pub async fn simulate(settings: Settings, args: SimArgs) -> anyhow::Result<bool>
     let mut out = std::io::stdout().lock();
     writeln!(out, "{} (report: {})", outcome.verdict, args.report)?;
     Ok(outcome.passed)
+}
+
+/// A round of the server's real jobs, for the simulator to run at each simulated hour.
+fn jobs_of(state: AppState) -> linli_sim::Jobs {
+    Box::new(move || {
+        let state = state.clone();
+        Box::pin(async move { crate::jobs::run_once(&state).await.map(|_| ()) })
+    })
+}
+
+/// The street whose first communities the demo database's simulated month fills in.
+const DEMO_STREET: &str = "新华街道";
+/// The staff account the month creates for its first community: its presence marks a demo
+/// database that already has its history.
+const DEMO_HISTORY_MARK: &str = "community1";
+
+/// Gives a new demo database the simulated month before today: `demo-month` (seed 1) run
+/// through the API in 新华街道 by the demo staff, on a clock frozen 30 days back and moved
+/// to today's midnight, by a server of its own that is gone before the real one starts.
+/// The curated demo data is seeded first, at today's time. Nothing is checked: `linli sim`
+/// is where the figures are compared with the truth.
+pub async fn give_demo_history(settings: &Settings) -> anyhow::Result<()> {
+    let db = platform::db::connect(&settings.database)
+        .await
+        .context("connecting to the database (database.url)")?;
+    crate::migrator::migrate(&db).await?;
+    let marked = identity::entity::staff_account::Entity::find()
+        .filter(identity::entity::staff_account::Column::Username.eq(DEMO_HISTORY_MARK))
+        .count(&db)
+        .await?;
+    if marked > 0 {
+        return Ok(());
+    }
+    let sealer =
+        care::sealed::Sealer::from_base64(settings.care.key()).context("care.encryption_key")?;
+    crate::seed::run(&db, &platform::Clock::system(), &sealer)
+        .await
+        .context("seeding demo data")?;
+    let district = identity::entity::org::Entity::find()
+        .filter(identity::entity::org::Column::Name.eq(crate::seed::DISTRICT))
+        .one(&db)
+        .await?
+        .context("the demo district")?;
+    db.close().await?;
+    tracing::info!(
+        "giving the new demo database a simulated month in {DEMO_STREET} (once, about 15 s)"
+    );
+    let profile = Profile::month_before(chrono::Utc::now());
+    let clock = linli_sim::clock(&profile);
+    let mut hosted_settings = hosted(settings.clone());
+    hosted_settings.log.requests = false;
+    let app = Application::build_with_clock(hosted_settings, clock.clone()).await?;
+    let hosted = Hosted {
+        url: format!("http://127.0.0.1:{}", app.port()),
+        jobs: jobs_of(app.state().clone()),
+        district_id: district.id,
+        admin_username: "admin".to_owned(),
+        admin_password: crate::seed::DEMO_PASSWORD.to_owned(),
+        backend: String::new(),
+        street: Some(linli_sim::ExistingStreet {
+            name: DEMO_STREET.to_owned(),
+            staff_username: "street".to_owned(),
+            staff_password: crate::seed::DEMO_PASSWORD.to_owned(),
+        }),
+    };
+    let server = tokio::spawn(app.run_hosted());
+    let options = Options {
+        profile,
+        seed: 1,
+        checks: false,
+    };
+    let outcome = linli_sim::run(options, clock, hosted).await;
+    server.abort();
+    outcome.context("simulating the demo month")?;
+    Ok(())
 }

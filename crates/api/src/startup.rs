@@ -135,6 +135,12 @@ impl Application {
         &self.state
     }
 
+    /// Serves for a command that hosts the server (`linli sim`, the demo's simulated month):
+    /// no announcement, no job loop (the host runs the jobs on its own clock).
+    pub async fn run_hosted(self) -> std::io::Result<()> {
+        self.server.await
+    }
+
     /// Serves until the process is told to stop (SIGINT/SIGTERM), then drains.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let shown_host = if self.host == "0.0.0.0" {

@@ -165,6 +165,10 @@ pub struct RateLimitSettings {
 pub struct DemoSettings {
     /// Seed the demo district, staff logins and sample data at start.
     pub seed: bool,
+    /// With `seed`, give a new demo database the simulated month before today (`linli sim`'s
+    /// demo-month in 新华街道), so its dashboard shows a living street.
+    #[serde(default)]
+    pub simulated_month: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -247,6 +251,13 @@ pub struct LogSettings {
     pub format: LogFormat,
     /// A `tracing` filter such as `info` or `info,sqlx=warn`.
     pub filter: String,
+    /// A line for every request answered below 500 (those at 500 and above are always logged).
+    #[serde(default = "default_true")]
+    pub requests: bool,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 #[derive(Debug, thiserror::Error)]

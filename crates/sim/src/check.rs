@@ -149,7 +149,7 @@ impl Sim {
     pub async fn final_checks(&mut self) -> anyhow::Result<()> {
         let now = self.now();
         let window = Window {
-            from: crate::profile::start(),
+            from: self.profile.start,
             to: now,
             now,
         };

@@ -74,6 +74,8 @@ pub struct Sim {
     pub world: World,
     pub jobs: Jobs,
     pub checks: Vec<crate::check::Row>,
+    /// How long each round of the server's jobs took, µs.
+    pub job_rounds: Vec<u64>,
     queue: BinaryHeap<Reverse<(DateTime<Utc>, u64, Event)>>,
     scheduled: u64,
     pub end: DateTime<Utc>,
@@ -81,7 +83,7 @@ pub struct Sim {
 
 impl Sim {
     pub fn new(profile: Profile, seed: u64, client: Client, clock: Clock, jobs: Jobs) -> Self {
-        let end = crate::profile::start() + Duration::days(profile.days);
+        let end = profile.start + Duration::days(profile.days);
         Self {
             profile,
             client,
@@ -90,6 +92,7 @@ impl Sim {
             world: World::default(),
             jobs,
             checks: Vec::new(),
+            job_rounds: Vec::new(),
             queue: BinaryHeap::new(),
             scheduled: 0,
             end,
@@ -138,9 +141,10 @@ impl Sim {
     }
 
     /// Plans the run's events: registrations, each resident's demands, awards and
-    /// reservations by their yearly rates, the hourly job ticks and the month-end checks.
-    pub fn plan(&mut self) {
-        let start = crate::profile::start();
+    /// reservations by their yearly rates, the hourly job ticks and, with `checks`, the
+    /// month-end checks.
+    pub fn plan(&mut self, checks: bool) {
+        let start = self.profile.start;
         let days = self.profile.days;
         let at_start = (self.profile.residents as f64 * self.profile.registered_at_start) as usize;
         for n in 0..self.profile.residents {
@@ -156,7 +160,14 @@ impl Sim {
         for hour in 1..=days * 24 {
             self.at(start + Duration::hours(hour), Event::JobTick);
         }
-        let mut month = start;
+        if checks {
+            self.plan_month_ends();
+        }
+    }
+
+    /// A check at each Beijing month end inside the run, and one at its end.
+    fn plan_month_ends(&mut self) {
+        let mut month = self.profile.start;
         loop {
             let next = crate::check::next_month(month);
             let to = next.min(self.end);
@@ -245,7 +256,11 @@ impl Sim {
     }
 
     async fn job_tick(&mut self) -> anyhow::Result<()> {
+        let started = std::time::Instant::now();
         (self.jobs)().await?;
+        let micros = started.elapsed().as_micros();
+        self.job_rounds
+            .push(u64::try_from(micros).unwrap_or(u64::MAX));
         let now = self.now();
         self.close_unrated(now);
         self.lapse_reservations(now);

@@ -31,11 +31,25 @@ pub struct Hosted {
     pub admin_password: String,
     /// `sqlite` or `postgres`, for the report.
     pub backend: String,
+    /// A street already in the database for the run to fill in instead of creating its own.
+    pub street: Option<ExistingStreet>,
+}
+
+/// A street of the server's org tree (the demo database's) and a login of its staff: the
+/// run fills in its first communities (adding compounds where they have none) instead of
+/// creating streets.
+pub struct ExistingStreet {
+    pub name: String,
+    pub staff_username: String,
+    pub staff_password: String,
 }
 
 pub struct Options {
     pub profile: Profile,
     pub seed: u64,
+    /// Compare the figures with the truth at each month end and at the end; off when the
+    /// run only gives a database its history.
+    pub checks: bool,
 }
 
 /// How a run ended.
@@ -46,9 +60,9 @@ pub struct Outcome {
     pub passed: bool,
 }
 
-/// The clock a run's server must use: stopped at the run's first moment.
-pub fn clock() -> Clock {
-    Clock::frozen_at(profile::start())
+/// The clock a run's server must use: stopped at the profile's first moment.
+pub fn clock(profile: &Profile) -> Clock {
+    Clock::frozen_at(profile.start)
 }
 
 /// Runs the simulation against `hosted`, whose server reads `clock`.
@@ -61,10 +75,12 @@ pub async fn run(options: Options, clock: Clock, hosted: Hosted) -> anyhow::Resu
     let profile_name = options.profile.name;
     let days = options.profile.days;
     let mut sim = engine::Sim::new(options.profile, options.seed, client, clock, hosted.jobs);
-    sim.setup(hosted.district_id, admin).await?;
-    sim.plan();
+    sim.setup(hosted.district_id, admin, hosted.street).await?;
+    sim.plan(options.checks);
     sim.run_events().await?;
-    sim.final_checks().await?;
+    if options.checks {
+        sim.final_checks().await?;
+    }
     let surprises = sim.client.surprises();
     let operations = sim.client.operations();
     let summary = report::Summary {
@@ -77,6 +93,7 @@ pub async fn run(options: Options, clock: Clock, hosted: Hosted) -> anyhow::Resu
         rows: &sim.checks,
         surprises: &surprises,
         operations: &operations,
+        job_rounds: &sim.job_rounds,
     };
     Ok(Outcome {
         report: summary.markdown(),

@@ -6,6 +6,8 @@ use chrono::{DateTime, TimeZone, Utc};
 #[derive(Debug, Clone, PartialEq)]
 pub struct Profile {
     pub name: &'static str,
+    /// The first simulated moment (a Beijing midnight).
+    pub start: DateTime<Utc>,
     pub streets: usize,
     pub communities_per_street: usize,
     pub compounds_per_community: usize,
@@ -32,13 +34,15 @@ pub struct Profile {
     pub parking_slots: usize,
     /// Evenings a resident books a slot per year, when they have the points.
     pub bookings_per_resident_year: f64,
+    /// Each community budget's allocation: far more than the run's awards and settlements.
+    pub community_budget: i64,
     /// Communities whose dashboard figures are checked besides the district and streets.
     pub sampled_communities: usize,
     /// Residents whose wallets are checked.
     pub sampled_wallets: usize,
 }
 
-/// The first simulated moment: 2026-01-01 00:00 Beijing time.
+/// The first simulated moment of the profiles: 2026-01-01 00:00 Beijing time.
 pub fn start() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2025, 12, 31, 16, 0, 0)
         .single()
@@ -50,6 +54,7 @@ impl Profile {
     pub fn demo_month() -> Self {
         Self {
             name: "demo-month",
+            start: start(),
             streets: 1,
             communities_per_street: 3,
             compounds_per_community: 2,
@@ -65,6 +70,7 @@ impl Profile {
             reservations_per_resident_year: 12.0,
             parking_slots: 40,
             bookings_per_resident_year: 12.0,
+            community_budget: 1_000_000,
             sampled_communities: 3,
             sampled_wallets: 30,
         }
@@ -75,6 +81,7 @@ impl Profile {
     pub fn pingcheng_year() -> Self {
         Self {
             name: "pingcheng-year",
+            start: start(),
             streets: 12,
             communities_per_street: 3,
             compounds_per_community: 7,
@@ -90,6 +97,7 @@ impl Profile {
             reservations_per_resident_year: 3.0,
             parking_slots: 607,
             bookings_per_resident_year: 3.0,
+            community_budget: 100_000_000,
             sampled_communities: 5,
             sampled_wallets: 200,
         }
@@ -98,6 +106,17 @@ impl Profile {
     /// How many offers merchant number `m` publishes.
     pub fn offers_of(&self, m: usize) -> usize {
         1 + usize::from(m < self.offers.saturating_sub(self.merchants))
+    }
+
+    /// The demo month ending at the Beijing midnight that began `now`'s day: the history a
+    /// fresh demo database is given, so its dashboard shows a living street.
+    pub fn month_before(now: DateTime<Utc>) -> Self {
+        let days = 30;
+        Self {
+            start: platform::clock::local_day_start(now) - chrono::Duration::days(days),
+            days,
+            ..Self::demo_month()
+        }
     }
 
     pub fn named(name: &str) -> Option<Self> {

@@ -16,6 +16,8 @@ pub struct Summary<'a> {
     pub rows: &'a [Row],
     pub surprises: &'a [String],
     pub operations: &'a BTreeMap<&'static str, OperationStats>,
+    /// How long each round of the server's jobs took, µs.
+    pub job_rounds: &'a [u64],
 }
 
 fn quantile(sorted: &[u64], q: f64) -> f64 {
@@ -24,6 +26,10 @@ fn quantile(sorted: &[u64], q: f64) -> f64 {
     }
     let i = ((sorted.len() - 1) as f64 * q).round() as usize;
     sorted[i] as f64 / 1000.0
+}
+
+fn seconds(micros: &[u64]) -> f64 {
+    micros.iter().sum::<u64>() as f64 / 1e6
 }
 
 impl Summary<'_> {
@@ -82,7 +88,7 @@ impl Summary<'_> {
             }
             let _ = writeln!(out);
         }
-        let _ = writeln!(out, "## Operations\n\n| operation | requests | p50 ms | p99 ms | outcomes |\n|---|---|---|---|---|");
+        let _ = writeln!(out, "## Operations\n\n| operation | requests | p50 ms | p99 ms | total s | outcomes |\n|---|---|---|---|---|---|");
         for (name, stats) in self.operations {
             let mut sorted = stats.micros.clone();
             sorted.sort_unstable();
@@ -93,13 +99,24 @@ impl Summary<'_> {
                 .collect();
             let _ = writeln!(
                 out,
-                "| {name} | {} | {:.1} | {:.1} | {} |",
+                "| {name} | {} | {:.1} | {:.1} | {:.1} | {} |",
                 sorted.len(),
                 quantile(&sorted, 0.5),
                 quantile(&sorted, 0.99),
+                seconds(&sorted),
                 outcomes.join(", ")
             );
         }
+        let mut rounds = self.job_rounds.to_vec();
+        rounds.sort_unstable();
+        let _ = writeln!(
+            out,
+            "| *(the server's job rounds, in process)* | {} | {:.1} | {:.1} | {:.1} | |",
+            rounds.len(),
+            quantile(&rounds, 0.5),
+            quantile(&rounds, 0.99),
+            seconds(&rounds)
+        );
         let _ = writeln!(
             out,
             "\n## Figures\n\n| when | scope | figure | truth | API | |\n|---|---|---|---|---|---|"

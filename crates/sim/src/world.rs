@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 #[derive(Debug, Clone)]
 pub struct Street {
     pub id: String,
+    pub name: String,
     pub staff: Session,
 }
 

@@ -54,7 +54,7 @@ impl Sim {
             let slots = self.profile.parking_slots / streets
                 + usize::from(s < self.profile.parking_slots % streets);
             let body = json!({
-                "name": format!("第{}街道夜间停车场", s + 1), "org_id": self.world.streets[s].id, "address": "平城区",
+                "name": format!("{}夜间停车场", self.world.streets[s].name), "org_id": self.world.streets[s].id, "address": "平城区",
                 "slot_count": slots, "points_per_hour": POINTS_PER_HOUR, "billing_unit_minutes": UNIT_MINUTES,
                 "open_hours": [{ "days": [1, 2, 3, 4, 5, 6, 7], "from": "18:00", "to": "08:00" }],
                 "max_booking_hours": 14,

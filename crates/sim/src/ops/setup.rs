@@ -6,14 +6,14 @@
 use crate::client::Session;
 use crate::engine::Sim;
 use crate::world::{Community, Merchant, Offer, Resident, Street};
+use crate::ExistingStreet;
 use chrono::Duration;
 use rand::Rng;
+use reqwest::Method;
 use serde_json::{json, Value};
 
 /// The password of every simulated staff account.
 pub const STAFF_PASSWORD: &str = "sim-staff-password";
-/// Each community budget's allocation: far more than a year of awards.
-const COMMUNITY_BUDGET: i64 = 100_000_000;
 /// (name, SLA hours).
 const CATEGORIES: [(&str, i64); 4] = [
     ("环境卫生", 24),
@@ -57,57 +57,154 @@ impl Sim {
         self.client.staff_login(&username, STAFF_PASSWORD).await
     }
 
-    pub async fn setup(&mut self, district_id: String, admin: Session) -> anyhow::Result<()> {
+    pub async fn setup(
+        &mut self,
+        district_id: String,
+        admin: Session,
+        existing: Option<ExistingStreet>,
+    ) -> anyhow::Result<()> {
         self.world.district_id = district_id.clone();
         self.world.admin = Some(admin);
-        for s in 0..self.profile.streets {
-            let id = self
-                .org("street", format!("第{}街道", s + 1), &district_id)
-                .await?;
-            let staff = self
-                .staff(format!("street{}", s + 1), "street_staff", &id)
-                .await?;
-            self.world.streets.push(Street {
-                id: id.clone(),
-                staff,
-            });
-            for _ in 0..self.profile.communities_of(s) {
-                let c = self.world.communities.len() + 1;
-                let cid = self.org("community", format!("第{c}社区"), &id).await?;
-                let mut compounds = Vec::new();
-                for k in 0..self.profile.compounds_per_community {
-                    compounds.push(
-                        self.org("compound", format!("第{c}社区{}号小区", k + 1), &cid)
-                            .await?,
-                    );
+        match existing {
+            Some(street) => self.fill_street(street).await?,
+            None => {
+                for s in 0..self.profile.streets {
+                    self.new_street(s, &district_id).await?;
                 }
-                let staff = self
-                    .staff(format!("community{c}"), "community_staff", &cid)
-                    .await?;
-                let body =
-                    json!({ "org_id": cid, "points": COMMUNITY_BUDGET, "memo": "年度积分预算" });
-                self.admin_post("setup.budget", "/api/v1/admin/budgets/allocations", body)
-                    .await?;
-                self.world.communities.push(Community {
-                    id: cid,
-                    street: s,
-                    compounds,
-                    staff,
-                });
             }
         }
-        for (name, sla_hours) in CATEGORIES {
-            let body = json!({ "name": name, "sla_hours": sla_hours });
-            let created = self
-                .admin_post("setup.category", "/api/v1/admin/demand-categories", body)
-                .await?;
-            let id = created["id"].as_str().unwrap_or_default().to_owned();
-            self.world.categories.push((id, sla_hours));
-        }
+        self.categories().await?;
         for m in 0..self.profile.merchants {
             self.merchant(m).await?;
         }
         self.setup_lots().await
+    }
+
+    /// Street `s` of the profile with its communities, all new.
+    async fn new_street(&mut self, s: usize, district_id: &str) -> anyhow::Result<()> {
+        let name = format!("第{}街道", s + 1);
+        let id = self.org("street", name.clone(), district_id).await?;
+        let staff = self
+            .staff(format!("street{}", s + 1), "street_staff", &id)
+            .await?;
+        self.world.streets.push(Street {
+            id: id.clone(),
+            name,
+            staff,
+        });
+        for _ in 0..self.profile.communities_of(s) {
+            let c = self.world.communities.len() + 1;
+            let name = format!("第{c}社区");
+            let cid = self.org("community", name.clone(), &id).await?;
+            self.community(s, cid, &name, Vec::new()).await?;
+        }
+        Ok(())
+    }
+
+    /// The first communities of a street the server already has, as its staff see them.
+    async fn fill_street(&mut self, street: ExistingStreet) -> anyhow::Result<()> {
+        let tree = self
+            .client
+            .send("setup.orgs", Method::GET, "/api/v1/orgs", None, None, None)
+            .await;
+        let district_id = self.world.district_id.clone();
+        let found = children(&tree.body)
+            .filter(|d| d["id"] == district_id.as_str())
+            .flat_map(children)
+            .find(|s| s["kind"] == "street" && s["name"] == street.name.as_str())
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("no street named {} in the org tree", street.name))?;
+        let staff = self
+            .client
+            .staff_login(&street.staff_username, &street.staff_password)
+            .await?;
+        self.world.streets.push(Street {
+            id: found["id"].as_str().unwrap_or_default().to_owned(),
+            name: street.name,
+            staff,
+        });
+        let communities: Vec<&Value> = children(&found)
+            .filter(|c| c["kind"] == "community")
+            .take(self.profile.communities_of(0))
+            .collect();
+        if communities.is_empty() {
+            anyhow::bail!("the street {} has no community", found["name"]);
+        }
+        for community in communities {
+            let compounds = children(community)
+                .filter_map(|k| k["id"].as_str().map(str::to_owned))
+                .collect();
+            let id = community["id"].as_str().unwrap_or_default().to_owned();
+            let name = community["name"].as_str().unwrap_or_default().to_owned();
+            self.community(0, id, &name, compounds).await?;
+        }
+        Ok(())
+    }
+
+    /// A community of street `street`: compounds where it has none, a staff member and the
+    /// year's budget.
+    async fn community(
+        &mut self,
+        street: usize,
+        id: String,
+        name: &str,
+        mut compounds: Vec<String>,
+    ) -> anyhow::Result<()> {
+        let c = self.world.communities.len() + 1;
+        if compounds.is_empty() {
+            for k in 0..self.profile.compounds_per_community {
+                let compound = self
+                    .org("compound", format!("{name}{}号小区", k + 1), &id)
+                    .await?;
+                compounds.push(compound);
+            }
+        }
+        let staff = self
+            .staff(format!("community{c}"), "community_staff", &id)
+            .await?;
+        let body = json!({ "org_id": id, "points": self.profile.community_budget, "memo": "年度积分预算" });
+        self.admin_post("setup.budget", "/api/v1/admin/budgets/allocations", body)
+            .await?;
+        self.world.communities.push(Community {
+            id,
+            street,
+            compounds,
+            staff,
+        });
+        Ok(())
+    }
+
+    /// The demand categories, reusing those the server already has by name.
+    async fn categories(&mut self) -> anyhow::Result<()> {
+        let listed = self
+            .client
+            .send(
+                "setup.categories",
+                Method::GET,
+                "/api/v1/demand-categories",
+                None,
+                None,
+                None,
+            )
+            .await;
+        for (name, sla_hours) in CATEGORIES {
+            let existing = listed.body.as_array().and_then(|all| {
+                all.iter()
+                    .find(|c| c["name"] == name && c["sla_hours"] == sla_hours)
+            });
+            let id = match existing {
+                Some(category) => category["id"].as_str().unwrap_or_default().to_owned(),
+                None => {
+                    let body = json!({ "name": name, "sla_hours": sla_hours });
+                    let created = self
+                        .admin_post("setup.category", "/api/v1/admin/demand-categories", body)
+                        .await?;
+                    created["id"].as_str().unwrap_or_default().to_owned()
+                }
+            };
+            self.world.categories.push((id, sla_hours));
+        }
+        Ok(())
     }
 
     /// Merchant `m`: its owner (a resident without a community) applies, the community's
@@ -204,4 +301,14 @@ impl Sim {
         }
         Ok(())
     }
+}
+
+/// The children of an org tree node (or the roots, given the tree itself).
+fn children(node: &Value) -> impl Iterator<Item = &Value> {
+    let list = if node.is_array() {
+        node.as_array()
+    } else {
+        node["children"].as_array()
+    };
+    list.into_iter().flatten()
 }

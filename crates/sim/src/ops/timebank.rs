@@ -28,7 +28,7 @@ fn attended(activity: &Activity, attendee: &Attendee) -> i64 {
 impl Sim {
     /// Plans each community's weekly activity over the run: created a week ahead.
     pub(crate) fn plan_activities(&mut self) {
-        let start = crate::profile::start();
+        let start = self.profile.start;
         for c in 0..self.world.communities.len() {
             let mut day = start + Duration::days(7 + (c % 7) as i64);
             while day < self.end {
