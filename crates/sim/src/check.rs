@@ -190,8 +190,15 @@ impl Sim {
         let count = self.world.residents.len();
         let sampled = self.profile.sampled_wallets.min(count);
         let step = (count / sampled.max(1)).max(1);
-        for i in 0..sampled {
-            let r = i * step;
+        // Every step-th resident, and the parties of the first help requests (whose time
+        // credits moved between residents).
+        let mut chosen: Vec<usize> = (0..sampled).map(|i| i * step).collect();
+        for help in self.world.help.iter().take(sampled / 4) {
+            chosen.extend([help.requester].into_iter().chain(help.helper));
+        }
+        chosen.sort_unstable();
+        chosen.dedup();
+        for r in chosen {
             let token = self.resident_token(r).await?;
             let answer = self
                 .client
@@ -211,6 +218,10 @@ impl Sim {
                 (
                     "time_credits.balance_minutes".to_owned(),
                     Truth::Count(resident.time_credits),
+                ),
+                (
+                    "time_credits.held_minutes".to_owned(),
+                    Truth::Count(resident.time_credits_held),
                 ),
             ];
             let label = format!("wallet of {}", resident.name);

@@ -57,6 +57,9 @@ pub enum Event {
         booking: usize,
         entry: bool,
     },
+    AskHelp(usize),
+    HelpAction(usize, crate::ops::help::HelpStep),
+    Gift(usize),
     /// Compare every figure of the month `[from, now)` with the truth.
     MonthEnd {
         from: DateTime<Utc>,
@@ -187,7 +190,11 @@ impl Sim {
         let awards = self.poisson(per_year(self.profile.awards_per_resident_year));
         let reservations = self.poisson(per_year(self.profile.reservations_per_resident_year));
         let bookings = self.poisson(per_year(self.profile.bookings_per_resident_year));
+        let help = self.poisson(per_year(self.profile.help_requests_per_resident_year));
+        let gifts = self.poisson(per_year(self.profile.gifts_per_resident_year));
         for (times, event) in [
+            (help, Event::AskHelp(resident)),
+            (gifts, Event::Gift(resident)),
             (bookings, Event::Book(resident)),
             (demands, Event::Submit(resident)),
             (awards, Event::Award(resident)),
@@ -251,6 +258,9 @@ impl Sim {
             Event::Book(r) => self.book(r).await,
             Event::CancelBooking(b) => self.cancel_booking(b).await,
             Event::Gate { booking, entry } => self.gate(booking, entry).await,
+            Event::AskHelp(r) => self.ask_help(r).await,
+            Event::HelpAction(h, step) => self.help_step(h, step).await,
+            Event::Gift(r) => self.gift(r).await,
             Event::MonthEnd { from } => self.month_end(from).await,
         }
     }

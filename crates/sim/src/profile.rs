@@ -34,6 +34,10 @@ pub struct Profile {
     pub parking_slots: usize,
     /// Evenings a resident books a slot per year, when they have the points.
     pub bookings_per_resident_year: f64,
+    /// Help requests a resident files per year (when their time credits cover them).
+    pub help_requests_per_resident_year: f64,
+    /// Time-credit gifts to family a resident makes per year (when they have credits).
+    pub gifts_per_resident_year: f64,
     /// Each community budget's allocation: far more than the run's awards and settlements.
     pub community_budget: i64,
     /// Communities whose dashboard figures are checked besides the district and streets.
@@ -70,6 +74,8 @@ impl Profile {
             reservations_per_resident_year: 12.0,
             parking_slots: 40,
             bookings_per_resident_year: 12.0,
+            help_requests_per_resident_year: 12.0,
+            gifts_per_resident_year: 6.0,
             community_budget: 1_000_000,
             sampled_communities: 3,
             sampled_wallets: 30,
@@ -97,6 +103,8 @@ impl Profile {
             reservations_per_resident_year: 3.0,
             parking_slots: 607,
             bookings_per_resident_year: 3.0,
+            help_requests_per_resident_year: 2.0,
+            gifts_per_resident_year: 1.0,
             community_budget: 100_000_000,
             sampled_communities: 5,
             sampled_wallets: 200,

@@ -31,8 +31,10 @@ pub struct Resident {
     pub points: i64,
     /// Held for live reservations.
     pub held: i64,
-    /// Time credits (minutes) earned volunteering.
+    /// Time credits (minutes) earned volunteering, helping or as gifts, held ones included.
     pub time_credits: i64,
+    /// Held for their open help requests.
+    pub time_credits_held: i64,
     /// Overstay points their balance could not cover, and the booking they are owed on.
     pub unpaid_overstay: i64,
     pub unpaid_booking: Option<usize>,
@@ -178,6 +180,15 @@ pub struct Movement {
     pub cash_value_fen: i64,
 }
 
+/// A help request between residents; its minutes are held from the requester until it ends.
+#[derive(Debug, Clone)]
+pub struct Help {
+    pub id: String,
+    pub requester: usize,
+    pub helper: Option<usize>,
+    pub minutes: i64,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct World {
     pub district_id: String,
@@ -196,6 +207,7 @@ pub struct World {
     /// Redemptions, by the merchant's community.
     pub redemptions: Vec<Movement>,
     pub activities: Vec<Activity>,
+    pub help: Vec<Help>,
     pub lots: Vec<Lot>,
     pub bookings: Vec<Booking>,
     pub parking_spent: Vec<ParkingCharge>,

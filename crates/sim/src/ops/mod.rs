@@ -2,6 +2,7 @@
 //! date with what the answer must have changed.
 
 mod demands;
+pub(crate) mod help;
 mod parking;
 mod people;
 mod redemptions;

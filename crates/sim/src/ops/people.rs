@@ -39,6 +39,7 @@ impl Sim {
             points: 0,
             held: 0,
             time_credits: 0,
+            time_credits_held: 0,
             unpaid_overstay: 0,
             unpaid_booking: None,
         });
