@@ -58,6 +58,9 @@ enum Command {
         /// Simulate this many days instead of the profile's.
         #[arg(long)]
         days: Option<i64>,
+        /// The first simulated day (Beijing), e.g. 2026-12-20, instead of 2026-01-01.
+        #[arg(long)]
+        start: Option<chrono::NaiveDate>,
         /// A fresh database (default: a new SQLite file under data/).
         #[arg(long)]
         database_url: Option<String>,
@@ -152,6 +155,7 @@ pub fn main() -> ExitCode {
                 profile,
                 seed,
                 days,
+                start,
                 database_url,
                 redis_url,
                 report,
@@ -160,6 +164,7 @@ pub fn main() -> ExitCode {
                     profile,
                     seed,
                     days,
+                    start,
                     database_url,
                     redis_url,
                     report,

@@ -19,6 +19,8 @@ pub struct SimArgs {
     pub profile: String,
     pub seed: u64,
     pub days: Option<i64>,
+    /// The first simulated day (Beijing) instead of the profile's.
+    pub start: Option<chrono::NaiveDate>,
     pub database_url: Option<String>,
     pub redis_url: Option<String>,
     pub report: String,
@@ -98,7 +100,13 @@ pub async fn simulate(settings: Settings, args: SimArgs) -> anyhow::Result<bool>
     if let Some(days) = args.days {
         profile.days = days.clamp(1, 3660);
     }
-    let settings = settings_for(settings, &args).await?;
+    if let Some(day) = args.start {
+        profile.start = platform::clock::local_day_start(
+            day.and_time(chrono::NaiveTime::MIN).and_utc() + chrono::Duration::hours(12),
+        );
+    }
+    let mut settings = settings_for(settings, &args).await?;
+    settings.ledger.points_expire_years_after = profile.points_expire_years_after;
     let district_id = bootstrap(&settings, profile.start).await?;
     let clock = linli_sim::clock(&profile);
     let app = Application::build_with_clock(settings.clone(), clock.clone()).await?;
@@ -139,11 +147,16 @@ pub async fn simulate(settings: Settings, args: SimArgs) -> anyhow::Result<bool>
     Ok(outcome.passed)
 }
 
-/// A round of the server's real jobs, for the simulator to run at each simulated hour.
+/// A round of the server's real jobs, for the simulator to run at each simulated hour; it
+/// answers the points the round expired (the simulator runs rounds until none are left).
 fn jobs_of(state: AppState) -> linli_sim::Jobs {
     Box::new(move || {
         let state = state.clone();
-        Box::pin(async move { crate::jobs::run_once(&state).await.map(|_| ()) })
+        Box::pin(async move {
+            crate::jobs::run_once(&state)
+                .await
+                .map(|round| round.points_expired)
+        })
     })
 }
 

@@ -66,8 +66,9 @@ pub enum Event {
     },
 }
 
-/// Runs the server's background jobs once, at the clock's current time.
-pub type Jobs = Box<dyn Fn() -> BoxFuture<'static, anyhow::Result<()>> + Send + Sync>;
+/// Runs the server's background jobs once, at the clock's current time; answers the points
+/// the round expired.
+pub type Jobs = Box<dyn Fn() -> BoxFuture<'static, anyhow::Result<i64>> + Send + Sync>;
 
 pub struct Sim {
     pub profile: Profile,
@@ -106,11 +107,12 @@ impl Sim {
         self.clock.now()
     }
 
-    /// Schedules `event` at `at` (whole seconds); events past the run's end are dropped,
-    /// except the final checks.
+    /// Schedules `event` at `at` (whole seconds); the run is `[start, end)`: events from its
+    /// end on are dropped, except the last job round and the final checks.
     pub fn at(&mut self, at: DateTime<Utc>, event: Event) {
         let at = DateTime::from_timestamp(at.timestamp(), 0).unwrap_or(at);
-        if at > self.end && !matches!(event, Event::MonthEnd { .. }) {
+        let keep_at_end = matches!(event, Event::MonthEnd { .. } | Event::JobTick);
+        if at > self.end || (at == self.end && !keep_at_end) {
             return;
         }
         self.scheduled += 1;
@@ -266,15 +268,23 @@ impl Sim {
     }
 
     async fn job_tick(&mut self) -> anyhow::Result<()> {
-        let started = std::time::Instant::now();
-        (self.jobs)().await?;
-        let micros = started.elapsed().as_micros();
-        self.job_rounds
-            .push(u64::try_from(micros).unwrap_or(u64::MAX));
+        // Expiry works through its lots in batches: rounds follow at once while one expired
+        // something, as the truth expires every available point at its moment at once.
+        loop {
+            let started = std::time::Instant::now();
+            let expired = (self.jobs)().await?;
+            let micros = started.elapsed().as_micros();
+            self.job_rounds
+                .push(u64::try_from(micros).unwrap_or(u64::MAX));
+            if expired == 0 {
+                break;
+            }
+        }
         let now = self.now();
         self.close_unrated(now);
         self.lapse_reservations(now);
         self.charge_no_shows(now);
+        self.expire_points(now);
         Ok(())
     }
 }

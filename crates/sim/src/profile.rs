@@ -38,6 +38,10 @@ pub struct Profile {
     pub help_requests_per_resident_year: f64,
     /// Time-credit gifts to family a resident makes per year (when they have credits).
     pub gifts_per_resident_year: f64,
+    /// The server's `ledger.points_expire_years_after` for the run: 0, so the points earned
+    /// in a year expire at its end (the year's last moment; a month started in late December
+    /// crosses it).
+    pub points_expire_years_after: i32,
     /// Each community budget's allocation: far more than the run's awards and settlements.
     pub community_budget: i64,
     /// Communities whose dashboard figures are checked besides the district and streets.
@@ -76,6 +80,7 @@ impl Profile {
             bookings_per_resident_year: 12.0,
             help_requests_per_resident_year: 12.0,
             gifts_per_resident_year: 6.0,
+            points_expire_years_after: 0,
             community_budget: 1_000_000,
             sampled_communities: 3,
             sampled_wallets: 30,
@@ -105,6 +110,7 @@ impl Profile {
             bookings_per_resident_year: 3.0,
             help_requests_per_resident_year: 2.0,
             gifts_per_resident_year: 1.0,
+            points_expire_years_after: 0,
             community_budget: 100_000_000,
             sampled_communities: 5,
             sampled_wallets: 200,
@@ -125,6 +131,18 @@ impl Profile {
             days,
             ..Self::demo_month()
         }
+    }
+
+    /// When the points earned in the run's first year expire: the Beijing new year
+    /// `points_expire_years_after` years after that year's end.
+    pub fn points_expire_at(&self) -> DateTime<Utc> {
+        use chrono::Datelike;
+        let beijing = chrono::Duration::hours(8);
+        let year = (self.start + beijing).year() + 1 + self.points_expire_years_after;
+        let new_year = chrono::NaiveDate::from_ymd_opt(year, 1, 1)
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|t| t.and_utc() - beijing);
+        new_year.unwrap_or(self.start)
     }
 
     pub fn named(name: &str) -> Option<Self> {
@@ -164,6 +182,17 @@ mod tests {
         );
         let offers: usize = (0..year.merchants).map(|m| year.offers_of(m)).sum();
         assert_eq!((year.merchants, offers), (606, 647));
+    }
+
+    #[test]
+    fn the_years_points_expire_at_its_end_and_the_months_never() {
+        let year = Profile::pingcheng_year();
+        assert_eq!(
+            year.points_expire_at(),
+            year.start + chrono::Duration::days(365)
+        );
+        let month = Profile::demo_month();
+        assert!(month.points_expire_at() > month.start + chrono::Duration::days(month.days));
     }
 
     #[test]

@@ -112,6 +112,11 @@ pub fn dashboard(world: &World, scope: Scope, window: Window) -> BTreeMap<String
         .iter()
         .filter(|m| in_scope(m.community) && period(m.at));
     count("points.issued", issued.map(|m| m.points).sum());
+    let expired = world
+        .expired
+        .iter()
+        .filter(|m| in_scope(m.community) && period(m.at));
+    count("points.expired", expired.map(|m| m.points).sum());
     let redeemed: Vec<_> = world
         .redemptions
         .iter()

@@ -208,6 +208,10 @@ pub struct World {
     pub redemptions: Vec<Movement>,
     pub activities: Vec<Activity>,
     pub help: Vec<Help>,
+    /// Points expired from residents' wallets, by their community.
+    pub expired: Vec<Movement>,
+    /// Whether the run's points have reached their expiry moment.
+    pub points_expired: bool,
     pub lots: Vec<Lot>,
     pub bookings: Vec<Booking>,
     pub parking_spent: Vec<ParkingCharge>,

@@ -8,9 +8,9 @@ use linli_tests::{expect_json, fresh_database_url, isolate, redis_url, test_sett
 use reqwest::StatusCode;
 use std::collections::HashMap;
 
-/// Runs `days` of `demo-month` with `seed` on a fresh database: (passed, the report's
-/// figure rows).
-async fn simulate(seed: u64, days: i64) -> (bool, Vec<String>) {
+/// Runs `days` of `demo-month` with `seed` (from the Beijing day `start`, by default the
+/// profile's) on a fresh database: (passed, the report's figure rows).
+async fn simulate(seed: u64, days: i64, start: Option<&str>) -> (bool, Vec<String>) {
     let mut settings = test_settings();
     isolate(&mut settings).await;
     let report = std::env::temp_dir().join(format!("linli-sim-{}.md", uuid::Uuid::now_v7()));
@@ -18,6 +18,7 @@ async fn simulate(seed: u64, days: i64) -> (bool, Vec<String>) {
         profile: "demo-month".to_owned(),
         seed,
         days: Some(days),
+        start: start.map(|d| d.parse().expect("a date")),
         database_url: Some(settings.database.url.expose().to_owned()),
         redis_url: settings.redis.url.as_ref().map(|u| u.expose().to_owned()),
         report: report.display().to_string(),
@@ -38,7 +39,7 @@ async fn simulate(seed: u64, days: i64) -> (bool, Vec<String>) {
 
 #[tokio::test]
 async fn a_simulated_week_matches_its_truth_and_repeats_itself() {
-    let (passed, figures) = simulate(7, 7).await;
+    let (passed, figures) = simulate(7, 7, None).await;
     assert!(
         passed,
         "{}",
@@ -53,11 +54,36 @@ async fn a_simulated_week_matches_its_truth_and_repeats_itself() {
     assert!(figures
         .iter()
         .any(|r| r.contains("| demands.total | ") && !r.contains("| 0 | 0 |")));
-    let (again, same) = simulate(7, 7).await;
+    let (again, same) = simulate(7, 7, None).await;
     assert!(again);
     assert_eq!(figures, same, "the same seed gave other figures");
-    let (_, other) = simulate(8, 7).await;
+    let (_, other) = simulate(8, 7, None).await;
     assert_ne!(figures, other, "another seed gave the same figures");
+}
+
+#[tokio::test]
+async fn the_years_points_expire_at_its_end_as_the_truth_says() {
+    // Points expire at the end of the year they were earned in (the run's rule): a week from
+    // 2026-12-28 crosses it.
+    let (passed, figures) = simulate(5, 7, Some("2026-12-28")).await;
+    let differing: Vec<&String> = figures.iter().filter(|r| r.contains("≠")).collect();
+    assert!(passed, "{differing:?}");
+    let expired = |scope: &str| {
+        figures
+            .iter()
+            .find(|r| {
+                r.starts_with("| whole run |")
+                    && r.contains(scope)
+                    && r.contains("| points.expired |")
+            })
+            .cloned()
+            .unwrap_or_default()
+    };
+    let district = expired("| district |");
+    assert!(
+        !district.is_empty() && !district.contains("| 0 | 0 |"),
+        "{district}"
+    );
 }
 
 /// The demo street's figures over the last 60 days, as its staff see them: (residents,

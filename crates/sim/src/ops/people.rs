@@ -3,6 +3,7 @@
 
 use crate::engine::Sim;
 use crate::world::{Movement, Resident};
+use chrono::{DateTime, Utc};
 use rand::Rng;
 use reqwest::Method;
 use serde_json::json;
@@ -95,6 +96,32 @@ impl Sim {
             cash_value_fen: 0,
         });
         Ok(())
+    }
+
+    /// What the expiry job does once the moment the run's points expire has come: every
+    /// point not held leaves each wallet (all of them were earned in the run's first year;
+    /// held points wait for their hold to end).
+    pub(crate) fn expire_points(&mut self, now: DateTime<Utc>) {
+        if self.world.points_expired || now < self.profile.points_expire_at() {
+            return;
+        }
+        self.world.points_expired = true;
+        for r in 0..self.world.residents.len() {
+            let resident = &mut self.world.residents[r];
+            let amount = resident.available();
+            if amount <= 0 {
+                continue;
+            }
+            resident.points -= amount;
+            if let Some(community) = resident.community {
+                self.world.expired.push(Movement {
+                    at: now,
+                    community,
+                    points: amount,
+                    cash_value_fen: 0,
+                });
+            }
+        }
     }
 
     /// The session of resident `r`, refreshed: their token.
