@@ -33,8 +33,19 @@ pub fn next_month(t: DateTime<Utc>) -> DateTime<Utc> {
         .map_or(t, |d| d - platform::clock::CHINA_OFFSET)
 }
 
+/// The value at a dotted path; in an array, a key picks the element naming it (e.g.
+/// `care.by_colour.red.count` is the count of the element whose colour is `red`).
 fn lookup<'a>(body: &'a Value, path: &str) -> &'a Value {
-    path.split('.').fold(body, |v, key| &v[key])
+    path.split('.').fold(body, |v, key| match v.as_array() {
+        Some(items) => items
+            .iter()
+            .find(|item| {
+                item.as_object()
+                    .is_some_and(|o| o.values().any(|x| x == key))
+            })
+            .unwrap_or(&Value::Null),
+        None => &v[key],
+    })
 }
 
 /// Equal counts; reals equal to a relative 1e-9 (they are ratios of the same integers).

@@ -38,6 +38,8 @@ pub struct Profile {
     pub help_requests_per_resident_year: f64,
     /// Time-credit gifts to family a resident makes per year (when they have credits).
     pub gifts_per_resident_year: f64,
+    /// Residents each community registers for targeted care at the start.
+    pub care_recipients_per_community: usize,
     /// The server's `ledger.points_expire_years_after` for the run: 0, so the points earned
     /// in a year expire at its end (the year's last moment; a month started in late December
     /// crosses it).
@@ -80,6 +82,7 @@ impl Profile {
             bookings_per_resident_year: 12.0,
             help_requests_per_resident_year: 12.0,
             gifts_per_resident_year: 6.0,
+            care_recipients_per_community: 8,
             points_expire_years_after: 0,
             community_budget: 1_000_000,
             sampled_communities: 3,
@@ -110,6 +113,7 @@ impl Profile {
             bookings_per_resident_year: 3.0,
             help_requests_per_resident_year: 2.0,
             gifts_per_resident_year: 1.0,
+            care_recipients_per_community: 40,
             points_expire_years_after: 0,
             community_budget: 100_000_000,
             sampled_communities: 5,

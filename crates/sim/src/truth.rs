@@ -163,6 +163,7 @@ pub fn dashboard(world: &World, scope: Scope, window: Window) -> BTreeMap<String
     let mut figures = demands(world, scope, window);
     figures.extend(out);
     figures.extend(parking);
+    care(world, scope, window.now, &mut figures);
     figures
 }
 
@@ -295,6 +296,35 @@ pub fn demands(world: &World, scope: Scope, window: Window) -> BTreeMap<String, 
         out.insert(key.to_owned(), value);
     }
     out
+}
+
+/// The care figures at `now` (they are not of a period): recipients, by colour, and those
+/// whose next visit has fallen due (the last visit, or the registration, plus the colour's
+/// interval, at or before now).
+fn care(world: &World, scope: Scope, now: DateTime<Utc>, out: &mut BTreeMap<String, Truth>) {
+    let recipients: Vec<_> = world
+        .care
+        .iter()
+        .filter(|r| scope.covers(world, Some(r.community)))
+        .collect();
+    let total = recipients.len() as i64;
+    let overdue = recipients
+        .iter()
+        .filter(|r| {
+            let every = crate::ops::care::COLOURS[r.colour].1;
+            r.last_visit.unwrap_or(r.consent_at) + chrono::Duration::days(every) <= now
+        })
+        .count() as i64;
+    out.insert("care.recipients".to_owned(), Truth::Count(total));
+    out.insert("care.visits_overdue".to_owned(), Truth::Count(overdue));
+    out.insert(
+        "care.visits_on_time_rate".to_owned(),
+        Truth::Real(ratio(total - overdue, total)),
+    );
+    for (i, (colour, _, _)) in crate::ops::care::COLOURS.iter().enumerate() {
+        let n = recipients.iter().filter(|r| r.colour == i).count() as i64;
+        out.insert(format!("care.by_colour.{colour}.count"), Truth::Count(n));
+    }
 }
 
 #[cfg(test)]

@@ -180,6 +180,17 @@ pub struct Movement {
     pub cash_value_fen: i64,
 }
 
+/// A resident registered for targeted care (五色图).
+#[derive(Debug, Clone)]
+pub struct CareRecipient {
+    pub id: String,
+    pub community: usize,
+    /// Index into `ops::care::COLOURS`.
+    pub colour: usize,
+    pub consent_at: DateTime<Utc>,
+    pub last_visit: Option<DateTime<Utc>>,
+}
+
 /// A help request between residents; its minutes are held from the requester until it ends.
 #[derive(Debug, Clone)]
 pub struct Help {
@@ -208,6 +219,7 @@ pub struct World {
     pub redemptions: Vec<Movement>,
     pub activities: Vec<Activity>,
     pub help: Vec<Help>,
+    pub care: Vec<CareRecipient>,
     /// Points expired from residents' wallets, by their community.
     pub expired: Vec<Movement>,
     /// Whether the run's points have reached their expiry moment.

@@ -1,6 +1,7 @@
 //! What the simulated people do, each through the public API, each keeping the truth up to
 //! date with what the answer must have changed.
 
+pub(crate) mod care;
 mod demands;
 pub(crate) mod help;
 mod parking;

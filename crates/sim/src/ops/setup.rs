@@ -74,6 +74,9 @@ impl Sim {
             }
         }
         self.categories().await?;
+        for c in 0..self.world.communities.len() {
+            self.register_care(c).await?;
+        }
         for m in 0..self.profile.merchants {
             self.merchant(m).await?;
         }
