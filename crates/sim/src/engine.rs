@@ -58,6 +58,8 @@ pub enum Event {
         entry: bool,
     },
     Visit(usize),
+    OrderHome(usize),
+    HomeOrder(usize, crate::ops::home_services::OrderStep),
     AskHelp(usize),
     HelpAction(usize, crate::ops::help::HelpStep),
     Gift(usize),
@@ -195,9 +197,11 @@ impl Sim {
         let bookings = self.poisson(per_year(self.profile.bookings_per_resident_year));
         let help = self.poisson(per_year(self.profile.help_requests_per_resident_year));
         let gifts = self.poisson(per_year(self.profile.gifts_per_resident_year));
+        let home = self.poisson(per_year(self.profile.home_orders_per_resident_year));
         for (times, event) in [
             (help, Event::AskHelp(resident)),
             (gifts, Event::Gift(resident)),
+            (home, Event::OrderHome(resident)),
             (bookings, Event::Book(resident)),
             (demands, Event::Submit(resident)),
             (awards, Event::Award(resident)),
@@ -262,6 +266,8 @@ impl Sim {
             Event::CancelBooking(b) => self.cancel_booking(b).await,
             Event::Gate { booking, entry } => self.gate(booking, entry).await,
             Event::Visit(i) => self.visit(i).await,
+            Event::OrderHome(r) => self.order_home_service(r).await,
+            Event::HomeOrder(o, step) => self.home_order_step(o, step).await,
             Event::AskHelp(r) => self.ask_help(r).await,
             Event::HelpAction(h, step) => self.help_step(h, step).await,
             Event::Gift(r) => self.gift(r).await,

@@ -38,6 +38,8 @@ pub struct Profile {
     pub help_requests_per_resident_year: f64,
     /// Time-credit gifts to family a resident makes per year (when they have credits).
     pub gifts_per_resident_year: f64,
+    /// Home-service orders a resident places per year (when they can pay).
+    pub home_orders_per_resident_year: f64,
     /// Residents each community registers for targeted care at the start.
     pub care_recipients_per_community: usize,
     /// The server's `ledger.points_expire_years_after` for the run: 0, so the points earned
@@ -82,6 +84,7 @@ impl Profile {
             bookings_per_resident_year: 12.0,
             help_requests_per_resident_year: 12.0,
             gifts_per_resident_year: 6.0,
+            home_orders_per_resident_year: 6.0,
             care_recipients_per_community: 8,
             points_expire_years_after: 0,
             community_budget: 1_000_000,
@@ -113,6 +116,7 @@ impl Profile {
             bookings_per_resident_year: 3.0,
             help_requests_per_resident_year: 2.0,
             gifts_per_resident_year: 1.0,
+            home_orders_per_resident_year: 1.0,
             care_recipients_per_community: 40,
             points_expire_years_after: 0,
             community_budget: 100_000_000,
@@ -140,13 +144,19 @@ impl Profile {
     /// When the points earned in the run's first year expire: the Beijing new year
     /// `points_expire_years_after` years after that year's end.
     pub fn points_expire_at(&self) -> DateTime<Utc> {
+        self.expiry_of(self.start)
+    }
+
+    /// When points earned at `earned` expire: the Beijing new year
+    /// `points_expire_years_after` years after the end of the year they were earned in.
+    pub fn expiry_of(&self, earned: DateTime<Utc>) -> DateTime<Utc> {
         use chrono::Datelike;
         let beijing = chrono::Duration::hours(8);
-        let year = (self.start + beijing).year() + 1 + self.points_expire_years_after;
+        let year = (earned + beijing).year() + 1 + self.points_expire_years_after;
         let new_year = chrono::NaiveDate::from_ymd_opt(year, 1, 1)
             .and_then(|d| d.and_hms_opt(0, 0, 0))
             .map(|t| t.and_utc() - beijing);
-        new_year.unwrap_or(self.start)
+        new_year.unwrap_or(earned)
     }
 
     pub fn named(name: &str) -> Option<Self> {

@@ -98,14 +98,18 @@ pub fn dashboard(world: &World, scope: Scope, window: Window) -> BTreeMap<String
             .filter(|m| in_scope(m.community))
             .count() as i64,
     );
-    count(
-        "offers_published",
-        world
-            .offers
-            .iter()
-            .filter(|o| in_scope(world.merchants[o.merchant].community))
-            .count() as i64,
-    );
+    // The merchants' services, and the home services of those that are also partners.
+    let services = world
+        .offers
+        .iter()
+        .filter(|o| in_scope(world.merchants[o.merchant].community))
+        .count();
+    let home_services = world
+        .home_services
+        .iter()
+        .filter(|h| in_scope(world.merchants[h.merchant].community))
+        .count();
+    count("offers_published", (services + home_services) as i64);
     let period = |at: DateTime<Utc>| at >= window.from && at < window.to;
     let issued = world
         .awards
@@ -164,6 +168,7 @@ pub fn dashboard(world: &World, scope: Scope, window: Window) -> BTreeMap<String
     figures.extend(out);
     figures.extend(parking);
     care(world, scope, window.now, &mut figures);
+    home_orders(world, scope, &mut figures);
     figures
 }
 
@@ -325,6 +330,37 @@ fn care(world: &World, scope: Scope, now: DateTime<Utc>, out: &mut BTreeMap<Stri
         let n = recipients.iter().filter(|r| r.colour == i).count() as i64;
         out.insert(format!("care.by_colour.{colour}.count"), Truth::Count(n));
     }
+}
+
+/// The home-service order figures (of every order so far, by the orderer's community).
+fn home_orders(world: &World, scope: Scope, out: &mut BTreeMap<String, Truth>) {
+    use crate::world::OrderStatus;
+    let orders: Vec<_> = world
+        .home_orders
+        .iter()
+        .filter(|o| scope.covers(world, Some(o.community)))
+        .collect();
+    let key = "care.home_service_orders";
+    out.insert(format!("{key}.total"), Truth::Count(orders.len() as i64));
+    for status in OrderStatus::ALL {
+        let n = orders.iter().filter(|o| o.status == status).count() as i64;
+        out.insert(
+            format!("{key}.by_status.{}.count", status.as_str()),
+            Truth::Count(n),
+        );
+    }
+    let ratings: Vec<i64> = orders.iter().filter_map(|o| o.rating).collect();
+    let rated = ratings.len() as i64;
+    let satisfied = ratings.iter().filter(|&&r| r >= 4).count() as i64;
+    out.insert(format!("{key}.rated"), Truth::Count(rated));
+    out.insert(
+        format!("{key}.mean_rating"),
+        Truth::Real(ratio(ratings.iter().sum(), rated)),
+    );
+    out.insert(
+        format!("{key}.satisfaction_rate"),
+        Truth::Real(ratio(satisfied, rated)),
+    );
 }
 
 #[cfg(test)]

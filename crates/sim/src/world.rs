@@ -38,11 +38,49 @@ pub struct Resident {
     /// Overstay points their balance could not cover, and the booking they are owed on.
     pub unpaid_overstay: i64,
     pub unpaid_booking: Option<usize>,
+    /// The wallet's points by lot, as the ledger keeps them: (expires at, remaining), in
+    /// order of expiry; spending takes the oldest first.
+    pub lots: Vec<(DateTime<Utc>, i64)>,
 }
 
 impl Resident {
     pub fn available(&self) -> i64 {
         self.points - self.held
+    }
+
+    /// Points earned, in a lot that expires at `expires_at`.
+    pub fn earn(&mut self, points: i64, expires_at: DateTime<Utc>) {
+        self.points += points;
+        match self.lots.last_mut() {
+            Some((at, remaining)) if *at == expires_at => *remaining += points,
+            _ => self.lots.push((expires_at, points)),
+        }
+    }
+
+    /// Points spent (a capture, a charge): from the oldest lots.
+    pub fn spend(&mut self, points: i64) {
+        self.points -= points;
+        let mut left = points;
+        for (_, remaining) in &mut self.lots {
+            let taken = left.min(*remaining);
+            *remaining -= taken;
+            left -= taken;
+        }
+        self.lots.retain(|(_, remaining)| *remaining > 0);
+    }
+
+    /// What the expiry job takes at `now`: what is left of the lots due, as far as the points
+    /// are not held. Answers the points expired.
+    pub fn expire(&mut self, now: DateTime<Utc>) -> i64 {
+        let due: i64 = self
+            .lots
+            .iter()
+            .filter(|(at, _)| *at <= now)
+            .map(|(_, remaining)| remaining)
+            .sum();
+        let amount = due.min(self.available()).max(0);
+        self.spend(amount);
+        amount
     }
 }
 
@@ -191,6 +229,68 @@ pub struct CareRecipient {
     pub last_visit: Option<DateTime<Utc>>,
 }
 
+/// A partner's home service and the worker it dispatches.
+#[derive(Debug, Clone)]
+pub struct HomeService {
+    pub merchant: usize,
+    pub offer_id: String,
+    pub worker_id: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderStatus {
+    Requested,
+    Dispatched,
+    Completed,
+    Confirmed,
+    Cancelled,
+}
+
+impl OrderStatus {
+    pub const ALL: [Self; 5] = [
+        Self::Requested,
+        Self::Dispatched,
+        Self::Completed,
+        Self::Confirmed,
+        Self::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Requested => "requested",
+            Self::Dispatched => "dispatched",
+            Self::Completed => "completed",
+            Self::Confirmed => "confirmed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// A resident's home-service order.
+#[derive(Debug, Clone)]
+pub struct HomeOrder {
+    pub id: String,
+    pub resident: usize,
+    pub community: usize,
+    pub service: usize,
+    /// Paid in time credits (else in points).
+    pub in_credits: bool,
+    pub status: OrderStatus,
+    pub rating: Option<i64>,
+}
+
+impl HomeOrder {
+    /// The price held and paid: points or minutes of time credits.
+    pub fn price(&self) -> i64 {
+        use crate::ops::home_services::{POINTS_PRICE, TIME_CREDITS_PRICE};
+        if self.in_credits {
+            TIME_CREDITS_PRICE
+        } else {
+            POINTS_PRICE
+        }
+    }
+}
+
 /// A help request between residents; its minutes are held from the requester until it ends.
 #[derive(Debug, Clone)]
 pub struct Help {
@@ -220,10 +320,10 @@ pub struct World {
     pub activities: Vec<Activity>,
     pub help: Vec<Help>,
     pub care: Vec<CareRecipient>,
+    pub home_services: Vec<HomeService>,
+    pub home_orders: Vec<HomeOrder>,
     /// Points expired from residents' wallets, by their community.
     pub expired: Vec<Movement>,
-    /// Whether the run's points have reached their expiry moment.
-    pub points_expired: bool,
     pub lots: Vec<Lot>,
     pub bookings: Vec<Booking>,
     pub parking_spent: Vec<ParkingCharge>,

@@ -4,6 +4,7 @@
 pub(crate) mod care;
 mod demands;
 pub(crate) mod help;
+pub(crate) mod home_services;
 mod parking;
 mod people;
 mod redemptions;

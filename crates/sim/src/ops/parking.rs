@@ -258,7 +258,7 @@ impl Sim {
         };
         let resident = &mut self.world.residents[booking.resident];
         let paid = overstay.min((resident.available() + booking.held - charged).max(0));
-        resident.points -= charged + paid;
+        resident.spend(charged + paid);
         resident.held -= booking.held;
         resident.unpaid_overstay += overstay - paid;
         resident.unpaid_booking = (overstay > paid).then_some(b).or(resident.unpaid_booking);
@@ -294,7 +294,7 @@ impl Sim {
             .await;
         if self.client.expect("parking.pay", &answer, 200, None) {
             let resident = &mut self.world.residents[r];
-            resident.points -= owed;
+            resident.spend(owed);
             resident.unpaid_overstay = 0;
             resident.unpaid_booking = None;
             let street = self.world.lots[self.world.bookings[b].lot].street;
@@ -319,7 +319,7 @@ impl Sim {
             }
             let charge = (NO_SHOW_UNITS * unit_points()).min(booking.held);
             let resident = &mut self.world.residents[booking.resident];
-            resident.points -= charge;
+            resident.spend(charge);
             resident.held -= booking.held;
             self.world.bookings[b].status = BookingStatus::NoShow;
             let street = self.world.lots[booking.lot].street;

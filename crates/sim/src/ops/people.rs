@@ -43,6 +43,7 @@ impl Sim {
             time_credits_held: 0,
             unpaid_overstay: 0,
             unpaid_booking: None,
+            lots: Vec::new(),
         });
         self.world.registered += 1;
         self.plan_resident(self.world.residents.len() - 1);
@@ -88,7 +89,8 @@ impl Sim {
                 .await;
             self.client.expect("points.award", &answer, 201, None);
         }
-        self.world.residents[r].points += points;
+        let expires_at = self.profile.expiry_of(self.now());
+        self.world.residents[r].earn(points, expires_at);
         self.world.awards.push(Movement {
             at: self.now(),
             community,
@@ -98,22 +100,15 @@ impl Sim {
         Ok(())
     }
 
-    /// What the expiry job does once the moment the run's points expire has come: every
-    /// point not held leaves each wallet (all of them were earned in the run's first year;
-    /// held points wait for their hold to end).
+    /// What the expiry job does at each round: what is left of the lots due leaves each
+    /// wallet, as far as it is not held (held points wait for their hold to end).
     pub(crate) fn expire_points(&mut self, now: DateTime<Utc>) {
-        if self.world.points_expired || now < self.profile.points_expire_at() {
+        if now < self.profile.points_expire_at() {
             return;
         }
-        self.world.points_expired = true;
         for r in 0..self.world.residents.len() {
-            let resident = &mut self.world.residents[r];
-            let amount = resident.available();
-            if amount <= 0 {
-                continue;
-            }
-            resident.points -= amount;
-            if let Some(community) = resident.community {
+            let amount = self.world.residents[r].expire(now);
+            if let (true, Some(community)) = (amount > 0, self.world.residents[r].community) {
                 self.world.expired.push(Movement {
                     at: now,
                     community,

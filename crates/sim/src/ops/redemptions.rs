@@ -135,7 +135,7 @@ impl Sim {
         if statuses.contains(&200) {
             let offer = self.world.offers[o].clone();
             let resident = &mut self.world.residents[r];
-            resident.points -= offer.points_price;
+            resident.spend(offer.points_price);
             resident.held -= offer.points_price;
             self.world.reservations[x].status = ReservationStatus::Redeemed;
             self.world.redemptions.push(Movement {

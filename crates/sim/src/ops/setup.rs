@@ -80,6 +80,10 @@ impl Sim {
         for m in 0..self.profile.merchants {
             self.merchant(m).await?;
         }
+        // The first merchant of each community is also its home-service partner.
+        for m in 0..self.world.communities.len().min(self.world.merchants.len()) {
+            self.open_home_service(m).await?;
+        }
         self.setup_lots().await
     }
 
@@ -256,6 +260,7 @@ impl Sim {
             time_credits_held: 0,
             unpaid_overstay: 0,
             unpaid_booking: None,
+            lots: Vec::new(),
         });
         self.world.merchants.push(Merchant {
             id: id.clone(),

@@ -225,9 +225,10 @@ impl Sim {
             .collect();
         for (attendee, &m) in activity.attendees.iter().zip(&minutes) {
             let points = activity.points_per_hour * m / 60;
+            let expires_at = self.profile.expiry_of(now);
             let resident = &mut self.world.residents[attendee.resident];
             resident.time_credits += m;
-            resident.points += points;
+            resident.earn(points, expires_at);
             if points > 0 {
                 self.world.awards.push(Movement {
                     at: now,
