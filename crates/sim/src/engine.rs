@@ -58,6 +58,11 @@ pub enum Event {
         entry: bool,
     },
     Visit(usize),
+    RaiseNeed(usize),
+    ProposeProject(usize),
+    ProjectStep(usize, crate::ops::partners::ProjectStep),
+    RaiseProblem(usize),
+    ResolveProblem(usize),
     OrderHome(usize),
     HomeOrder(usize, crate::ops::home_services::OrderStep),
     AskHelp(usize),
@@ -165,6 +170,7 @@ impl Sim {
             self.at(at, Event::Register(n));
         }
         self.plan_activities();
+        self.plan_lists();
         for hour in 1..=days * 24 {
             self.at(start + Duration::hours(hour), Event::JobTick);
         }
@@ -266,6 +272,11 @@ impl Sim {
             Event::CancelBooking(b) => self.cancel_booking(b).await,
             Event::Gate { booking, entry } => self.gate(booking, entry).await,
             Event::Visit(i) => self.visit(i).await,
+            Event::RaiseNeed(c) => self.raise_need(c).await,
+            Event::ProposeProject(n) => self.propose_project(n).await,
+            Event::ProjectStep(p, step) => self.project_step(p, step).await,
+            Event::RaiseProblem(c) => self.raise_problem(c).await,
+            Event::ResolveProblem(i) => self.resolve_problem(i).await,
             Event::OrderHome(r) => self.order_home_service(r).await,
             Event::HomeOrder(o, step) => self.home_order_step(o, step).await,
             Event::AskHelp(r) => self.ask_help(r).await,

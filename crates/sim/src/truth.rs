@@ -90,14 +90,28 @@ pub fn dashboard(world: &World, scope: Scope, window: Window) -> BTreeMap<String
         "points.circulating",
         residents.iter().map(|r| r.points).sum(),
     );
-    count(
-        "merchants_active",
+    let merchants = world
+        .merchants
+        .iter()
+        .filter(|m| in_scope(m.community))
+        .count() as i64;
+    let partners = |kind: &str| {
         world
-            .merchants
+            .partners
             .iter()
-            .filter(|m| in_scope(m.community))
-            .count() as i64,
-    );
+            .filter(|p| p.kind == kind && in_scope(p.community))
+            .count() as i64
+    };
+    let others: i64 = crate::ops::partners::KINDS
+        .iter()
+        .map(|k| partners(k))
+        .sum();
+    // Every active partner is in the merchants' table, whatever its kind.
+    count("merchants_active", merchants + others);
+    count("partners.by_kind.enterprise.active", merchants);
+    for kind in crate::ops::partners::KINDS {
+        count(&format!("partners.by_kind.{kind}.active"), partners(kind));
+    }
     // The merchants' services, and the home services of those that are also partners.
     let services = world
         .offers
@@ -169,6 +183,7 @@ pub fn dashboard(world: &World, scope: Scope, window: Window) -> BTreeMap<String
     figures.extend(parking);
     care(world, scope, window.now, &mut figures);
     home_orders(world, scope, &mut figures);
+    lists(world, scope, &mut figures);
     figures
 }
 
@@ -360,6 +375,54 @@ fn home_orders(world: &World, scope: Scope, out: &mut BTreeMap<String, Truth>) {
     out.insert(
         format!("{key}.satisfaction_rate"),
         Truth::Real(ratio(satisfied, rated)),
+    );
+}
+
+/// The partner scheme's lists and projects (of all time, by community).
+fn lists(world: &World, scope: Scope, out: &mut BTreeMap<String, Truth>) {
+    use crate::world::{NeedStatus, ProjectStatus};
+    let needs = |status: NeedStatus| {
+        world
+            .needs
+            .iter()
+            .filter(|n| n.status == status && scope.covers(world, Some(n.community)))
+            .count() as i64
+    };
+    out.insert(
+        "partners.needs_open".to_owned(),
+        Truth::Count(needs(NeedStatus::Open)),
+    );
+    out.insert(
+        "partners.needs_matched".to_owned(),
+        Truth::Count(needs(NeedStatus::Matched)),
+    );
+    out.insert(
+        "partners.needs_met".to_owned(),
+        Truth::Count(needs(NeedStatus::Met)),
+    );
+    let problems = world
+        .problems
+        .iter()
+        .filter(|(_, c, resolved)| !resolved && scope.covers(world, Some(*c)))
+        .count() as i64;
+    out.insert("partners.problems_open".to_owned(), Truth::Count(problems));
+    let running: Vec<_> = world
+        .projects
+        .iter()
+        .filter(|p| {
+            p.status == ProjectStatus::Running
+                && scope.covers(world, Some(world.partners[p.partner].community))
+        })
+        .collect();
+    out.insert(
+        "partners.projects_running".to_owned(),
+        Truth::Count(running.len() as i64),
+    );
+    let latest: Vec<f64> = running.iter().filter_map(|p| p.latest).collect();
+    let mean = (!latest.is_empty()).then(|| latest.iter().sum::<f64>() / latest.len() as f64);
+    out.insert(
+        "partners.average_goal_achievement".to_owned(),
+        Truth::Real(mean),
     );
 }
 

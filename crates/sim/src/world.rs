@@ -44,6 +44,22 @@ pub struct Resident {
 }
 
 impl Resident {
+    /// A partner's or merchant's owner: a resident without a community.
+    pub fn owner(name: String, session: Session) -> Self {
+        Self {
+            name,
+            session,
+            community: None,
+            points: 0,
+            held: 0,
+            time_credits: 0,
+            time_credits_held: 0,
+            unpaid_overstay: 0,
+            unpaid_booking: None,
+            lots: Vec::new(),
+        }
+    }
+
     pub fn available(&self) -> i64 {
         self.points - self.held
     }
@@ -291,6 +307,51 @@ impl HomeOrder {
     }
 }
 
+/// A partner of a kind other than `enterprise` (merchants are partners too).
+#[derive(Debug, Clone)]
+pub struct Partner {
+    pub id: String,
+    pub community: usize,
+    pub kind: &'static str,
+    /// Index of the owner among the residents.
+    pub owner: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NeedStatus {
+    Open,
+    Matched,
+    Met,
+}
+
+/// A need of a community's list (需求清单).
+#[derive(Debug, Clone)]
+pub struct Need {
+    pub id: String,
+    pub community: usize,
+    pub status: NeedStatus,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProjectStatus {
+    Proposed,
+    Agreed,
+    Running,
+    Closed,
+}
+
+/// A partner project serving one need.
+#[derive(Debug, Clone)]
+pub struct Project {
+    pub id: String,
+    pub partner: usize,
+    pub need: usize,
+    pub status: ProjectStatus,
+    pub evaluations: usize,
+    /// The latest evaluation's goal achievement (capped at 1).
+    pub latest: Option<f64>,
+}
+
 /// A help request between residents; its minutes are held from the requester until it ends.
 #[derive(Debug, Clone)]
 pub struct Help {
@@ -321,6 +382,11 @@ pub struct World {
     pub help: Vec<Help>,
     pub care: Vec<CareRecipient>,
     pub home_services: Vec<HomeService>,
+    pub partners: Vec<Partner>,
+    pub needs: Vec<Need>,
+    pub projects: Vec<Project>,
+    /// (id, community, resolved).
+    pub problems: Vec<(String, usize, bool)>,
     pub home_orders: Vec<HomeOrder>,
     /// Points expired from residents' wallets, by their community.
     pub expired: Vec<Movement>,

@@ -6,6 +6,7 @@ mod demands;
 pub(crate) mod help;
 pub(crate) mod home_services;
 mod parking;
+pub(crate) mod partners;
 mod people;
 mod redemptions;
 pub mod setup;

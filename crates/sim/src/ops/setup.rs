@@ -80,6 +80,9 @@ impl Sim {
         for m in 0..self.profile.merchants {
             self.merchant(m).await?;
         }
+        for c in 0..self.world.communities.len() {
+            self.partners_of(c).await?;
+        }
         // The first merchant of each community is also its home-service partner.
         for m in 0..self.world.communities.len().min(self.world.merchants.len()) {
             self.open_home_service(m).await?;
@@ -250,18 +253,9 @@ impl Sim {
             .await;
         self.client.expect("merchant.approve", &approved, 200, None);
         let owner_index = self.world.residents.len();
-        self.world.residents.push(Resident {
-            name: format!("owner{m}"),
-            session: owner,
-            community: None,
-            points: 0,
-            held: 0,
-            time_credits: 0,
-            time_credits_held: 0,
-            unpaid_overstay: 0,
-            unpaid_booking: None,
-            lots: Vec::new(),
-        });
+        self.world
+            .residents
+            .push(Resident::owner(format!("owner{m}"), owner));
         self.world.merchants.push(Merchant {
             id: id.clone(),
             community,
