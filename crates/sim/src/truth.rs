@@ -99,7 +99,7 @@ pub fn dashboard(world: &World, scope: Scope, window: Window) -> BTreeMap<String
         world
             .partners
             .iter()
-            .filter(|p| p.kind == kind && in_scope(p.community))
+            .filter(|p| p.kind == kind && !p.exited && in_scope(p.community))
             .count() as i64
     };
     let others: i64 = crate::ops::partners::KINDS

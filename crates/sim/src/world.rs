@@ -315,6 +315,8 @@ pub struct Partner {
     pub kind: &'static str,
     /// Index of the owner among the residents.
     pub owner: usize,
+    /// Left the scheme.
+    pub exited: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -338,6 +340,8 @@ pub enum ProjectStatus {
     Agreed,
     Running,
     Closed,
+    /// Its partner left before it was closed.
+    Terminated,
 }
 
 /// A partner project serving one need.

@@ -3,8 +3,9 @@
 //! approves). Its staff keep the lists: needs raised every fortnight or so (half of them
 //! taken up by a project with a partner: proposed, accepted by the partner, agreed, started,
 //! evaluated monthly against its goal and closed after three evaluations, which meets the
-//! need) and problems raised monthly (most resolved within two weeks). The dashboard's
-//! partner figures are checked against the truth.
+//! need) and problems raised monthly (most resolved within two weeks). Two thirds into the
+//! run the first capable resident leaves the scheme at their own request: their projects
+//! under way are terminated. The dashboard's partner figures are checked against the truth.
 
 use crate::engine::{Event, Sim};
 use crate::world::{Need, NeedStatus, Partner, Project, ProjectStatus, Resident};
@@ -63,15 +64,25 @@ impl Sim {
                 community: c,
                 kind,
                 owner: owner_index,
+                exited: false,
             });
         }
         Ok(())
     }
 
-    /// Plans each community's needs (about one a fortnight) and problems (one a month).
+    /// Plans each community's needs (about one a fortnight) and problems (one a month), and
+    /// the one exit.
     pub(crate) fn plan_lists(&mut self) {
         let start = self.profile.start;
         let days = self.profile.days;
+        if let Some(p) = self
+            .world
+            .partners
+            .iter()
+            .position(|p| p.kind == "capable_resident")
+        {
+            self.at(start + Duration::days(days * 2 / 3), Event::PartnerExit(p));
+        }
         for c in 0..self.world.communities.len() {
             for _ in 0..(days / 14).max(1) {
                 let at = start + Duration::seconds(self.rng.random_range(0..days * 86_400));
@@ -112,7 +123,7 @@ impl Sim {
     pub(crate) async fn propose_project(&mut self, n: usize) -> anyhow::Result<()> {
         let c = self.world.needs[n].community;
         let candidates: Vec<usize> = (0..self.world.partners.len())
-            .filter(|&p| self.world.partners[p].community == c)
+            .filter(|&p| self.world.partners[p].community == c && !self.world.partners[p].exited)
             .collect();
         if candidates.is_empty() {
             return Ok(());
@@ -148,6 +159,9 @@ impl Sim {
 
     pub(crate) async fn project_step(&mut self, p: usize, step: ProjectStep) -> anyhow::Result<()> {
         let project = self.world.projects[p].clone();
+        if project.status == ProjectStatus::Terminated {
+            return Ok(());
+        }
         let partner = self.world.partners[project.partner].clone();
         let (token, path, body, status) = match step {
             ProjectStep::Accept => (
@@ -224,6 +238,25 @@ impl Sim {
         };
         if let Some((step, min, max)) = next {
             self.after_minutes(min, max, Event::ProjectStep(p, step));
+        }
+        Ok(())
+    }
+
+    /// Partner `p` leaves at their own request, decided by their community's staff.
+    pub(crate) async fn partner_exit(&mut self, p: usize) -> anyhow::Result<()> {
+        let partner = self.world.partners[p].clone();
+        let path = format!("/api/v1/staff/partners/{}/exit", partner.id);
+        let body = json!({ "reason": "own_request", "basis": "本人书面申请退出" });
+        let token = self.community_token(partner.community).await?;
+        let answer = self.client.post("partner.exit", &path, &token, &body).await;
+        if !self.client.expect("partner.exit", &answer, 200, None) {
+            return Ok(());
+        }
+        self.world.partners[p].exited = true;
+        for project in self.world.projects.iter_mut().filter(|x| x.partner == p) {
+            if project.status != ProjectStatus::Closed {
+                project.status = ProjectStatus::Terminated;
+            }
         }
         Ok(())
     }
