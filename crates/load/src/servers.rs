@@ -152,6 +152,9 @@ fn server_command(launch: &Launch<'_>, port: u16) -> Command {
             "1000000",
         )
         .env("LINLI__LOG__FILTER", "warn")
+        // The demo's staff and merchants, not its simulated month: the scenarios bring
+        // their own traffic, and instances starting together must not each simulate it.
+        .env("LINLI__DEMO__SIMULATED_MONTH", "false")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .kill_on_drop(true);

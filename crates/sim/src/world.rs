@@ -44,8 +44,9 @@ pub struct Resident {
 }
 
 impl Resident {
-    /// A partner's or merchant's owner: a resident without a community.
-    pub fn owner(name: String, session: Session) -> Self {
+    /// Someone logged in with an empty wallet and no community yet (merchants' and
+    /// partners' owners stay so).
+    pub fn new(name: String, session: Session) -> Self {
         Self {
             name,
             session,

@@ -58,7 +58,7 @@ impl Sim {
                 continue;
             }
             let owner_index = self.world.residents.len();
-            self.world.residents.push(Resident::owner(name, owner));
+            self.world.residents.push(Resident::new(name, owner));
             self.world.partners.push(Partner {
                 id,
                 community: c,

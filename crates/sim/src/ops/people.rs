@@ -34,16 +34,8 @@ impl Sim {
             .await;
         self.client.expect("me.profile", &answer, 200, None);
         self.world.residents.push(Resident {
-            name,
-            session,
             community: Some(community),
-            points: 0,
-            held: 0,
-            time_credits: 0,
-            time_credits_held: 0,
-            unpaid_overstay: 0,
-            unpaid_booking: None,
-            lots: Vec::new(),
+            ..Resident::new(name, session)
         });
         self.world.registered += 1;
         self.plan_resident(self.world.residents.len() - 1);

@@ -255,7 +255,7 @@ impl Sim {
         let owner_index = self.world.residents.len();
         self.world
             .residents
-            .push(Resident::owner(format!("owner{m}"), owner));
+            .push(Resident::new(format!("owner{m}"), owner));
         self.world.merchants.push(Merchant {
             id: id.clone(),
             community,
