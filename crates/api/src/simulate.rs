@@ -55,6 +55,9 @@ fn hosted(mut settings: Settings) -> Settings {
     settings.jobs.enabled = false;
     settings.server.host = "127.0.0.1".to_owned();
     settings.server.port = 0;
+    // One worker a server: the run has a server per street, and each street sends one
+    // request at a time.
+    settings.server.workers = 1;
     settings.rate_limit.login_per_ip_per_minute = 1_000_000;
     settings
 }
@@ -108,11 +111,8 @@ pub async fn simulate(settings: Settings, args: SimArgs) -> anyhow::Result<bool>
     let mut settings = settings_for(settings, &args).await?;
     settings.ledger.points_expire_years_after = profile.points_expire_years_after;
     let district_id = bootstrap(&settings, profile.start).await?;
-    let clock = linli_sim::clock(&profile);
-    let app = Application::build_with_clock(settings.clone(), clock.clone()).await?;
-    let state = app.state().clone();
-    let url = format!("http://127.0.0.1:{}", app.port());
-    let server = tokio::spawn(app.run_hosted());
+    let clocks = linli_sim::clocks(&profile);
+    let servers = Servers::start(settings.clone(), &clocks).await?;
     let backend = match (
         settings.database.url.expose().starts_with("sqlite:"),
         settings.redis.url.is_some(),
@@ -123,8 +123,8 @@ pub async fn simulate(settings: Settings, args: SimArgs) -> anyhow::Result<bool>
         (false, true) => "PostgreSQL + Redis",
     };
     let hosted = Hosted {
-        url,
-        jobs: jobs_of(state),
+        urls: servers.urls.clone(),
+        jobs: jobs_of(servers.coordinator.clone()),
         district_id,
         admin_username: ADMIN.to_owned(),
         admin_password: linli_sim::STAFF_PASSWORD.to_owned(),
@@ -136,8 +136,8 @@ pub async fn simulate(settings: Settings, args: SimArgs) -> anyhow::Result<bool>
         seed: args.seed,
         checks: true,
     };
-    let outcome = linli_sim::run(options, clock, hosted).await;
-    server.abort();
+    let outcome = linli_sim::run(options, clocks, hosted).await;
+    servers.stop();
     let outcome = outcome?;
     std::fs::write(&args.report, &outcome.report)
         .with_context(|| format!("writing the report to {}", args.report))?;
@@ -145,6 +145,42 @@ pub async fn simulate(settings: Settings, args: SimArgs) -> anyhow::Result<bool>
     let mut out = std::io::stdout().lock();
     writeln!(out, "{} (report: {})", outcome.verdict, args.report)?;
     Ok(outcome.passed)
+}
+
+/// The run's servers, one per clock, over one database: the first is the coordinator's.
+struct Servers {
+    urls: Vec<String>,
+    coordinator: AppState,
+    running: Vec<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl Servers {
+    async fn start(settings: Settings, clocks: &[platform::Clock]) -> anyhow::Result<Self> {
+        let doors = Application::build_doors(settings, clocks.to_vec()).await?;
+        let coordinator = doors
+            .first()
+            .map(|door| door.state().clone())
+            .context("no server for the run")?;
+        let urls = doors
+            .iter()
+            .map(|door| format!("http://127.0.0.1:{}", door.port()))
+            .collect();
+        let running = doors
+            .into_iter()
+            .map(|door| tokio::spawn(door.run_hosted()))
+            .collect();
+        Ok(Self {
+            urls,
+            coordinator,
+            running,
+        })
+    }
+
+    fn stop(self) {
+        for server in self.running {
+            server.abort();
+        }
+    }
 }
 
 /// A round of the server's real jobs, for the simulator to run at each simulated hour; it
@@ -198,13 +234,13 @@ pub async fn give_demo_history(settings: &Settings) -> anyhow::Result<()> {
         "giving the new demo database a simulated month in {DEMO_STREET} (once, about 15 s)"
     );
     let profile = Profile::month_before(chrono::Utc::now());
-    let clock = linli_sim::clock(&profile);
+    let clocks = linli_sim::clocks(&profile);
     let mut hosted_settings = hosted(settings.clone());
     hosted_settings.log.requests = false;
-    let app = Application::build_with_clock(hosted_settings, clock.clone()).await?;
+    let servers = Servers::start(hosted_settings, &clocks).await?;
     let hosted = Hosted {
-        url: format!("http://127.0.0.1:{}", app.port()),
-        jobs: jobs_of(app.state().clone()),
+        urls: servers.urls.clone(),
+        jobs: jobs_of(servers.coordinator.clone()),
         district_id: district.id,
         admin_username: "admin".to_owned(),
         admin_password: crate::seed::DEMO_PASSWORD.to_owned(),
@@ -215,14 +251,13 @@ pub async fn give_demo_history(settings: &Settings) -> anyhow::Result<()> {
             staff_password: crate::seed::DEMO_PASSWORD.to_owned(),
         }),
     };
-    let server = tokio::spawn(app.run_hosted());
     let options = Options {
         profile,
         seed: 1,
         checks: false,
     };
-    let outcome = linli_sim::run(options, clock, hosted).await;
-    server.abort();
+    let outcome = linli_sim::run(options, clocks, hosted).await;
+    servers.stop();
     outcome.context("simulating the demo month")?;
     Ok(())
 }

@@ -36,58 +36,24 @@ impl Application {
 
     /// As [`Application::build`], with a clock the caller can move (tests).
     pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
-        let db = platform::db::connect(&settings.database)
-            .await
-            .context("connecting to the database (database.url)")?;
-        crate::migrator::migrate(&db)
-            .await
-            .context("running migrations")?;
-        // After the migrations: the readers open the file the writer has set up in WAL mode.
-        let reads = platform::db::connect_readers(&settings.database, &db)
-            .await
-            .context("opening the database's reader pool (database.url)")?;
-        let care_sealer = care::sealed::Sealer::from_base64(settings.care.key())
-            .context("care.encryption_key")?;
-        if settings.demo.seed {
-            crate::seed::run(&db, &clock, &care_sealer)
-                .await
-                .context("seeding demo data")?;
-        }
-        let cache = match settings.redis_url() {
-            Some(url) => Cache::redis(url, &settings.redis.key_prefix)
-                .await
-                .context("connecting to Redis (redis.url)")?,
-            None => Cache::in_memory(&settings.redis.key_prefix),
-        };
-        let wechat = WechatClient::from_settings(&settings.wechat)
-            .context("setting up the WeChat client")?;
-        let keys = TokenKeys::new(
-            settings.auth.jwt_secret.expose(),
-            settings.auth.access_token_ttl_seconds,
-        );
-        let auth = AuthService::new(
-            db.clone(),
-            cache.clone(),
-            wechat.clone(),
-            keys,
-            clock.clone(),
-            settings.auth.refresh_token_ttl_days,
-        )
-        .reading_from(reads.clone());
-        let state = AppState {
-            settings: Arc::new(settings.clone()),
-            committer: Committer::start(db.clone(), Limits::default()),
-            db,
-            reads,
-            rate_limiter: RateLimiter::new(cache.clone()),
-            cache,
-            clock,
-            auth,
-            wechat,
-            metrics: Arc::new(Metrics::new().context("registering metrics")?),
-            care_sealer,
-        };
+        let mut doors = Self::build_doors(settings, vec![clock]).await?;
+        Ok(doors.remove(0))
+    }
 
+    /// One server per clock, each on its own port, all over one set of database pools,
+    /// cache and group committer: the district simulator's streets run side by side, each
+    /// on its own simulated clock, as one process. Demo data (when on) is seeded once, at
+    /// the first clock's time.
+    pub async fn build_doors(settings: Settings, clocks: Vec<Clock>) -> anyhow::Result<Vec<Self>> {
+        let first = clocks.first().cloned().unwrap_or_else(Clock::system);
+        let shared = Shared::connect(&settings, &first).await?;
+        clocks
+            .into_iter()
+            .map(|clock| Self::serve(shared.state(&settings, clock), &settings))
+            .collect()
+    }
+
+    fn serve(state: AppState, settings: &Settings) -> anyhow::Result<Self> {
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
             .with_context(|| {
                 format!(
@@ -163,5 +129,87 @@ impl Application {
             tokio::spawn(crate::jobs::run_forever(self.state.clone()));
         }
         self.server.await
+    }
+}
+
+/// What every server of the process shares: the database pools, the cache, the WeChat
+/// client, the group committer, the metrics and the care sealer. Only the clock (and the
+/// token service reading it) is a server's own.
+struct Shared {
+    db: sea_orm::DatabaseConnection,
+    reads: sea_orm::DatabaseConnection,
+    cache: Cache,
+    wechat: WechatClient,
+    committer: Committer,
+    metrics: Arc<Metrics>,
+    care_sealer: care::sealed::Sealer,
+}
+
+impl Shared {
+    async fn connect(settings: &Settings, clock: &Clock) -> anyhow::Result<Self> {
+        let db = platform::db::connect(&settings.database)
+            .await
+            .context("connecting to the database (database.url)")?;
+        crate::migrator::migrate(&db)
+            .await
+            .context("running migrations")?;
+        // After the migrations: the readers open the file the writer has set up in WAL mode.
+        let reads = platform::db::connect_readers(&settings.database, &db)
+            .await
+            .context("opening the database's reader pool (database.url)")?;
+        let care_sealer = care::sealed::Sealer::from_base64(settings.care.key())
+            .context("care.encryption_key")?;
+        if settings.demo.seed {
+            crate::seed::run(&db, clock, &care_sealer)
+                .await
+                .context("seeding demo data")?;
+        }
+        let cache = match settings.redis_url() {
+            Some(url) => Cache::redis(url, &settings.redis.key_prefix)
+                .await
+                .context("connecting to Redis (redis.url)")?,
+            None => Cache::in_memory(&settings.redis.key_prefix),
+        };
+        let wechat = WechatClient::from_settings(&settings.wechat)
+            .context("setting up the WeChat client")?;
+        Ok(Self {
+            committer: Committer::start(db.clone(), Limits::default()),
+            db,
+            reads,
+            cache,
+            wechat,
+            metrics: Arc::new(Metrics::new().context("registering metrics")?),
+            care_sealer,
+        })
+    }
+
+    /// A server's state on `clock`.
+    fn state(&self, settings: &Settings, clock: Clock) -> AppState {
+        let keys = TokenKeys::new(
+            settings.auth.jwt_secret.expose(),
+            settings.auth.access_token_ttl_seconds,
+        );
+        let auth = AuthService::new(
+            self.db.clone(),
+            self.cache.clone(),
+            self.wechat.clone(),
+            keys,
+            clock.clone(),
+            settings.auth.refresh_token_ttl_days,
+        )
+        .reading_from(self.reads.clone());
+        AppState {
+            settings: Arc::new(settings.clone()),
+            committer: self.committer.clone(),
+            db: self.db.clone(),
+            reads: self.reads.clone(),
+            rate_limiter: RateLimiter::new(self.cache.clone()),
+            cache: self.cache.clone(),
+            clock,
+            auth,
+            wechat: self.wechat.clone(),
+            metrics: self.metrics.clone(),
+            care_sealer: self.care_sealer.clone(),
+        }
     }
 }

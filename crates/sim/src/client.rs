@@ -82,6 +82,17 @@ impl Client {
         })
     }
 
+    /// The same caller talking to another of the process's servers (a shard's), on its
+    /// clock; requests are timed into the same log.
+    pub fn door(&self, base: String, clock: Clock) -> Self {
+        Self {
+            http: self.http.clone(),
+            base,
+            clock,
+            log: self.log.clone(),
+        }
+    }
+
     /// One request, timed under `operation`.
     pub async fn send(
         &self,
@@ -272,6 +283,14 @@ impl Client {
         })
     }
 
+    /// A new session of the same caller.
+    pub async fn login(&self, login: &Login) -> anyhow::Result<Session> {
+        match login {
+            Login::Wechat(name) => self.wechat_login(name).await,
+            Login::Staff(username, password) => self.staff_login(username, password).await,
+        }
+    }
+
     /// The session's access token, refreshed first when the simulated clock has passed it,
     /// or a new login when the refresh token no longer works.
     pub async fn fresh(&self, session: &mut Session) -> anyhow::Result<String> {
@@ -291,10 +310,7 @@ impl Client {
             .await;
         *session = match self.session_from(session.login.clone(), &answer) {
             Some(renewed) => renewed,
-            None if answer.status == 401 => match session.login.clone() {
-                Login::Wechat(name) => self.wechat_login(&name).await?,
-                Login::Staff(username, password) => self.staff_login(&username, &password).await?,
-            },
+            None if answer.status == 401 => self.login(&session.login.clone()).await?,
             None => anyhow::bail!(
                 "refreshing {}: {} {}",
                 session.user_id,

@@ -81,29 +81,48 @@ pub type Jobs = Box<dyn Fn() -> BoxFuture<'static, anyhow::Result<i64>> + Send +
 
 pub struct Sim {
     pub profile: Profile,
+    pub seed: u64,
     pub client: Client,
     pub clock: Clock,
     pub rng: StdRng,
     pub world: World,
-    pub jobs: Jobs,
+    /// The server's jobs: the coordinator runs them; its streets' shards have none.
+    pub jobs: Option<Jobs>,
+    /// The streets whose residents, communities and objects this shard drives (all of them
+    /// for the coordinator, which drives none but checks them all).
+    pub streets: Vec<usize>,
+    /// The services its residents reserve: those of its streets' merchants.
+    pub offers_here: Vec<usize>,
+    /// Residents of the set-up (owners), before the shard's own.
+    pub setup_residents: usize,
     pub checks: Vec<crate::check::Row>,
     /// How long each round of the server's jobs took, µs.
     pub job_rounds: Vec<u64>,
-    queue: BinaryHeap<Reverse<(DateTime<Utc>, u64, Event)>>,
+    pub(crate) queue: BinaryHeap<Reverse<(DateTime<Utc>, u64, Event)>>,
     scheduled: u64,
     pub end: DateTime<Utc>,
 }
 
 impl Sim {
-    pub fn new(profile: Profile, seed: u64, client: Client, clock: Clock, jobs: Jobs) -> Self {
+    pub fn new(
+        profile: Profile,
+        seed: u64,
+        client: Client,
+        clock: Clock,
+        jobs: Option<Jobs>,
+    ) -> Self {
         let end = profile.start + Duration::days(profile.days);
         Self {
             profile,
+            seed,
             client,
             clock,
             rng: StdRng::seed_from_u64(seed),
             world: World::default(),
             jobs,
+            streets: Vec::new(),
+            offers_here: Vec::new(),
+            setup_residents: 0,
             checks: Vec::new(),
             job_rounds: Vec::new(),
             queue: BinaryHeap::new(),
@@ -154,14 +173,18 @@ impl Sim {
         seconds.max(min_seconds)
     }
 
-    /// Plans the run's events: registrations, each resident's demands, awards and
-    /// reservations by their yearly rates, the hourly job ticks and, with `checks`, the
-    /// month-end checks.
-    pub fn plan(&mut self, checks: bool) {
+    /// Plans a shard's events: its residents' registrations, its communities' activities,
+    /// needs and problems.
+    pub fn plan_shard(&mut self) {
         let start = self.profile.start;
         let days = self.profile.days;
         let at_start = (self.profile.residents as f64 * self.profile.registered_at_start) as usize;
+        let communities = self.world.communities.len();
         for n in 0..self.profile.residents {
+            // Resident n lives in community n mod the communities (see `register`).
+            if !self.owns(n % communities) {
+                continue;
+            }
             let day = if n < at_start {
                 start
             } else {
@@ -172,12 +195,29 @@ impl Sim {
         }
         self.plan_activities();
         self.plan_lists();
-        for hour in 1..=days * 24 {
-            self.at(start + Duration::hours(hour), Event::JobTick);
+    }
+
+    /// Plans the coordinator's events: the hourly job rounds and, with `checks`, the
+    /// month-end checks.
+    pub fn plan_clock(&mut self, checks: bool) {
+        for hour in 1..=self.profile.days * 24 {
+            self.at(self.profile.start + Duration::hours(hour), Event::JobTick);
         }
         if checks {
             self.plan_month_ends();
         }
+    }
+
+    /// The communities of this shard's streets.
+    pub fn own_communities(&self) -> Vec<usize> {
+        (0..self.world.communities.len())
+            .filter(|&c| self.owns(c))
+            .collect()
+    }
+
+    /// Whether community `c` lies in this shard's streets.
+    pub fn owns(&self, c: usize) -> bool {
+        self.streets.contains(&self.world.communities[c].street)
     }
 
     /// A check at each Beijing month end inside the run, and one at its end.
@@ -237,18 +277,40 @@ impl Sim {
         }
     }
 
-    /// Runs every event in order; the first one that cannot go on ends the run.
-    pub async fn run_events(&mut self) -> anyhow::Result<()> {
-        while let Some(Reverse((at, _, event))) = self.queue.pop() {
+    /// When the next event is due, if any.
+    pub fn next_at(&self) -> Option<DateTime<Utc>> {
+        self.queue.peek().map(|Reverse((at, _, _))| *at)
+    }
+
+    /// Runs, in order, every event due before `until` (all of them with `None`); the first
+    /// one that cannot go on ends the run.
+    pub async fn run_until(&mut self, until: Option<DateTime<Utc>>) -> anyhow::Result<()> {
+        while let Some(at) = self.next_at() {
+            if until.is_some_and(|until| at >= until) {
+                break;
+            }
+            let Some(Reverse((at, _, event))) = self.queue.pop() else {
+                break;
+            };
             self.clock.set(at);
             self.handle(event).await?;
         }
         Ok(())
     }
 
+    /// Takes the next event if it is due at `at`.
+    pub fn pop_due(&mut self, at: DateTime<Utc>) -> Option<Event> {
+        if self.next_at() != Some(at) {
+            return None;
+        }
+        self.queue.pop().map(|Reverse((_, _, event))| event)
+    }
+
     async fn handle(&mut self, event: Event) -> anyhow::Result<()> {
         match event {
-            Event::JobTick => self.job_tick().await,
+            Event::JobTick | Event::MonthEnd { .. } => {
+                anyhow::bail!("{event:?} is the coordinator's, not a street's")
+            }
             Event::Register(n) => self.register(n).await,
             Event::Award(r) => self.award(r).await,
             Event::Submit(r) => self.submit(r).await,
@@ -284,28 +346,33 @@ impl Sim {
             Event::AskHelp(r) => self.ask_help(r).await,
             Event::HelpAction(h, step) => self.help_step(h, step).await,
             Event::Gift(r) => self.gift(r).await,
-            Event::MonthEnd { from } => self.month_end(from).await,
         }
     }
 
-    async fn job_tick(&mut self) -> anyhow::Result<()> {
+    /// A round of the server's jobs at the clock's time (the coordinator's).
+    pub(crate) async fn run_jobs(&mut self) -> anyhow::Result<()> {
+        let Some(jobs) = &self.jobs else {
+            anyhow::bail!("only the coordinator runs the server's jobs");
+        };
         // Expiry works through its lots in batches: rounds follow at once while one expired
         // something, as the truth expires every available point at its moment at once.
         loop {
             let started = std::time::Instant::now();
-            let expired = (self.jobs)().await?;
+            let expired = jobs().await?;
             let micros = started.elapsed().as_micros();
             self.job_rounds
                 .push(u64::try_from(micros).unwrap_or(u64::MAX));
             if expired == 0 {
-                break;
+                return Ok(());
             }
         }
-        let now = self.now();
+    }
+
+    /// What the jobs just did at `now`, applied to this shard's truth.
+    pub(crate) fn apply_job_rules(&mut self, now: DateTime<Utc>) {
         self.close_unrated(now);
         self.lapse_reservations(now);
         self.charge_no_shows(now);
         self.expire_points(now);
-        Ok(())
     }
 }

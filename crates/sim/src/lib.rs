@@ -9,7 +9,9 @@
 
 mod check;
 mod client;
+mod district;
 mod engine;
+mod merge;
 mod ops;
 pub mod profile;
 mod report;
@@ -22,9 +24,10 @@ pub use profile::Profile;
 
 use platform::Clock;
 
-/// A server the caller started for the run.
+/// The servers the caller started for the run, one per clock of [`clocks`]: the first is
+/// the coordinator's (set-up, job rounds, checks), the others the shards'.
 pub struct Hosted {
-    pub url: String,
+    pub urls: Vec<String>,
     pub jobs: Jobs,
     pub district_id: String,
     pub admin_username: String,
@@ -60,27 +63,54 @@ pub struct Outcome {
     pub passed: bool,
 }
 
-/// The clock a run's server must use: stopped at the profile's first moment.
-pub fn clock(profile: &Profile) -> Clock {
-    Clock::frozen_at(profile.start)
+/// The clocks of a run's servers, all stopped at the profile's first moment: the
+/// coordinator's, then one per shard (a shard for each street).
+pub fn clocks(profile: &Profile) -> Vec<Clock> {
+    (0..=profile.streets.max(1))
+        .map(|_| Clock::frozen_at(profile.start))
+        .collect()
 }
 
-/// Runs the simulation against `hosted`, whose server reads `clock`.
-pub async fn run(options: Options, clock: Clock, hosted: Hosted) -> anyhow::Result<Outcome> {
+/// Runs the simulation against `hosted`, whose servers read `clocks` (one each).
+pub async fn run(options: Options, clocks: Vec<Clock>, hosted: Hosted) -> anyhow::Result<Outcome> {
     let started = std::time::Instant::now();
-    let client = client::Client::new(hosted.url.clone(), clock.clone())?;
+    if clocks.len() != hosted.urls.len() || clocks.len() < 2 {
+        anyhow::bail!(
+            "a run needs a coordinator's server and at least one shard's, each with its clock ({} urls, {} clocks)",
+            hosted.urls.len(),
+            clocks.len()
+        );
+    }
+    let client = client::Client::new(hosted.urls[0].clone(), clocks[0].clone())?;
     let admin = client
         .staff_login(&hosted.admin_username, &hosted.admin_password)
         .await?;
     let profile_name = options.profile.name;
     let days = options.profile.days;
-    let mut sim = engine::Sim::new(options.profile, options.seed, client, clock, hosted.jobs);
+    let mut sim = engine::Sim::new(
+        options.profile,
+        options.seed,
+        client.clone(),
+        clocks[0].clone(),
+        Some(hosted.jobs),
+    );
     sim.setup(hosted.district_id, admin, hosted.street).await?;
-    sim.plan(options.checks);
-    sim.run_events().await?;
-    if options.checks {
-        sim.final_checks().await?;
+    let doors = hosted.urls[1..]
+        .iter()
+        .zip(&clocks[1..])
+        .map(|(url, clock)| (client.door(url.clone(), clock.clone()), clock.clone()))
+        .collect();
+    let mut shards = sim.split(doors).await?;
+    for shard in &mut shards {
+        shard.plan_shard();
     }
+    sim.plan_clock(options.checks);
+    let mut district = district::District::new(sim, shards);
+    district.run().await?;
+    if options.checks {
+        district.final_checks().await?;
+    }
+    let sim = &district.coordinator;
     let surprises = sim.client.surprises();
     let operations = sim.client.operations();
     let summary = report::Summary {

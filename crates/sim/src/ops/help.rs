@@ -41,7 +41,11 @@ impl Sim {
             "title": "周末帮忙陪老人去医院复查", "description": "上午两小时", "service_type": "escort",
             "minutes": minutes, "community_id": self.world.communities[community].id,
         });
-        let key = format!("help-{r}-{}", self.now().timestamp());
+        let key = format!(
+            "help-{}-{}",
+            self.world.residents[r].name,
+            self.now().timestamp()
+        );
         let token = self.resident_token(r).await?;
         let answer = self
             .client
@@ -158,7 +162,11 @@ impl Sim {
             "to_user_id": self.world.residents[family].session.user_id,
             "minutes": minutes, "memo": "给家里老人",
         });
-        let key = format!("gift-{r}-{}", self.now().timestamp());
+        let key = format!(
+            "gift-{}-{}",
+            self.world.residents[r].name,
+            self.now().timestamp()
+        );
         let token = self.resident_token(r).await?;
         // A flaky network now and then: the same gift again with its key moves it once.
         let tries = if self.chance(0.05) { 2 } else { 1 };

@@ -100,7 +100,11 @@ impl Sim {
             "offer_id": self.world.home_services[service].offer_id, "at": at,
             "address_note": "3号楼2单元501", "pay_with": if in_credits { "time_credits" } else { "points" },
         });
-        let key = format!("home-{r}-{}", self.now().timestamp());
+        let key = format!(
+            "home-{}-{}",
+            self.world.residents[r].name,
+            self.now().timestamp()
+        );
         let token = self.resident_token(r).await?;
         let answer = self
             .client

@@ -43,8 +43,15 @@ fn beijing_day(at: DateTime<Utc>) -> DateTime<Utc> {
     platform::clock::local_day_start(at)
 }
 
-fn plate_of(resident: usize) -> String {
-    format!("晋B{:05}", resident % 100_000)
+/// A resident's plate, from the number in their name (`r123`), unique across shards.
+fn plate_of(name: &str) -> String {
+    let number: u64 = name
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .unwrap_or(0);
+    format!("晋B{:05}", number % 100_000)
 }
 
 impl Sim {
@@ -116,8 +123,8 @@ impl Sim {
             return Ok(());
         }
         let token = self.resident_token(r).await?;
-        let body = json!({ "lot_id": self.world.lots[lot].id, "plate": plate_of(r), "starts_at": starts_at, "ends_at": ends_at });
-        let key = format!("book-{r}-{}", now.timestamp());
+        let body = json!({ "lot_id": self.world.lots[lot].id, "plate": plate_of(&self.world.residents[r].name), "starts_at": starts_at, "ends_at": ends_at });
+        let key = format!("book-{}-{}", self.world.residents[r].name, now.timestamp());
         let answer = self
             .client
             .send(
@@ -218,7 +225,7 @@ impl Sim {
         let now = self.now();
         let body = json!({
             "event_id": format!("{}-{}", booking.id, if entry { "in" } else { "out" }),
-            "lot_id": lot.id, "plate": plate_of(booking.resident),
+            "lot_id": lot.id, "plate": plate_of(&self.world.residents[booking.resident].name),
             "kind": if entry { "entry" } else { "exit" }, "at": now,
         })
         .to_string();

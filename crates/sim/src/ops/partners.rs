@@ -75,15 +75,18 @@ impl Sim {
     pub(crate) fn plan_lists(&mut self) {
         let start = self.profile.start;
         let days = self.profile.days;
+        // The district's first capable resident leaves, in the shard of its community.
         if let Some(p) = self
             .world
             .partners
             .iter()
             .position(|p| p.kind == "capable_resident")
         {
-            self.at(start + Duration::days(days * 2 / 3), Event::PartnerExit(p));
+            if self.owns(self.world.partners[p].community) {
+                self.at(start + Duration::days(days * 2 / 3), Event::PartnerExit(p));
+            }
         }
-        for c in 0..self.world.communities.len() {
+        for c in self.own_communities() {
             for _ in 0..(days / 14).max(1) {
                 let at = start + Duration::seconds(self.rng.random_range(0..days * 86_400));
                 self.at(at, Event::RaiseNeed(c));

@@ -63,7 +63,11 @@ impl Sim {
                 Some("validation_failed"),
             );
         }
-        let key = format!("award-{}-{}", r, self.clock.now().timestamp());
+        let key = format!(
+            "award-{}-{}",
+            self.world.residents[r].name,
+            self.clock.now().timestamp()
+        );
         let body = json!({ "user_id": user_id, "points": points, "reason": "参加社区志愿服务" });
         // A flaky network: the same request again with its key settles once.
         let tries = if self.chance(0.05) { 2 } else { 1 };

@@ -11,10 +11,11 @@ use serde_json::json;
 
 impl Sim {
     pub(crate) async fn reserve(&mut self, r: usize) -> anyhow::Result<()> {
-        if self.world.offers.is_empty() {
+        // A service of the resident's own streets' merchants (the shard's).
+        if self.offers_here.is_empty() {
             return Ok(());
         }
-        let o = self.rng.random_range(0..self.world.offers.len());
+        let o = self.offers_here[self.rng.random_range(0..self.offers_here.len())];
         let price = self.world.offers[o].points_price;
         let affordable = self.world.residents[r].available() >= price;
         // Those who cannot pay mostly do not try; the few who do are refused.
@@ -23,7 +24,11 @@ impl Sim {
         }
         let token = self.resident_token(r).await?;
         let path = format!("/api/v1/offers/{}/redemptions", self.world.offers[o].id);
-        let key = format!("reserve-{r}-{}", self.now().timestamp());
+        let key = format!(
+            "reserve-{}-{}",
+            self.world.residents[r].name,
+            self.now().timestamp()
+        );
         let answer = self
             .client
             .send(

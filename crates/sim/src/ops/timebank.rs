@@ -29,7 +29,7 @@ impl Sim {
     /// Plans each community's weekly activity over the run: created a week ahead.
     pub(crate) fn plan_activities(&mut self) {
         let start = self.profile.start;
-        for c in 0..self.world.communities.len() {
+        for c in self.own_communities() {
             let mut day = start + Duration::days(7 + (c % 7) as i64);
             while day < self.end {
                 // Saturday-ish morning, 9:00 Beijing time, a week after it is announced.
