@@ -50,7 +50,8 @@ enum Command {
     /// Simulate the district through the API on a fresh database and check every figure
     /// against the simulation's own ground truth; exits non-zero on any difference.
     Sim {
-        /// `demo-month` (one street, a month) or `pingcheng-year` (the whole district).
+        /// `demo-month` (one street, a month), `district-fortnight` (the district at a tenth
+        /// of its people for a fortnight) or `pingcheng-year` (the whole district, a year).
         #[arg(long, default_value = "demo-month")]
         profile: String,
         #[arg(long, default_value_t = 1)]

@@ -96,7 +96,7 @@ async fn bootstrap(
 pub async fn simulate(settings: Settings, args: SimArgs) -> anyhow::Result<bool> {
     let mut profile = Profile::named(&args.profile).ok_or_else(|| {
         anyhow::anyhow!(
-            "--profile must be demo-month or pingcheng-year, not {}",
+            "--profile must be demo-month, district-fortnight or pingcheng-year, not {}",
             args.profile
         )
     })?;

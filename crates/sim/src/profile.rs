@@ -125,6 +125,28 @@ impl Profile {
         }
     }
 
+    /// The year's district (12 streets, 31 communities) for a fortnight at a tenth of its
+    /// people, at the demo month's rates: a minute to run, every street a shard of its own
+    /// (CI runs it to exercise the streets side by side on both backends).
+    pub fn district_fortnight() -> Self {
+        Self {
+            name: "district-fortnight",
+            compounds_per_community: 2,
+            residents: 1_500,
+            merchants: 62,
+            offers: 70,
+            days: 14,
+            parking_slots: 120,
+            care_recipients_per_community: 4,
+            sampled_communities: 5,
+            sampled_wallets: 60,
+            ..Self {
+                streets: 12,
+                ..Self::demo_month()
+            }
+        }
+    }
+
     /// How many offers merchant number `m` publishes.
     pub fn offers_of(&self, m: usize) -> usize {
         1 + usize::from(m < self.offers.saturating_sub(self.merchants))
@@ -163,14 +185,16 @@ impl Profile {
         match name {
             "demo-month" => Some(Self::demo_month()),
             "pingcheng-year" => Some(Self::pingcheng_year()),
+            "district-fortnight" => Some(Self::district_fortnight()),
             _ => None,
         }
     }
 
     /// How many communities street `street` has: `communities_per_street`, except that the
-    /// year profile spreads 31 over its 12 streets (7 of 3, 5 of 2).
+    /// district's profiles (the year, the fortnight) spread 31 over their 12 streets (7 of
+    /// 3, 5 of 2).
     pub fn communities_of(&self, street: usize) -> usize {
-        if self.name == "pingcheng-year" && street >= 7 {
+        if matches!(self.name, "pingcheng-year" | "district-fortnight") && street >= 7 {
             2
         } else {
             self.communities_per_street
@@ -187,6 +211,14 @@ mod tests {
         let year = Profile::pingcheng_year();
         let communities: usize = (0..year.streets).map(|s| year.communities_of(s)).sum();
         assert_eq!((year.streets, communities), (12, 31));
+        let fortnight = Profile::district_fortnight();
+        let communities: usize = (0..fortnight.streets)
+            .map(|s| fortnight.communities_of(s))
+            .sum();
+        assert_eq!(
+            (fortnight.streets, communities, fortnight.days),
+            (12, 31, 14)
+        );
         let month = Profile::demo_month();
         assert_eq!(
             (0..month.streets)
