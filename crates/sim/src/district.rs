@@ -84,7 +84,6 @@ impl Sim {
             shards[street % count].at(at, event);
         }
         self.streets = (0..self.world.streets.len()).collect();
-        self.setup_residents = self.world.residents.len();
         Ok(shards)
     }
 
@@ -188,11 +187,9 @@ impl District {
     fn merge(&mut self) {
         let own = &mut self.coordinator.world;
         let mut base = self.setup.clone();
-        if own.admin.is_some() {
-            base.admin = own.admin.take();
-            base.streets = std::mem::take(&mut own.streets);
-            base.communities = std::mem::take(&mut own.communities);
-        }
+        base.admin = own.admin.take();
+        base.streets = std::mem::take(&mut own.streets);
+        base.communities = std::mem::take(&mut own.communities);
         let parts: Vec<Part<'_>> = self
             .shards
             .iter()

@@ -73,24 +73,37 @@ pub fn merged(base: &World, parts: &[Part<'_>]) -> World {
         categories: base.categories.clone(),
         ..World::default()
     };
-    w.merchants = (0..base.merchants.len())
-        .map(|i| owner(merchant_street(i)).merchants[i].clone())
-        .collect();
-    w.offers = (0..base.offers.len())
-        .map(|i| owner(merchant_street(base.offers[i].merchant)).offers[i].clone())
-        .collect();
-    w.care = (0..base.care.len())
-        .map(|i| owner(street_of(base.care[i].community)).care[i].clone())
-        .collect();
-    w.home_services = (0..base.home_services.len())
-        .map(|i| owner(merchant_street(base.home_services[i].merchant)).home_services[i].clone())
-        .collect();
-    w.partners = (0..base.partners.len())
-        .map(|i| owner(street_of(base.partners[i].community)).partners[i].clone())
-        .collect();
-    w.lots = (0..base.lots.len())
-        .map(|i| owner(base.lots[i].street).lots[i].clone())
-        .collect();
+    w.merchants = from_owners(
+        &base.merchants,
+        |m| street_of(m.community),
+        &owner,
+        |s| &s.merchants[..],
+    );
+    w.offers = from_owners(
+        &base.offers,
+        |o| merchant_street(o.merchant),
+        &owner,
+        |s| &s.offers[..],
+    );
+    w.care = from_owners(
+        &base.care,
+        |r| street_of(r.community),
+        &owner,
+        |s| &s.care[..],
+    );
+    w.home_services = from_owners(
+        &base.home_services,
+        |h| merchant_street(h.merchant),
+        &owner,
+        |s| &s.home_services[..],
+    );
+    w.partners = from_owners(
+        &base.partners,
+        |p| street_of(p.community),
+        &owner,
+        |s| &s.partners[..],
+    );
+    w.lots = from_owners(&base.lots, |l| l.street, &owner, |s| &s.lots[..]);
     let setup = base.residents.len();
     let streets = setup_resident_streets(base, setup);
     w.residents = (0..setup)
@@ -101,6 +114,20 @@ pub fn merged(base: &World, parts: &[Part<'_>]) -> World {
     }
     w.registered = w.residents.len() - setup;
     w
+}
+
+/// Each set-up object of one kind as the shard owning its street has it: `kind` picks the
+/// kind's objects out of a world.
+fn from_owners<'a, T: Clone + 'a>(
+    base: &[T],
+    street_of: impl Fn(&T) -> usize,
+    owner: &impl Fn(usize) -> &'a World,
+    kind: impl Fn(&'a World) -> &'a [T],
+) -> Vec<T> {
+    base.iter()
+        .enumerate()
+        .map(|(i, object)| kind(owner(street_of(object)))[i].clone())
+        .collect()
 }
 
 /// Appends a shard's own objects, renumbering what points at its residents, needs and
