@@ -16,6 +16,7 @@ pub struct Metrics {
     batches: IntGauge,
     units: IntGauge,
     failed_commits: IntGauge,
+    reruns: IntGauge,
     queued: IntGauge,
 }
 
@@ -56,11 +57,15 @@ impl Metrics {
             "group_commit_failed_batches_total",
             "Writer transactions that could not begin or commit",
         )?;
+        let reruns = IntGauge::new(
+            "group_commit_reruns_total",
+            "Units of work run again after losing a lock race to another writer lane",
+        )?;
         let queued = IntGauge::new(
             "group_commit_queued_units",
-            "Units of work waiting for the writer now",
+            "Units of work waiting for the writers now",
         )?;
-        for gauge in [&batches, &units, &failed_commits, &queued] {
+        for gauge in [&batches, &units, &failed_commits, &reruns, &queued] {
             registry.register(Box::new(gauge.clone()))?;
         }
         registry.register(Box::new(requests.clone()))?;
@@ -82,6 +87,7 @@ impl Metrics {
             batches,
             units,
             failed_commits,
+            reruns,
             queued,
         })
     }
@@ -111,6 +117,7 @@ impl Metrics {
         self.batches.set(count(&figures.batches));
         self.units.set(count(&figures.units));
         self.failed_commits.set(count(&figures.failed_commits));
+        self.reruns.set(count(&figures.reruns));
         self.queued
             .set(i64::try_from(committer.queued()).unwrap_or(i64::MAX));
         let mut buffer = Vec::new();

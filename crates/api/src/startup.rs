@@ -173,7 +173,13 @@ impl Shared {
         let wechat = WechatClient::from_settings(&settings.wechat)
             .context("setting up the WeChat client")?;
         Ok(Self {
-            committer: Committer::start(db.clone(), Limits::default()),
+            committer: Committer::start(
+                db.clone(),
+                Limits {
+                    lanes: settings.database.writer_lanes,
+                    ..Limits::default()
+                },
+            ),
             db,
             reads,
             cache,

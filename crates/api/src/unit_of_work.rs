@@ -29,6 +29,8 @@ use serde::Serialize;
 pub struct Unit<'a> {
     state: &'a AppState,
     request: Request,
+    /// Which group-commit lane it joins (`platform::group_commit`): the caller's home.
+    route: Option<String>,
 }
 
 impl AppState {
@@ -43,6 +45,7 @@ impl AppState {
         Unit {
             state: self,
             request: Request::new(&actor.user_id, key.0, fingerprint),
+            route: Some(home_of(actor).to_owned()),
         }
     }
 
@@ -52,23 +55,62 @@ impl AppState {
         Unit {
             state: self,
             request: Request::unkeyed(),
+            route: None,
         }
     }
 }
 
+/// Where an actor's writes mostly land, so that one community's requests (its budget, its
+/// demand counts, its shops) share a group-commit lane: a resident's community, a staff
+/// member's org, a cashier's merchant; the user for anyone else.
+fn home_of(actor: &Actor) -> &str {
+    use identity::Binding;
+    if let Some(community) = &actor.community_id {
+        return community;
+    }
+    match actor.bindings.first() {
+        Some(Binding::Org { org, .. }) => &org.id,
+        Some(Binding::Merchant { merchant_id }) => merchant_id,
+        None => &actor.user_id,
+    }
+}
+
 impl Unit<'_> {
+    /// Joins the lane of `actor`'s home (see [`home_of`]); for units without a key, which
+    /// otherwise spread over the lanes.
+    pub fn routed_by(mut self, actor: &Actor) -> Self {
+        self.route = Some(home_of(actor).to_owned());
+        self
+    }
+
+    /// Joins the lane of `route`, an id of what the unit writes to (a parking lot for a gate
+    /// event, say), when no caller's home says it better.
+    pub fn routed_to(mut self, route: &str) -> Self {
+        self.route = Some(route.to_owned());
+        self
+    }
+
     /// Runs the work; the caller renders the answer (see [`answer`]) after what it does
     /// once the unit has committed.
     pub async fn run<T, E, F>(self, status: StatusCode, work: F) -> Result<Settled<T>, ApiError>
     where
         T: Serialize + Send + 'static,
         E: Into<Problem> + 'static,
-        F: for<'t> FnOnce(&'t DatabaseTransaction) -> BoxFuture<'t, Result<T, E>> + Send + 'static,
+        F: for<'t> FnOnce(&'t DatabaseTransaction) -> BoxFuture<'t, Result<T, E>>
+            + Clone
+            + Send
+            + 'static,
     {
         let now = self.state.clock.now();
         let committer = &self.state.committer;
         Ok(committer
-            .run(self.request, status.as_u16(), now, work)
+            .run(
+                self.route.as_deref(),
+                self.request,
+                status.as_u16(),
+                now,
+                work,
+            )
             .await?)
     }
 
@@ -81,7 +123,10 @@ impl Unit<'_> {
     where
         T: Serialize + Send + 'static,
         E: Into<Problem> + 'static,
-        F: for<'t> FnOnce(&'t DatabaseTransaction) -> BoxFuture<'t, Result<T, E>> + Send + 'static,
+        F: for<'t> FnOnce(&'t DatabaseTransaction) -> BoxFuture<'t, Result<T, E>>
+            + Clone
+            + Send
+            + 'static,
     {
         Ok(answer(self.run(status, work).await?.answer()))
     }

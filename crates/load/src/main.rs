@@ -56,6 +56,9 @@ struct Args {
     /// Database connections per server.
     #[arg(long, default_value_t = 32)]
     pool: u32,
+    /// Group-commit writer lanes per server on PostgreSQL (`database.writer_lanes`).
+    #[arg(long, default_value_t = 4)]
+    lanes: usize,
     /// A short correctness run (4 users, 2 s per scenario) for CI.
     #[arg(long)]
     smoke: bool,
@@ -119,9 +122,10 @@ async fn run(mut args: Args) -> anyhow::Result<bool> {
         rows.push(row);
     }
     let preamble = format!(
-        "{} virtual users, {} s per scenario, {} database connections per server; \
-         ok/s counts successful requests; RSS is the peak of the largest server process.",
-        args.clients, args.seconds, args.pool
+        "{} virtual users, {} s per scenario, {} database connections and {} writer lanes \
+         per server; ok/s counts successful requests; RSS is the peak of the largest server \
+         process.",
+        args.clients, args.seconds, args.pool, args.lanes
     );
     let md = report::markdown(&format!("linli-load on {setup}"), &preamble, &rows);
     if let Some(dir) = args.out.parent() {
@@ -174,6 +178,7 @@ async fn one_scenario(args: &Args, scenario: &str, setup: &str) -> anyhow::Resul
                 redis_prefix: format!("linli-load:{}:", uuid::Uuid::now_v7().simple()),
                 instances: args.instances,
                 pool: args.pool,
+                lanes: args.lanes,
             })
             .await?
         }

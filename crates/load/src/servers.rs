@@ -28,6 +28,7 @@ pub struct Launch<'a> {
     pub redis_prefix: String,
     pub instances: usize,
     pub pool: u32,
+    pub lanes: usize,
 }
 
 impl Fleet {
@@ -145,6 +146,7 @@ fn server_command(launch: &Launch<'_>, port: u16) -> Command {
         .env("LINLI__SERVER__PORT", port.to_string())
         .env("LINLI__DATABASE__URL", &launch.database_url)
         .env("LINLI__DATABASE__MAX_CONNECTIONS", launch.pool.to_string())
+        .env("LINLI__DATABASE__WRITER_LANES", launch.lanes.to_string())
         // Every virtual user logs in from 127.0.0.1; the login ceiling is for attackers.
         .env("LINLI__RATE_LIMIT__LOGIN_PER_IP_PER_MINUTE", "1000000")
         .env(

@@ -100,6 +100,9 @@ pub struct DatabaseSettings {
     pub url: Secret,
     /// Pool size on PostgreSQL. SQLite always uses one connection (it has one writer).
     pub max_connections: u32,
+    /// Group-commit writers side by side on PostgreSQL, each on a connection of the pool
+    /// (`platform::group_commit`); SQLite always has one.
+    pub writer_lanes: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -410,6 +413,14 @@ impl Settings {
         }
         if self.database.max_connections == 0 {
             invalid("database.max_connections", "must be at least 1");
+        }
+        if self.database.writer_lanes == 0
+            || self.database.writer_lanes >= self.database.max_connections as usize
+        {
+            invalid(
+                "database.writer_lanes",
+                "must be at least 1 and fewer than database.max_connections",
+            );
         }
         if let Some(url) = self.redis_url() {
             if !(url.starts_with("redis://") || url.starts_with("rediss://")) {

@@ -234,12 +234,13 @@ pub fn is_unique_violation(err: &DbErr) -> bool {
     violation(err).is_some_and(|v| v.kind == ViolationKind::Unique)
 }
 
-/// True when PostgreSQL aborted the statement to break a deadlock (SQLSTATE 40P01) or for a
-/// serialisation failure (40001): the transaction's work is void and a retry may succeed.
+/// True when PostgreSQL aborted the statement to break a deadlock (SQLSTATE 40P01), for a
+/// serialisation failure (40001), or because its wait for a lock outlasted `lock_timeout`
+/// (55P03): the statement's work is void and a retry may succeed.
 pub fn is_transient(err: &DbErr) -> bool {
     database_error(err)
         .and_then(|d| d.code())
-        .is_some_and(|code| code == "40P01" || code == "40001")
+        .is_some_and(|code| matches!(code.as_ref(), "40P01" | "40001" | "55P03"))
 }
 
 /// The error the database itself reported, when a statement reached it and was refused.
@@ -344,6 +345,7 @@ mod violation_tests {
         let settings = crate::config::DatabaseSettings {
             url: crate::Secret::new(crate::testing::fresh_database_url().await),
             max_connections: 16,
+            writer_lanes: 1,
         };
         let writer = connect(&settings).await.unwrap();
         if writer.get_database_backend() != DatabaseBackend::Sqlite {

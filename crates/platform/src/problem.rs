@@ -178,6 +178,11 @@ pub struct Problem {
     pub retry_after_seconds: Option<u64>,
     /// Logged in full, never shown to the client.
     pub cause: Option<String>,
+    /// The database refused this work only to let a concurrent transaction through (a
+    /// deadlock victim, a serialisation failure, a lock wait that timed out): nothing of it
+    /// was kept, and running the same work again may succeed. The group-commit writer does
+    /// that itself before answering.
+    pub lost_race: bool,
 }
 
 /// For logs: the code, the sentence and, for our own faults, the cause.
@@ -201,6 +206,7 @@ impl Problem {
             errors: Vec::new(),
             retry_after_seconds: None,
             cause: None,
+            lost_race: false,
         }
     }
 
@@ -297,13 +303,17 @@ impl From<DbErr> for Problem {
                 .with_cause(other)
             }
             // PostgreSQL chose this transaction to break a deadlock (or a serialisation
-            // failure): nothing of it was kept, and the same request can simply be sent again.
-            other if crate::db::is_transient(&other) => Self::new(
-                Code::Conflict,
-                "A concurrent request held what this one needed; please retry.",
-            )
-            .with_cause(other)
-            .retry_after(1),
+            // failure, or its lock wait timed out): nothing of it was kept, and the same
+            // request can simply be sent again.
+            other if crate::db::is_transient(&other) => Self {
+                lost_race: true,
+                ..Self::new(
+                    Code::Conflict,
+                    "A concurrent request held what this one needed; please retry.",
+                )
+                .with_cause(other)
+                .retry_after(1)
+            },
             other => Self::internal(other),
         }
     }

@@ -30,6 +30,7 @@ pub async fn fresh_database() -> sea_orm::DatabaseConnection {
     let settings = crate::config::DatabaseSettings {
         url: crate::Secret::new(fresh_database_url().await),
         max_connections: 16,
+        writer_lanes: 1,
     };
     crate::db::connect(&settings)
         .await

@@ -35,6 +35,7 @@ async fn main() -> anyhow::Result<()> {
     let settings = platform::config::DatabaseSettings {
         url: platform::Secret::new(args.database_url.clone()),
         max_connections: 4,
+        writer_lanes: 1,
     };
     let db = platform::db::connect(&settings).await?;
     api::migrator::migrate(&db)

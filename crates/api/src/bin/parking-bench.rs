@@ -80,7 +80,7 @@ async fn main() -> anyhow::Result<()> {
     let mut settings = Settings::load_with_env(Path::new("config"), "test", Some(HashMap::new()))
         .context("loading config/ (run from the workspace root)")?;
     settings.database.url = platform::Secret::new(url.clone());
-    settings.database.max_connections = u32::try_from(args.clients).unwrap_or(20).max(4);
+    settings.database.max_connections = u32::try_from(args.clients).unwrap_or(20).max(8);
     settings.server.port = 0;
     let app = api::Application::build(settings).await?;
     let base = format!("http://127.0.0.1:{}/api/v1", app.port());

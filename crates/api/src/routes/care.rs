@@ -156,6 +156,7 @@ pub async fn register(
     };
     state
         .unkeyed_unit()
+        .routed_by(&actor)
         .respond(StatusCode::CREATED, move |conn| {
             Box::pin(async move {
                 recipients::register(conn, &sealer, &actor, input, now)
@@ -205,6 +206,7 @@ pub async fn list(
     // Reading is logged: it runs as a unit of work like a write.
     state
         .unkeyed_unit()
+        .routed_by(&actor)
         .respond(StatusCode::OK, move |conn| {
             Box::pin(async move {
                 let shown = recipients::list(conn, &sealer, &actor, &filter, now).await?;
@@ -246,6 +248,7 @@ pub async fn read(
     let why = query.into_inner().purpose.unwrap_or_default();
     state
         .unkeyed_unit()
+        .routed_by(&actor)
         .respond(StatusCode::OK, move |conn| {
             Box::pin(async move {
                 let (shown, visits) =
@@ -285,6 +288,7 @@ pub async fn visit(
     let (actor, id, b, now) = (user.0, path.into_inner(), body.0, state.clock.now());
     state
         .unkeyed_unit()
+        .routed_by(&actor)
         .respond(StatusCode::CREATED, move |conn| {
             Box::pin(async move {
                 visits::log_visit(conn, &actor, &id, b.at, &b.note, &b.outcome, now)
@@ -356,6 +360,7 @@ pub async fn mine(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResp
     let (actor, now, sealer) = (user.0, state.clock.now(), state.care_sealer.clone());
     state
         .unkeyed_unit()
+        .routed_by(&actor)
         .respond(StatusCode::OK, move |conn| {
             Box::pin(async move {
                 recipients::mine(conn, &sealer, &actor, now)
@@ -384,6 +389,7 @@ pub async fn withdraw(
     let (actor, now) = (user.0, state.clock.now());
     state
         .unkeyed_unit()
+        .routed_by(&actor)
         .respond(StatusCode::OK, move |conn| {
             Box::pin(async move {
                 let recipient_id = recipients::withdraw(conn, &actor, now).await?;
@@ -508,6 +514,7 @@ pub async fn register_worker(
     };
     state
         .unkeyed_unit()
+        .routed_by(&actor)
         .respond(StatusCode::CREATED, move |conn| {
             Box::pin(async move {
                 workers::register(conn, &sealer, &actor, &id, input, now)
@@ -552,6 +559,7 @@ pub async fn verify_worker(
     );
     state
         .unkeyed_unit()
+        .routed_by(&actor)
         .respond(StatusCode::OK, move |conn| {
             Box::pin(async move {
                 workers::verify(conn, &sealer, &actor, &id, now)

@@ -435,6 +435,7 @@ async fn run(
     let (actor, id, now) = (user.0.clone(), id.to_owned(), state.clock.now());
     state
         .unkeyed_unit()
+        .routed_by(&actor)
         .respond(StatusCode::OK, move |conn| {
             Box::pin(async move {
                 actions::act(conn, &actor, kind, &id, command, now)

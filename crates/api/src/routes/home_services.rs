@@ -237,6 +237,7 @@ pub async fn dispatch(
     let worker_id = body.0.worker_id;
     state
         .unkeyed_unit()
+        .routed_by(&actor)
         .respond(StatusCode::OK, move |conn| {
             Box::pin(async move {
                 order_moves::dispatch(conn, &actor, &partner_id, &order_id, &worker_id, now)
@@ -262,6 +263,7 @@ pub async fn complete(
     let (actor, id, now) = (user.0, path.into_inner(), state.clock.now());
     state
         .unkeyed_unit()
+        .routed_by(&actor)
         .respond(StatusCode::OK, move |conn| {
             Box::pin(async move {
                 order_moves::complete(conn, &actor, &id, now)
@@ -327,6 +329,7 @@ pub async fn cancel(
     let (actor, id, now, reason) = (user.0, path.into_inner(), state.clock.now(), body.0.reason);
     state
         .unkeyed_unit()
+        .routed_by(&actor)
         .respond(StatusCode::OK, move |conn| {
             Box::pin(async move {
                 order_moves::cancel(conn, &actor, &id, &reason, now)
@@ -364,6 +367,7 @@ pub async fn rate(
     let (actor, id, now, b) = (user.0, path.into_inner(), state.clock.now(), body.0);
     state
         .unkeyed_unit()
+        .routed_by(&actor)
         .respond(StatusCode::OK, move |conn| {
             Box::pin(async move {
                 order_moves::rate(conn, &actor, &id, b.rating, &b.comment, now)

@@ -232,6 +232,7 @@ pub async fn review(
     let (actor, now) = (user.0, state.clock.now());
     let settled = state
         .unkeyed_unit()
+        .routed_by(&actor)
         .run(StatusCode::OK, move |conn| {
             Box::pin(async move {
                 applications::transition(conn, &actor, &id, action, &reason, now)
@@ -625,6 +626,7 @@ pub async fn accept_invite(
     let user_id = actor.user_id.clone();
     let settled = state
         .unkeyed_unit()
+        .routed_by(&actor)
         .run(StatusCode::OK, move |conn| {
             Box::pin(async move {
                 merchant::service::members::accept(conn, &actor, &code, now)
@@ -681,6 +683,7 @@ pub async fn remove_member(
     let removed = user_id.clone();
     let settled = state
         .unkeyed_unit()
+        .routed_by(&actor)
         .run(StatusCode::NO_CONTENT, move |conn| {
             Box::pin(async move {
                 merchant::service::members::remove(conn, &actor, &merchant_id, &user_id, now).await

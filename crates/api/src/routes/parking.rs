@@ -186,6 +186,7 @@ pub async fn create_lot(
     let (actor, now) = (user.0, state.clock.now());
     let settled = state
         .unkeyed_unit()
+        .routed_by(&actor)
         .run(StatusCode::CREATED, move |conn| {
             Box::pin(async move {
                 lots::create(conn, &actor, input, now)
@@ -416,6 +417,7 @@ pub async fn cancel(
     let (actor, id, now) = (user.0, path.into_inner(), state.clock.now());
     state
         .unkeyed_unit()
+        .routed_by(&actor)
         .respond(StatusCode::OK, move |conn| {
             Box::pin(async move {
                 let cancelled = bookings::cancel(conn, &actor, &id, now).await?;
@@ -502,8 +504,10 @@ pub async fn gate_event(
         return Ok(HttpResponse::Ok().json(GateResponse::from(earlier)));
     }
     let rule = state.expiry_rule();
+    // With the lot's community: where its residents' bookings are written.
     state
         .unkeyed_unit()
+        .routed_to(&lot.org_id)
         .respond(StatusCode::OK, move |conn| {
             Box::pin(async move {
                 gate::handle(conn, &lot, &event, rule, now)
@@ -530,6 +534,7 @@ pub async fn staff_gate(
     let (actor, rule, now) = (user.0, state.expiry_rule(), state.clock.now());
     state
         .unkeyed_unit()
+        .routed_by(&actor)
         .respond(StatusCode::OK, move |conn| {
             Box::pin(async move {
                 let after = bookings::check_by_staff(conn, &actor, &id, action, rule, now).await?;

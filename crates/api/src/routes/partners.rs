@@ -286,6 +286,7 @@ pub async fn offer_resource(
     };
     state
         .unkeyed_unit()
+        .routed_by(&actor)
         .respond(StatusCode::CREATED, move |conn| {
             Box::pin(async move {
                 resources::offer(conn, &actor, &partner_id, input, now)
@@ -460,6 +461,7 @@ pub async fn raise_need(
     };
     state
         .unkeyed_unit()
+        .routed_by(&actor)
         .respond(StatusCode::CREATED, move |conn| {
             Box::pin(async move {
                 let (row, demand_ids) = needs::raise(conn, &actor, input, now).await?;
@@ -573,6 +575,7 @@ pub async fn move_need(
     let (actor, now) = (user.0, state.clock.now());
     state
         .unkeyed_unit()
+        .routed_by(&actor)
         .respond(StatusCode::OK, move |conn| {
             Box::pin(async move {
                 needs::change_status(conn, &actor, &need_id, action, &note, now)
@@ -705,6 +708,7 @@ pub async fn record_problem(
     };
     state
         .unkeyed_unit()
+        .routed_by(&actor)
         .respond(StatusCode::CREATED, move |conn| {
             Box::pin(async move {
                 problems::record(conn, &actor, input, now)
@@ -802,6 +806,7 @@ pub async fn resolve_problem(
     );
     state
         .unkeyed_unit()
+        .routed_by(&actor)
         .respond(StatusCode::OK, move |conn| {
             Box::pin(async move {
                 problems::resolve(conn, &actor, &id, &resolution, now)

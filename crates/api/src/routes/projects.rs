@@ -215,6 +215,7 @@ pub async fn propose(
     };
     state
         .unkeyed_unit()
+        .routed_by(&actor)
         .respond(StatusCode::CREATED, move |conn| {
             Box::pin(async move {
                 projects::propose(conn, &actor, input, now)
@@ -313,6 +314,7 @@ pub async fn act(
     let (actor, now) = (user.0, state.clock.now());
     state
         .unkeyed_unit()
+        .routed_by(&actor)
         .respond(StatusCode::OK, move |conn| {
             Box::pin(async move {
                 projects::act(conn, &actor, &project_id, action, now)
@@ -337,6 +339,7 @@ pub async fn accept(
     let ((partner_id, project_id), actor, now) = (path.into_inner(), user.0, state.clock.now());
     state
         .unkeyed_unit()
+        .routed_by(&actor)
         .respond(StatusCode::OK, move |conn| {
             Box::pin(async move {
                 projects::accept(conn, &actor, &partner_id, &project_id, now)
@@ -387,6 +390,7 @@ pub async fn evaluate(
         .collect();
     state
         .unkeyed_unit()
+        .routed_by(&actor)
         .respond(StatusCode::CREATED, move |conn| {
             Box::pin(async move {
                 projects::evaluate(conn, &actor, &id, &b.period, &results, &b.notes, now)
@@ -433,6 +437,7 @@ pub async fn rate(
     let (actor, id, b, now) = (user.0, path.into_inner(), body.0, state.clock.now());
     state
         .unkeyed_unit()
+        .routed_by(&actor)
         .respond(StatusCode::OK, move |conn| {
             Box::pin(async move {
                 let first = projects::rate(conn, &actor, &id, b.score, &b.comment, now).await?;

@@ -145,6 +145,7 @@ pub async fn cancel(
     let (actor, id, now) = (user.0, path.into_inner(), state.clock.now());
     state
         .unkeyed_unit()
+        .routed_by(&actor)
         .respond(StatusCode::OK, move |conn| {
             Box::pin(async move {
                 redemptions::cancel(conn, &actor, &id, now)
@@ -327,7 +328,7 @@ pub async fn verify(
     let attempt = start_guess(&state, &user.0, &path).await?;
     let (actor, merchant_id, code) = (user.0, path.into_inner(), body.0.code);
     let (settings, now) = (settings(&state), state.clock.now());
-    let unit = state.unkeyed_unit();
+    let unit = state.unkeyed_unit().routed_by(&actor);
     let at_merchant = merchant_id.clone();
     let redeemed = unit
         .run(StatusCode::OK, move |conn| {

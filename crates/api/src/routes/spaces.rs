@@ -104,6 +104,7 @@ pub async fn create(
     };
     state
         .unkeyed_unit()
+        .routed_by(&actor)
         .respond(StatusCode::CREATED, move |conn| {
             Box::pin(async move {
                 spaces::create(conn, &actor, input, now)
@@ -254,6 +255,7 @@ pub async fn decide(
     let (actor, now, rule) = (user.0, state.clock.now(), state.expiry_rule());
     state
         .unkeyed_unit()
+        .routed_by(&actor)
         .respond(StatusCode::OK, move |conn| {
             Box::pin(async move {
                 let decision = Decision {

@@ -95,6 +95,7 @@ pub async fn publish(
     };
     state
         .unkeyed_unit()
+        .routed_by(&actor)
         .respond(StatusCode::CREATED, move |conn| {
             Box::pin(async move {
                 disclosures::publish(conn, &actor, &partner_id, input, now)
@@ -166,6 +167,7 @@ pub async fn require(
     let (actor, b, now) = (user.0, body.0, state.clock.now());
     state
         .unkeyed_unit()
+        .routed_by(&actor)
         .respond(StatusCode::OK, move |conn| {
             Box::pin(async move {
                 disclosures::require(conn, &actor, &b.org_id, &b.kind, &b.period, now)
@@ -272,6 +274,7 @@ pub async fn exit(
     let (actor, id, b, now) = (user.0, path.into_inner(), body.0, state.clock.now());
     state
         .unkeyed_unit()
+        .routed_by(&actor)
         .respond(StatusCode::OK, move |conn| {
             Box::pin(async move {
                 exits::exit(conn, &actor, &id, &b.reason, &b.basis, now)
@@ -337,6 +340,7 @@ pub async fn grant(
     let (actor, id, b, now) = (user.0, path.into_inner(), body.0, state.clock.now());
     state
         .unkeyed_unit()
+        .routed_by(&actor)
         .respond(StatusCode::CREATED, move |conn| {
             Box::pin(async move {
                 grants::grant(conn, &actor, &id, &b.kind, &b.detail, b.granted_on, now)

@@ -284,6 +284,7 @@ pub async fn sign_up(
     );
     state
         .unkeyed_unit()
+        .routed_by(&actor)
         .respond(StatusCode::CREATED, move |conn| {
             Box::pin(async move {
                 activities::sign_up(conn, &actor, &id, waitlist, now)
@@ -307,6 +308,7 @@ pub async fn cancel_signup(
     let (actor, id, now) = (user.0, path.into_inner(), state.clock.now());
     state
         .unkeyed_unit()
+        .routed_by(&actor)
         .respond(StatusCode::OK, move |conn| {
             Box::pin(async move {
                 activities::cancel(conn, &actor, &id, now)

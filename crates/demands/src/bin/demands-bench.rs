@@ -67,6 +67,7 @@ async fn fresh_database(admin: &str) -> anyhow::Result<(DatabaseConnection, Stri
     let settings = platform::config::DatabaseSettings {
         url: platform::Secret::new(url.clone()),
         max_connections: 4,
+        writer_lanes: 1,
     };
     let db = platform::db::connect(&settings).await?;
     BenchMigrator::up(&db, None).await?;

@@ -144,6 +144,7 @@ async fn fresh_database(
     let settings = platform::config::DatabaseSettings {
         url: platform::Secret::new(url.clone()),
         max_connections,
+        writer_lanes: 1,
     };
     let db = platform::db::connect(&settings).await?;
     LedgerMigrator::up(&db, None).await?;
