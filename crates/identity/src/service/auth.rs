@@ -8,7 +8,7 @@
 //! An access token is accepted only for the user its session belongs to, and never for a
 //! disabled staff account (checked on every request and every refresh).
 
-use crate::entity::{auth_session, refresh_token, role_binding, staff_account, user};
+use crate::entity::{auth_session, refresh_token, staff_account};
 use crate::password::{burn_verification_time, verify_password};
 use crate::service::users::find_or_create_resident;
 use crate::tokens::{AccessTokenError, TokenKeys};
@@ -19,9 +19,8 @@ use platform::{Cache, Clock};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    Set, TransactionTrait,
+    Set, Statement, TransactionTrait,
 };
-use std::collections::HashMap;
 use wechat::WechatClient;
 
 /// How long an instance may trust a cached "session active" answer. Revocations are written
@@ -211,18 +210,13 @@ impl AuthService {
     pub async fn refresh(&self, presented: &str) -> Result<LoginResult, IdentityError> {
         let now = self.clock.now();
         let txn = self.db.begin().await?;
-        let Some(stored) = refresh_token::Entity::find()
-            .filter(refresh_token::Column::TokenHash.eq(sha256_hex(presented)))
-            .one(&txn)
-            .await?
-        else {
+        let Some(stored) = presented_refresh_token(&txn, presented).await? else {
             return Err(IdentityError::RefreshTokenInvalid);
         };
-        let session = auth_session::Entity::find_by_id(stored.session_id.clone())
-            .one(&txn)
-            .await?
-            .filter(|s| s.revoked_at.is_none())
-            .ok_or(IdentityError::RefreshTokenInvalid)?;
+        if stored.session_revoked {
+            return Err(IdentityError::RefreshTokenInvalid);
+        }
+        let session = &stored.session;
         if stored.used_at.is_some() {
             drop(txn);
             self.revoke_session(&session.id, "refresh_token_reuse")
@@ -437,67 +431,110 @@ impl AuthService {
     }
 }
 
+/// A presented refresh token with its session, read in one round trip.
+struct PresentedToken {
+    id: String,
+    used_at: Option<DateTime<Utc>>,
+    expires_at: DateTime<Utc>,
+    session: SessionOf,
+    session_revoked: bool,
+}
+
+struct SessionOf {
+    id: String,
+    user_id: String,
+}
+
+async fn presented_refresh_token(
+    conn: &impl ConnectionTrait,
+    presented: &str,
+) -> Result<Option<PresentedToken>, IdentityError> {
+    const PRESENTED: &str = "SELECT t.id, t.used_at, t.expires_at, s.id AS session_id, \
+            s.user_id, CAST(CASE WHEN s.revoked_at IS NULL THEN 0 ELSE 1 END AS BIGINT) AS revoked \
+        FROM refresh_tokens t JOIN auth_sessions s ON s.id = t.session_id \
+        WHERE t.token_hash = $1";
+    let row = conn
+        .query_one(Statement::from_sql_and_values(
+            conn.get_database_backend(),
+            PRESENTED,
+            [sha256_hex(presented).into()],
+        ))
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    Ok(Some(PresentedToken {
+        id: row.try_get("", "id")?,
+        used_at: row.try_get("", "used_at")?,
+        expires_at: row.try_get("", "expires_at")?,
+        session: SessionOf {
+            id: row.try_get("", "session_id")?,
+            user_id: row.try_get("", "user_id")?,
+        },
+        session_revoked: row.try_get::<i64>("", "revoked")? != 0,
+    }))
+}
+
 /// Loads a user's roles and scopes. `None` when the user does not exist.
+///
+/// One query (the user, a disabled staff account, every binding with its org): it runs on
+/// every login, refresh and actor-cache miss.
 pub async fn load_actor(
     conn: &impl ConnectionTrait,
     user_id: &str,
     session_id: &str,
 ) -> Result<Option<Actor>, IdentityError> {
-    let Some(user) = user::Entity::find_by_id(user_id.to_owned())
-        .one(conn)
-        .await?
-    else {
+    const ACTOR: &str = "SELECT u.openid, u.community_id, \
+            CAST(CASE WHEN s.disabled_at IS NULL THEN 0 ELSE 1 END AS BIGINT) AS disabled, \
+            b.role, b.org_id, b.merchant_id, o.kind AS org_kind, o.path AS org_path \
+        FROM users u \
+        LEFT JOIN staff_accounts s ON s.user_id = u.id \
+        LEFT JOIN role_bindings b ON b.user_id = u.id \
+        LEFT JOIN orgs o ON o.id = b.org_id \
+        WHERE u.id = $1";
+    let rows = conn
+        .query_all(Statement::from_sql_and_values(
+            conn.get_database_backend(),
+            ACTOR,
+            [user_id.into()],
+        ))
+        .await?;
+    let Some(first) = rows.first() else {
         return Ok(None);
     };
     // A disabled staff member's tokens stop at once, even one minted before the disable.
-    let disabled = staff_account::Entity::find_by_id(user_id.to_owned())
-        .filter(staff_account::Column::DisabledAt.is_not_null())
-        .one(conn)
-        .await?;
-    if disabled.is_some() {
+    if first.try_get::<i64>("", "disabled")? != 0 {
         return Err(IdentityError::AccountDisabled);
     }
-    let bindings = role_binding::Entity::find()
-        .filter(role_binding::Column::UserId.eq(user_id))
-        .all(conn)
-        .await?;
-    let org_ids: Vec<String> = bindings.iter().filter_map(|b| b.org_id.clone()).collect();
-    let orgs: HashMap<String, crate::entity::org::Model> = if org_ids.is_empty() {
-        HashMap::new()
-    } else {
-        crate::entity::org::Entity::find()
-            .filter(crate::entity::org::Column::Id.is_in(org_ids))
-            .all(conn)
-            .await?
-            .into_iter()
-            .map(|o| (o.id.clone(), o))
-            .collect()
-    };
-    let bindings = bindings
-        .into_iter()
-        .filter_map(|b| match (Role::parse(&b.role), b.org_id, b.merchant_id) {
-            (Some(Role::MerchantStaff), _, Some(merchant_id)) => {
+    let openid: Option<String> = first.try_get("", "openid")?;
+    let community_id: Option<String> = first.try_get("", "community_id")?;
+    let mut bindings = Vec::new();
+    for row in &rows {
+        let role: Option<String> = row.try_get("", "role")?;
+        let merchant_id: Option<String> = row.try_get("", "merchant_id")?;
+        let org_id: Option<String> = row.try_get("", "org_id")?;
+        let org_kind: Option<String> = row.try_get("", "org_kind")?;
+        let org_path: Option<String> = row.try_get("", "org_path")?;
+        let binding = match (role.as_deref().and_then(Role::parse), merchant_id, org_id) {
+            (Some(Role::MerchantStaff), Some(merchant_id), _) => {
                 Some(Binding::Merchant { merchant_id })
             }
-            (Some(role), Some(org_id), _) if role.is_org_staff() => {
-                let org = orgs.get(&org_id)?;
-                Some(Binding::Org {
-                    role,
-                    org: OrgRef {
-                        id: org.id.clone(),
-                        kind: OrgKind::parse(&org.kind)?,
-                        path: org.path.clone(),
-                    },
-                })
+            (Some(role), _, Some(id)) if role.is_org_staff() => {
+                match (org_kind.as_deref().and_then(OrgKind::parse), org_path) {
+                    (Some(kind), Some(path)) => Some(Binding::Org {
+                        role,
+                        org: OrgRef { id, kind, path },
+                    }),
+                    _ => None,
+                }
             }
             _ => None,
-        })
-        .collect();
+        };
+        bindings.extend(binding);
+    }
     Ok(Some(Actor {
-        user_id: user.id,
+        user_id: user_id.to_owned(),
         session_id: session_id.to_owned(),
-        is_resident: user.openid.is_some(),
-        community_id: user.community_id,
+        is_resident: openid.is_some(),
+        community_id,
         bindings,
     }))
 }
