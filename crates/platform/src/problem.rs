@@ -280,11 +280,11 @@ impl From<ValidationErrors> for Problem {
 impl From<DbErr> for Problem {
     fn from(err: DbErr) -> Self {
         match err {
-            DbErr::ConnectionAcquire(_) => Self::new(
+            other if crate::db::is_connection_lost(&other) => Self::new(
                 Code::DatabaseUnavailable,
                 "The database is busy or unreachable; please retry shortly.",
             )
-            .with_cause(err)
+            .with_cause(other)
             .retry_after(2),
             // A race the use case did not foresee lost to a concurrent request: the client
             // can reload and retry; it is not our failure.
@@ -345,6 +345,10 @@ mod tests {
         let busy = Problem::from(DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout));
         assert_eq!(busy.code, Code::DatabaseUnavailable);
         assert_eq!(busy.retry_after_seconds, Some(2));
+        let lost = Problem::from(DbErr::Conn(sea_orm::RuntimeErr::Internal(
+            "connection reset".into(),
+        )));
+        assert_eq!(lost.code, Code::DatabaseUnavailable);
         let broken = Problem::from(DbErr::Custom("boom".into()));
         assert_eq!(broken.code, Code::InternalError);
         assert_eq!(broken.cause.as_deref(), Some("Custom Error: boom"));
