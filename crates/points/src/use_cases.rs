@@ -10,11 +10,11 @@ use identity::entity::{org, user};
 use identity::service::{orgs, users};
 use identity::{Actor, OrgKind, Role};
 use platform::ValidationErrors;
-use points_ledger::service::accounts::{balance_of, Balance};
+use points_ledger::service::accounts::{balance_of, balances_of, Balance};
 use points_ledger::service::statement::{expiring, statement, StatementLine};
 use points_ledger::service::transfers::{transfer, Posted, TransferCode, TransferRequest};
 use points_ledger::service::verify::{verify, VerifyReport};
-use points_ledger::{AccountRef, Asset, ExpiryRule};
+use points_ledger::{AccountKind, AccountRef, Asset, ExpiryRule};
 use sea_orm::ConnectionTrait;
 
 /// What a value-moving use case needs besides its command: the time, the expiry rule of
@@ -337,17 +337,13 @@ pub async fn wallet(
     actor: &Actor,
     now: DateTime<Utc>,
 ) -> Result<Wallet, PointsError> {
+    let balances = balances_of(conn, AccountKind::Wallet, &actor.user_id).await?;
     let points_ref = AccountRef::wallet(Asset::Points, &actor.user_id);
-    let points = balance_of(conn, &points_ref).await?;
-    let time_credits = balance_of(
-        conn,
-        &AccountRef::wallet(Asset::TimeCredits, &actor.user_id),
-    )
-    .await?;
     let expiring = expiring(conn, &points_ref, now).await?;
+    let of = |asset| balances.get(&asset).copied().unwrap_or_default();
     Ok(Wallet {
-        points,
-        time_credits,
+        points: of(Asset::Points),
+        time_credits: of(Asset::TimeCredits),
         expiring,
     })
 }

@@ -1,11 +1,12 @@
 //! Accounts are created on first use and named by (asset, kind, owner).
 
 use crate::entity::account;
-use crate::{AccountRef, Asset, LedgerError};
+use crate::{AccountKind, AccountRef, Asset, LedgerError};
 use chrono::{DateTime, Utc};
 use platform::ids::new_id;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use std::collections::HashMap;
 
 /// The account for `reference`, created (idempotently, race-free) if it does not exist yet.
 pub async fn ensure_account(
@@ -53,6 +54,29 @@ pub async fn account_by_ref(
         .filter(account::Column::OwnerId.eq(reference.owner_id.as_str()))
         .one(conn)
         .await?)
+}
+
+/// The figures of `owner_id`'s accounts of `kind`, by asset, in one query; an asset the
+/// owner never used is absent (its balance is zero).
+pub async fn balances_of(
+    conn: &impl ConnectionTrait,
+    kind: AccountKind,
+    owner_id: &str,
+) -> Result<HashMap<Asset, Balance>, LedgerError> {
+    Ok(account::Entity::find()
+        .filter(account::Column::Kind.eq(kind.as_str()))
+        .filter(account::Column::OwnerId.eq(owner_id))
+        .all(conn)
+        .await?
+        .into_iter()
+        .filter_map(|a| {
+            let balance = Balance {
+                balance: a.balance,
+                held: a.held,
+            };
+            asset_of(&a).map(|asset| (asset, balance))
+        })
+        .collect())
 }
 
 /// An account's figures; zero for an account never used.

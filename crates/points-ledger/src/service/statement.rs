@@ -76,12 +76,18 @@ pub async fn expiring(
     account: &AccountRef,
     now: DateTime<Utc>,
 ) -> Result<Vec<(i64, DateTime<Utc>)>, LedgerError> {
-    use crate::entity::lot;
-    let Some(account) = super::account_by_ref(conn, account).await? else {
-        return Ok(Vec::new());
-    };
+    use crate::entity::{account as accounts, lot};
+    use sea_orm::sea_query::Query;
+    // The account by its name inside the lots' query: one round trip, not two.
+    let account_id = Query::select()
+        .column(accounts::Column::Id)
+        .from(accounts::Entity)
+        .and_where(accounts::Column::Asset.eq(account.asset.as_str()))
+        .and_where(accounts::Column::Kind.eq(account.kind.as_str()))
+        .and_where(accounts::Column::OwnerId.eq(account.owner_id.as_str()))
+        .to_owned();
     let lots = lot::Entity::find()
-        .filter(lot::Column::AccountId.eq(account.id.as_str()))
+        .filter(lot::Column::AccountId.in_subquery(account_id))
         .filter(lot::Column::Remaining.gt(0))
         .filter(lot::Column::ExpiresAt.gt(now))
         .order_by_asc(lot::Column::ExpiresAt)
