@@ -216,10 +216,9 @@ impl AuthService {
         if stored.session_revoked {
             return Err(IdentityError::RefreshTokenInvalid);
         }
-        let session = &stored.session;
         if stored.used_at.is_some() {
             drop(txn);
-            self.revoke_session(&session.id, "refresh_token_reuse")
+            self.revoke_session(&stored.session_id, "refresh_token_reuse")
                 .await?;
             return Err(IdentityError::RefreshTokenReused);
         }
@@ -236,22 +235,22 @@ impl AuthService {
             .await?;
         if claimed.rows_affected != 1 {
             drop(txn);
-            self.revoke_session(&session.id, "refresh_token_reuse")
+            self.revoke_session(&stored.session_id, "refresh_token_reuse")
                 .await?;
             return Err(IdentityError::RefreshTokenReused);
         }
         let fresh = random_token(REFRESH_TOKEN_BYTES);
-        self.insert_refresh_token(&txn, &session.id, &fresh, now)
+        self.insert_refresh_token(&txn, &stored.session_id, &fresh, now)
             .await?;
         auth_session::Entity::update_many()
             .col_expr(
                 auth_session::Column::ExpiresAt,
                 Expr::value(now + self.refresh_ttl),
             )
-            .filter(auth_session::Column::Id.eq(session.id.clone()))
+            .filter(auth_session::Column::Id.eq(stored.session_id.clone()))
             .exec(&txn)
             .await?;
-        let actor = load_actor(&txn, &session.user_id, &session.id)
+        let actor = load_actor(&txn, &stored.user_id, &stored.session_id)
             .await?
             .ok_or(IdentityError::RefreshTokenInvalid)?;
         txn.commit().await?;
@@ -436,13 +435,9 @@ struct PresentedToken {
     id: String,
     used_at: Option<DateTime<Utc>>,
     expires_at: DateTime<Utc>,
-    session: SessionOf,
-    session_revoked: bool,
-}
-
-struct SessionOf {
-    id: String,
+    session_id: String,
     user_id: String,
+    session_revoked: bool,
 }
 
 async fn presented_refresh_token(
@@ -465,10 +460,8 @@ async fn presented_refresh_token(
         id: row.try_get("", "id")?,
         used_at: row.try_get("", "used_at")?,
         expires_at: row.try_get("", "expires_at")?,
-        session: SessionOf {
-            id: row.try_get("", "session_id")?,
-            user_id: row.try_get("", "user_id")?,
-        },
+        session_id: row.try_get("", "session_id")?,
+        user_id: row.try_get("", "user_id")?,
         session_revoked: row.try_get::<i64>("", "revoked")? != 0,
     }))
 }
