@@ -38,10 +38,28 @@ pub struct ServerProcess {
     pub address: String,
     /// Every line the process has written to standard output (its log) so far.
     pub logs: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
-    _child: Child,
+    child: Child,
 }
 
 impl ServerProcess {
+    /// Sends SIGTERM, as an orchestrator stopping the instance does.
+    pub fn terminate(&self) {
+        let pid = self.child.id().expect("the server process is running");
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -TERM {pid}");
+    }
+
+    /// Waits for the process to exit, at most `limit`.
+    pub async fn exit_within(&mut self, limit: Duration) -> std::process::ExitStatus {
+        tokio::time::timeout(limit, self.child.wait())
+            .await
+            .expect("the server process exits in time")
+            .expect("waiting for the server process")
+    }
+
     /// The log so far, one line per entry.
     pub fn log_lines(&self) -> Vec<String> {
         self.logs
@@ -104,6 +122,6 @@ pub async fn spawn_server_process(binary: &str, env: &HashMap<String, String>) -
     ServerProcess {
         address,
         logs,
-        _child: child,
+        child,
     }
 }

@@ -89,14 +89,19 @@ pub async fn run_once(state: &AppState) -> anyhow::Result<RoundReport> {
     })
 }
 
-/// Runs rounds forever; errors are logged and the next round tries again.
-pub async fn run_forever(state: AppState) {
+/// Runs a round every `jobs.interval_seconds` until `stop` turns true; errors are logged
+/// and the next round tries again. Stopping waits for the round in progress: a round is
+/// never cut off between its steps.
+pub async fn run_until(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
     let mut interval = tokio::time::interval(std::time::Duration::from_secs(
         state.settings.jobs.interval_seconds,
     ));
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        interval.tick().await;
+        tokio::select! {
+            _ = interval.tick() => {}
+            _ = stop.wait_for(|stopping| *stopping) => return,
+        }
         match run_once(&state).await {
             Ok(report) if report != RoundReport::default() => {
                 tracing::info!(?report, "background jobs ran")

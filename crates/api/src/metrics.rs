@@ -13,6 +13,8 @@ pub struct Metrics {
     cache_hits: IntGauge,
     cache_misses: IntGauge,
     cache_errors: IntGauge,
+    cache_down: IntGauge,
+    cache_owed: IntGauge,
     batches: IntGauge,
     units: IntGauge,
     failed_commits: IntGauge,
@@ -45,6 +47,14 @@ impl Metrics {
         let cache_hits = IntGauge::new("cache_hits_total", "Cache lookups that found a value")?;
         let cache_misses = IntGauge::new("cache_misses_total", "Cache lookups that found nothing")?;
         let cache_errors = IntGauge::new("cache_errors_total", "Cache operations that failed")?;
+        let cache_down = IntGauge::new(
+            "cache_down",
+            "1 while Redis is marked down and skipped (requests fall back to the database)",
+        )?;
+        let cache_owed = IntGauge::new(
+            "cache_owed_writes",
+            "Revocations and invalidations waiting to be replayed to Redis",
+        )?;
         let batches = IntGauge::new(
             "group_commit_batches_total",
             "Transactions the unit-of-work writer has run",
@@ -65,7 +75,15 @@ impl Metrics {
             "group_commit_queued_units",
             "Units of work waiting for the writers now",
         )?;
-        for gauge in [&batches, &units, &failed_commits, &reruns, &queued] {
+        for gauge in [
+            &batches,
+            &units,
+            &failed_commits,
+            &reruns,
+            &queued,
+            &cache_down,
+            &cache_owed,
+        ] {
             registry.register(Box::new(gauge.clone()))?;
         }
         registry.register(Box::new(requests.clone()))?;
@@ -84,6 +102,8 @@ impl Metrics {
             cache_hits,
             cache_misses,
             cache_errors,
+            cache_down,
+            cache_owed,
             batches,
             units,
             failed_commits,
@@ -111,6 +131,9 @@ impl Metrics {
             .set(i64::try_from(stats.misses.load(Relaxed)).unwrap_or(i64::MAX));
         self.cache_errors
             .set(i64::try_from(stats.errors.load(Relaxed)).unwrap_or(i64::MAX));
+        self.cache_down.set(i64::from(cache.is_down()));
+        self.cache_owed
+            .set(i64::try_from(cache.owed_writes()).unwrap_or(i64::MAX));
         let count =
             |n: &std::sync::atomic::AtomicU64| i64::try_from(n.load(Relaxed)).unwrap_or(i64::MAX);
         let figures = committer.figures();

@@ -122,10 +122,10 @@ pub async fn forget(state: &AppState, family: Family) {
     }
     if let Err(e) = state
         .cache
-        .bump(&family.generation_key(), GENERATION_TTL)
+        .bump_or_owe(&family.generation_key(), GENERATION_TTL)
         .await
     {
-        tracing::warn!(error = %e, family = family.name(), "could not invalidate public answers");
+        tracing::warn!(error = %e, family = family.name(), "public answers' invalidation owed to the cache");
     }
 }
 

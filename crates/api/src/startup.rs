@@ -81,7 +81,7 @@ impl Application {
                 }))
         })
         .listen(listener)?
-        .shutdown_timeout(10);
+        .shutdown_timeout(settings.server.shutdown_grace_seconds);
         if settings.server.workers > 0 {
             server = server.workers(settings.server.workers);
         }
@@ -125,10 +125,30 @@ impl Application {
                 crate::seed::DEMO_PASSWORD
             );
         }
-        if self.state.settings.jobs.enabled {
-            tokio::spawn(crate::jobs::run_forever(self.state.clone()));
+        let (stop_jobs, stopping) = tokio::sync::watch::channel(false);
+        let jobs = self
+            .state
+            .settings
+            .jobs
+            .enabled
+            .then(|| tokio::spawn(crate::jobs::run_until(self.state.clone(), stopping)));
+        // On SIGTERM or SIGINT actix stops accepting connections and gives the requests in
+        // flight up to `server.shutdown_grace_seconds` to finish (their units of work with
+        // them); then the job loop finishes the round it is in, if any, within as long.
+        let served = self.server.await;
+        tracing::info!("no more requests; stopping the job loop");
+        let _ = stop_jobs.send(true);
+        if let Some(jobs) = jobs {
+            let grace =
+                std::time::Duration::from_secs(self.state.settings.server.shutdown_grace_seconds);
+            match tokio::time::timeout(grace, jobs).await {
+                Ok(_) => tracing::info!("Linli stopped cleanly"),
+                Err(_) => tracing::warn!("the job round in progress outlasted the grace; stopping anyway (its transaction rolls back)"),
+            }
+        } else {
+            tracing::info!("Linli stopped cleanly");
         }
-        self.server.await
+        served
     }
 }
 

@@ -11,16 +11,12 @@
 //! target/release/linli-load --url http://127.0.0.1:8080 --scenario catalog   # a running server
 //! ```
 
-mod client;
-mod report;
-mod scenarios;
-mod servers;
-
 use anyhow::{bail, Context};
 use clap::Parser;
-use client::{Linli, Recorder};
-use report::Row;
-use servers::{Fleet, Launch};
+use linli_load::client::{Linli, Recorder};
+use linli_load::report::Row;
+use linli_load::servers::{self, Fleet, Launch};
+use linli_load::{report, scenarios};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -171,14 +167,16 @@ async fn one_scenario(args: &Args, scenario: &str, setup: &str) -> anyhow::Resul
                     .await
                     .context("creating a fresh database")?;
             Fleet::start(Launch {
-                binary: &binary,
-                config_dir: &args.config_dir,
+                binary: binary.clone(),
+                config_dir: args.config_dir.clone(),
                 database_url,
                 redis_url: args.redis_url.clone(),
                 redis_prefix: format!("linli-load:{}:", uuid::Uuid::now_v7().simple()),
                 instances: args.instances,
                 pool: args.pool,
                 lanes: args.lanes,
+                extra_env: Vec::new(),
+                log_dir: None,
             })
             .await?
         }

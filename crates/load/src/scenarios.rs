@@ -32,18 +32,18 @@ pub struct World {
     category_id: String,
 }
 
-struct Shop {
-    merchant_id: String,
-    offer_id: String,
-    owner: Session,
+pub struct Shop {
+    pub merchant_id: String,
+    pub offer_id: String,
+    pub owner: Session,
 }
 
-struct Lot {
-    id: String,
-    secret: String,
+pub struct Lot {
+    pub id: String,
+    pub secret: String,
 }
 
-const DEMO_PASSWORD: &str = "linli-demo";
+pub const DEMO_PASSWORD: &str = "linli-demo";
 const USERS_PER_SHOP: usize = 4;
 
 impl World {
@@ -309,7 +309,7 @@ impl World {
     }
 }
 
-fn communities_of(tree: &Value) -> Vec<String> {
+pub fn communities_of(tree: &Value) -> Vec<String> {
     let mut found = Vec::new();
     let mut stack: Vec<&Value> = tree
         .as_array()
@@ -329,7 +329,7 @@ fn communities_of(tree: &Value) -> Vec<String> {
     found
 }
 
-async fn award(
+pub async fn award(
     api: &Linli,
     staff: &Session,
     user_id: &str,
@@ -357,7 +357,7 @@ async fn award(
 
 /// A merchant applied for by a resident, approved, with one published offer of 1 point and
 /// no stock limit.
-async fn open_shop(
+pub async fn open_shop(
     api: &Linli,
     admin: &Session,
     community: &str,
@@ -419,7 +419,12 @@ async fn open_shop(
 }
 
 /// A lot open round the clock with a slot for every virtual user and more.
-async fn open_lot(api: &Linli, admin: &Session, org: &str, users: usize) -> anyhow::Result<Lot> {
+pub async fn open_lot(
+    api: &Linli,
+    admin: &Session,
+    org: &str,
+    users: usize,
+) -> anyhow::Result<Lot> {
     let body = json!({
         "name": "集市停车场", "org_id": org, "address": "新华街1号",
         "slot_count": (users * 2).max(607), "points_per_hour": 10, "billing_unit_minutes": 30,

@@ -15,13 +15,16 @@ pub struct Fleet {
     pub urls: Vec<String>,
     pub database_url: Option<String>,
     processes: Vec<Child>,
+    ports: Vec<u16>,
+    launch: Option<Launch>,
     peak_rss_kib: Arc<AtomicU64>,
 }
 
 /// What to start.
-pub struct Launch<'a> {
-    pub binary: &'a Path,
-    pub config_dir: &'a Path,
+#[derive(Clone)]
+pub struct Launch {
+    pub binary: PathBuf,
+    pub config_dir: PathBuf,
     pub database_url: String,
     pub redis_url: Option<String>,
     /// Shared by the fleet's instances, new for every fleet.
@@ -29,6 +32,10 @@ pub struct Launch<'a> {
     pub instances: usize,
     pub pool: u32,
     pub lanes: usize,
+    /// More `LINLI__*` settings for the servers (the fault harness's timeouts).
+    pub extra_env: Vec<(String, String)>,
+    /// Where the servers' logs go (`<port>.log`, appended across restarts); none: nowhere.
+    pub log_dir: Option<PathBuf>,
 }
 
 impl Fleet {
@@ -38,32 +45,73 @@ impl Fleet {
             urls: vec![url.trim_end_matches('/').to_owned()],
             database_url: None,
             processes: Vec::new(),
+            ports: Vec::new(),
+            launch: None,
             peak_rss_kib: Arc::new(AtomicU64::new(0)),
         }
     }
 
     /// Starts the instances one after another (the first one migrates and seeds the demo
     /// district; the others find it done), each ready before the next starts.
-    pub async fn start(launch: Launch<'_>) -> anyhow::Result<Self> {
-        let client = reqwest::Client::new();
+    pub async fn start(launch: Launch) -> anyhow::Result<Self> {
         let mut fleet = Self {
             urls: Vec::new(),
             database_url: Some(launch.database_url.clone()),
             processes: Vec::new(),
+            ports: Vec::new(),
+            launch: Some(launch.clone()),
             peak_rss_kib: Arc::new(AtomicU64::new(0)),
         };
         for _ in 0..launch.instances {
             let port = free_port()?;
-            let child = server_command(&launch, port)
-                .spawn()
-                .with_context(|| format!("starting {}", launch.binary.display()))?;
+            let child = spawn(&launch, port)?;
             fleet.processes.push(child);
+            fleet.ports.push(port);
             let url = format!("http://127.0.0.1:{port}");
-            wait_ready(&client, &url).await?;
+            wait_ready(&url).await?;
             fleet.urls.push(url);
         }
         fleet.watch_memory();
         Ok(fleet)
+    }
+
+    /// SIGKILL to instance `n`: no shutdown, no flushing, whatever it was doing cut short.
+    pub async fn kill(&mut self, n: usize) -> anyhow::Result<()> {
+        let child = self.processes.get_mut(n).context("no such instance")?;
+        child.kill().await.context("killing an instance")?;
+        Ok(())
+    }
+
+    /// SIGTERM to instance `n`: the server's graceful shutdown. Returns at once.
+    pub fn terminate(&self, n: usize) -> anyhow::Result<()> {
+        let pid = self
+            .processes
+            .get(n)
+            .and_then(Child::id)
+            .context("the instance is not running")?;
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()?;
+        anyhow::ensure!(status.success(), "kill -TERM {pid} failed");
+        Ok(())
+    }
+
+    /// Waits for instance `n` to exit on its own (after [`Fleet::terminate`]).
+    pub async fn wait_exit(&mut self, n: usize) -> anyhow::Result<std::process::ExitStatus> {
+        let child = self.processes.get_mut(n).context("no such instance")?;
+        Ok(child.wait().await?)
+    }
+
+    /// Starts instance `n` again on its old port (after [`Fleet::kill`]) and waits until it
+    /// is ready.
+    pub async fn restart(&mut self, n: usize) -> anyhow::Result<()> {
+        let launch = self
+            .launch
+            .as_ref()
+            .context("this fleet was not started here")?;
+        let port = *self.ports.get(n).context("no such instance")?;
+        self.processes[n] = spawn(launch, port)?;
+        wait_ready(&self.urls[n]).await
     }
 
     /// The highest resident set size any instance reached since the last reset, in MiB
@@ -133,8 +181,23 @@ impl Fleet {
     }
 }
 
-fn server_command(launch: &Launch<'_>, port: u16) -> Command {
-    let mut command = Command::new(launch.binary);
+fn spawn(launch: &Launch, port: u16) -> anyhow::Result<Child> {
+    let mut command = server_command(launch, port);
+    if let Some(dir) = &launch.log_dir {
+        std::fs::create_dir_all(dir)?;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join(format!("{port}.log")))?;
+        command.stdout(log);
+    }
+    command
+        .spawn()
+        .with_context(|| format!("starting {}", launch.binary.display()))
+}
+
+fn server_command(launch: &Launch, port: u16) -> Command {
+    let mut command = Command::new(&launch.binary);
     for (key, _) in std::env::vars() {
         if key.starts_with("LINLI") {
             command.env_remove(key);
@@ -142,7 +205,7 @@ fn server_command(launch: &Launch<'_>, port: u16) -> Command {
     }
     command
         .arg("serve")
-        .env("LINLI_CONFIG_DIR", launch.config_dir)
+        .env("LINLI_CONFIG_DIR", &launch.config_dir)
         .env("LINLI__SERVER__PORT", port.to_string())
         .env("LINLI__DATABASE__URL", &launch.database_url)
         .env("LINLI__DATABASE__MAX_CONNECTIONS", launch.pool.to_string())
@@ -167,6 +230,7 @@ fn server_command(launch: &Launch<'_>, port: u16) -> Command {
             .env("LINLI__REDIS__URL", redis)
             .env("LINLI__REDIS__KEY_PREFIX", &launch.redis_prefix);
     }
+    command.envs(launch.extra_env.iter().map(|(k, v)| (k, v)));
     command
 }
 
@@ -174,7 +238,8 @@ fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-async fn wait_ready(client: &reqwest::Client, url: &str) -> anyhow::Result<()> {
+async fn wait_ready(url: &str) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
     for _ in 0..300 {
         if let Ok(response) = client.get(format!("{url}/readyz")).send().await {
             if response.status().is_success() {

@@ -2,18 +2,30 @@
 //! `redis.url` is set, otherwise an in-process map. Nothing here is a source of truth: every
 //! key has a TTL and losing the cache loses no data, only speed and short-lived state such as
 //! rate-limit windows.
+//!
+//! When Redis stops answering, the first failed call marks it down ([`Outage`]): from then on
+//! every call fails at once (callers fall back to the database) instead of each request
+//! waiting out a timeout, and a background probe pings Redis until it answers. Writes that
+//! must not be lost to the outage (a session revocation, a cache generation bump) are owed:
+//! [`Cache::set_or_owe`] and [`Cache::bump_or_owe`] keep them and the probe replays them
+//! before Redis is used again, so a revocation made during a partition still overwrites what
+//! Redis remembered from before it.
 
 use redis::aio::ConnectionManager;
 use redis::AsyncCommands;
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
     #[error("redis: {0}")]
     Redis(#[from] redis::RedisError),
+    /// Redis failed recently and has not answered the probe since; not asked again until it does.
+    #[error("redis is down (not asked until it answers a ping again)")]
+    Down,
 }
 
 /// Hit and miss counters, exported on `/metrics`.
@@ -29,6 +41,76 @@ pub struct Cache {
     backend: Backend,
     prefix: Arc<str>,
     stats: Arc<CacheStats>,
+    /// Redis's health as this process last saw it (always up for the in-process map).
+    outage: Arc<Outage>,
+}
+
+/// The longest any call waits on Redis, reconnection included, before Redis is marked down.
+const CALL_AT_MOST: Duration = Duration::from_secs(3);
+
+fn timed_out() -> redis::RedisError {
+    redis::RedisError::from(std::io::Error::new(
+        std::io::ErrorKind::TimedOut,
+        "no answer from Redis in time",
+    ))
+}
+
+/// How often the probe pings a Redis that is down.
+const PROBE_EVERY: Duration = Duration::from_millis(250);
+/// Owed writes kept at most; beyond it the oldest are dropped (and logged). A revocation is
+/// one entry, so this covers far more logouts than an outage of minutes sees.
+const OWED_AT_MOST: usize = 100_000;
+
+/// Whether Redis is down, and the writes owed to it.
+#[derive(Default)]
+struct Outage {
+    down: AtomicBool,
+    owed: Mutex<VecDeque<Owed>>,
+}
+
+/// A write that must reach Redis once it answers again.
+#[derive(Debug, Clone)]
+enum Owed {
+    /// SET with what remains of its lifetime at replay (dropped if none remains).
+    Set {
+        key: String,
+        value: String,
+        expires_at: Instant,
+    },
+    Bump {
+        key: String,
+        ttl: Duration,
+    },
+}
+
+impl Outage {
+    fn is_down(&self) -> bool {
+        self.down.load(Ordering::Acquire)
+    }
+
+    fn lock_owed(&self) -> std::sync::MutexGuard<'_, VecDeque<Owed>> {
+        // Each operation on the queue is a single push or drain: a poisoned lock left it whole.
+        self.owed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn owe(&self, write: Owed) {
+        let mut owed = self.lock_owed();
+        if owed.len() >= OWED_AT_MOST {
+            owed.pop_front();
+            tracing::error!("too many writes owed to Redis; the oldest is dropped");
+        }
+        owed.push_back(write);
+    }
+}
+
+/// Errors that say Redis cannot be reached (as opposed to a bad command or reply).
+fn is_unreachable(error: &redis::RedisError) -> bool {
+    error.is_io_error()
+        || error.is_timeout()
+        || error.is_connection_dropped()
+        || error.is_connection_refusal()
 }
 
 #[derive(Clone)]
@@ -85,6 +167,7 @@ impl Cache {
             backend: Backend::Memory(Arc::new(MemoryStore::default())),
             prefix: prefix.into(),
             stats: Arc::default(),
+            outage: Arc::default(),
         }
     }
 
@@ -92,18 +175,58 @@ impl Cache {
     /// at start rather than silently running without shared state.
     pub async fn redis(url: &str, prefix: &str) -> Result<Self, CacheError> {
         let client = redis::Client::open(url)?;
+        // The manager's reconnection attempts back off between tries; its factor multiplies
+        // the delay each time (100 by default: a second, then well over a minute, during
+        // which every command waits for the reconnection). Short, capped delays let a
+        // reconnection give up within a few seconds; the probe below starts the next one.
         let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Duration::from_secs(3))
+            .set_connection_timeout(Duration::from_secs(2))
             .set_response_timeout(Duration::from_secs(2))
-            .set_number_of_retries(2);
+            .set_number_of_retries(2)
+            .set_factor(2)
+            .set_max_delay(200);
         let manager = ConnectionManager::new_with_config(client, config).await?;
         let cache = Self {
-            backend: Backend::Redis(manager),
+            backend: Backend::Redis(manager.clone()),
             prefix: prefix.into(),
             stats: Arc::default(),
+            outage: Arc::default(),
         };
         cache.ping().await?;
+        tokio::spawn(probe(Arc::downgrade(&cache.outage), manager));
         Ok(cache)
+    }
+
+    /// True while Redis is marked down (calls fail at once until the probe reaches it).
+    pub fn is_down(&self) -> bool {
+        self.outage.is_down()
+    }
+
+    /// Writes owed to Redis, waiting for it to answer.
+    pub fn owed_writes(&self) -> usize {
+        self.outage.lock_owed().len()
+    }
+
+    /// Runs `op` on Redis unless it is marked down; a failure that says Redis cannot be
+    /// reached marks it down.
+    async fn on_redis<T, F, Fut>(&self, conn: &ConnectionManager, op: F) -> Result<T, CacheError>
+    where
+        F: FnOnce(ConnectionManager) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        if self.outage.is_down() {
+            return Err(CacheError::Down);
+        }
+        // Bounded as a whole: a command may first wait for a reconnection in progress.
+        let result = tokio::time::timeout(CALL_AT_MOST, op(conn.clone()))
+            .await
+            .unwrap_or_else(|_| Err(timed_out()));
+        if let Err(e) = &result {
+            if is_unreachable(e) && !self.outage.down.swap(true, Ordering::AcqRel) {
+                tracing::warn!(error = %e, "Redis cannot be reached; falling back until it answers");
+            }
+        }
+        result.map_err(CacheError::from)
     }
 
     pub fn is_redis(&self) -> bool {
@@ -127,12 +250,12 @@ impl Cache {
     pub async fn ping(&self) -> Result<(), CacheError> {
         match &self.backend {
             Backend::Redis(conn) => {
-                let mut conn = conn.clone();
-                let result: Result<(), CacheError> = redis::cmd("PING")
-                    .query_async::<String>(&mut conn)
+                let result = self
+                    .on_redis(conn, |mut conn| async move {
+                        redis::cmd("PING").query_async::<String>(&mut conn).await
+                    })
                     .await
-                    .map(|_| ())
-                    .map_err(CacheError::from);
+                    .map(|_| ());
                 self.record(&result);
                 result
             }
@@ -143,11 +266,12 @@ impl Cache {
     pub async fn get(&self, key: &str) -> Result<Option<String>, CacheError> {
         let key = self.key(key);
         let result = match &self.backend {
-            Backend::Redis(conn) => conn
-                .clone()
-                .get::<_, Option<String>>(&key)
+            Backend::Redis(conn) => {
+                self.on_redis(conn, |mut conn| async move {
+                    conn.get::<_, Option<String>>(&key).await
+                })
                 .await
-                .map_err(CacheError::from),
+            }
             Backend::Memory(store) => Ok(store.get(&key)),
         };
         self.record(&result);
@@ -165,11 +289,12 @@ impl Cache {
     pub async fn set(&self, key: &str, value: &str, ttl: Duration) -> Result<(), CacheError> {
         let key = self.key(key);
         let result = match &self.backend {
-            Backend::Redis(conn) => conn
-                .clone()
-                .pset_ex::<_, _, ()>(&key, value, ttl_millis(ttl))
+            Backend::Redis(conn) => {
+                self.on_redis(conn, |mut conn| async move {
+                    conn.pset_ex::<_, _, ()>(&key, value, ttl_millis(ttl)).await
+                })
                 .await
-                .map_err(CacheError::from),
+            }
             Backend::Memory(store) => {
                 store.set(key, value.to_owned(), ttl);
                 Ok(())
@@ -188,16 +313,19 @@ impl Cache {
     ) -> Result<bool, CacheError> {
         let key = self.key(key);
         let result = match &self.backend {
-            Backend::Redis(conn) => redis::cmd("SET")
-                .arg(&key)
-                .arg(value)
-                .arg("NX")
-                .arg("PX")
-                .arg(ttl_millis(ttl))
-                .query_async::<Option<String>>(&mut conn.clone())
+            Backend::Redis(conn) => self
+                .on_redis(conn, |mut conn| async move {
+                    redis::cmd("SET")
+                        .arg(&key)
+                        .arg(value)
+                        .arg("NX")
+                        .arg("PX")
+                        .arg(ttl_millis(ttl))
+                        .query_async::<Option<String>>(&mut conn)
+                        .await
+                })
                 .await
-                .map(|reply| reply.is_some())
-                .map_err(CacheError::from),
+                .map(|reply| reply.is_some()),
             Backend::Memory(store) => Ok(store.set_if_absent(key, value.to_owned(), ttl)),
         };
         self.record(&result);
@@ -207,11 +335,13 @@ impl Cache {
     pub async fn delete(&self, key: &str) -> Result<(), CacheError> {
         let key = self.key(key);
         let result = match &self.backend {
-            Backend::Redis(conn) => conn
-                .clone()
-                .del::<_, ()>(&key)
+            Backend::Redis(conn) => {
+                self.on_redis(
+                    conn,
+                    |mut conn| async move { conn.del::<_, ()>(&key).await },
+                )
                 .await
-                .map_err(CacheError::from),
+            }
             Backend::Memory(store) => {
                 store.delete(&key);
                 Ok(())
@@ -232,25 +362,25 @@ impl Cache {
             return Ok(None);
         };
         let key = self.key(key);
-        let mut conn = conn.clone();
-        let result: Result<Option<Vec<(String, i64)>>, CacheError> = async {
-            let exists: bool = conn.exists(&key).await?;
-            if !exists {
-                return Ok(None);
-            }
-            let stop = isize::try_from(count)
-                .unwrap_or(isize::MAX)
-                .saturating_sub(1);
-            let members: Vec<(String, f64)> = conn.zrevrange_withscores(&key, 0, stop).await?;
-            Ok(Some(
-                members
-                    .into_iter()
-                    .filter(|(member, _)| !member.is_empty())
-                    .map(|(member, score)| (member, score as i64))
-                    .collect(),
-            ))
-        }
-        .await;
+        let result = self
+            .on_redis(conn, |mut conn| async move {
+                let exists: bool = conn.exists(&key).await?;
+                if !exists {
+                    return Ok(None);
+                }
+                let stop = isize::try_from(count)
+                    .unwrap_or(isize::MAX)
+                    .saturating_sub(1);
+                let members: Vec<(String, f64)> = conn.zrevrange_withscores(&key, 0, stop).await?;
+                Ok(Some(
+                    members
+                        .into_iter()
+                        .filter(|(member, _)| !member.is_empty())
+                        .map(|(member, score)| (member, score as i64))
+                        .collect(),
+                ))
+            })
+            .await;
         self.record(&result);
         result
     }
@@ -281,10 +411,11 @@ impl Cache {
             .ignore()
             .pexpire(&key, i64::try_from(ttl_millis(ttl)).unwrap_or(i64::MAX))
             .ignore();
-        let result = pipe
-            .query_async::<()>(&mut conn.clone())
-            .await
-            .map_err(CacheError::from);
+        let result = self
+            .on_redis(conn, |mut conn| async move {
+                pipe.query_async::<()>(&mut conn).await
+            })
+            .await;
         self.record(&result);
         result
     }
@@ -301,13 +432,16 @@ impl Cache {
             return Ok(());
         };
         let key = self.key(key);
-        let result = redis::Script::new(ZINCR_IF_EXISTS_SCRIPT)
-            .key(&key)
-            .arg(by)
-            .arg(member)
-            .invoke_async::<()>(&mut conn.clone())
-            .await
-            .map_err(CacheError::from);
+        let result = self
+            .on_redis(conn, |mut conn| async move {
+                redis::Script::new(ZINCR_IF_EXISTS_SCRIPT)
+                    .key(&key)
+                    .arg(by)
+                    .arg(member)
+                    .invoke_async::<()>(&mut conn)
+                    .await
+            })
+            .await;
         self.record(&result);
         result
     }
@@ -316,16 +450,19 @@ impl Cache {
     pub async fn hit_window(&self, key: &str, window: Duration) -> Result<WindowCount, CacheError> {
         let key = self.key(key);
         let result = match &self.backend {
-            Backend::Redis(conn) => redis::Script::new(INCR_WINDOW_SCRIPT)
-                .key(&key)
-                .arg(ttl_millis(window))
-                .invoke_async::<(u64, i64)>(&mut conn.clone())
+            Backend::Redis(conn) => self
+                .on_redis(conn, |mut conn| async move {
+                    redis::Script::new(INCR_WINDOW_SCRIPT)
+                        .key(&key)
+                        .arg(ttl_millis(window))
+                        .invoke_async::<(u64, i64)>(&mut conn)
+                        .await
+                })
                 .await
                 .map(|(count, ttl_ms)| WindowCount {
                     count,
                     resets_in: Duration::from_millis(ttl_ms.max(0).unsigned_abs()),
-                })
-                .map_err(CacheError::from),
+                }),
             Backend::Memory(store) => Ok(store.hit_window(key, window)),
         };
         self.record(&result);
@@ -342,11 +479,16 @@ impl Cache {
     ) -> Result<(Option<String>, Option<String>), CacheError> {
         let keys = [self.key(first), self.key(second)];
         let result = match &self.backend {
-            Backend::Redis(conn) => redis::cmd("MGET")
-                .arg(&keys[..])
-                .query_async::<(Option<String>, Option<String>)>(&mut conn.clone())
+            Backend::Redis(conn) => {
+                let keys = &keys;
+                self.on_redis(conn, |mut conn| async move {
+                    redis::cmd("MGET")
+                        .arg(&keys[..])
+                        .query_async::<(Option<String>, Option<String>)>(&mut conn)
+                        .await
+                })
                 .await
-                .map_err(CacheError::from),
+            }
             Backend::Memory(store) => Ok((store.get(&keys[0]), store.get(&keys[1]))),
         };
         self.record(&result);
@@ -358,12 +500,16 @@ impl Cache {
     pub async fn bump(&self, key: &str, ttl: Duration) -> Result<u64, CacheError> {
         let key = self.key(key);
         let result = match &self.backend {
-            Backend::Redis(conn) => redis::Script::new(BUMP_SCRIPT)
-                .key(&key)
-                .arg(ttl_millis(ttl))
-                .invoke_async::<u64>(&mut conn.clone())
+            Backend::Redis(conn) => {
+                self.on_redis(conn, |mut conn| async move {
+                    redis::Script::new(BUMP_SCRIPT)
+                        .key(&key)
+                        .arg(ttl_millis(ttl))
+                        .invoke_async::<u64>(&mut conn)
+                        .await
+                })
                 .await
-                .map_err(CacheError::from),
+            }
             Backend::Memory(store) => Ok(store.bump(key, ttl)),
         };
         self.record(&result);
@@ -376,11 +522,15 @@ impl Cache {
     pub async fn unhit_window(&self, key: &str) -> Result<(), CacheError> {
         let key = self.key(key);
         let result = match &self.backend {
-            Backend::Redis(conn) => redis::Script::new(DECR_WINDOW_SCRIPT)
-                .key(&key)
-                .invoke_async::<()>(&mut conn.clone())
+            Backend::Redis(conn) => {
+                self.on_redis(conn, |mut conn| async move {
+                    redis::Script::new(DECR_WINDOW_SCRIPT)
+                        .key(&key)
+                        .invoke_async::<()>(&mut conn)
+                        .await
+                })
                 .await
-                .map_err(CacheError::from),
+            }
             Backend::Memory(store) => {
                 store.unhit_window(&key);
                 Ok(())
@@ -389,6 +539,108 @@ impl Cache {
         self.record(&result);
         result
     }
+}
+
+impl Cache {
+    /// [`Cache::set`] that, when Redis cannot take it now, is kept and replayed before Redis
+    /// is used again (by this process, if it lives that long). For values that overrule what
+    /// Redis may still hold from before an outage, such as a session's revocation. The error
+    /// is still returned, for the caller's log.
+    pub async fn set_or_owe(
+        &self,
+        key: &str,
+        value: &str,
+        ttl: Duration,
+    ) -> Result<(), CacheError> {
+        let result = self.set(key, value, ttl).await;
+        if result.is_err() {
+            self.outage.owe(Owed::Set {
+                key: self.key(key),
+                value: value.to_owned(),
+                expires_at: Instant::now() + ttl,
+            });
+        }
+        result
+    }
+
+    /// [`Cache::bump`] that, when Redis cannot take it now, is replayed before Redis is used
+    /// again: for generations that invalidate entries cached before the outage.
+    pub async fn bump_or_owe(&self, key: &str, ttl: Duration) -> Result<u64, CacheError> {
+        let result = self.bump(key, ttl).await;
+        if result.is_err() {
+            self.outage.owe(Owed::Bump {
+                key: self.key(key),
+                ttl,
+            });
+        }
+        result
+    }
+}
+
+/// While the cache lives: when Redis is marked down, pings it every [`PROBE_EVERY`]; once it
+/// answers, replays the owed writes in order and only then marks it up, so no request reads
+/// what an owed write overrules.
+async fn probe(outage: Weak<Outage>, conn: ConnectionManager) {
+    loop {
+        tokio::time::sleep(PROBE_EVERY).await;
+        let Some(outage) = outage.upgrade() else {
+            return;
+        };
+        if !outage.is_down() {
+            continue;
+        }
+        let mut conn = conn.clone();
+        let ping = redis::cmd("PING");
+        let answer = tokio::time::timeout(CALL_AT_MOST, ping.query_async::<String>(&mut conn));
+        if !matches!(answer.await, Ok(Ok(_))) {
+            continue;
+        }
+        match replay(&outage, &mut conn).await {
+            Ok(replayed) => {
+                outage.down.store(false, Ordering::Release);
+                tracing::warn!(replayed, "Redis answers again; owed writes replayed");
+            }
+            Err(e) => tracing::warn!(error = %e, "Redis answered a ping but not the owed writes"),
+        }
+    }
+}
+
+/// Sends the owed writes oldest first; one that fails goes back to the front of the queue
+/// with those after it.
+async fn replay(outage: &Outage, conn: &mut ConnectionManager) -> redis::RedisResult<usize> {
+    let pending: Vec<Owed> = outage.lock_owed().drain(..).collect();
+    let mut replayed = 0;
+    for (n, write) in pending.iter().enumerate() {
+        let sent = match write {
+            Owed::Set {
+                key,
+                value,
+                expires_at,
+            } => {
+                let left = expires_at.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    Ok(())
+                } else {
+                    conn.pset_ex::<_, _, ()>(key, value, ttl_millis(left)).await
+                }
+            }
+            Owed::Bump { key, ttl } => redis::Script::new(BUMP_SCRIPT)
+                .key(key)
+                .arg(ttl_millis(*ttl))
+                .invoke_async::<u64>(conn)
+                .await
+                .map(|_| ()),
+        };
+        if let Err(e) = sent {
+            let mut owed = outage.lock_owed();
+            for unsent in pending[n..].iter().rev() {
+                owed.push_front(unsent.clone());
+            }
+            return Err(e);
+        }
+        replayed += 1;
+    }
+    Ok(replayed)
 }
 
 fn ttl_millis(ttl: Duration) -> u64 {
@@ -597,5 +849,85 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(60)).await;
         assert_eq!(cache.get("short").await.unwrap(), None);
         assert_eq!(cache.bump("short", ttl).await.unwrap(), 1);
+    }
+
+    /// Redis of this test's own, when the suite runs against Redis (the README command
+    /// without it has no `redis-server` to start).
+    async fn own_redis() -> Option<crate::testing::RedisServer> {
+        crate::testing::redis_url()?;
+        Some(
+            crate::testing::RedisServer::start()
+                .await
+                .expect("redis-server starts (it is on the PATH wherever Redis is)"),
+        )
+    }
+
+    async fn until_up(cache: &Cache) {
+        for _ in 0..100 {
+            if !cache.is_down() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the cache did not come back up within 10 s of Redis answering");
+    }
+
+    #[tokio::test]
+    async fn a_partitioned_redis_is_skipped_and_gets_owed_writes_before_it_is_used_again() {
+        let Some(redis) = own_redis().await else {
+            return;
+        };
+        let cache = Cache::redis(&redis.url, "t:").await.unwrap();
+        let long = Duration::from_secs(60);
+        cache.set("session", "active:u1", long).await.unwrap();
+        cache.set("generation", "4", long).await.unwrap();
+
+        redis.pause().unwrap();
+        assert!(cache.set_or_owe("session", "revoked", long).await.is_err());
+        assert!(cache.is_down(), "a timed-out call marks Redis down");
+        // Down: nothing waits on Redis any more.
+        assert!(matches!(cache.get("session").await, Err(CacheError::Down)));
+        assert!(matches!(
+            cache.bump_or_owe("generation", long).await,
+            Err(CacheError::Down)
+        ));
+        assert!(cache.ping().await.is_err());
+        assert_eq!(cache.owed_writes(), 2);
+
+        redis.resume().unwrap();
+        until_up(&cache).await;
+        assert_eq!(cache.owed_writes(), 0);
+        // What Redis remembered from before the partition is overruled by what was owed.
+        assert_eq!(
+            cache.get("session").await.unwrap().as_deref(),
+            Some("revoked")
+        );
+        assert_eq!(cache.get("generation").await.unwrap().as_deref(), Some("5"));
+        // A plain write during the outage is not owed: it was best effort.
+        assert_eq!(cache.get("plain").await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn a_redis_that_restarts_empty_is_used_again_with_the_owed_writes() {
+        let Some(mut redis) = own_redis().await else {
+            return;
+        };
+        let cache = Cache::redis(&redis.url, "t:").await.unwrap();
+        let long = Duration::from_secs(60);
+        redis.kill();
+        assert!(cache.set_or_owe("session", "revoked", long).await.is_err());
+        assert!(cache.is_down());
+        assert!(cache.set("plain", "x", long).await.is_err());
+        // Long enough for the connection's own reconnection attempts to give up.
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        redis.restart().await.unwrap();
+        until_up(&cache).await;
+        assert_eq!(
+            cache.get("session").await.unwrap().as_deref(),
+            Some("revoked")
+        );
+        assert_eq!(cache.get("plain").await.unwrap(), None);
+        cache.set("plain", "y", long).await.unwrap();
+        assert_eq!(cache.get("plain").await.unwrap().as_deref(), Some("y"));
     }
 }

@@ -91,6 +91,14 @@ pub struct ServerSettings {
     /// Actix worker threads; 0 means one per core.
     #[serde(default)]
     pub workers: usize,
+    /// On SIGTERM: how long requests in flight may take to finish after the server stops
+    /// accepting connections, and then the job round in progress.
+    #[serde(default = "default_shutdown_grace_seconds")]
+    pub shutdown_grace_seconds: u64,
+}
+
+fn default_shutdown_grace_seconds() -> u64 {
+    10
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -103,6 +111,13 @@ pub struct DatabaseSettings {
     /// Group-commit writers side by side on PostgreSQL, each on a connection of the pool
     /// (`platform::group_commit`); SQLite always has one.
     pub writer_lanes: usize,
+    /// How long a request waits for a pool connection (or for a new one to open) before it
+    /// answers 503 `database_unavailable`: the bound on a request's wait when PostgreSQL is
+    /// down or every connection is busy.
+    pub acquire_timeout_ms: u64,
+    /// PostgreSQL cancels any statement running longer (`statement_timeout`); the request
+    /// answers 503 `database_unavailable` with `Retry-After` and nothing of it is written.
+    pub statement_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -413,6 +428,15 @@ impl Settings {
         }
         if self.database.max_connections == 0 {
             invalid("database.max_connections", "must be at least 1");
+        }
+        if self.database.acquire_timeout_ms == 0 {
+            invalid("database.acquire_timeout_ms", "must be at least 1");
+        }
+        if self.database.statement_timeout_ms == 0 {
+            invalid(
+                "database.statement_timeout_ms",
+                "must be at least 1 (PostgreSQL would read 0 as no limit)",
+            );
         }
         if self.database.writer_lanes == 0
             || self.database.writer_lanes >= self.database.max_connections as usize

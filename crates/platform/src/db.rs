@@ -36,7 +36,7 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
             });
         Database::connect(options).await
     } else {
-        connect_postgres(url, settings.max_connections).await
+        connect_postgres(url, settings).await
     }
 }
 
@@ -48,16 +48,23 @@ const IDLE_BEFORE_PING: Duration = Duration::from_secs(1);
 /// The PostgreSQL pool. sqlx pings every connection it hands out by default: a round trip
 /// more for each query outside a transaction (the wallet read went from 1,684 to 2,480
 /// requests/s without it). Here only a connection idle for [`IDLE_BEFORE_PING`] is pinged.
-async fn connect_postgres(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
+async fn connect_postgres(
+    url: &str,
+    settings: &DatabaseSettings,
+) -> Result<DatabaseConnection, DbErr> {
     use sea_orm::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
     use sea_orm::sqlx::{ConnectOptions as _, Connection as _};
     let connect = PgConnectOptions::from_str(url)
         .map_err(|e| DbErr::Custom(format!("database.url: {e}")))?
+        .options([(
+            "statement_timeout",
+            format!("{}ms", settings.statement_timeout_ms),
+        )])
         .disable_statement_logging();
     let pool = PgPoolOptions::new()
-        .max_connections(max_connections)
+        .max_connections(settings.max_connections)
         .min_connections(1)
-        .acquire_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_millis(settings.acquire_timeout_ms))
         .test_before_acquire(false)
         .before_acquire(|conn, meta| {
             Box::pin(async move {
@@ -272,19 +279,35 @@ pub fn is_transient(err: &DbErr) -> bool {
 }
 
 /// True when the connection to the database failed rather than a statement: it could not
-/// be opened or was lost mid-way (the server restarting, the network gone). Nothing the
-/// request meant to write was committed, and a retry shortly after may succeed.
+/// be opened, was lost mid-way (the network gone), or the server ended it (shutting down or
+/// restarting: SQLSTATE classes 08 and 57P). A transaction cut off so was rolled back, except
+/// when the loss came between sending COMMIT and its answer: then only a retry with the
+/// request's `Idempotency-Key` tells, and it settles the request exactly once either way.
 pub fn is_connection_lost(err: &DbErr) -> bool {
     use sea_orm::sqlx::Error;
     use sea_orm::RuntimeErr;
-    match err {
-        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
-        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => matches!(
-            e,
-            Error::Io(_) | Error::PoolTimedOut | Error::PoolClosed | Error::WorkerCrashed
-        ),
-        _ => false,
-    }
+    let server_ended_it = database_error(err)
+        .and_then(|d| d.code())
+        .is_some_and(|code| code.starts_with("08") || code.starts_with("57P"));
+    server_ended_it
+        || match err {
+            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+            DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+                matches!(
+                    e,
+                    Error::Io(_) | Error::PoolTimedOut | Error::PoolClosed | Error::WorkerCrashed
+                )
+            }
+            _ => false,
+        }
+}
+
+/// True when a statement outlasted `database.statement_timeout_ms` and PostgreSQL cancelled
+/// it (SQLSTATE 57014): the database is too slow now; its transaction was rolled back.
+pub fn is_statement_timeout(err: &DbErr) -> bool {
+    database_error(err)
+        .and_then(|d| d.code())
+        .is_some_and(|code| code == "57014")
 }
 
 /// The error the database itself reported, when a statement reached it and was refused.
@@ -360,7 +383,14 @@ mod violation_tests {
         if !url.starts_with("postgres") {
             return;
         }
-        let pool = connect_postgres(&url, 1).await.unwrap();
+        let settings = DatabaseSettings {
+            url: crate::Secret::new(url.clone()),
+            max_connections: 1,
+            writer_lanes: 1,
+            acquire_timeout_ms: 5_000,
+            statement_timeout_ms: 30_000,
+        };
+        let pool = connect_postgres(&url, &settings).await.unwrap();
         let pid_of = |db: &DatabaseConnection| {
             let db = db.clone();
             async move {
@@ -424,6 +454,8 @@ mod violation_tests {
             url: crate::Secret::new(crate::testing::fresh_database_url().await),
             max_connections: 16,
             writer_lanes: 1,
+            acquire_timeout_ms: 5_000,
+            statement_timeout_ms: 30_000,
         };
         let writer = connect(&settings).await.unwrap();
         if writer.get_database_backend() != DatabaseBackend::Sqlite {

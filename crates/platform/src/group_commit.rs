@@ -300,8 +300,19 @@ impl Writer {
             self.figures
                 .units
                 .fetch_add(units.len() as u64, Ordering::Relaxed);
-            if !self.commit_batch(std::mem::take(&mut units)).await {
-                self.figures.failed_commits.fetch_add(1, Ordering::Relaxed);
+            match self.commit_batch(std::mem::take(&mut units)).await {
+                Batch::Committed => {}
+                Batch::Failed => {
+                    self.figures.failed_commits.fetch_add(1, Ordering::Relaxed);
+                }
+                Batch::DatabaseUnreachable(problem) => {
+                    self.figures.failed_commits.fetch_add(1, Ordering::Relaxed);
+                    // Those queued meanwhile would only wait out the same connection wait
+                    // again: they fail now, fast, and their callers may retry with their keys.
+                    while let Ok(unit) = waiting.try_recv() {
+                        unit.refuse(problem.clone());
+                    }
+                }
             }
         }
     }
@@ -325,16 +336,21 @@ impl Writer {
         Ok(txn)
     }
 
-    /// One batch; false when its transaction could not be begun or committed.
-    async fn commit_batch(&self, units: Vec<Box<dyn Queued>>) -> bool {
+    /// One batch, and whether its transaction was begun and committed.
+    async fn commit_batch(&self, units: Vec<Box<dyn Queued>>) -> Batch {
         let txn = match self.begin_batch().await {
             Ok(txn) => txn,
             Err(err) => {
+                let unreachable = crate::db::is_connection_lost(&err);
                 let problem = Problem::from(err);
                 for unit in units {
                     unit.refuse(problem.clone());
                 }
-                return false;
+                return if unreachable {
+                    Batch::DatabaseUnreachable(problem)
+                } else {
+                    Batch::Failed
+                };
             }
         };
         let ran = if units.len() == 1 {
@@ -347,7 +363,7 @@ impl Writer {
             Err((ran, problem)) => {
                 drop(txn);
                 deliver(ran, Err(problem));
-                return false;
+                return Batch::Failed;
             }
         };
         let commit = if ran.iter().any(|unit| unit.succeeded()) {
@@ -357,8 +373,21 @@ impl Writer {
         };
         let committed = commit.is_ok();
         deliver(ran, commit);
-        committed
+        if committed {
+            Batch::Committed
+        } else {
+            Batch::Failed
+        }
     }
+}
+
+/// How a batch ended.
+enum Batch {
+    Committed,
+    /// Begun but rolled back or not committed; each unit has its answer.
+    Failed,
+    /// No transaction could be begun: the database cannot be reached.
+    DatabaseUnreachable(Problem),
 }
 
 /// Taken by every batch on PostgreSQL for the length of its transaction (the lane's index

@@ -280,6 +280,12 @@ impl From<ValidationErrors> for Problem {
 impl From<DbErr> for Problem {
     fn from(err: DbErr) -> Self {
         match err {
+            other if crate::db::is_statement_timeout(&other) => Self::new(
+                Code::DatabaseUnavailable,
+                "The database is too slow to answer now; please retry shortly.",
+            )
+            .with_cause(other)
+            .retry_after(2),
             other if crate::db::is_connection_lost(&other) => Self::new(
                 Code::DatabaseUnavailable,
                 "The database is busy or unreachable; please retry shortly.",

@@ -31,6 +31,8 @@ pub async fn fresh_database() -> sea_orm::DatabaseConnection {
         url: crate::Secret::new(fresh_database_url().await),
         max_connections: 16,
         writer_lanes: 1,
+        acquire_timeout_ms: 5_000,
+        statement_timeout_ms: 30_000,
     };
     crate::db::connect(&settings)
         .await
@@ -54,4 +56,101 @@ pub(crate) async fn plumbed_database() -> sea_orm::DatabaseConnection {
         .await
         .expect("migrate the platform tables");
     db
+}
+
+/// A `redis-server` of a test's own on a free loopback port, keeping nothing on disk, for
+/// tests that break Redis on purpose: [`RedisServer::pause`] freezes it (a partition: calls
+/// hang until they time out), [`RedisServer::kill`] and [`RedisServer::restart`] take it
+/// away and bring it back empty on the same port. Killed when dropped.
+pub struct RedisServer {
+    pub url: String,
+    port: u16,
+    child: Option<std::process::Child>,
+}
+
+impl RedisServer {
+    /// Starts `redis-server` from the PATH and waits until it accepts connections.
+    pub async fn start() -> std::io::Result<Self> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let mut server = Self {
+            url: format!("redis://127.0.0.1:{port}"),
+            port,
+            child: None,
+        };
+        server.launch().await?;
+        Ok(server)
+    }
+
+    async fn launch(&mut self) -> std::io::Result<()> {
+        let child = std::process::Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &self.port.to_string()])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()?;
+        self.child = Some(child);
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+                .await
+                .is_ok()
+            {
+                return Ok(());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        Err(std::io::Error::other(format!(
+            "redis-server did not listen on port {} within 5 s",
+            self.port
+        )))
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(std::process::Child::id)
+    }
+
+    /// SIGSTOP: the port stays open, nothing answers.
+    pub fn pause(&self) -> std::io::Result<()> {
+        self.signal("STOP")
+    }
+
+    /// SIGCONT after [`RedisServer::pause`]: it answers again, remembering everything.
+    pub fn resume(&self) -> std::io::Result<()> {
+        self.signal("CONT")
+    }
+
+    fn signal(&self, name: &str) -> std::io::Result<()> {
+        let pid = self
+            .pid()
+            .ok_or_else(|| std::io::Error::other("redis-server is not running"))?;
+        let status = std::process::Command::new("kill")
+            .args([format!("-{name}"), pid.to_string()])
+            .status()?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(std::io::Error::other(format!("kill -{name} {pid} failed")))
+        }
+    }
+
+    /// SIGKILL: connections drop and the port refuses new ones.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again, empty, on the same port.
+    pub async fn restart(&mut self) -> std::io::Result<()> {
+        self.kill();
+        self.launch().await
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
 }

@@ -36,6 +36,8 @@ async fn main() -> anyhow::Result<()> {
         url: platform::Secret::new(args.database_url.clone()),
         max_connections: 4,
         writer_lanes: 1,
+        acquire_timeout_ms: 5_000,
+        statement_timeout_ms: 30_000,
     };
     let db = platform::db::connect(&settings).await?;
     api::migrator::migrate(&db)

@@ -68,6 +68,8 @@ async fn fresh_database(admin: &str) -> anyhow::Result<(DatabaseConnection, Stri
         url: platform::Secret::new(url.clone()),
         max_connections: 4,
         writer_lanes: 1,
+        acquire_timeout_ms: 5_000,
+        statement_timeout_ms: 30_000,
     };
     let db = platform::db::connect(&settings).await?;
     BenchMigrator::up(&db, None).await?;

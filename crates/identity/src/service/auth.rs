@@ -273,14 +273,16 @@ impl AuthService {
             .filter(auth_session::Column::RevokedAt.is_null())
             .exec(&self.db)
             .await?;
-        // Written after the commit; the database stays the authority if the cache is down.
+        // Written after the commit; the database stays the authority if the cache is down,
+        // and the revocation is owed to Redis: it overwrites the `active:` entry Redis may
+        // still hold when it answers again.
         let ttl = std::time::Duration::from_secs(self.keys.access_ttl_seconds.unsigned_abs() + 60);
         if let Err(e) = self
             .cache
-            .set(&session_cache_key(session_id), "revoked", ttl)
+            .set_or_owe(&session_cache_key(session_id), "revoked", ttl)
             .await
         {
-            tracing::warn!(error = %e, "could not record a session revocation in the cache");
+            tracing::warn!(error = %e, "session revocation owed to the cache until it answers");
         }
         tracing::info!(session_id, reason, "session revoked");
         Ok(())
@@ -310,7 +312,8 @@ impl AuthService {
                 Some(generation.unwrap_or_else(|| "0".to_owned())),
             ),
             Err(e) => {
-                tracing::warn!(error = %e, "cache unavailable; checking the session in the database");
+                // The outage itself is logged once, by the cache.
+                tracing::debug!(error = %e, "cache unavailable; checking the session in the database");
                 (None, None)
             }
         };
@@ -357,8 +360,8 @@ impl AuthService {
     /// next request of theirs, on any instance, loads them afresh.
     pub async fn forget_actor(&self, user_id: &str) {
         let key = actor_generation_key(user_id);
-        if let Err(e) = self.cache.bump(&key, ACTOR_GENERATION_TTL).await {
-            tracing::warn!(error = %e, user_id, "could not invalidate a cached actor");
+        if let Err(e) = self.cache.bump_or_owe(&key, ACTOR_GENERATION_TTL).await {
+            tracing::warn!(error = %e, user_id, "actor invalidation owed to the cache until it answers");
         }
     }
 

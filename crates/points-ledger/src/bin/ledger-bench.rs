@@ -145,6 +145,8 @@ async fn fresh_database(
         url: platform::Secret::new(url.clone()),
         max_connections,
         writer_lanes: 1,
+        acquire_timeout_ms: 5_000,
+        statement_timeout_ms: 30_000,
     };
     let db = platform::db::connect(&settings).await?;
     LedgerMigrator::up(&db, None).await?;
