@@ -4,12 +4,13 @@
 //! ```text
 //! cargo build --release -p api -p linli-load
 //! target/release/linli-faults                         # every scenario, full length
-//! target/release/linli-faults --scenario redis-down   # kill9, redis-down, pg-restart, slow-db
+//! target/release/linli-faults --scenario redis-down   # kill9, redis-down, pg-restart,
+//!                                                     # slow-db, nginx, backup-restore
 //! target/release/linli-faults --smoke                 # shorter, for CI
 //! ```
 //!
-//! Needs PostgreSQL's server programs (`initdb`, `pg_ctl`) and `redis-server` installed; it
-//! starts its own of each on free loopback ports.
+//! Needs PostgreSQL's server programs (`initdb`, `pg_ctl`), `redis-server` and, for the
+//! `nginx` scenario, nginx installed; it starts its own of each on free loopback ports.
 
 use anyhow::Context;
 use clap::Parser;
@@ -59,6 +60,10 @@ struct Args {
     binary: Option<PathBuf>,
     #[arg(long, default_value = "config")]
     config_dir: PathBuf,
+    /// The deployment folder: its nginx.conf goes in front of the instances in `nginx`, its
+    /// backup.sh and restore.sh run in `backup-restore`.
+    #[arg(long, default_value = "deploy")]
+    deploy_dir: PathBuf,
 }
 
 #[tokio::main]
@@ -87,6 +92,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         acquire_timeout: Duration::from_millis(args.acquire_timeout_ms),
         statement_timeout: Duration::from_millis(args.statement_timeout_ms),
         slow_for: Duration::from_secs(args.slow_for),
+        deploy_dir: args.deploy_dir.clone(),
         log_dir: args.out.parent().map(|dir| dir.join("logs")),
     };
     if args.smoke {

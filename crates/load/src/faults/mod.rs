@@ -1,11 +1,20 @@
-//! Faults made on purpose under a keyed write load: an instance killed with SIGKILL, Redis
-//! taken away, PostgreSQL restarted. Each scenario starts its own PostgreSQL
-//! ([`postgres::PrivatePostgres`]) and `redis-server` (`platform::testing::RedisServer`),
-//! two Linli instances on them, and the write load of [`traffic::Traffic`]; it makes its
-//! fault, lets the load run on, then settles every unanswered write with its key and checks
-//! that nothing acknowledged was lost or doubled, that the ledger balances, that no slot is
-//! booked twice and that the demand counts equal a recount.
+//! Faults made on purpose under a keyed write load. Each scenario starts its own PostgreSQL
+//! ([`postgres::PrivatePostgres`]) and `redis-server` (`platform::testing::RedisServer`), two
+//! Linli instances on them, and the write load of [`traffic::Traffic`]; it makes its fault,
+//! lets the load run on, then settles every unanswered write with its key and checks that
+//! nothing acknowledged was lost or doubled, that no write answered 500, that the ledger
+//! balances, that no slot is booked twice and that the demand counts equal a recount.
+//!
+//! - `kill9`: SIGKILL to one instance or the other at random moments, restarted at once.
+//! - `redis-down`: Redis killed for a while and started again empty; a logout meanwhile.
+//! - `pg-restart`: PostgreSQL stopped (every connection cut) and started again.
+//! - `slow-db`: the ledger's accounts locked from outside while a flood of reads arrives.
+//! - `nginx`: one instance killed repeatedly behind `deploy/nginx.conf` in a real nginx.
+//! - `backup-restore`: `deploy/backup.sh` and `deploy/restore.sh`, then the dashboard
+//!   compared.
 
+mod backup;
+mod behind_nginx;
 pub mod postgres;
 mod slow_database;
 pub mod traffic;
@@ -23,7 +32,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use traffic::{Kind, Traffic};
 
-pub const SCENARIOS: [&str; 4] = ["kill9", "redis-down", "pg-restart", "slow-db"];
+pub const SCENARIOS: [&str; 6] = [
+    "kill9",
+    "redis-down",
+    "pg-restart",
+    "slow-db",
+    "nginx",
+    "backup-restore",
+];
 
 /// What every scenario needs to know.
 #[derive(Clone)]
@@ -45,6 +61,9 @@ pub struct Setup {
     pub statement_timeout: Duration,
     /// How long the database stays slow in `slow-db`.
     pub slow_for: Duration,
+    /// The deployment's folder (`deploy/`): nginx.conf for `nginx`, backup.sh and
+    /// restore.sh for `backup-restore`.
+    pub deploy_dir: PathBuf,
     /// Where the servers' logs go, one file per instance.
     pub log_dir: Option<PathBuf>,
 }
@@ -77,8 +96,22 @@ struct Stage {
     load: Option<tokio::task::JoinHandle<()>>,
 }
 
+/// The services and servers, before any client.
+struct Servers {
+    postgres: PrivatePostgres,
+    redis: RedisServer,
+    fleet: Fleet,
+}
+
 impl Stage {
+    /// Everything, the clients talking to the instances in turn.
     async fn build(setup: &Setup) -> anyhow::Result<Self> {
+        let servers = Self::servers(setup).await?;
+        let urls = servers.fleet.urls.clone();
+        Self::with_clients(setup, servers, &urls).await
+    }
+
+    async fn servers(setup: &Setup) -> anyhow::Result<Servers> {
         let postgres = PrivatePostgres::start().context("starting a PostgreSQL of our own")?;
         let redis = RedisServer::start()
             .await
@@ -109,12 +142,26 @@ impl Stage {
             log_dir: setup.log_dir.clone(),
         })
         .await?;
-        let api = Linli::new(&fleet.urls, 64, Recorder::default())?;
-        let traffic = Traffic::prepare(&api, setup.writers_per_kind).await?;
-        Ok(Self {
+        Ok(Servers {
             postgres,
             redis,
             fleet,
+        })
+    }
+
+    /// The write load's residents and clients, talking to `urls` (the instances, or a load
+    /// balancer in front of them).
+    async fn with_clients(
+        setup: &Setup,
+        servers: Servers,
+        urls: &[String],
+    ) -> anyhow::Result<Self> {
+        let api = Linli::new(urls, 64, Recorder::default())?;
+        let traffic = Traffic::prepare(&api, setup.writers_per_kind).await?;
+        Ok(Self {
+            postgres: servers.postgres,
+            redis: servers.redis,
+            fleet: servers.fleet,
             api,
             traffic,
             stop: Arc::new(AtomicBool::new(false)),
@@ -128,12 +175,18 @@ impl Stage {
         self.load = Some(tokio::spawn(async move { traffic.run(stop).await }));
     }
 
-    /// Stops the load, settles and checks; fills the common figures into `outcome`.
-    async fn finish(mut self, setup: &Setup, outcome: &mut Outcome) -> anyhow::Result<()> {
+    /// Stops the load and waits for its last requests.
+    async fn stop_load(&mut self) -> anyhow::Result<()> {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(load) = self.load.take() {
             load.await.context("the load panicked")?;
         }
+        Ok(())
+    }
+
+    /// Stops the load, settles and checks; fills the common figures into `outcome`.
+    async fn finish(mut self, setup: &Setup, outcome: &mut Outcome) -> anyhow::Result<()> {
+        self.stop_load().await?;
         let resent = self.traffic.settle().await;
         let writes = self.traffic.writes();
         outcome.figure("keyed writes", writes.len());
@@ -210,6 +263,8 @@ pub async fn run(scenario: &str, setup: &Setup) -> anyhow::Result<Outcome> {
         "redis-down" => redis_down(setup).await,
         "pg-restart" => postgres_restart(setup).await,
         "slow-db" => slow_database::slow_database(setup).await,
+        "nginx" => behind_nginx::behind_nginx(setup).await,
+        "backup-restore" => backup::backup_restore(setup).await,
         other => anyhow::bail!("unknown scenario {other}; known: {}", SCENARIOS.join(", ")),
     }
 }

@@ -44,6 +44,11 @@ impl PrivatePostgres {
         Ok(server)
     }
 
+    /// Where its programs are (pg_dump and pg_restore of the same version among them).
+    pub fn bin_dir(&self) -> &std::path::Path {
+        &self.bin
+    }
+
     /// `pg_ctl start`, waiting until it accepts connections.
     pub fn up(&self) -> anyhow::Result<()> {
         let options = format!(

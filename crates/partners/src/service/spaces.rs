@@ -415,11 +415,12 @@ pub async fn usage_under(
         .filter(space_booking::Column::StartsAt.lt(to))
         .all(conn)
         .await?;
-    let hours = bookings
+    // Whole minutes summed, then hours: a float sum of nothing is -0.0, which JSON shows.
+    let minutes: i64 = bookings
         .iter()
-        .map(|b| (b.ends_at - b.starts_at).num_minutes() as f64 / 60.0)
+        .map(|b| (b.ends_at - b.starts_at).num_minutes())
         .sum();
-    Ok((bookings.len() as i64, hours))
+    Ok((bookings.len() as i64, minutes as f64 / 60.0))
 }
 
 /// The actor's own bookings, newest first.
