@@ -110,7 +110,12 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     let mut outcomes = Vec::new();
     for scenario in &scenarios {
         eprintln!("linli-faults: {scenario}");
-        let outcome = faults::run(scenario, &setup).await?;
+        let begun = std::time::Instant::now();
+        let mut outcome = faults::run(scenario, &setup).await?;
+        outcome.figures.push((
+            "scenario took".to_owned(),
+            format!("{:.0} s", begun.elapsed().as_secs_f64()),
+        ));
         for (name, value) in &outcome.figures {
             eprintln!("  {name}: {value}");
         }
