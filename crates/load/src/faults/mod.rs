@@ -188,6 +188,7 @@ impl Stage {
     async fn finish(mut self, setup: &Setup, outcome: &mut Outcome) -> anyhow::Result<()> {
         self.stop_load().await?;
         let resent = self.traffic.settle().await;
+        let steps_resent = self.traffic.settle_steps().await;
         let writes = self.traffic.writes();
         outcome.figure("keyed writes", writes.len());
         for kind in Kind::ALL {
@@ -214,10 +215,22 @@ impl Stage {
             },
         );
         outcome.figure("sent again with their keys", resent);
+        let steps = self.traffic.steps();
+        for action in ["verify", "accept", "start", "resolve"] {
+            let of_action: Vec<_> = steps.iter().filter(|s| s.action == action).collect();
+            let failed = of_action.iter().filter(|s| !s.first.acknowledged()).count();
+            outcome.figure(
+                &format!("{action} steps (not acknowledged at first)"),
+                format!("{} ({failed})", of_action.len()),
+            );
+        }
+        outcome.figure("steps sent again or finished after the fault", steps_resent);
         let answered_500 = writes
             .iter()
-            .filter(|w| {
-                w.first.status == 500 || w.settled.as_ref().is_some_and(|s| s.status == 500)
+            .map(|w| (&w.first, &w.settled))
+            .chain(steps.iter().map(|s| (&s.first, &s.settled)))
+            .filter(|(first, settled)| {
+                first.status == 500 || settled.as_ref().is_some_and(|s| s.status == 500)
             })
             .count();
         if answered_500 > 0 {

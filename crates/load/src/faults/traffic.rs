@@ -7,6 +7,13 @@
 //! expects the same answer (a replay, not a second write), and counts each resident's
 //! awards, reservations, bookings and demands through the API against the writes that were
 //! acknowledged: one fewer is a lost write, one more a doubled one.
+//!
+//! Two kinds of write carry on without keys, as their clients do: a reservation is shown as
+//! a one-time code and verified by the stall's cashier, and a demand is accepted, started
+//! and resolved by staff. These [`Step`]s are checked by the state they leave: a verify
+//! acknowledged must leave its redemption redeemed, and no redemption is redeemed without
+//! one; every demand whose steps were sent (again, after the fault, as staff would) ends
+//! resolved with exactly one event for each step.
 
 use crate::client::{Linli, Session};
 use crate::scenarios::{self, Lot, Shop};
@@ -64,6 +71,15 @@ impl Answer {
             || self.status >= 500
     }
 
+    /// Worth sending a step again: no answer, the server's trouble, a lost race. A refusal
+    /// of the step itself (the code already used, the demand already moved on) is final.
+    fn step_retryable(&self) -> bool {
+        self.status == 0
+            || self.status >= 500
+            || self.status == 429
+            || (self.status == 409 && self.code.as_deref() == Some("conflict"))
+    }
+
     /// "500", "503 database_unavailable", "no answer".
     pub fn label(&self) -> String {
         match (self.status, &self.code) {
@@ -73,6 +89,33 @@ impl Answer {
         }
     }
 }
+
+/// A write after a keyed one, without a key of its own: its outcome is read from the state.
+#[derive(Debug, Clone)]
+pub struct Step {
+    writer: usize,
+    /// `verify`, or the demand action: `accept`, `start`, `resolve`.
+    pub action: &'static str,
+    /// The redemption or demand it acts on.
+    subject: String,
+    path: String,
+    body: Value,
+    pub first: Answer,
+    pub settled: Option<Answer>,
+}
+
+impl Step {
+    pub fn outcome(&self) -> &Answer {
+        self.settled.as_ref().unwrap_or(&self.first)
+    }
+}
+
+/// The demand actions staff take after a submission, in order.
+const DEMAND_STEPS: [(&str, &str); 3] = [
+    ("accept", "{}"),
+    ("start", "{}"),
+    ("resolve", r#"{"resolution": "已处理"}"#),
+];
 
 /// One keyed write, as sent and as answered.
 #[derive(Debug, Clone)]
@@ -115,6 +158,7 @@ pub struct Traffic {
     /// Bookings start in whole hours from here, two hours apart per resident.
     first_booking: chrono::DateTime<Utc>,
     writes: Mutex<Vec<Write>>,
+    steps: Mutex<Vec<Step>>,
     started: Instant,
 }
 
@@ -203,6 +247,7 @@ impl Traffic {
             category_id,
             first_booking,
             writes: Mutex::new(Vec::new()),
+            steps: Mutex::new(Vec::new()),
             started: Instant::now(),
         }))
     }
@@ -231,6 +276,7 @@ impl Traffic {
             // The instance is gone: do not spin on a refused connection.
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+        let created = first.acknowledged().then(|| first.id.clone()).flatten();
         self.lock().push(Write {
             kind,
             writer,
@@ -240,6 +286,81 @@ impl Traffic {
             first,
             settled: None,
         });
+        if let Some(id) = created {
+            match kind {
+                Kind::Reserve => self.redeem(writer, &id).await,
+                Kind::Demand => self.handle_demand(writer, &id).await,
+                Kind::Award | Kind::Book => {}
+            }
+        }
+    }
+
+    /// The resident shows a code and the cashier verifies it.
+    async fn redeem(&self, writer: usize, redemption: &str) {
+        let resident = &self.writers[writer].resident.token;
+        let (status, code) = self
+            .api
+            .call(
+                Some("code"),
+                Method::POST,
+                &format!("/redemptions/{redemption}/code"),
+                Some(resident),
+                Some(&json!({})),
+                None,
+            )
+            .await;
+        let Some(code) = code["code"].as_str().filter(|_| status == 200) else {
+            return;
+        };
+        let path = format!("/merchants/{}/redemptions/verify", self.shop.merchant_id);
+        let body = json!({ "code": code });
+        let first = self
+            .post("verify", &self.shop.owner.token, &path, &body, None)
+            .await;
+        self.lock_steps().push(Step {
+            writer,
+            action: "verify",
+            subject: redemption.to_owned(),
+            path,
+            body,
+            first,
+            settled: None,
+        });
+    }
+
+    /// Staff accept, start and resolve the demand, stopping at the first step not answered.
+    async fn handle_demand(&self, writer: usize, demand: &str) {
+        for (action, body) in DEMAND_STEPS {
+            let path = format!("/staff/demands/{demand}/{action}");
+            let body: Value = serde_json::from_str(body).unwrap_or_default();
+            let first = self
+                .post(action, &self.admin.token, &path, &body, None)
+                .await;
+            let done = first.acknowledged();
+            self.lock_steps().push(Step {
+                writer,
+                action,
+                subject: demand.to_owned(),
+                path,
+                body,
+                first,
+                settled: None,
+            });
+            if !done {
+                return;
+            }
+        }
+    }
+
+    fn lock_steps(&self) -> std::sync::MutexGuard<'_, Vec<Step>> {
+        self.steps
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Every step so far.
+    pub fn steps(&self) -> Vec<Step> {
+        self.lock_steps().clone()
     }
 
     fn next_request(&self, writer: usize) -> (String, Value) {
@@ -278,16 +399,29 @@ impl Traffic {
             Kind::Award => &self.admin.token,
             _ => &who.resident.token,
         };
+        self.post(who.kind.name(), token, path, body, Some(key))
+            .await
+    }
+
+    /// A measured POST as `token`, and how it was answered.
+    async fn post(
+        &self,
+        operation: &'static str,
+        token: &str,
+        path: &str,
+        body: &Value,
+        key: Option<&str>,
+    ) -> Answer {
         let begun = Instant::now();
         let (status, answer) = self
             .api
             .call(
-                Some(who.kind.name()),
+                Some(operation),
                 Method::POST,
                 path,
                 Some(token),
                 Some(body),
-                Some(key),
+                key,
             )
             .await;
         Answer {
@@ -346,6 +480,142 @@ impl Traffic {
         resent
     }
 
+    /// Sends every step a fault left unanswered again (the same code to the cashier, the
+    /// same action to staff) until it is answered for good, and takes the demands whose
+    /// handling stopped there through their remaining steps. Returns the requests sent.
+    pub async fn settle_steps(&self) -> usize {
+        let mut sent = 0;
+        let steps = self.steps();
+        for (n, step) in steps.iter().enumerate() {
+            if step.first.acknowledged() || !step.first.step_retryable() {
+                continue;
+            }
+            let token = self.step_token(step.action);
+            let mut answer = self
+                .post(step.action, token, &step.path, &step.body, None)
+                .await;
+            sent += 1;
+            for _ in 0..240 {
+                if !answer.step_retryable() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                answer = self
+                    .post(step.action, token, &step.path, &step.body, None)
+                    .await;
+                sent += 1;
+            }
+            self.lock_steps()[n].settled = Some(answer);
+        }
+        // Demands whose handling a fault cut short: the steps never sent, now.
+        let mut last: BTreeMap<String, (usize, &'static str)> = BTreeMap::new();
+        for step in steps.iter().filter(|s| s.action != "verify") {
+            last.insert(step.subject.clone(), (step.writer, step.action));
+        }
+        for (demand, (writer, action)) in last {
+            let after = DEMAND_STEPS
+                .iter()
+                .position(|(a, _)| *a == action)
+                .map_or(0, |p| p + 1);
+            for &(action, body) in &DEMAND_STEPS[after..] {
+                let path = format!("/staff/demands/{demand}/{action}");
+                let body: Value = serde_json::from_str(body).unwrap_or_default();
+                let mut answer = self
+                    .post(action, &self.admin.token, &path, &body, None)
+                    .await;
+                sent += 1;
+                for _ in 0..240 {
+                    if !answer.step_retryable() {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                    answer = self
+                        .post(action, &self.admin.token, &path, &body, None)
+                        .await;
+                    sent += 1;
+                }
+                self.lock_steps().push(Step {
+                    writer,
+                    action,
+                    subject: demand.clone(),
+                    path,
+                    body,
+                    first: answer,
+                    settled: None,
+                });
+            }
+        }
+        sent
+    }
+
+    fn step_token(&self, action: &str) -> &str {
+        if action == "verify" {
+            &self.shop.owner.token
+        } else {
+            &self.admin.token
+        }
+    }
+
+    /// The state the steps left, after [`Traffic::settle_steps`]; each line a failure.
+    async fn check_steps(&self) -> anyhow::Result<Vec<String>> {
+        let steps = self.steps();
+        let mut failures = Vec::new();
+        // Redemptions: an acknowledged verify left it redeemed; none redeemed without one.
+        let mut verified: BTreeMap<String, bool> = BTreeMap::new();
+        for step in steps.iter().filter(|s| s.action == "verify") {
+            let acknowledged = step.outcome().acknowledged();
+            *verified.entry(step.subject.clone()).or_default() |= acknowledged;
+        }
+        for writer in self.writers.iter().filter(|w| w.kind == Kind::Reserve) {
+            for item in self.list(writer, "/me/redemptions").await? {
+                let id = item["id"].as_str().unwrap_or_default();
+                let redeemed = item["status"] == "redeemed";
+                match verified.get(id) {
+                    Some(true) if !redeemed => failures.push(format!(
+                        "redemption {id}: its verify was acknowledged, its status is {}",
+                        item["status"]
+                    )),
+                    None if redeemed => failures.push(format!(
+                        "redemption {id} is redeemed though no verify was sent for it"
+                    )),
+                    _ => {}
+                }
+            }
+        }
+        // Demands: resolved, each step's event exactly once.
+        let demands: std::collections::BTreeSet<&String> = steps
+            .iter()
+            .filter(|s| s.action != "verify")
+            .map(|s| &s.subject)
+            .collect();
+        for demand in demands {
+            let detail = self
+                .api
+                .setup(
+                    Method::GET,
+                    &format!("/demands/{demand}"),
+                    Some(&self.admin.token),
+                    None,
+                    200,
+                )
+                .await?;
+            if detail["status"] != "resolved" {
+                failures.push(format!(
+                    "demand {demand} ended {} after every step was sent",
+                    detail["status"]
+                ));
+            }
+            let events = detail["events"].as_array().cloned().unwrap_or_default();
+            for (action, _) in DEMAND_STEPS {
+                let times = events.iter().filter(|e| e["action"] == action).count();
+                if times != 1 {
+                    failures.push(format!("demand {demand}: {times} `{action}` events"));
+                }
+            }
+        }
+        Ok(failures)
+    }
+
     /// The books after [`Traffic::settle`]: what every resident has against what was
     /// acknowledged, and every acknowledged write replayed under its key. Each line is a
     /// failure; none means nothing was lost or doubled.
@@ -394,6 +664,7 @@ impl Traffic {
                 ));
             }
         }
+        failures.extend(self.check_steps().await?);
         Ok(failures)
     }
 
@@ -416,7 +687,13 @@ impl Traffic {
             Kind::Book => "/me/parking/bookings",
             _ => "/me/demands",
         };
-        let mut count = 0;
+        Ok(self.list(writer, path).await?.len())
+    }
+
+    /// Every item of one of the writer's own lists, page after page.
+    async fn list(&self, writer: &Writer, path: &str) -> anyhow::Result<Vec<Value>> {
+        let token = Some(writer.resident.token.as_str());
+        let mut all = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
             let page = match &cursor {
@@ -425,10 +702,11 @@ impl Traffic {
             };
             let body = self.api.setup(Method::GET, &page, token, None, 200).await?;
             let items = body["items"].as_array().context("a list")?;
-            count += items.len();
+            let empty = items.is_empty();
+            all.extend(items.iter().cloned());
             match body["next_cursor"].as_str() {
-                Some(next) if !items.is_empty() => cursor = Some(next.to_owned()),
-                _ => return Ok(count),
+                Some(next) if !empty => cursor = Some(next.to_owned()),
+                _ => return Ok(all),
             }
         }
     }
