@@ -5,7 +5,7 @@
 //! cargo build --release -p api -p linli-load
 //! target/release/linli-faults                         # every scenario, full length
 //! target/release/linli-faults --scenario redis-down   # kill9, redis-down, pg-restart,
-//!                                                     # slow-db, nginx, backup-restore
+//!                                                     # slow-db, nginx, sigterm, backup-restore
 //! target/release/linli-faults --smoke                 # shorter, for CI
 //! ```
 //!

@@ -11,7 +11,8 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 use tokio::process::{Child, Command};
 
-/// nginx in the foreground with a configuration of its own in a temporary folder.
+/// nginx in the foreground, one process (no master and workers, so that killing it leaves
+/// nothing behind), with a configuration of its own in a temporary folder.
 struct Nginx {
     url: String,
     folder: PathBuf,
@@ -37,7 +38,7 @@ impl Nginx {
         let site = on_loopback(&deployed, listen, upstreams)?;
         let dir = folder.display();
         let conf = format!(
-            "daemon off;\nworker_processes 1;\npid {dir}/nginx.pid;\nerror_log {dir}/error.log warn;\n\
+            "daemon off;\nmaster_process off;\npid {dir}/nginx.pid;\nerror_log {dir}/error.log warn;\n\
              events {{ worker_connections 1024; }}\nhttp {{\n  access_log off;\n\
              client_body_temp_path {dir}/body;\n  proxy_temp_path {dir}/proxy;\n\
              fastcgi_temp_path {dir}/fastcgi;\n  uwsgi_temp_path {dir}/uwsgi;\n\
@@ -151,6 +152,77 @@ pub(super) async fn behind_nginx(setup: &Setup) -> anyhow::Result<Outcome> {
         outcome.fail(format!(
             "{failed_first} writes failed through nginx; at most {} can have been in flight",
             kills * writers
+        ));
+    }
+    stage.finish(setup, &mut outcome).await?;
+    drop(nginx);
+    Ok(outcome)
+}
+
+/// A rolling restart behind nginx: each instance in turn gets SIGTERM under load, must exit
+/// cleanly within its grace having answered what it took in, and is started again; the next
+/// one goes only after nginx's `fail_timeout` (10 s in deploy/nginx.conf), when nginx trusts
+/// the restarted one again; sooner, it has counted both as failed and answers 502 for both.
+/// Clients, talking to nginx, should see next to nothing of it.
+/// `fail_timeout` of the upstream servers in deploy/nginx.conf.
+const NGINX_FAIL_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub(super) async fn rolling_restart(setup: &Setup) -> anyhow::Result<Outcome> {
+    let mut outcome = outcome("sigterm");
+    let servers = Stage::servers(setup).await?;
+    let nginx = Nginx::start(&setup.deploy_dir.join("nginx.conf"), &servers.fleet.urls).await?;
+    let mut stage = Stage::with_clients(setup, servers, std::slice::from_ref(&nginx.url)).await?;
+    eprintln!("  load through nginx at {}", nginx.url);
+    stage.start_load();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rounds = if setup.kills < 10 { 1 } else { 2 };
+    let mut slowest_exit = Duration::ZERO;
+    for _ in 0..rounds {
+        for instance in 0..2 {
+            eprintln!("  SIGTERM to instance {instance}");
+            stage.fleet.terminate(instance)?;
+            let told = Instant::now();
+            let status =
+                tokio::time::timeout(Duration::from_secs(30), stage.fleet.wait_exit(instance))
+                    .await
+                    .context("an instance outlived 30 s after SIGTERM")??;
+            slowest_exit = slowest_exit.max(told.elapsed());
+            if !status.success() {
+                outcome.fail(format!(
+                    "instance {instance} exited with {status} after SIGTERM"
+                ));
+            }
+            stage.fleet.restart(instance).await?;
+            tokio::time::sleep(NGINX_FAIL_TIMEOUT + Duration::from_secs(1)).await;
+        }
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let writes = stage.traffic.writes();
+    let failed_first = writes.iter().filter(|w| !w.first.acknowledged()).count();
+    let steps_failed = stage
+        .traffic
+        .steps()
+        .iter()
+        .filter(|s| !s.first.acknowledged())
+        .count();
+    let restarts = rounds * 2;
+    outcome.figure("SIGTERMs (each instance in turn, restarted)", restarts);
+    outcome.figure(
+        "slowest exit after SIGTERM",
+        format!("{} ms", slowest_exit.as_millis()),
+    );
+    outcome.figure(
+        "requests failed through nginx (keyed writes, steps)",
+        format!("{failed_first}, {steps_failed}"),
+    );
+    // nginx may have sent a request down a kept-alive connection the stopping instance was
+    // closing: at most one such per writer per restart, and it settles with its key.
+    let writers = setup.writers_per_kind * super::traffic::Kind::ALL.len();
+    if failed_first + steps_failed > restarts * writers {
+        outcome.fail(format!(
+            "{} requests failed during the rolling restart (bound {})",
+            failed_first + steps_failed,
+            restarts * writers
         ));
     }
     stage.finish(setup, &mut outcome).await?;

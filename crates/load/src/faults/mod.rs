@@ -10,6 +10,7 @@
 //! - `pg-restart`: PostgreSQL stopped (every connection cut) and started again.
 //! - `slow-db`: the ledger's accounts locked from outside while a flood of reads arrives.
 //! - `nginx`: one instance killed repeatedly behind `deploy/nginx.conf` in a real nginx.
+//! - `sigterm`: a rolling restart behind nginx, each instance stopped with SIGTERM in turn.
 //! - `backup-restore`: `deploy/backup.sh` and `deploy/restore.sh`, then the dashboard
 //!   compared.
 
@@ -32,12 +33,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use traffic::{Kind, Traffic};
 
-pub const SCENARIOS: [&str; 6] = [
+pub const SCENARIOS: [&str; 7] = [
     "kill9",
     "redis-down",
     "pg-restart",
     "slow-db",
     "nginx",
+    "sigterm",
     "backup-restore",
 ];
 
@@ -138,6 +140,10 @@ impl Stage {
                     "LINLI__DATABASE__STATEMENT_TIMEOUT_MS".to_owned(),
                     setup.statement_timeout.as_millis().to_string(),
                 ),
+                // The servers' own account of the faults (starts, stops, Redis marked down
+                // and back) in the log folder, without a line per request.
+                ("LINLI__LOG__FILTER".to_owned(), "info,sqlx=warn".to_owned()),
+                ("LINLI__LOG__REQUESTS".to_owned(), "false".to_owned()),
             ],
             log_dir: setup.log_dir.clone(),
         })
@@ -277,6 +283,7 @@ pub async fn run(scenario: &str, setup: &Setup) -> anyhow::Result<Outcome> {
         "pg-restart" => postgres_restart(setup).await,
         "slow-db" => slow_database::slow_database(setup).await,
         "nginx" => behind_nginx::behind_nginx(setup).await,
+        "sigterm" => behind_nginx::rolling_restart(setup).await,
         "backup-restore" => backup::backup_restore(setup).await,
         other => anyhow::bail!("unknown scenario {other}; known: {}", SCENARIOS.join(", ")),
     }

@@ -110,6 +110,9 @@ impl Step {
     }
 }
 
+/// Acknowledged writes replayed side by side by [`Traffic::check`].
+const REPLAYS_AT_ONCE: usize = 16;
+
 /// The demand actions staff take after a submission, in order.
 const DEMAND_STEPS: [(&str, &str); 3] = [
     ("accept", "{}"),
@@ -272,9 +275,10 @@ impl Traffic {
         let key = uuid::Uuid::now_v7().to_string();
         let first = self.send(writer, &path, &body, &key).await;
         let kind = self.writers[writer].kind;
-        if first.status == 0 {
-            // The instance is gone: do not spin on a refused connection.
-            tokio::time::sleep(Duration::from_millis(20)).await;
+        if !first.acknowledged() {
+            // As a client does after a failure: a moment before the next request, rather
+            // than thousands a second against a server that is not there.
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let created = first.acknowledged().then(|| first.id.clone()).flatten();
         self.lock().push(Write {
@@ -461,6 +465,7 @@ impl Traffic {
             .map(|(n, _)| n)
             .collect();
         let resent = pending.len();
+        eprintln!("  sending {resent} unanswered writes again with their keys");
         for n in pending {
             let (writer, path, body, key) = {
                 let writes = self.lock();
@@ -474,6 +479,9 @@ impl Traffic {
                 }
                 tokio::time::sleep(Duration::from_millis(250)).await;
                 answer = self.send(writer, &path, &body, &key).await;
+            }
+            if !answer.acknowledged() {
+                eprintln!("    {path}: {} in the end", answer.label());
             }
             self.lock()[n].settled = Some(answer);
         }
@@ -633,22 +641,30 @@ impl Traffic {
                 ));
             }
         }
-        // Acknowledged writes, replayed: the same object, not a second one.
-        for write in writes.iter().filter(|w| w.outcome().acknowledged()) {
-            let again = self
-                .send(write.writer, &write.path, &write.body, &write.key)
+        // Acknowledged writes, replayed: the same object, not a second one. Many at a time:
+        // a run acknowledges tens of thousands.
+        use futures_util::StreamExt;
+        let replayed: Vec<Option<String>> =
+            futures_util::stream::iter(writes.iter().filter(|w| w.outcome().acknowledged()))
+                .map(|write| async move {
+                    let again = self
+                        .send(write.writer, &write.path, &write.body, &write.key)
+                        .await;
+                    (!again.acknowledged() || again.id != write.outcome().id).then(|| {
+                        format!(
+                            "{} {} replayed as {} {:?} (first {:?})",
+                            write.kind.name(),
+                            write.key,
+                            again.label(),
+                            again.id,
+                            write.outcome().id
+                        )
+                    })
+                })
+                .buffer_unordered(REPLAYS_AT_ONCE)
+                .collect()
                 .await;
-            if !again.acknowledged() || again.id != write.outcome().id {
-                failures.push(format!(
-                    "{} {} replayed as {} {:?} (first {:?})",
-                    write.kind.name(),
-                    write.key,
-                    again.label(),
-                    again.id,
-                    write.outcome().id
-                ));
-            }
-        }
+        failures.extend(replayed.into_iter().flatten());
         let mut acknowledged: BTreeMap<usize, usize> = BTreeMap::new();
         for write in writes.iter().filter(|w| w.outcome().acknowledged()) {
             *acknowledged.entry(write.writer).or_default() += 1;
