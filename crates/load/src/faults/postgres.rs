@@ -98,6 +98,14 @@ impl Drop for PrivatePostgres {
             .arg(&self.data)
             .arg("stop")
             .output();
+        // Should pg_ctl not have stopped it, the postmaster's pid is the first line of its
+        // pid file: a server must not outlive the harness.
+        if let Some(pid) = std::fs::read_to_string(self.data.join("postmaster.pid"))
+            .ok()
+            .and_then(|file| file.lines().next().map(str::to_owned))
+        {
+            let _ = Command::new("kill").args(["-KILL", pid.trim()]).output();
+        }
         let _ = std::fs::remove_dir_all(&self.data);
     }
 }
