@@ -218,6 +218,7 @@ impl FromRequest for AuthUser {
             let state = state.ok_or_else(|| ApiError::internal("AppState missing"))?;
             let token = token?;
             let actor = state.auth.authenticate(&token).await?;
+            tracing::Span::current().record("actor_id", actor.user_id.as_str());
             Ok(AuthUser(actor))
         })
     }

@@ -50,7 +50,15 @@ pub async fn observe(
     let request_id = incoming_request_id(&req).unwrap_or_else(platform::ids::new_id);
     req.extensions_mut().insert(RequestId(request_id.clone()));
     let method = req.method().to_string();
-    let span = tracing::info_span!("request", request_id = %request_id, method = %method, path = %req.path());
+    // `actor_id` is filled in by the authentication extractor, so every line a signed-in
+    // request logs names who made it (an id, never a token or phone number).
+    let span = tracing::info_span!(
+        "request",
+        request_id = %request_id,
+        method = %method,
+        path = %req.path(),
+        actor_id = tracing::field::Empty
+    );
     let metrics = req.app_data::<Data<AppState>>().map(|s| s.metrics.clone());
     let log_requests = req
         .app_data::<Data<AppState>>()

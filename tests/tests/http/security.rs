@@ -1178,6 +1178,7 @@ async fn a_whole_scripted_run_leaves_no_secret_in_the_logs() {
     let owner = login("login-code-owner-91ab").await;
     let owner_token = owner["access_token"].as_str().unwrap().to_owned();
     let owner_refresh = owner["refresh_token"].as_str().unwrap().to_owned();
+    let owner_id = owner["user"]["id"].as_str().unwrap().to_owned();
     expect_json(
         post(
             "/api/v1/me/phone",
@@ -1294,6 +1295,12 @@ async fn a_whole_scripted_run_leaves_no_secret_in_the_logs() {
             .iter()
             .any(|l| l.contains("request failed") && l.contains("wechat_unavailable")),
         "the WeChat failure itself is logged (without its URL's secrets): {lines:#?}"
+    );
+    assert!(
+        lines.iter().any(|l| l.contains("request finished")
+            && l.contains("/api/v1/me/phone")
+            && l.contains(&format!("\"actor_id\":\"{owner_id}\""))),
+        "a signed-in request's lines name its actor: {lines:#?}"
     );
     let secrets = [
         APP_SECRET,
