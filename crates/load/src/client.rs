@@ -215,6 +215,21 @@ impl Linli {
             .await?;
         session(&login)
     }
+
+    /// A resident (as [`Linli::resident`]) who has set `community` as their home.
+    pub async fn resident_in(&self, name: &str, community: &str) -> anyhow::Result<Session> {
+        let resident = self.resident(name).await?;
+        let profile = json!({"community_id": community});
+        self.setup(
+            reqwest::Method::PUT,
+            "/me/profile",
+            Some(&resident.token),
+            Some(&profile),
+            200,
+        )
+        .await?;
+        Ok(resident)
+    }
 }
 
 fn session(login: &Value) -> anyhow::Result<Session> {

@@ -76,21 +76,14 @@ impl World {
         // users live in as many communities.
         let spread = scenario == "award-many-budgets";
         for n in 0..users {
-            let resident = api.resident(&format!("load-{}-{n}", &run[..12])).await?;
             let community = if spread {
                 &communities[n % communities.len()]
             } else {
                 &home
             };
-            let profile = json!({"community_id": community});
-            api.setup(
-                Method::PUT,
-                "/me/profile",
-                Some(&resident.token),
-                Some(&profile),
-                200,
-            )
-            .await?;
+            let resident = api
+                .resident_in(&format!("load-{}-{n}", &run[..12]), community)
+                .await?;
             if funded {
                 award(api, &admin, &resident.user_id, &home, 1_000_000, None).await?;
             }

@@ -523,20 +523,22 @@ async fn postgres_restart(setup: &Setup) -> anyhow::Result<Outcome> {
 }
 
 async fn me(url: &str, token: &str) -> u16 {
-    reqwest::Client::new()
-        .get(format!("{url}/api/v1/me"))
-        .bearer_auth(token)
-        .timeout(Duration::from_secs(10))
-        .send()
-        .await
-        .map(|r| r.status().as_u16())
-        .unwrap_or(0)
+    status_of(&format!("{url}/api/v1/me"), Some(token)).await
 }
 
 async fn ready(url: &str) -> u16 {
-    reqwest::Client::new()
-        .get(format!("{url}/readyz"))
-        .timeout(Duration::from_secs(10))
+    status_of(&format!("{url}/readyz"), None).await
+}
+
+/// The status of a GET (0 when no answer came within 10 s).
+async fn status_of(url: &str, token: Option<&str>) -> u16 {
+    let mut request = reqwest::Client::new()
+        .get(url)
+        .timeout(Duration::from_secs(10));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    request
         .send()
         .await
         .map(|r| r.status().as_u16())

@@ -189,18 +189,8 @@ impl Traffic {
         for kind in Kind::ALL {
             for n in 0..per_kind {
                 let number = writers.len();
-                let resident = api
-                    .resident(&format!("faults-{}-{}-{n}", &run[..12], kind.name()))
-                    .await?;
-                let profile = json!({"community_id": community});
-                api.setup(
-                    Method::PUT,
-                    "/me/profile",
-                    Some(&resident.token),
-                    Some(&profile),
-                    200,
-                )
-                .await?;
+                let name = format!("faults-{}-{}-{n}", &run[..12], kind.name());
+                let resident = api.resident_in(&name, &community).await?;
                 if kind != Kind::Award {
                     scenarios::award(api, &admin, &resident.user_id, &community, 10_000_000, None)
                         .await?;
@@ -214,17 +204,8 @@ impl Traffic {
             }
         }
         let probe = api
-            .resident(&format!("faults-{}-probe", &run[..12]))
+            .resident_in(&format!("faults-{}-probe", &run[..12]), &community)
             .await?;
-        let profile = json!({"community_id": community});
-        api.setup(
-            Method::PUT,
-            "/me/profile",
-            Some(&probe.token),
-            Some(&profile),
-            200,
-        )
-        .await?;
         let shop = scenarios::open_shop(api, &admin, &community, &format!("faults-{}", &run[..12]))
             .await?;
         let lot = scenarios::open_lot(api, &admin, &community, writers.len()).await?;
