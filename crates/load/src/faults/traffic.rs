@@ -110,6 +110,27 @@ impl Step {
     }
 }
 
+/// Sends with `send` until the answer is final (`retryable` says it is not worth another
+/// try), a quarter second apart, for at most a minute; the last answer and how many
+/// requests it took.
+async fn until_final<F, Fut>(retryable: fn(&Answer) -> bool, send: F) -> (Answer, usize)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Answer>,
+{
+    let mut answer = send().await;
+    let mut requests = 1;
+    for _ in 0..240 {
+        if !retryable(&answer) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        answer = send().await;
+        requests += 1;
+    }
+    (answer, requests)
+}
+
 /// Acknowledged writes replayed side by side by [`Traffic::check`].
 const REPLAYS_AT_ONCE: usize = 16;
 
@@ -453,14 +474,8 @@ impl Traffic {
                 let w = &writes[n];
                 (w.writer, w.path.clone(), w.body.clone(), w.key.clone())
             };
-            let mut answer = self.send(writer, &path, &body, &key).await;
-            for _ in 0..240 {
-                if !answer.retryable() {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(250)).await;
-                answer = self.send(writer, &path, &body, &key).await;
-            }
+            let (answer, _) =
+                until_final(Answer::retryable, || self.send(writer, &path, &body, &key)).await;
             if !answer.acknowledged() {
                 eprintln!("    {path}: {} in the end", answer.label());
             }
@@ -480,20 +495,11 @@ impl Traffic {
                 continue;
             }
             let token = self.step_token(step.action);
-            let mut answer = self
-                .post(step.action, token, &step.path, &step.body, None)
-                .await;
-            sent += 1;
-            for _ in 0..240 {
-                if !answer.step_retryable() {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(250)).await;
-                answer = self
-                    .post(step.action, token, &step.path, &step.body, None)
-                    .await;
-                sent += 1;
-            }
+            let (answer, requests) = until_final(Answer::step_retryable, || {
+                self.post(step.action, token, &step.path, &step.body, None)
+            })
+            .await;
+            sent += requests;
             self.lock_steps()[n].settled = Some(answer);
         }
         // Demands whose handling a fault cut short: the steps never sent, now.
@@ -509,20 +515,11 @@ impl Traffic {
             for &(action, body) in &DEMAND_STEPS[after..] {
                 let path = format!("/staff/demands/{demand}/{action}");
                 let body: Value = serde_json::from_str(body).unwrap_or_default();
-                let mut answer = self
-                    .post(action, &self.admin.token, &path, &body, None)
-                    .await;
-                sent += 1;
-                for _ in 0..240 {
-                    if !answer.step_retryable() {
-                        break;
-                    }
-                    tokio::time::sleep(Duration::from_millis(250)).await;
-                    answer = self
-                        .post(action, &self.admin.token, &path, &body, None)
-                        .await;
-                    sent += 1;
-                }
+                let (answer, requests) = until_final(Answer::step_retryable, || {
+                    self.post(action, &self.admin.token, &path, &body, None)
+                })
+                .await;
+                sent += requests;
                 self.lock_steps().push(Step {
                     writer,
                     action,
