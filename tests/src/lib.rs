@@ -539,6 +539,18 @@ impl TestApp {
             .access_token
     }
 
+    /// The value of one series of `GET /metrics`, named as the text format prints it
+    /// (`linli_points_issued_total{source="award"}`); 0 when the series is not there yet.
+    pub async fn metric(&self, series: &str) -> f64 {
+        let text = self
+            .get("/metrics", None)
+            .await
+            .text()
+            .await
+            .expect("metrics");
+        metric_in(&text, series).unwrap_or(0.0)
+    }
+
     pub async fn assert_ledger_balanced(&self) {
         let report = points_ledger::service::verify::verify(&self.state.db)
             .await
@@ -549,4 +561,10 @@ impl TestApp {
             report.mismatches
         );
     }
+}
+
+/// The value of `series` in a Prometheus text exposition, if it is there.
+pub fn metric_in(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
 }

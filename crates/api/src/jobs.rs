@@ -3,6 +3,7 @@
 //! holds, lots, demands and outbox rows change by compare-and-set, and expiry transfers carry
 //! idempotency keys. WeChat messages go out last, after every transaction has committed.
 
+use crate::metrics::business::Closure;
 use crate::state::AppState;
 use chrono::Duration;
 use platform::unit_of_work::atomically;
@@ -49,6 +50,9 @@ pub async fn run_once(state: &AppState) -> anyhow::Result<RoundReport> {
         Box::pin(demands::service::sla::run(conn, now, BATCH))
     })
     .await?;
+    let business = &state.metrics.business;
+    business.demands_overdue(demands.escalated);
+    business.demands_closed(Closure::Automatic, demands.auto_closed);
     let no_show_after = Duration::minutes(state.settings.parking.no_show_minutes);
     let (no_show_units, rule) = (state.settings.parking.no_show_units, state.expiry_rule());
     let parking_no_shows = atomically(db, move |conn| {

@@ -1,7 +1,11 @@
-//! Prometheus figures: request counts and latencies by route, database pool and cache.
+//! Prometheus figures: request counts and latencies by route template, the database pool,
+//! the cache, the group-commit writers, and what residents and staff did ([`business`]).
+
+pub mod business;
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
 };
 
 pub struct Metrics {
@@ -10,16 +14,19 @@ pub struct Metrics {
     pub latency: HistogramVec,
     db_pool_size: IntGauge,
     db_pool_idle: IntGauge,
-    cache_hits: IntGauge,
-    cache_misses: IntGauge,
-    cache_errors: IntGauge,
+    cache_hits: IntCounter,
+    cache_misses: IntCounter,
+    cache_errors: IntCounter,
     cache_down: IntGauge,
     cache_owed: IntGauge,
-    batches: IntGauge,
-    units: IntGauge,
-    failed_commits: IntGauge,
-    reruns: IntGauge,
+    batches: IntCounter,
+    units: IntCounter,
+    failed_commits: IntCounter,
+    reruns: IntCounter,
     queued: IntGauge,
+    pub business: business::Business,
+    /// One scrape at a time brings the counters kept elsewhere up to date ([`catch_up`]).
+    scraping: std::sync::Mutex<()>,
 }
 
 impl Metrics {
@@ -44,9 +51,10 @@ impl Metrics {
         )?;
         let db_pool_size = IntGauge::new("db_pool_connections", "Open database connections")?;
         let db_pool_idle = IntGauge::new("db_pool_idle_connections", "Idle database connections")?;
-        let cache_hits = IntGauge::new("cache_hits_total", "Cache lookups that found a value")?;
-        let cache_misses = IntGauge::new("cache_misses_total", "Cache lookups that found nothing")?;
-        let cache_errors = IntGauge::new("cache_errors_total", "Cache operations that failed")?;
+        let cache_hits = IntCounter::new("cache_hits_total", "Cache lookups that found a value")?;
+        let cache_misses =
+            IntCounter::new("cache_misses_total", "Cache lookups that found nothing")?;
+        let cache_errors = IntCounter::new("cache_errors_total", "Cache operations that failed")?;
         let cache_down = IntGauge::new(
             "cache_down",
             "1 while Redis is marked down and skipped (requests fall back to the database)",
@@ -55,19 +63,19 @@ impl Metrics {
             "cache_owed_writes",
             "Revocations and invalidations waiting to be replayed to Redis",
         )?;
-        let batches = IntGauge::new(
+        let batches = IntCounter::new(
             "group_commit_batches_total",
             "Transactions the unit-of-work writer has run",
         )?;
-        let units = IntGauge::new(
+        let units = IntCounter::new(
             "group_commit_units_total",
             "Requests' units of work run in those transactions",
         )?;
-        let failed_commits = IntGauge::new(
+        let failed_commits = IntCounter::new(
             "group_commit_failed_batches_total",
             "Writer transactions that could not begin or commit",
         )?;
-        let reruns = IntGauge::new(
+        let reruns = IntCounter::new(
             "group_commit_reruns_total",
             "Units of work run again after losing a lock race to another writer lane",
         )?;
@@ -75,15 +83,10 @@ impl Metrics {
             "group_commit_queued_units",
             "Units of work waiting for the writers now",
         )?;
-        for gauge in [
-            &batches,
-            &units,
-            &failed_commits,
-            &reruns,
-            &queued,
-            &cache_down,
-            &cache_owed,
-        ] {
+        for counter in [&batches, &units, &failed_commits, &reruns] {
+            registry.register(Box::new(counter.clone()))?;
+        }
+        for gauge in [&queued, &cache_down, &cache_owed] {
             registry.register(Box::new(gauge.clone()))?;
         }
         registry.register(Box::new(requests.clone()))?;
@@ -93,7 +96,10 @@ impl Metrics {
         registry.register(Box::new(cache_hits.clone()))?;
         registry.register(Box::new(cache_misses.clone()))?;
         registry.register(Box::new(cache_errors.clone()))?;
+        let business = business::Business::new(&registry)?;
         Ok(Self {
+            business,
+            scraping: std::sync::Mutex::new(()),
             registry,
             requests,
             latency,
@@ -119,28 +125,26 @@ impl Metrics {
         cache: &platform::Cache,
         committer: &platform::group_commit::Committer,
     ) -> String {
-        use std::sync::atomic::Ordering::Relaxed;
+        let _one_scrape = self
+            .scraping
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let (size, idle) = platform::db::pool_figures(db);
         self.db_pool_size.set(i64::from(size));
         self.db_pool_idle
             .set(i64::try_from(idle).unwrap_or(i64::MAX));
         let stats = cache.stats();
-        self.cache_hits
-            .set(i64::try_from(stats.hits.load(Relaxed)).unwrap_or(i64::MAX));
-        self.cache_misses
-            .set(i64::try_from(stats.misses.load(Relaxed)).unwrap_or(i64::MAX));
-        self.cache_errors
-            .set(i64::try_from(stats.errors.load(Relaxed)).unwrap_or(i64::MAX));
+        catch_up(&self.cache_hits, &stats.hits);
+        catch_up(&self.cache_misses, &stats.misses);
+        catch_up(&self.cache_errors, &stats.errors);
         self.cache_down.set(i64::from(cache.is_down()));
         self.cache_owed
             .set(i64::try_from(cache.owed_writes()).unwrap_or(i64::MAX));
-        let count =
-            |n: &std::sync::atomic::AtomicU64| i64::try_from(n.load(Relaxed)).unwrap_or(i64::MAX);
         let figures = committer.figures();
-        self.batches.set(count(&figures.batches));
-        self.units.set(count(&figures.units));
-        self.failed_commits.set(count(&figures.failed_commits));
-        self.reruns.set(count(&figures.reruns));
+        catch_up(&self.batches, &figures.batches);
+        catch_up(&self.units, &figures.units);
+        catch_up(&self.failed_commits, &figures.failed_commits);
+        catch_up(&self.reruns, &figures.reruns);
         self.queued
             .set(i64::try_from(committer.queued()).unwrap_or(i64::MAX));
         let mut buffer = Vec::new();
@@ -149,4 +153,11 @@ impl Metrics {
         }
         String::from_utf8(buffer).unwrap_or_default()
     }
+}
+
+/// Brings `counter` up to `source`, a count kept by the cache or the writers themselves
+/// (read at scrape time, so they need not know about Prometheus).
+fn catch_up(counter: &IntCounter, source: &std::sync::atomic::AtomicU64) {
+    let now = source.load(std::sync::atomic::Ordering::Relaxed);
+    counter.inc_by(now.saturating_sub(counter.get()));
 }

@@ -32,7 +32,14 @@ pub async fn deliver_due(state: &AppState) -> anyhow::Result<DeliveryReport> {
         outbox::claim_due(&state.db, now, Duration::seconds(LEASE_SECONDS), BATCH).await?;
     let mut report = DeliveryReport::default();
     for message in claimed {
-        let outcome = deliver(state, &message).await?;
+        let (outcome, code) = deliver(state, &message).await?;
+        let business = &state.metrics.business;
+        match &outcome {
+            Outcome::Sent => business.outbox_message("sent", &code),
+            Outcome::Refused(_) => business.outbox_message("refused", &code),
+            Outcome::Retry(_) => business.outbox_message("retried", &code),
+            Outcome::Failed(_) => business.outbox_message("failed", &code),
+        }
         match &outcome {
             Outcome::Sent => report.sent += 1,
             Outcome::Refused(_) => report.refused += 1,
@@ -60,19 +67,23 @@ fn template_for<'a>(state: &'a AppState, kind: &str) -> Option<&'a str> {
     (!id.is_empty()).then_some(id)
 }
 
-async fn deliver(state: &AppState, message: &Claimed) -> anyhow::Result<Outcome> {
+/// What happened to one message, and its code for the metrics: WeChat's errcode (`0` when
+/// sent) or what stopped it on our side.
+async fn deliver(state: &AppState, message: &Claimed) -> anyhow::Result<(Outcome, String)> {
     let Some(template_id) = template_for(state, &message.kind) else {
-        return Ok(Outcome::Failed(format!(
+        let why = format!(
             "no template configured for {} (wechat.{}_template_id)",
             message.kind, message.kind
-        )));
+        );
+        return Ok((Outcome::Failed(why), "no_template".to_owned()));
     };
     let openid = user::Entity::find_by_id(message.user_id.clone())
         .one(&state.db)
         .await?
         .and_then(|u| u.openid);
     let Some(openid) = openid else {
-        return Ok(Outcome::Failed("the user has no WeChat openid".to_owned()));
+        let why = "the user has no WeChat openid".to_owned();
+        return Ok((Outcome::Failed(why), "no_openid".to_owned()));
     };
     let sent = state
         .wechat
@@ -85,9 +96,9 @@ async fn deliver(state: &AppState, message: &Claimed) -> anyhow::Result<Outcome>
         })
         .await;
     Ok(match sent {
-        Ok(()) => Outcome::Sent,
-        Err(e) if e.is_no_subscription_quota() => Outcome::Refused(e.to_string()),
-        Err(e) if e.is_transient() => Outcome::Retry(e.to_string()),
-        Err(e) => Outcome::Failed(e.to_string()),
+        Ok(()) => (Outcome::Sent, "0".to_owned()),
+        Err(e) if e.is_no_subscription_quota() => (Outcome::Refused(e.to_string()), e.code()),
+        Err(e) if e.is_transient() => (Outcome::Retry(e.to_string()), e.code()),
+        Err(e) => (Outcome::Failed(e.to_string()), e.code()),
     })
 }

@@ -42,6 +42,20 @@ impl WechatError {
         }
     }
 
+    /// WeChat's `errcode` as text, or `network` / `bad_reply` when WeChat gave none: a
+    /// short, bounded label for counting failures by cause.
+    pub fn code(&self) -> String {
+        match self {
+            Self::InvalidCode => "40029".to_owned(),
+            Self::RateLimited => "45011".to_owned(),
+            Self::UserBlocked => "40226".to_owned(),
+            Self::Busy => "-1".to_owned(),
+            Self::Api { errcode, .. } => errcode.to_string(),
+            Self::Transport(_) => "network".to_owned(),
+            Self::BadReply(_) => "bad_reply".to_owned(),
+        }
+    }
+
     /// 43101: the user has not allowed (or has used up) this subscribe message.
     pub fn is_no_subscription_quota(&self) -> bool {
         matches!(self, Self::Api { errcode: 43101, .. })

@@ -306,6 +306,9 @@ async fn entering_and_leaving_in_time_charges_the_units_parked() {
     assert_eq!(replay, exit);
     assert_eq!(points(&app, "alice").await, (85, 0));
     app.assert_ledger_balanced().await;
+    assert_eq!(app.metric("linli_parking_bookings_total").await, 1.0);
+    let charged = r#"linli_points_redeemed_total{channel="parking"}"#;
+    assert_eq!(app.metric(charged).await, 15.0, "charged once");
 }
 
 #[tokio::test]

@@ -109,6 +109,8 @@ async fn reserve_show_code_and_redeem_exactly_once() {
         "code_invalid",
     )
     .await;
+    let redeemed_points = r#"linli_points_redeemed_total{channel="merchant"}"#;
+    assert_eq!(app.metric(redeemed_points).await, 200.0, "counted once");
 
     let w = app.wallet(&alice.access_token).await;
     assert_eq!(

@@ -199,6 +199,10 @@ async fn allowed_updates_reach_wechat_with_retries_and_refusals_are_recorded() {
         3,
         "busy, delivered, refused: {delivered:?}"
     );
+    for (outcome, code) in [("retried", "-1"), ("sent", "0"), ("refused", "43101")] {
+        let series = format!(r#"linli_outbox_messages_total{{code="{code}",outcome="{outcome}"}}"#);
+        assert_eq!(app.metric(&series).await, 1.0, "{series}");
+    }
     let message = &delivered[1];
     assert_eq!(message["touser"], "o-alice");
     assert_eq!(message["template_id"], "tmpl-demand-status");

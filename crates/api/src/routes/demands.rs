@@ -3,6 +3,7 @@
 use crate::error::ApiError;
 use crate::extract::{cursor_position, AuthUser, JsonBody, OptionalJsonBody};
 use crate::idempotency::IdempotencyKey;
+use crate::metrics::business::Closure;
 use crate::public_reads::{self, Family};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
@@ -361,14 +362,19 @@ pub async fn submit(
         }),
         photos: b.photos,
     };
-    unit.respond(StatusCode::CREATED, move |conn| {
-        Box::pin(async move {
-            filing::submit(conn, &actor, input, now)
-                .await
-                .map(|created| DemandResponse::new(created, now))
+    let submitted = unit
+        .run(StatusCode::CREATED, move |conn| {
+            Box::pin(async move {
+                filing::submit(conn, &actor, input, now)
+                    .await
+                    .map(|created| DemandResponse::new(created, now))
+            })
         })
-    })
-    .await
+        .await?;
+    if submitted.value().is_some() {
+        state.metrics.business.demand_submitted();
+    }
+    Ok(crate::unit_of_work::answer(submitted.answer()))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -433,17 +439,22 @@ async fn run(
     command: Command,
 ) -> Result<HttpResponse, ApiError> {
     let (actor, id, now) = (user.0.clone(), id.to_owned(), state.clock.now());
-    state
+    let closes = matches!(command, Command::Rate { .. });
+    let acted = state
         .unkeyed_unit()
         .routed_by(&actor)
-        .respond(StatusCode::OK, move |conn| {
+        .run(StatusCode::OK, move |conn| {
             Box::pin(async move {
                 actions::act(conn, &actor, kind, &id, command, now)
                     .await
                     .map(|after| DemandResponse::new(after, now))
             })
         })
-        .await
+        .await?;
+    if closes && acted.value().is_some() {
+        (state.metrics.business).demands_closed(Closure::Rated, 1);
+    }
+    Ok(crate::unit_of_work::answer(acted.answer()))
 }
 
 #[derive(Deserialize, ToSchema, Default)]

@@ -5,6 +5,7 @@ use crate::amount::Amount;
 use crate::error::ApiError;
 use crate::extract::{AuthUser, JsonBody};
 use crate::idempotency::IdempotencyKey;
+use crate::metrics::business::PointsSource;
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
@@ -254,14 +255,19 @@ pub async fn award(
     let unit = state.unit(&actor, key.clone(), &("award", &request));
     let command = Award::try_from(request)?;
     let posting = posting(&state, &actor, "award", &key);
-    unit.respond(StatusCode::CREATED, move |conn| {
-        Box::pin(async move {
-            use_cases::award(conn, &actor, command, &posting)
-                .await
-                .map(AwardResponse::from)
+    let awarded = unit
+        .run(StatusCode::CREATED, move |conn| {
+            Box::pin(async move {
+                use_cases::award(conn, &actor, command, &posting)
+                    .await
+                    .map(AwardResponse::from)
+            })
         })
-    })
-    .await
+        .await?;
+    if let Some(award) = awarded.value() {
+        (state.metrics.business).points_issued(PointsSource::Award, award.points);
+    }
+    Ok(crate::unit_of_work::answer(awarded.answer()))
 }
 
 // ---------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@
 use crate::error::ApiError;
 use crate::extract::{cursor_position, AuthUser, JsonBody};
 use crate::idempotency::IdempotencyKey;
+use crate::metrics::business::PointsChannel;
 use crate::public_reads::{self, Family};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
@@ -360,13 +361,18 @@ pub async fn book(
         starts_at: b.starts_at,
         ends_at: b.ends_at,
     };
-    unit.respond(StatusCode::CREATED, move |conn| {
-        Box::pin(async move {
-            let created = bookings::book(conn, &actor, input, now).await?;
-            booking_response(conn, created).await
+    let booked = unit
+        .run(StatusCode::CREATED, move |conn| {
+            Box::pin(async move {
+                let created = bookings::book(conn, &actor, input, now).await?;
+                booking_response(conn, created).await
+            })
         })
-    })
-    .await
+        .await?;
+    if booked.value().is_some() {
+        state.metrics.business.parking_booked();
+    }
+    Ok(crate::unit_of_work::answer(booked.answer()))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -505,17 +511,21 @@ pub async fn gate_event(
     }
     let rule = state.expiry_rule();
     // With the lot's community: where its residents' bookings are written.
-    state
+    let handled = state
         .unkeyed_unit()
         .routed_to(&lot.org_id)
-        .respond(StatusCode::OK, move |conn| {
+        .run(StatusCode::OK, move |conn| {
             Box::pin(async move {
                 gate::handle(conn, &lot, &event, rule, now)
                     .await
                     .map(GateResponse::from)
             })
         })
-        .await
+        .await?;
+    if let Some(charged) = handled.value().and_then(|gate| gate.charged_points) {
+        (state.metrics.business).points_redeemed(PointsChannel::Parking, charged);
+    }
+    Ok(crate::unit_of_work::answer(handled.answer()))
 }
 
 /// `check-in` or `check-out` a booking at a lot without a camera (staff over the lot's org).

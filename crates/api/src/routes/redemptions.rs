@@ -3,6 +3,7 @@
 use crate::error::ApiError;
 use crate::extract::{AuthUser, JsonBody};
 use crate::idempotency::IdempotencyKey;
+use crate::metrics::business::PointsChannel;
 use crate::rate_limit::FailureAttempt;
 use crate::state::AppState;
 use actix_web::http::StatusCode;
@@ -343,6 +344,7 @@ pub async fn verify(
     // inside a transaction.
     let redeemed = settle_guess(attempt, redeemed).await?;
     if let Some(verified) = redeemed.value() {
+        (state.metrics.business).points_redeemed(PointsChannel::Merchant, verified.points);
         tracing::info!(
             redemption_id = verified.redemption_id,
             merchant_id = at_merchant,

@@ -4,6 +4,7 @@
 use crate::error::ApiError;
 use crate::extract::{cursor_position, AuthUser, JsonBody, OptionalJsonBody};
 use crate::idempotency::IdempotencyKey;
+use crate::metrics::business::PointsSource;
 use crate::public_reads::{self, Family};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
@@ -533,6 +534,11 @@ pub async fn settle(
         ..
     }) = settled.value()
     {
+        let business = &state.metrics.business;
+        for payment in paid {
+            business.points_issued(PointsSource::Volunteering, payment.points);
+            business.time_credits_issued(payment.time_credit_minutes);
+        }
         crate::leaderboards::record(&state, activity, paid).await;
     }
     Ok(crate::unit_of_work::answer(settled.answer()))
