@@ -16,6 +16,7 @@ pub mod openapi;
 pub mod outbox;
 pub mod public_reads;
 pub mod rate_limit;
+pub mod roster_import;
 pub mod routes;
 pub mod seed;
 mod seed_partners;

@@ -2,9 +2,9 @@
 //! `api-spec/openapi.json` is the committed copy and a test fails when the two drift.
 
 use crate::routes::{
-    auth, care, dashboard, demands, exports, home_services, ledger, me, merchants, notifications,
-    ops, orgs, parking, partner_exports, partners, projects, redemptions, spaces, staff,
-    supervision, time_bank,
+    auth, care, dashboard, demands, exports, home_services, imports, ledger, me, merchants,
+    notifications, ops, orgs, parking, partner_exports, partners, projects, redemptions, spaces,
+    staff, supervision, time_bank,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -53,7 +53,7 @@ use utoipa::{Modify, OpenApi};
         supervision::publish, supervision::disclosures_of, supervision::require, supervision::missing,
         supervision::exit, supervision::grant, supervision::granted,
         spaces::create, spaces::list, spaces::book, spaces::decide, spaces::mine,
-        partner_exports::partner_lists,
+        partner_exports::partner_lists, imports::template, imports::import,
         care::register, care::list, care::read, care::visit, care::care_map, care::mine,
         care::withdraw, care::audit, care::register_worker, care::workers_of, care::verify_worker,
         home_services::place, home_services::mine, home_services::detail, home_services::of_partner,

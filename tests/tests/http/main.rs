@@ -14,6 +14,7 @@ mod dashboard;
 mod dashboard_browser;
 mod demands;
 mod home_services;
+mod imports;
 mod input_errors;
 mod ledger;
 mod me_profile;

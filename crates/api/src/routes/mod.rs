@@ -7,6 +7,7 @@ pub mod dashboard_page;
 pub mod demands;
 pub mod exports;
 pub mod home_services;
+pub mod imports;
 pub mod ledger;
 pub mod me;
 pub mod merchants;
@@ -33,6 +34,7 @@ pub fn api_v1(cfg: &mut web::ServiceConfig) {
     demands::routes(cfg);
     exports::routes(cfg);
     home_services::routes(cfg);
+    imports::routes(cfg);
     ledger::routes(cfg);
     me::routes(cfg);
     merchants::routes(cfg);
