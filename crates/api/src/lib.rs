@@ -21,6 +21,7 @@ pub mod routes;
 pub mod seed;
 mod seed_partners;
 pub mod simulate;
+pub mod spreadsheet;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

@@ -2,9 +2,9 @@
 //! `api-spec/openapi.json` is the committed copy and a test fails when the two drift.
 
 use crate::routes::{
-    auth, care, dashboard, demands, exports, home_services, imports, ledger, me, merchants,
-    notifications, ops, orgs, parking, partner_exports, partners, projects, redemptions, spaces,
-    staff, supervision, time_bank,
+    activity_exports, auth, care, dashboard, demands, exports, home_services, imports, ledger, me,
+    merchants, notifications, ops, orgs, parking, partner_exports, partners, projects, redemptions,
+    spaces, staff, supervision, time_bank,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -54,6 +54,8 @@ use utoipa::{Modify, OpenApi};
         supervision::exit, supervision::grant, supervision::granted,
         spaces::create, spaces::list, spaces::book, spaces::decide, spaces::mine,
         partner_exports::partner_lists, imports::template, imports::import,
+        activity_exports::merchants, activity_exports::redemptions,
+        activity_exports::parking_usage, activity_exports::volunteer_hours,
         care::register, care::list, care::read, care::visit, care::care_map, care::mine,
         care::withdraw, care::audit, care::register_worker, care::workers_of, care::verify_worker,
         home_services::place, home_services::mine, home_services::detail, home_services::of_partner,

@@ -44,6 +44,18 @@ impl PartnerKind {
         Self::ALL.into_iter().find(|kind| kind.as_str() == text)
     }
 
+    /// What the district calls it (PRODUCT.md's 1+3+N), for spreadsheets and the page.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Enterprise => "驻社区企业",
+            Self::SocialOrg => "社会组织",
+            Self::CapableResident => "居民能人",
+            Self::PublicUnit => "党政机关、事业单位",
+            Self::CharityTeam => "公益团队",
+            Self::VolunteerTeam => "志愿队伍",
+        }
+    }
+
     /// The words of a validation message listing every kind.
     pub fn choices() -> String {
         let names: Vec<&str> = Self::ALL.iter().map(|k| k.as_str()).collect();

@@ -29,6 +29,7 @@ mod redis_outage;
 mod security;
 mod shutdown;
 mod simulation;
+mod spreadsheets;
 mod staff_and_orgs;
 mod timebank;
 mod wechat_outbox;

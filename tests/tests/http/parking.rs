@@ -309,6 +309,28 @@ async fn entering_and_leaving_in_time_charges_the_units_parked() {
     assert_eq!(app.metric("linli_parking_bookings_total").await, 1.0);
     let charged = r#"linli_points_redeemed_total{channel="parking"}"#;
     assert_eq!(app.metric(charged).await, 15.0, "charged once");
+    // The street's spreadsheet: the lot's day with its one booking and the points charged.
+    let street = app.login_staff("street", DEMO_PASSWORD).await;
+    let path = format!(
+        "/api/v1/staff/exports/parking-usage.xlsx?from={}&to={}",
+        (start - Duration::days(1)).to_rfc3339(),
+        (start + Duration::days(1)).to_rfc3339()
+    )
+    .replace('+', "%2B");
+    let rows = crate::spreadsheets::sheet(&app, &path, &street.access_token).await;
+    let day = day.to_string();
+    let used = rows
+        .iter()
+        .find(|r| r[0] == "区政府停车场" && r[1] == day)
+        .unwrap_or_else(|| panic!("{day} in {rows:?}"));
+    let (bookings, points) = (
+        crate::spreadsheets::column(&rows, "预约数"),
+        crate::spreadsheets::column(&rows, "收取积分"),
+    );
+    assert_eq!(
+        (used[bookings].as_str(), used[points].as_str()),
+        ("1", "15")
+    );
 }
 
 #[tokio::test]

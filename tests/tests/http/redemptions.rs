@@ -1,6 +1,7 @@
 //! Redemption (核销): reserve, code, preview, verify exactly once, cancel, expiry, suspension,
 //! limits, stock and the merchant's figures.
 
+use crate::spreadsheets::{column, sheet};
 use futures_util::future::join_all;
 use linli_tests::{expect_json, expect_problem, spawn_app, Shop, TestApp, DEMO_PASSWORD};
 use reqwest::StatusCode;
@@ -111,6 +112,31 @@ async fn reserve_show_code_and_redeem_exactly_once() {
     .await;
     let redeemed_points = r#"linli_points_redeemed_total{channel="merchant"}"#;
     assert_eq!(app.metric(redeemed_points).await, 200.0, "counted once");
+    // The street's spreadsheets: the shop with its one verified code, and the redemption.
+    let street = app.login_staff("street", DEMO_PASSWORD).await.access_token;
+    let shops = sheet(&app, "/api/v1/staff/exports/merchants.xlsx", &street).await;
+    let shop = shops
+        .iter()
+        .find(|r| r[0] == merchant_id)
+        .unwrap_or_else(|| panic!("{merchant_id} in {shops:?}"));
+    assert_eq!(
+        (
+            shop[column(&shops, "状态")].as_str(),
+            shop[column(&shops, "期间核销笔数")].as_str(),
+            shop[column(&shops, "期间核销积分")].as_str()
+        ),
+        ("营业中", "1", "200")
+    );
+    let codes = sheet(&app, "/api/v1/staff/exports/redemptions.xlsx", &street).await;
+    assert_eq!(codes.len(), 2, "{codes:?}");
+    assert_eq!(
+        (
+            codes[1][0].as_str(),
+            codes[1][column(&codes, "状态")].as_str(),
+            codes[1][column(&codes, "积分")].as_str()
+        ),
+        (id.as_str(), "已核销", "200")
+    );
 
     let w = app.wallet(&alice.access_token).await;
     assert_eq!(

@@ -420,6 +420,30 @@ async fn an_activity_runs_from_sign_up_to_settlement_and_pays_once() {
         app.budget_named(&staff.access_token, "新华社区").await,
         budget_before - 30
     );
+    let issued = r#"linli_points_issued_total{source="volunteering"}"#;
+    assert_eq!(app.metric(issued).await, 30.0, "paid once");
+    let minutes = "linli_time_credit_minutes_issued_total";
+    assert_eq!(app.metric(minutes).await, 180.0);
+    // The organiser's spreadsheet of volunteer hours: one row per attendee paid.
+    let through = (app.clock.now() + Duration::minutes(1)).format("%Y-%m-%dT%H:%M:%SZ");
+    let export = format!("/api/v1/staff/exports/volunteer-hours.xlsx?to={through}");
+    let rows = crate::spreadsheets::sheet(&app, &export, &staff.access_token).await;
+    let (who, hours, points) = (
+        crate::spreadsheets::column(&rows, "志愿者编号"),
+        crate::spreadsheets::column(&rows, "时长（小时）"),
+        crate::spreadsheets::column(&rows, "积分"),
+    );
+    let mut exported: Vec<(String, String, String)> = rows[1..]
+        .iter()
+        .map(|r| (r[who].clone(), r[hours].clone(), r[points].clone()))
+        .collect();
+    exported.sort();
+    let mut expected = vec![
+        (a.user_id.clone(), "2".to_owned(), "20".to_owned()),
+        (c.user_id.clone(), "1".to_owned(), "10".to_owned()),
+    ];
+    expected.sort();
+    assert_eq!(exported, expected, "{rows:?}");
     // After the start nobody can leave or join.
     expect_problem(
         app.send(app.request(

@@ -61,7 +61,7 @@ fn status_label(status: &str) -> &'static str {
     }
 }
 
-fn beijing(at: Option<DateTime<Utc>>) -> String {
+pub fn beijing(at: Option<DateTime<Utc>>) -> String {
     at.map(|t| {
         (t + platform::clock::CHINA_OFFSET)
             .format("%Y-%m-%d %H:%M:%S")
@@ -119,22 +119,44 @@ fn csv_field(value: &str) -> String {
     }
 }
 
+/// What an export covers: the org in the caller's scope and the period.
+pub struct Period {
+    pub org: identity::entity::org::Model,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+}
+
+impl Period {
+    /// The org and period `query` names, defaulting to the caller's org and the last 30 days.
+    pub async fn of(
+        state: &AppState,
+        user: &AuthUser,
+        query: &ExportQuery,
+    ) -> Result<Self, ApiError> {
+        let to = query.to.unwrap_or(state.clock.now());
+        let from = query.from.unwrap_or(to - Duration::days(30));
+        let org = metrics::scope_org(&state.reads, &user.0, query.org_id.as_deref()).await?;
+        Ok(Self { org, from, to })
+    }
+
+    /// `demands-20261101-20261201`: a file name for the period in Beijing days.
+    pub fn file_name(&self, what: &str) -> String {
+        format!(
+            "{what}-{}-{}",
+            (self.from + platform::clock::CHINA_OFFSET).format("%Y%m%d"),
+            (self.to + platform::clock::CHINA_OFFSET).format("%Y%m%d")
+        )
+    }
+}
+
 async fn load(
     state: &AppState,
     user: &AuthUser,
     query: &ExportQuery,
 ) -> Result<(Vec<ExportRow>, String), ApiError> {
-    let now = state.clock.now();
-    let to = query.to.unwrap_or(now);
-    let from = query.from.unwrap_or(to - Duration::days(30));
-    let org = metrics::scope_org(&state.db, &user.0, query.org_id.as_deref()).await?;
-    let found = rows(&state.db, &org, from, to).await?;
-    let name = format!(
-        "demands-{}-{}",
-        (from + platform::clock::CHINA_OFFSET).format("%Y%m%d"),
-        (to + platform::clock::CHINA_OFFSET).format("%Y%m%d")
-    );
-    Ok((found, name))
+    let period = Period::of(state, user, query).await?;
+    let found = rows(&state.reads, &period.org, period.from, period.to).await?;
+    Ok((found, period.file_name("demands")))
 }
 
 /// Demands filed in a period under an org, one row each with every stage's time (CSV).

@@ -1,5 +1,6 @@
 //! HTTP routes, one module per area. Handlers are thin: parse, call the use case, render.
 
+pub mod activity_exports;
 pub mod auth;
 pub mod care;
 pub mod dashboard;
@@ -28,6 +29,7 @@ use actix_web::web;
 
 /// Everything under `/api/v1`.
 pub fn api_v1(cfg: &mut web::ServiceConfig) {
+    activity_exports::routes(cfg);
     auth::routes(cfg);
     care::routes(cfg);
     dashboard::routes(cfg);
