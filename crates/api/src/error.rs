@@ -21,10 +21,23 @@ pub struct Problem {
     pub status: u16,
     pub detail: String,
     /// Stable snake_case identifier, e.g. `insufficient_points`.
+    #[schema(schema_with = problem_codes)]
     pub code: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     #[schema(value_type = Vec<ProblemFieldError>)]
     pub errors: Vec<FieldError>,
+}
+
+/// Every `code` a problem may carry, so that typed clients can switch over them.
+fn problem_codes() -> utoipa::openapi::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some(
+            "Stable snake_case identifier, e.g. `insufficient_points`; new codes may be added.",
+        ))
+        .enum_values(Some(platform::Code::ALL.iter().map(|c| c.as_str())))
+        .build()
 }
 
 /// One invalid field of a request.

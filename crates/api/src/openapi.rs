@@ -63,7 +63,7 @@ use utoipa::{Modify, OpenApi};
         home_services::cancel, home_services::rate,
     ),
     components(schemas(crate::error::Problem, crate::error::ProblemFieldError)),
-    modifiers(&BearerAuth, &StandardAnswers),
+    modifiers(&BearerAuth, &StandardAnswers, &UniqueOperationIds),
     tags(
         (name = "operations", description = "Health, readiness and metrics"),
         (name = "auth", description = "WeChat and staff login, token refresh, logout"),
@@ -98,6 +98,64 @@ impl Modify for BearerAuth {
             ),
         );
     }
+}
+
+/// OpenAPI wants every `operationId` unique, and code generators name functions after them;
+/// utoipa takes the handler's name, which several modules share (`create`, `detail`, `mine`).
+/// Those get their path appended (`create_admin_orgs`); unique names stay as they are.
+struct UniqueOperationIds;
+
+impl Modify for UniqueOperationIds {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let mut seen: std::collections::HashMap<String, usize> = Default::default();
+        for item in openapi.paths.paths.values() {
+            for operation in operations(item) {
+                if let Some(id) = &operation.operation_id {
+                    *seen.entry(id.clone()).or_default() += 1;
+                }
+            }
+        }
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let suffix: String = path
+                .trim_start_matches("/api/v1/")
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                .collect::<String>()
+                .split('_')
+                .filter(|part| !part.is_empty())
+                .collect::<Vec<_>>()
+                .join("_");
+            for operation in operations_mut(item) {
+                if let Some(id) = operation.operation_id.as_mut() {
+                    if seen.get(id.as_str()).is_some_and(|n| *n > 1) {
+                        *id = format!("{id}_{suffix}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn operations(
+    item: &utoipa::openapi::PathItem,
+) -> impl Iterator<Item = &utoipa::openapi::path::Operation> {
+    [&item.get, &item.post, &item.put, &item.delete, &item.patch]
+        .into_iter()
+        .flatten()
+}
+
+fn operations_mut(
+    item: &mut utoipa::openapi::PathItem,
+) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    [
+        &mut item.get,
+        &mut item.post,
+        &mut item.put,
+        &mut item.delete,
+        &mut item.patch,
+    ]
+    .into_iter()
+    .flatten()
 }
 
 /// The answers every operation can give besides its own, added where the operation does not
