@@ -4762,6 +4762,11 @@ export interface components {
              */
             verified_at?: string | null;
         };
+        /**
+         * Format: binary
+         * @description The bytes of an .xlsx workbook.
+         */
+        XlsxFile: string;
     };
     responses: never;
     parameters: never;
@@ -5690,9 +5695,10 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /** @description The filled-in template's bytes (any `Content-Type`; an .xlsx is read by its content) */
         requestBody: {
             content: {
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": number[];
+                "application/octet-stream": components["schemas"]["XlsxFile"];
             };
         };
         responses: {

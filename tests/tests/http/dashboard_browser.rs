@@ -1,8 +1,10 @@
 //! The dashboard in a real headless Chromium (Debian's `chromium` and `chromium-driver`),
 //! driven over WebDriver: log in as the demo street staff, check the KPI figures against
 //! `GET /api/v1/staff/dashboard`, resolve a demand and approve a partner from the work
-//! queues and see the figures change, download the XLSX export and read it back, and save a
-//! screenshot under target/. `.ci/run` installs the browser and runs this on both backends.
+//! queues and see the figures change, download the XLSX export and read it back; pick a
+//! period and drill from the district to a street (a click on its bar) and to a community,
+//! the figures following the API at each step, saving screenshots under target/dashboard/.
+//! `.ci/run` installs the browser and runs this on both backends.
 
 use calamine::{Data, Reader, Xlsx};
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -43,6 +45,10 @@ async fn chromedriver() -> Driver {
 }
 
 async fn browser(driver: &Driver) -> Client {
+    browser_of_size(driver, "1366,768").await
+}
+
+async fn browser_of_size(driver: &Driver, size: &str) -> Client {
     // reqwest and fantoccini bring two rustls crypto back ends; pick one for the process.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let mut capabilities = serde_json::Map::new();
@@ -50,7 +56,7 @@ async fn browser(driver: &Driver) -> Client {
         "goog:chromeOptions".to_owned(),
         json!({
             "binary": "/usr/bin/chromium",
-            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--window-size=1366,768"],
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", format!("--window-size={size}")],
         }),
     );
     ClientBuilder::rustls()
@@ -63,8 +69,13 @@ async fn browser(driver: &Driver) -> Client {
 
 /// Opens the dashboard and logs in as the demo street staff through the form.
 async fn log_in_as_street(client: &Client, app: &TestApp) {
+    log_in_as(client, app, "street").await;
+}
+
+/// Opens the dashboard and logs in as demo staff `username` through the form.
+async fn log_in_as(client: &Client, app: &TestApp, username: &str) {
     client.goto(&app.url("/dashboard")).await.unwrap();
-    for (field, value) in [("username", "street"), ("password", DEMO_PASSWORD)] {
+    for (field, value) in [("username", username), ("password", DEMO_PASSWORD)] {
         client
             .find(Locator::Id(field))
             .await
@@ -236,13 +247,20 @@ async fn a_street_official_works_from_the_dashboard_in_a_real_browser() {
             _ => assert_eq!(shown, as_text(value), "{key}"),
         }
     }
-    // The daily demand chart has bars.
+    // The login form is gone; the daily demand chart is drawn, its table beside it.
+    let login = client.find(Locator::Id("login")).await.unwrap();
+    assert!(!login.is_displayed().await.unwrap(), "the login form left");
     wait_for("the daily chart", || async {
-        client
-            .find_all(Locator::Css("#chart-demands-daily rect"))
+        let canvas = client
+            .find(Locator::Css("#chart-demands-daily canvas"))
             .await
-            .map(|bars| !bars.is_empty())
-            .unwrap_or(false)
+            .is_ok();
+        let rows = client
+            .find_all(Locator::Css("#table-demands-daily tbody tr"))
+            .await
+            .map(|rows| !rows.is_empty())
+            .unwrap_or(false);
+        canvas && rows
     })
     .await;
     let resolved_before: i64 = kpi(&client, "demands.resolved").await.parse().unwrap();
@@ -335,7 +353,7 @@ async fn hostile_names_show_as_text_and_run_nothing() {
         StatusCode::CREATED,
     )
     .await;
-    expect_json(
+    let hostile_community = expect_json(
         app.post(
             "/api/v1/admin/orgs",
             &json!({"kind": "community", "name": community_name, "parent_id": street_id}),
@@ -361,6 +379,17 @@ async fn hostile_names_show_as_text_and_run_nothing() {
         app.post(
             "/api/v1/demands",
             &json!({"category_id": category["id"], "title": title, "description": "<b>粗体</b>", "community_id": community}),
+            Some(&resident),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    // One in the hostile community too, so that its bar (and tooltip) has figures.
+    expect_json(
+        app.post(
+            "/api/v1/demands",
+            &json!({"category_id": category["id"], "title": "路灯", "description": "不亮", "community_id": hostile_community["id"]}),
             Some(&resident),
         )
         .await,
@@ -407,8 +436,9 @@ async fn hostile_names_show_as_text_and_run_nothing() {
         }
     };
     wait_for("the hostile names on the page", || async {
-        text_of("#chart-parking").await.contains(lot_name)
-            && text_of("#chart-categories").await.contains(category_name)
+        text_of("#table-parking").await.contains(lot_name)
+            && text_of("#table-categories").await.contains(category_name)
+            && text_of("#table-areas").await.contains(community_name)
             && text_of("#merchant-queue tbody")
                 .await
                 .contains(merchant_name)
@@ -416,15 +446,33 @@ async fn hostile_names_show_as_text_and_run_nothing() {
             && text_of("#org-select").await.contains(community_name)
     })
     .await;
-    // Hover the merchant name, as an official would, then look for any trace of script.
+    // Hover the merchant name, as an official would, and bring up the charts' tooltips over
+    // the hostile community, lot and category; then look for any trace of script.
     if let Ok(cell) = client.find(Locator::Css("#merchant-queue tbody td")).await {
         let _ = cell.click().await;
     }
+    let shown = client
+        .execute(
+            r##"let tips = 0;
+               for (const key of ["areas", "parking", "categories"]) {
+                 const chart = echarts.getInstanceByDom(document.querySelector("#chart-" + key));
+                 const names = chart.getOption().xAxis[0].data;
+                 names.forEach((name, i) => {
+                   if (name.includes("<")) { chart.dispatchAction({ type: "showTip", seriesIndex: 0, dataIndex: i }); tips++; }
+                 });
+               }
+               return tips;"##,
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(shown, json!(3), "a tooltip over each hostile name");
     tokio::time::sleep(Duration::from_millis(500)).await;
     let verdict = client
         .execute(
             r#"const handlers = [...document.querySelectorAll("*")].filter((e) => [...e.attributes].some((a) => a.name.startsWith("on")));
                return { pwned: window.__pwned || null,
+                        tips: [...document.querySelectorAll(".tip b")].map((b) => b.textContent),
                         markup: document.querySelectorAll("img, iframe, script:not([src]), svg svg, td b, option *").length + handlers.length };"#,
             vec![],
         )
@@ -432,5 +480,201 @@ async fn hostile_names_show_as_text_and_run_nothing() {
         .unwrap();
     assert_eq!(verdict["pwned"], Value::Null, "script ran: {verdict}");
     assert_eq!(verdict["markup"], 0, "data became elements: {verdict}");
+    let tips = verdict["tips"].as_array().unwrap();
+    for name in [community_name, lot_name, category_name] {
+        assert!(
+            tips.contains(&json!(name)),
+            "{name} as text in a tooltip: {verdict}"
+        );
+    }
+    client.close().await.unwrap();
+}
+
+/// What the page shows now: `"<org id> <period>"`, set when a refresh has drawn everything.
+async fn shown(client: &Client) -> String {
+    client
+        .execute("return document.body.dataset.shown || '';", vec![])
+        .await
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// The start of this Beijing month or year, as the page computes it.
+fn beijing_start_of(period: &str) -> chrono::DateTime<chrono::Utc> {
+    use chrono::{Datelike, TimeZone};
+    let beijing = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
+    let today = chrono::Utc::now().with_timezone(&beijing).date_naive();
+    let first = match period {
+        "month" => today.with_day(1).unwrap(),
+        _ => today.with_day(1).unwrap().with_month(1).unwrap(),
+    };
+    beijing
+        .from_local_datetime(&first.and_hms_opt(0, 0, 0).unwrap())
+        .unwrap()
+        .with_timezone(&chrono::Utc)
+}
+
+/// The demand total the API gives for `org` from the start of `period` to now.
+async fn api_total(app: &TestApp, token: &str, org: &str, period: &str) -> i64 {
+    let from = beijing_start_of(period).format("%Y-%m-%dT%H:%M:%SZ");
+    let path = format!("/api/v1/staff/dashboard?org_id={org}&from={from}");
+    expect_json(app.get(&path, Some(token)).await, StatusCode::OK).await["demands"]["total"]
+        .as_i64()
+        .unwrap()
+}
+
+async fn pick_period(client: &Client, period: &str) {
+    let select = client.find(Locator::Id("period")).await.unwrap();
+    select.select_by_value(period).await.unwrap();
+}
+
+async fn screenshot(client: &Client, name: &str) {
+    let png = client.screenshot().await.unwrap();
+    let dir = linli_tests::workspace_dir()
+        .join("target")
+        .join("dashboard");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(name), png).unwrap();
+}
+
+/// The district admin over the demo district's simulated month: the period picker moves
+/// every figure, a click on a street's bar drills into the street, its table into a
+/// community, the breadcrumb back up; screenshots of the district and a community, a month
+/// and a year, go to target/dashboard/.
+#[tokio::test]
+#[ignore = "needs Debian chromium and chromium-driver; .ci/run installs them and runs it"]
+async fn the_period_picker_and_drilling_down_from_district_to_community() {
+    use fantoccini::actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_LEFT};
+    // The demo district with the month `cargo run` gives a new database (新华街道's life).
+    let mut settings = linli_tests::test_settings();
+    linli_tests::isolate(&mut settings).await;
+    api::simulate::give_demo_history(&settings)
+        .await
+        .expect("the demo month");
+    let app = linli_tests::start(settings).await;
+    let admin = app.login_staff("admin", DEMO_PASSWORD).await.access_token;
+    let (district, street, community) = (
+        app.org_id("平城区").await,
+        app.org_id("新华街道").await,
+        app.org_id("新华社区").await,
+    );
+    let driver = chromedriver().await;
+    let client = browser_of_size(&driver, "1440,2600").await;
+    log_in_as(&client, &app, "admin").await;
+    let kpi_total = || async { kpi(&client, "demands.total").await.parse::<i64>().ok() };
+    wait_for("the board", || async { kpi_total().await.is_some() }).await;
+
+    for period in ["month", "year"] {
+        pick_period(&client, period).await;
+        let expected = format!("{district} {period}");
+        wait_for("the district's period", || async {
+            shown(&client).await == expected
+        })
+        .await;
+        let total = api_total(&app, &admin, &district, period).await;
+        assert_eq!(kpi_total().await, Some(total), "district, {period}");
+        screenshot(&client, &format!("district-{period}.png")).await;
+    }
+    assert!(
+        api_total(&app, &admin, &district, "year").await > 0,
+        "the simulated month filed demands"
+    );
+
+    // A real click on 新华街道's bar in the area chart.
+    let at = client
+        .execute(
+            r##"const element = document.querySelector("#chart-areas");
+               const chart = echarts.getInstanceByDom(element);
+               const option = chart.getOption();
+               const i = option.xAxis[0].data.indexOf("新华街道");
+               const value = option.series[0].data[i];
+               // Where ECharts laid the bar out (its middle), in the page's viewport.
+               const bar = chart.getModel().getSeriesByIndex(0).getData().getItemLayout(i);
+               const box = element.getBoundingClientRect();
+               return [box.left + bar.x + bar.width / 2, box.top + bar.y + bar.height / 2, value];"##,
+            vec![],
+        )
+        .await
+        .unwrap();
+    let (x, y) = (at[0].as_f64().unwrap(), at[1].as_f64().unwrap());
+    assert!(
+        at[2].as_f64().unwrap() > 0.0,
+        "新华街道 has a bar to click: {at}"
+    );
+    let bar_click = MouseActions::new("mouse".into())
+        .then(PointerAction::MoveTo {
+            duration: None,
+            x,
+            y,
+        })
+        .then(PointerAction::Down {
+            button: MOUSE_BUTTON_LEFT,
+        })
+        .then(PointerAction::Up {
+            button: MOUSE_BUTTON_LEFT,
+        });
+    client.perform_actions(bar_click).await.unwrap();
+    let expected = format!("{street} year");
+    wait_for("the street", || async { shown(&client).await == expected }).await;
+    let crumbs = client
+        .find(Locator::Id("crumbs"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        crumbs.contains("平城区") && crumbs.contains("新华街道"),
+        "{crumbs}"
+    );
+    let total = api_total(&app, &admin, &street, "year").await;
+    assert_eq!(kpi_total().await, Some(total), "street, year");
+
+    // The area chart's table: open it and drill into 新华社区.
+    click(&client, "#figure-areas summary").await;
+    click(
+        &client,
+        &format!("#table-areas button[data-drill=\"{community}\"]"),
+    )
+    .await;
+    let expected = format!("{community} year");
+    wait_for("the community", || async {
+        shown(&client).await == expected
+    })
+    .await;
+    let total = api_total(&app, &admin, &community, "year").await;
+    assert_eq!(kpi_total().await, Some(total), "community, year");
+    screenshot(&client, "community-year.png").await;
+    pick_period(&client, "month").await;
+    let expected = format!("{community} month");
+    wait_for("the community's month", || async {
+        shown(&client).await == expected
+    })
+    .await;
+    let total = api_total(&app, &admin, &community, "month").await;
+    assert_eq!(kpi_total().await, Some(total), "community, month");
+    screenshot(&client, "community-month.png").await;
+
+    // Every chart saves as a PNG; the breadcrumb leads back to the district.
+    let image = client
+        .execute(
+            r##"return echarts.getInstanceByDom(document.querySelector("#chart-demands-daily"))
+                 .getDataURL({ type: "png", pixelRatio: 2, backgroundColor: "#fff" }).slice(0, 22);"##,
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(image, json!("data:image/png;base64,"));
+    click(
+        &client,
+        &format!("#crumbs button[data-crumb=\"{district}\"]"),
+    )
+    .await;
+    let expected = format!("{district} month");
+    wait_for("the district again", || async {
+        shown(&client).await == expected
+    })
+    .await;
     client.close().await.unwrap();
 }

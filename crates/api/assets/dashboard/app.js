@@ -1,11 +1,23 @@
-// The staff dashboard: logs in, shows the figures of GET /api/v1/staff/dashboard, draws bar
-// charts, lists the work queues with their actions, and refreshes every 30 seconds. Every
-// element is built with DOM APIs and every piece of data goes in as text (`node`): names come
-// from partners and staff, and the page runs under a CSP without inline script or style.
+// The staff dashboard: logs in, shows the figures of GET /api/v1/staff/dashboard for a period
+// and an org, draws them with Apache ECharts (vendored, canvas), lets the official drill from
+// the district to a street to a community by clicking, lists the work queues with their
+// actions, and refreshes every 30 seconds. Every element is built with DOM APIs and every
+// piece of data goes in as text (`node`), tooltips included: names come from partners and
+// staff, and the page runs under a CSP without inline script or style.
 "use strict";
 const API = "/api/v1";
-const state = { token: sessionStorage.getItem("linli.token"), orgId: null };
+const state = {
+  token: sessionStorage.getItem("linli.token"),
+  orgId: null,
+  period: "30d",
+  tree: [],
+  charts: {},
+  tables: {},
+};
 const $ = (selector) => document.querySelector(selector);
+
+const COLORS = { blue: "#1565c0", green: "#2e7d32", orange: "#ef6c00", red: "#c62828", purple: "#6a1b9a", teal: "#00838f" };
+const TARGETS = { closure: 1, satisfaction: 0.95 };
 
 async function api(path, options = {}) {
   const response = await fetch(API + path, {
@@ -42,59 +54,274 @@ function format(value, kind) {
   return Number(value).toLocaleString("zh-CN");
 }
 
-const SVG = "http://www.w3.org/2000/svg";
-
 // Builds an element from a tag, attributes and children (nodes or strings). Strings become
 // text nodes: the page never turns data into markup.
-function node(tag, attributes = {}, children = [], namespace = null) {
-  const element = namespace ? document.createElementNS(namespace, tag) : document.createElement(tag);
+function node(tag, attributes = {}, children = []) {
+  const element = document.createElement(tag);
   for (const [name, value] of Object.entries(attributes)) {
     if (value != null) element.setAttribute(name, String(value));
   }
   element.append(...children.map((c) => (c instanceof Node ? c : document.createTextNode(String(c)))));
   return element;
 }
-const svgNode = (tag, attributes, children) => node(tag, attributes, children, SVG);
 
-function bars(svg, items, kind) {
-  // items: [{label, values: [{value, color, title}]}]; kind "percent" scales to 0..100%.
-  const width = 600, height = 220, left = 44, bottom = 20, top = 10, plot = height - bottom - top;
-  const max = kind === "percent" ? 1 : Math.max(1, ...items.flatMap((i) => i.values.map((v) => v.value)));
-  const slot = (width - left) / Math.max(1, items.length);
-  // At most a dozen labels under the bars, so a year of days stays readable.
-  const every = Math.max(1, Math.ceil(items.length / 12));
-  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
-  if (!items.length) {
-    svg.replaceChildren(svgNode("text", { x: width / 2, y: height / 2, "font-size": 14, "text-anchor": "middle", fill: "#888" }, ["暂无数据"]));
-    return;
+// ---------------------------------------------------------------------------------------
+// The period: this week, month or year in Beijing time, the last 30 days, or a custom range
+// of whole days. `to` is exclusive, as the API takes it.
+
+const DAY = 86400000;
+const BEIJING = 8 * 3600000;
+const beijingMidnight = (y, m, d) => new Date(Date.UTC(y, m, d) - BEIJING);
+const beijingDate = (date) => new Date(date.getTime() + BEIJING).toISOString().slice(0, 10);
+
+function periodRange() {
+  const now = new Date();
+  const b = new Date(now.getTime() + BEIJING);
+  const [y, m, d] = [b.getUTCFullYear(), b.getUTCMonth(), b.getUTCDate()];
+  switch (state.period) {
+    case "week": return { from: beijingMidnight(y, m, d - ((b.getUTCDay() + 6) % 7)), to: now };
+    case "month": return { from: beijingMidnight(y, m, 1), to: now };
+    case "year": return { from: beijingMidnight(y, 0, 1), to: now };
+    case "custom": {
+      const [fy, fm, fd] = $("#period-from").value.split("-").map(Number);
+      const [ty, tm, td] = $("#period-to").value.split("-").map(Number);
+      return { from: beijingMidnight(fy, fm - 1, fd), to: beijingMidnight(ty, tm - 1, td + 1) };
+    }
+    default: return { from: new Date(now.getTime() - 30 * DAY), to: now };
   }
-  const axis = [0, 0.5, 1].flatMap((f) => {
-    const y = height - bottom - f * plot;
-    const label = kind === "percent" ? Math.round(f * 100) + "%" : format(f * max);
-    return [
-      svgNode("line", { x1: left, x2: width, y1: y, y2: y, stroke: "#ddd" }),
-      svgNode("text", { x: left - 4, y: y + 4, "font-size": 11, "text-anchor": "end" }, [label]),
-    ];
-  });
-  const body = items.flatMap((item, i) => {
-    const barWidth = (slot * 0.7) / item.values.length;
-    const rects = item.values.map((v, j) => {
-      const h = (v.value / max) * plot;
-      return svgNode("rect", { x: left + i * slot + slot * 0.15 + j * barWidth, y: height - bottom - h, width: barWidth, height: h, fill: v.color },
-        [svgNode("title", {}, [`${item.label}: ${v.title}`])]);
-    });
-    const label = i % every === 0
-      ? [svgNode("text", { x: left + i * slot + slot / 2, y: height - 4, "font-size": 12, "text-anchor": "middle" }, [String(item.label).slice(0, 6)])]
-      : [];
-    return [...rects, ...label];
-  });
-  svg.replaceChildren(...axis, ...body);
 }
 
+function scopeQuery() {
+  const { from, to } = periodRange();
+  const query = new URLSearchParams({ from: from.toISOString(), to: to.toISOString() });
+  if (state.orgId) query.set("org_id", state.orgId);
+  return query.toString();
+}
+
+function showPeriod() {
+  const { from, to } = periodRange();
+  $("#period-label").textContent = `${beijingDate(from)} 至 ${beijingDate(new Date(to.getTime() - 1))}`;
+}
+
+// ---------------------------------------------------------------------------------------
+// Charts. ECharts draws on canvas; its tooltips are DOM nodes built here with text only.
+
+function chart(key) {
+  if (!state.charts[key]) {
+    // Made once the board is shown: ECharts takes its size from the element.
+    const made = echarts.init($("#chart-" + key), null, { renderer: "canvas" });
+    if (key === "areas") made.on("click", (params) => drillTo(state.areaIds && state.areaIds[params.dataIndex]));
+    state.charts[key] = made;
+  }
+  return state.charts[key];
+}
+
+function tooltip(valueFormat) {
+  return (params) => {
+    const items = Array.isArray(params) ? params : [params];
+    const box = node("div", { class: "tip" }, [node("b", {}, [items[0] ? items[0].name : ""])]);
+    for (const item of items) {
+      const dot = node("span", { class: "dot" });
+      dot.style.background = item.color;
+      const value = Array.isArray(item.value) ? item.value[item.value.length - 1] : item.value;
+      box.append(node("div", {}, [dot, `${item.seriesName}：${format(value, valueFormat)}`]));
+    }
+    return box;
+  };
+}
+
+// One chart and its table: `categories` along x, `series` of {name, color, values, line?}.
+function draw(key, { categories, series, valueFormat, zoom = false, marks = {}, table }) {
+  const percent = valueFormat === "percent";
+  chart(key).setOption({
+    aria: { enabled: true },
+    animation: false,
+    color: series.map((s) => s.color),
+    grid: { left: 12, right: 20, top: 36, bottom: zoom ? 40 : 8, containLabel: true },
+    legend: { top: 4, data: series.map((s) => s.name) },
+    tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, formatter: tooltip(valueFormat) },
+    toolbox: { right: 8, feature: { saveAsImage: { title: "保存图片", name: key } } },
+    dataZoom: zoom ? [{ type: "inside" }, { type: "slider", height: 18, bottom: 8 }] : [],
+    // Every name under its bar (slanted when there are many); dates thin themselves out.
+    xAxis: {
+      type: "category",
+      data: categories,
+      axisLabel: zoom ? { hideOverlap: true } : { interval: 0, rotate: categories.length > 6 ? 30 : 0 },
+    },
+    yAxis: {
+      type: "value",
+      max: percent ? 1 : null,
+      axisLabel: { formatter: (v) => (percent ? Math.round(v * 100) + "%" : format(v)) },
+    },
+    series: series.map((s) => ({
+      name: s.name,
+      type: s.line ? "line" : "bar",
+      data: s.values,
+      showSymbol: false,
+      markLine: marks[s.name]
+        ? {
+          symbol: "none",
+          lineStyle: { type: "dashed", color: s.color },
+          label: { formatter: marks[s.name].label, position: marks[s.name].position, color: s.color },
+          data: [{ yAxis: marks[s.name].value }],
+        }
+        : undefined,
+    })),
+  }, { notMerge: true });
+  fillTable(key, [table.first, ...series.map((s) => s.name)],
+    categories.map((c, i) => [c, ...series.map((s) => format(s.values[i], valueFormat))]), table.drill);
+}
+
+function fillTable(key, headings, rows, drill) {
+  const table = $("#table-" + key);
+  table.tHead.replaceChildren(node("tr", {}, headings.map((h) => node("th", { scope: "col" }, [h]))));
+  table.tBodies[0].replaceChildren(...rows.map((cells, i) => {
+    const row = node("tr", {}, cells.map((c) => node("td", {}, [c])));
+    if (drill && drill[i]) row.append(node("td", {}, [node("button", { "data-drill": drill[i] }, ["下钻"])]));
+    return row;
+  }));
+}
+
+// The area chart's rows: a district's streets (their communities' counts added up), a
+// street's communities; at a community, the community itself. Rates are recomputed from the
+// counts so that a street's rate is its communities' demands, not an average of rates.
+function areaRows(data) {
+  const here = findOrg(state.tree, data.org_id);
+  const figures = new Map(data.demands.by_community.map((c) => [c.id, c]));
+  const sum = (ids) => {
+    const total = { total: 0, closed: 0, rated: 0, satisfied: 0 };
+    for (const id of ids) {
+      const f = figures.get(id);
+      if (f) for (const k of Object.keys(total)) total[k] += f[k];
+    }
+    return total;
+  };
+  const communitiesUnder = (org) => (org.kind === "community" ? [org.id] : (org.children || []).flatMap(communitiesUnder));
+  const children = here && here.kind !== "community" ? (here.children || []).filter((c) => c.kind !== "compound") : here ? [here] : [];
+  return children.map((org) => {
+    const t = sum(communitiesUnder(org));
+    return {
+      id: org.id,
+      name: org.name,
+      drillable: org.kind !== "community" || here.kind !== "community",
+      closure: t.total ? t.closed / t.total : null,
+      satisfaction: t.rated ? t.satisfied / t.rated : null,
+    };
+  });
+}
+
+function drawCharts(data, series) {
+  const areas = areaRows(data);
+  state.areaIds = areas.map((a) => (a.drillable && a.id !== data.org_id ? a.id : null));
+  draw("areas", {
+    categories: areas.map((a) => a.name),
+    series: [
+      { name: "办结率", color: COLORS.blue, values: areas.map((a) => a.closure) },
+      { name: "满意率", color: COLORS.green, values: areas.map((a) => a.satisfaction) },
+    ],
+    valueFormat: "percent",
+    marks: {
+      办结率: { value: TARGETS.closure, label: "办结目标 100%", position: "insideEndTop" },
+      满意率: { value: TARGETS.satisfaction, label: "满意目标 95%", position: "insideEndBottom" },
+    },
+    table: { first: "范围", drill: state.areaIds },
+  });
+  draw("categories", {
+    categories: data.demands.by_category.map((c) => c.name),
+    series: [{ name: "诉求数", color: COLORS.orange, values: data.demands.by_category.map((c) => c.total) }],
+    table: { first: "类别" },
+  });
+  draw("demands-daily", {
+    categories: series.demands_by_day.map((d) => d.date),
+    series: [
+      { name: "提交", color: COLORS.orange, line: true, values: series.demands_by_day.map((d) => d.submitted) },
+      { name: "办结", color: COLORS.green, line: true, values: series.demands_by_day.map((d) => d.closed) },
+    ],
+    zoom: true,
+    table: { first: "日期" },
+  });
+  draw("points-daily", {
+    categories: series.points_by_day.map((d) => d.date),
+    series: [
+      { name: "发放", color: COLORS.blue, line: true, values: series.points_by_day.map((d) => d.issued) },
+      { name: "兑换", color: COLORS.red, line: true, values: series.points_by_day.map((d) => d.redeemed) },
+    ],
+    zoom: true,
+    table: { first: "日期" },
+  });
+  draw("parking", {
+    categories: series.parking_by_lot.map((l) => l.name),
+    series: [{ name: "利用率", color: COLORS.purple, values: series.parking_by_lot.map((l) => l.utilization) }],
+    valueFormat: "percent",
+    table: { first: "停车场" },
+  });
+  draw("volunteers", {
+    categories: series.volunteer_hours_by_month.map((m) => m.month),
+    series: [{ name: "志愿时长（小时）", color: COLORS.teal, values: series.volunteer_hours_by_month.map((m) => m.hours) }],
+    valueFormat: "decimal",
+    table: { first: "月份" },
+  });
+}
+
+function saveImage(key) {
+  const link = document.createElement("a");
+  link.href = chart(key).getDataURL({ type: "png", pixelRatio: 2, backgroundColor: "#fff" });
+  link.download = `${key}-${beijingDate(new Date())}.png`;
+  link.click();
+  return link.href;
+}
+
+// ---------------------------------------------------------------------------------------
+// Where the official looks: the org tree, the breadcrumb from their own org down, drilling.
+
+function findOrg(nodes, id) {
+  for (const n of nodes) {
+    if (n.id === id) return n;
+    const hit = findOrg(n.children || [], id);
+    if (hit) return hit;
+  }
+  return null;
+}
+
+function pathTo(nodes, id, trail = []) {
+  for (const n of nodes) {
+    if (n.id === id) return [...trail, n];
+    const hit = pathTo(n.children || [], id, [...trail, n]);
+    if (hit) return hit;
+  }
+  return null;
+}
+
+function showScope() {
+  const trail = pathTo(state.tree, state.orgId) || [];
+  const top = trail.findIndex((n) => n.id === state.homeId);
+  const reachable = top >= 0 ? trail.slice(top) : trail.slice(-1);
+  $("#crumbs").replaceChildren(...reachable.flatMap((n, i) => {
+    const last = i === reachable.length - 1;
+    const item = last ? node("b", { "aria-current": "page" }, [n.name]) : node("button", { "data-crumb": n.id }, [n.name]);
+    return i ? [node("span", { class: "sep", "aria-hidden": "true" }, ["›"]), item] : [item];
+  }));
+  const here = findOrg(state.tree, state.orgId);
+  const select = $("#org-select");
+  const children = here ? (here.children || []).filter((c) => c.kind !== "compound") : [];
+  select.replaceChildren(node("option", { value: "" }, ["下钻到…"]), ...children.map((c) => node("option", { value: c.id }, [c.name])));
+  select.hidden = !children.length;
+}
+
+function drillTo(id) {
+  if (!id || id === state.orgId) return;
+  state.orgId = id;
+  refresh().catch((error) => alert(error.message));
+}
+
+// ---------------------------------------------------------------------------------------
+
 async function refresh() {
-  const query = state.orgId ? "?org_id=" + encodeURIComponent(state.orgId) : "";
-  const data = await api("/staff/dashboard" + query);
+  const query = scopeQuery();
+  showPeriod();
+  const [data, series] = await Promise.all([api("/staff/dashboard?" + query), api("/staff/dashboard/series?" + query)]);
   state.orgId = data.org_id;
+  state.homeId = state.homeId || data.org_id;
   $("#org-name").textContent = data.org_name;
   document.querySelectorAll("[data-kpi]").forEach((el) => {
     const value = pick(data, el.dataset.kpi);
@@ -103,39 +330,11 @@ async function refresh() {
   });
   // Over very many resolved demands the percentiles come from a fixed sample (API: percentile_sample_rate).
   $("#p90-sampled").hidden = !(data.demands.percentile_sample_rate < 1);
-  bars($("#chart-communities"), data.demands.by_community.map((c) => ({
-    label: c.name,
-    values: [
-      { value: c.closure_rate || 0, color: "#1565c0", title: "办结率 " + format(c.closure_rate, "percent") },
-      { value: c.satisfaction_rate || 0, color: "#2e7d32", title: "满意率 " + format(c.satisfaction_rate, "percent") },
-    ],
-  })), "percent");
-  bars($("#chart-categories"), data.demands.by_category.map((c) => ({
-    label: c.name, values: [{ value: c.total, color: "#ef6c00", title: c.total + " 件" }],
-  })));
-  const series = await api("/staff/dashboard/series" + query);
-  bars($("#chart-demands-daily"), series.demands_by_day.map((d) => ({
-    label: d.date.slice(5),
-    values: [
-      { value: d.submitted, color: "#ef6c00", title: "提交 " + d.submitted },
-      { value: d.closed, color: "#2e7d32", title: "办结 " + d.closed },
-    ],
-  })));
-  bars($("#chart-points-daily"), series.points_by_day.map((d) => ({
-    label: d.date.slice(5),
-    values: [
-      { value: d.issued, color: "#1565c0", title: "发放 " + d.issued },
-      { value: d.redeemed, color: "#c62828", title: "兑换 " + d.redeemed },
-    ],
-  })));
-  bars($("#chart-parking"), series.parking_by_lot.map((l) => ({
-    label: l.name, values: [{ value: l.utilization || 0, color: "#6a1b9a", title: format(l.utilization, "percent") }],
-  })), "percent");
-  bars($("#chart-volunteers"), series.volunteer_hours_by_month.map((m) => ({
-    label: m.month, values: [{ value: m.hours, color: "#00838f", title: m.hours.toFixed(1) + " 小时" }],
-  })));
+  showScope();
+  drawCharts(data, series);
   await Promise.all([demandQueue(), merchantQueue()]);
   $("#updated").textContent = "更新于 " + new Date().toLocaleTimeString("zh-CN");
+  document.body.dataset.shown = `${data.org_id} ${state.period}`;
 }
 
 const STATUS_NAMES = { submitted: "待受理", accepted: "已受理", in_progress: "处理中" };
@@ -185,30 +384,24 @@ async function act(event) {
   }
 }
 
-async function download(kind) {
-  const response = await fetch(`${API}/staff/exports/demands.${kind}${state.orgId ? "?org_id=" + encodeURIComponent(state.orgId) : ""}`, { headers: { authorization: "Bearer " + state.token } });
+async function download(file) {
+  const response = await fetch(`${API}/staff/exports/${file}?${scopeQuery()}`, { headers: { authorization: "Bearer " + state.token } });
+  if (!response.ok) {
+    const problem = await response.json().catch(() => ({}));
+    alert("导出失败：" + (problem.detail || response.statusText));
+    return;
+  }
   const link = document.createElement("a");
   link.href = URL.createObjectURL(await response.blob());
-  link.download = `诉求导出.${kind}`;
+  link.download = file;
   link.click();
-}
-
-async function orgChoices() {
-  const tree = await api("/orgs");
-  const find = (nodes) => nodes.reduce((hit, n) => hit || (n.id === state.orgId ? n : find(n.children || [])), null);
-  const here = find(tree);
-  const select = $("#org-select");
-  if (!here || !(here.children || []).length) return;
-  select.replaceChildren(
-    node("option", { value: here.id }, [here.name + "（全部）"]),
-    ...here.children.filter((c) => c.kind !== "compound").map((c) => node("option", { value: c.id }, [c.name])),
-  );
-  select.hidden = false;
 }
 
 function logout() {
   sessionStorage.removeItem("linli.token");
   state.token = null;
+  state.orgId = null;
+  state.homeId = null;
   $("#board").hidden = true;
   $("#logout").hidden = true;
   $("#login").hidden = false;
@@ -218,8 +411,8 @@ async function start() {
   $("#login").hidden = true;
   $("#board").hidden = false;
   $("#logout").hidden = false;
+  state.tree = await api("/orgs");
   await refresh();
-  await orgChoices();
 }
 
 $("#login-form").addEventListener("submit", async (event) => {
@@ -229,16 +422,38 @@ $("#login-form").addEventListener("submit", async (event) => {
     const reply = await api("/auth/staff-login", { method: "POST", body: JSON.stringify({ username: $("#username").value, password: $("#password").value }) });
     state.token = reply.access_token;
     sessionStorage.setItem("linli.token", state.token);
+    $("#password").value = "";
     await start();
   } catch (error) {
     $("#login-error").textContent = "登录失败：" + error.message;
   }
 });
 $("#logout").addEventListener("click", logout);
-$("#org-select").addEventListener("change", (event) => { state.orgId = event.target.value; refresh(); });
+$("#org-select").addEventListener("change", (event) => drillTo(event.target.value));
+$("#crumbs").addEventListener("click", (event) => {
+  const crumb = event.target.closest("button[data-crumb]");
+  if (crumb) drillTo(crumb.dataset.crumb);
+});
+$("#table-areas").addEventListener("click", (event) => {
+  const button = event.target.closest("button[data-drill]");
+  if (button) drillTo(button.dataset.drill);
+});
+$("#period").addEventListener("change", (event) => {
+  state.period = event.target.value;
+  const custom = state.period === "custom";
+  $("#custom-range").hidden = !custom;
+  if (custom) {
+    const { from, to } = { from: new Date(Date.now() - 30 * DAY), to: new Date() };
+    $("#period-from").value ||= beijingDate(from);
+    $("#period-to").value ||= beijingDate(to);
+  }
+  refresh().catch((error) => alert(error.message));
+});
+$("#period-apply").addEventListener("click", () => refresh().catch((error) => alert(error.message)));
+document.querySelectorAll("button[data-save]").forEach((b) => b.addEventListener("click", () => saveImage(b.dataset.save)));
+document.querySelectorAll("button[data-export]").forEach((b) => b.addEventListener("click", () => download(b.dataset.export)));
 $("#demand-queue").addEventListener("click", act);
 $("#merchant-queue").addEventListener("click", act);
-$("#export-csv").addEventListener("click", () => download("csv"));
-$("#export-xlsx").addEventListener("click", () => download("xlsx"));
+window.addEventListener("resize", () => Object.values(state.charts).forEach((c) => c.resize()));
 setInterval(() => { if (state.token && !$("#board").hidden) refresh().catch(() => {}); }, 30000);
 if (state.token) start().catch(logout);

@@ -43,6 +43,11 @@ pub struct ImportQuery {
     pub dry_run: bool,
 }
 
+/// The bytes of an .xlsx workbook.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct XlsxFile(pub Vec<u8>);
+
 #[derive(Serialize, ToSchema)]
 pub struct ImportResponse {
     pub dry_run: bool,
@@ -64,7 +69,7 @@ pub struct ImportResponse {
 /// written.
 #[utoipa::path(post, path = "/api/v1/admin/imports", tag = "orgs", security(("bearer" = [])),
     params(ImportQuery),
-    request_body(content = Vec<u8>, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    request_body(content = XlsxFile, content_type = "application/octet-stream", description = "The filled-in template's bytes (any `Content-Type`; an .xlsx is read by its content)"),
     responses((status = 200, description = "A dry run's report", body = ImportResponse),
         (status = 201, description = "Imported", body = ImportResponse),
         (status = 403, description = "`forbidden`: not district, street or community staff", body = crate::error::Problem, content_type = "application/problem+json"),
