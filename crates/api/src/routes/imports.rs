@@ -84,8 +84,9 @@ pub async fn import(
     actor.require_org_staff("Only district, street and community staff import rosters.")?;
     let sheets = workbook::read(&body, &roster_import::sheets::SHEETS)
         .map_err(|unreadable| refusal(unreadable.into_iter().map(|u| (u.cell, u.message))))?;
+    let hashes = roster_import::hash_passwords(&sheets).await?;
     let txn = state.db.begin().await.map_err(Problem::from)?;
-    let report = roster_import::run(&txn, &actor, &sheets, state.clock.now()).await?;
+    let report = roster_import::run(&txn, &actor, &sheets, &hashes, state.clock.now()).await?;
     let keep = !query.dry_run && report.problems.is_empty();
     if keep {
         txn.commit().await.map_err(Problem::from)?;

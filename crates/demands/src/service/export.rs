@@ -53,13 +53,7 @@ pub async fn rows(
         .into_iter()
         .map(|c| (c.id, c.name))
         .collect();
-    let communities: HashMap<String, String> = org::Entity::find()
-        .filter(org::Column::Path.starts_with(org.path.as_str()))
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|o| (o.id, o.name))
-        .collect();
+    let communities = identity::service::orgs::names_under(conn, &org.path).await?;
     let mut started: HashMap<String, DateTime<Utc>> = HashMap::new();
     for chunk in demands.chunks(500) {
         let ids: Vec<String> = chunk.iter().map(|d| d.id.clone()).collect();

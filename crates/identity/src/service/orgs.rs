@@ -63,6 +63,21 @@ pub async fn find(
     Ok(org::Entity::find_by_id(id.to_owned()).one(conn).await?)
 }
 
+/// Every org under the tree path `path` (the org of the path itself included): id → name,
+/// for reports and exports that name what they count.
+pub async fn names_under(
+    conn: &impl ConnectionTrait,
+    path: &str,
+) -> Result<HashMap<String, String>, sea_orm::DbErr> {
+    Ok(org::Entity::find()
+        .filter(org::Column::Path.starts_with(path))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|o| (o.id, o.name))
+        .collect())
+}
+
 /// The tree path of the org a list is filtered by (`org_id` of a query), or `None` for no
 /// filter; an id that names no org is a field error.
 pub async fn filter_path(

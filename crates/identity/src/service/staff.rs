@@ -17,6 +17,10 @@ use sea_orm::{
 pub struct NewStaff {
     pub username: String,
     pub password: String,
+    /// The password's Argon2 hash when the caller made it already ([`hash_for_account`]): a
+    /// roster import hashes its rows before opening its transaction, so that the database's
+    /// writer is not held while Argon2 works.
+    pub password_hash: Option<String>,
     pub role: Role,
     pub org_id: String,
 }
@@ -61,6 +65,7 @@ impl NewStaff {
         Ok(Self {
             username,
             password: password.to_owned(),
+            password_hash: None,
             role: role.unwrap_or(Role::CommunityStaff),
             org_id: org_id.trim().to_owned(),
         })
@@ -100,6 +105,13 @@ where
         Some(_) => {}
     }
     insert_staff(conn, new, org, now).await
+}
+
+/// The Argon2 hash of a new account's password, made on a blocking thread.
+pub async fn hash_for_account(password: String) -> Result<String, IdentityError> {
+    run_blocking(move || hash_password(&password))
+        .await?
+        .map_err(|e| IdentityError::Internal(format!("hashing password: {e}")))
 }
 
 /// Creates the account without a scope check (the CLI bootstrap and the demo seed).
@@ -144,10 +156,10 @@ where
     if username_exists(conn, &new.username).await? {
         return Err(IdentityError::UsernameTaken);
     }
-    let password = new.password.clone();
-    let password_hash = run_blocking(move || hash_password(&password))
-        .await?
-        .map_err(|e| IdentityError::Internal(format!("hashing password: {e}")))?;
+    let password_hash = match new.password_hash.clone() {
+        Some(hash) => hash,
+        None => hash_for_account(new.password.clone()).await?,
+    };
 
     let user_id = new_id();
     let txn = conn.begin().await?;

@@ -30,19 +30,13 @@ pub struct RedemptionRow {
     pub community: String,
 }
 
-/// The communities under `org` (itself included when it is one): id → name.
+/// The orgs under `org` (itself included): id → name. A merchant's `community_id` is
+/// always a community's, so these keys select the merchants under `org`.
 async fn communities_under(
     conn: &impl ConnectionTrait,
     org: &org::Model,
 ) -> Result<HashMap<String, String>, MerchantError> {
-    Ok(org::Entity::find()
-        .filter(org::Column::Path.starts_with(org.path.as_str()))
-        .filter(org::Column::Kind.eq("community"))
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|o| (o.id, o.name))
-        .collect())
+    Ok(identity::service::orgs::names_under(conn, &org.path).await?)
 }
 
 pub async fn merchants(

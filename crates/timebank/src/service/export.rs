@@ -69,13 +69,7 @@ pub async fn volunteer_hours(
         Ok::<_, TimebankError>(found)
     };
     let volunteers = names(settled.iter().map(|s| s.user_id.clone()).collect()).await?;
-    let organisers: HashMap<String, String> = org::Entity::find()
-        .filter(org::Column::Path.starts_with(org.path.as_str()))
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|o| (o.id, o.name))
-        .collect();
+    let organisers = identity::service::orgs::names_under(conn, &org.path).await?;
     let mut rows: Vec<HoursRow> = settled
         .into_iter()
         .filter_map(|s| {
