@@ -59,12 +59,12 @@ pub struct Report {
 type Findings = Vec<(&'static str, String)>;
 
 /// The staff sheet's password hashes by row number, made before the transaction opens.
-pub type Hashes = std::collections::HashMap<u32, String>;
+type Hashes = std::collections::HashMap<u32, String>;
 
 /// Hashes the initial password of every staff row that passed the sheet's own checks, two
 /// at a time, before the import's transaction opens: Argon2 takes tens of milliseconds a
 /// row, and on SQLite the transaction holds the only writer.
-pub async fn hash_passwords(sheets: &[Sheet]) -> Result<Hashes, Problem> {
+async fn hash_passwords(sheets: &[Sheet]) -> Result<Hashes, Problem> {
     use futures_util::{stream, StreamExt, TryStreamExt};
     let rows = sheets
         .iter()
@@ -80,9 +80,32 @@ pub async fn hash_passwords(sheets: &[Sheet]) -> Result<Hashes, Problem> {
     .await
 }
 
+/// Checks every row of `sheets` in one transaction and commits it only when `write` and no
+/// row has a problem; otherwise it is rolled back, so a dry run does exactly what the
+/// import would and keeps nothing. An import is one transaction of its own, outside the
+/// group-commit writers (like a job round): a roster is thousands of rows, too big to sit
+/// in a batch beside residents' requests. An `Err` is a fault of ours or of the database.
+pub async fn import(
+    db: &sea_orm::DatabaseConnection,
+    actor: &Actor,
+    sheets: &[Sheet],
+    write: bool,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Report, Problem> {
+    let hashes = hash_passwords(sheets).await?;
+    let txn = db.begin().await?;
+    let report = run(&txn, actor, sheets, &hashes, now).await?;
+    if write && report.problems.is_empty() {
+        txn.commit().await?;
+    } else {
+        txn.rollback().await?;
+    }
+    Ok(report)
+}
+
 /// Runs every row of `sheets` in `txn`. An `Err` is a fault of ours or of the database (the
 /// import stops); a row's problems go into the report.
-pub async fn run(
+async fn run(
     txn: &DatabaseTransaction,
     actor: &Actor,
     sheets: &[Sheet],

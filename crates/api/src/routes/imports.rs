@@ -5,10 +5,9 @@ use crate::extract::AuthUser;
 use crate::public_reads::{self, Family};
 use crate::roster_import::{self, workbook, Created, Report, RowProblem};
 use crate::state::AppState;
-use actix_web::http::header;
+use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpResponse};
 use platform::{Code, Problem, ValidationErrors};
-use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -84,25 +83,22 @@ pub async fn import(
     actor.require_org_staff("Only district, street and community staff import rosters.")?;
     let sheets = workbook::read(&body, &roster_import::sheets::SHEETS)
         .map_err(|unreadable| refusal(unreadable.into_iter().map(|u| (u.cell, u.message))))?;
-    let hashes = roster_import::hash_passwords(&sheets).await?;
-    let txn = state.db.begin().await.map_err(Problem::from)?;
-    let report = roster_import::run(&txn, &actor, &sheets, &hashes, state.clock.now()).await?;
-    let keep = !query.dry_run && report.problems.is_empty();
-    if keep {
-        txn.commit().await.map_err(Problem::from)?;
+    let write = !query.dry_run;
+    let report =
+        roster_import::import(&state.db, &actor, &sheets, write, state.clock.now()).await?;
+    let written = write && report.problems.is_empty();
+    if written {
         public_reads::forget(&state, Family::Orgs).await;
-    } else {
-        txn.rollback().await.map_err(Problem::from)?;
-    }
-    if !query.dry_run && !keep {
+    } else if write {
         let problems = report.problems.into_iter();
         return Err(refusal(problems.map(|p| (p.cell, p.message))).into());
     }
-    let status = if keep { 201 } else { 200 };
-    Ok(
-        HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap_or_default())
-            .json(ImportResponse::of(query.dry_run, report)),
-    )
+    let status = if written {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(HttpResponse::build(status).json(ImportResponse::of(query.dry_run, report)))
 }
 
 impl ImportResponse {
