@@ -12,7 +12,6 @@ const state = {
   period: "30d",
   tree: [],
   charts: {},
-  tables: {},
 };
 const $ = (selector) => document.querySelector(selector);
 
@@ -140,7 +139,6 @@ function draw(key, { categories, series, valueFormat, zoom = false, marks = {}, 
     grid: { left: 12, right: 20, top: 36, bottom: zoom ? 40 : 8, containLabel: true },
     legend: { top: 4, data: series.map((s) => s.name) },
     tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, formatter: tooltip(valueFormat) },
-    toolbox: { right: 8, feature: { saveAsImage: { title: "保存图片", name: key } } },
     dataZoom: zoom ? [{ type: "inside" }, { type: "slider", height: 18, bottom: 8 }] : [],
     // Every name under its bar (slanted when there are many); dates thin themselves out.
     xAxis: {
@@ -443,9 +441,8 @@ $("#period").addEventListener("change", (event) => {
   const custom = state.period === "custom";
   $("#custom-range").hidden = !custom;
   if (custom) {
-    const { from, to } = { from: new Date(Date.now() - 30 * DAY), to: new Date() };
-    $("#period-from").value ||= beijingDate(from);
-    $("#period-to").value ||= beijingDate(to);
+    $("#period-from").value ||= beijingDate(new Date(Date.now() - 30 * DAY));
+    $("#period-to").value ||= beijingDate(new Date());
   }
   refresh().catch((error) => alert(error.message));
 });

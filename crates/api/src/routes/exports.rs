@@ -3,8 +3,8 @@
 
 use crate::error::ApiError;
 use crate::extract::AuthUser;
+use crate::spreadsheet::{self, XLSX};
 use crate::state::AppState;
-use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Duration, Utc};
 use demands::service::export::{rows, ExportRow};
@@ -177,13 +177,12 @@ pub async fn demands_csv(
         out.push_str(&line.join(","));
         out.push_str("\r\n");
     }
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{name}.csv\""),
-        ))
-        .body(out))
+    let file = format!("{name}.csv");
+    Ok(spreadsheet::attachment(
+        &file,
+        "text/csv; charset=utf-8",
+        out.into_bytes(),
+    ))
 }
 
 /// The same as an Excel workbook (XLSX).
@@ -197,13 +196,11 @@ pub async fn demands_xlsx(
 ) -> Result<HttpResponse, ApiError> {
     let (found, name) = load(&state, &user, &query).await?;
     let bytes = workbook(&found).map_err(ApiError::internal)?;
-    Ok(HttpResponse::Ok()
-        .content_type("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{name}.xlsx\""),
-        ))
-        .body(bytes))
+    Ok(spreadsheet::attachment(
+        &format!("{name}.xlsx"),
+        XLSX,
+        bytes,
+    ))
 }
 
 fn workbook(found: &[ExportRow]) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {

@@ -4,8 +4,9 @@ use crate::error::ApiError;
 use crate::extract::AuthUser;
 use crate::public_reads::{self, Family};
 use crate::roster_import::{self, workbook, Created, Report, RowProblem};
+use crate::spreadsheet::{self, XLSX};
 use crate::state::AppState;
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use platform::{Code, Problem, ValidationErrors};
 use serde::{Deserialize, Serialize};
@@ -16,8 +17,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/admin/imports").route(web::post().to(import)));
 }
 
-const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
-
 /// The roster template: a 说明 sheet and the sheets 社区, 小区, 工作人员, 需求清单, 问题清单.
 #[utoipa::path(get, path = "/api/v1/admin/imports/template.xlsx", tag = "orgs", security(("bearer" = [])),
     responses((status = 200, description = "an XLSX workbook", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
@@ -26,13 +25,7 @@ pub async fn template(user: AuthUser) -> Result<HttpResponse, ApiError> {
     user.0
         .require_org_staff("Only district, street and community staff import rosters.")?;
     let bytes = roster_import::template::workbook().map_err(ApiError::internal)?;
-    Ok(HttpResponse::Ok()
-        .content_type(XLSX)
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            "attachment; filename=\"roster-template.xlsx\"",
-        ))
-        .body(bytes))
+    Ok(spreadsheet::attachment("roster-template.xlsx", XLSX, bytes))
 }
 
 #[derive(Deserialize, IntoParams)]

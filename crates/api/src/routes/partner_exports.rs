@@ -4,8 +4,8 @@
 
 use crate::error::ApiError;
 use crate::extract::AuthUser;
+use crate::spreadsheet::{self, XLSX};
 use crate::state::AppState;
-use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use partners::service::needs::NeedFilter;
 use partners::service::resources::{categories_of, ResourceFilter};
@@ -69,13 +69,7 @@ pub async fn partner_lists(
     let found_problems = all_pages!(|b| problems::list(db, actor, org_id.as_deref(), None, 100, b));
     let bytes =
         workbook(&found_resources, &found_needs, &found_problems).map_err(ApiError::internal)?;
-    Ok(HttpResponse::Ok()
-        .content_type("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            "attachment; filename=\"partner-lists.xlsx\"",
-        ))
-        .body(bytes))
+    Ok(spreadsheet::attachment("partner-lists.xlsx", XLSX, bytes))
 }
 
 fn sheet<'a>(

@@ -30,22 +30,14 @@ pub struct RedemptionRow {
     pub community: String,
 }
 
-/// The orgs under `org` (itself included): id → name. A merchant's `community_id` is
-/// always a community's, so these keys select the merchants under `org`.
-async fn communities_under(
-    conn: &impl ConnectionTrait,
-    org: &org::Model,
-) -> Result<HashMap<String, String>, MerchantError> {
-    Ok(identity::service::orgs::names_under(conn, &org.path).await?)
-}
-
 pub async fn merchants(
     conn: &impl ConnectionTrait,
     org: &org::Model,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<MerchantRow>, MerchantError> {
-    let communities = communities_under(conn, org).await?;
+    // A merchant's `community_id` is always a community's: these keys select those under `org`.
+    let communities = identity::service::orgs::names_under(conn, &org.path).await?;
     let found = merchant::Entity::find()
         .filter(merchant::Column::CommunityId.is_in(communities.keys().cloned()))
         .order_by_asc(merchant::Column::CreatedAt)
@@ -103,7 +95,8 @@ pub async fn redemptions(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<RedemptionRow>, MerchantError> {
-    let communities = communities_under(conn, org).await?;
+    // A merchant's `community_id` is always a community's: these keys select those under `org`.
+    let communities = identity::service::orgs::names_under(conn, &org.path).await?;
     let shops: HashMap<String, (String, String)> = merchant::Entity::find()
         .filter(merchant::Column::CommunityId.is_in(communities.keys().cloned()))
         .all(conn)
