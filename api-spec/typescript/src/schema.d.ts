@@ -2672,6 +2672,13 @@ export interface components {
         AcceptResponse: {
             merchant_id: string;
         };
+        ActivityKindCount: {
+            /** Format: int64 */
+            activities: number;
+            kind: string;
+            /** Format: int64 */
+            participants: number;
+        };
         ActivityPage: {
             items: components["schemas"]["ActivityResponse"][];
             next_cursor?: string | null;
@@ -4673,7 +4680,17 @@ export interface components {
             held_minutes: number;
         };
         TimebankResponse: {
-            /** Format: int64 */
+            /**
+             * @description Every kind of activity (`volunteer`, `night_school`, `market`, `other`), zeros
+             *     included: those held (starting in the period, not cancelled) and the distinct
+             *     residents who checked in at them.
+             */
+            by_kind: components["schemas"]["ActivityKindCount"][];
+            /**
+             * Format: int64
+             * @description Minutes settled in the period at volunteer activities and at any activity that
+             *     credits time (a night-school class settled without time credits is not volunteering).
+             */
             volunteer_minutes: number;
             /** Format: int64 */
             volunteers: number;

@@ -34,6 +34,8 @@ pub struct ParkingFigures {
 pub struct TimebankFigures {
     pub volunteer_minutes: i64,
     pub volunteers: i64,
+    /// Activities held of each kind and who came.
+    pub by_kind: Vec<timebank::report::KindFigures>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -104,6 +106,7 @@ pub async fn figures(
         timebank: TimebankFigures {
             volunteer_minutes: volunteering.volunteer_minutes,
             volunteers: volunteering.volunteers,
+            by_kind: volunteering.by_kind,
         },
     })
 }

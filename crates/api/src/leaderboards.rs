@@ -50,7 +50,7 @@ pub async fn top(
 /// Adds freshly settled minutes to every board they count on: the organising org and each
 /// org above it, for the activity's month, its year and all time.
 pub async fn record(state: &AppState, activity: &activity::Model, paid: &[Payment]) {
-    if !state.cache.is_redis() {
+    if !state.cache.is_redis() || !timebank::report::is_volunteering(activity) {
         return;
     }
     let orgs: Vec<&str> = activity

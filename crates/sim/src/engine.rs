@@ -35,6 +35,7 @@ pub enum Event {
     },
     CancelReservation(usize),
     CreateActivity {
+        kind: crate::ops::timebank::ActivityKind,
         community: usize,
         day: DateTime<Utc>,
     },
@@ -326,7 +327,11 @@ impl Sim {
                 double_tap,
             } => self.redeem(reservation, double_tap).await,
             Event::CancelReservation(x) => self.cancel_reservation(x).await,
-            Event::CreateActivity { community, day } => self.create_activity(community, day).await,
+            Event::CreateActivity {
+                kind,
+                community,
+                day,
+            } => self.create_activity(kind, community, day).await,
             Event::SignUp { activity, resident } => self.sign_up(activity, resident).await,
             Event::CheckIn { activity, attendee } => self.check(activity, attendee, true).await,
             Event::CheckOut { activity, attendee } => self.check(activity, attendee, false).await,

@@ -42,6 +42,10 @@ pub struct Profile {
     pub home_orders_per_resident_year: f64,
     /// Residents each community registers for targeted care at the start.
     pub care_recipients_per_community: usize,
+    /// People's night-school (群众夜校) evenings over the run, the streets taking turns.
+    pub night_school_sessions: usize,
+    /// Happiness-market (幸福集市) days over the run, each in one compound of a community.
+    pub market_days: usize,
     /// The server's `ledger.points_expire_years_after` for the run: 0, so the points earned
     /// in a year expire at its end (the year's last moment; a month started in late December
     /// crosses it).
@@ -86,6 +90,8 @@ impl Profile {
             gifts_per_resident_year: 6.0,
             home_orders_per_resident_year: 6.0,
             care_recipients_per_community: 8,
+            night_school_sessions: 2,
+            market_days: 1,
             points_expire_years_after: 0,
             community_budget: 1_000_000,
             sampled_communities: 3,
@@ -118,6 +124,8 @@ impl Profile {
             gifts_per_resident_year: 1.0,
             home_orders_per_resident_year: 1.0,
             care_recipients_per_community: 40,
+            night_school_sessions: 24,
+            market_days: 10,
             points_expire_years_after: 0,
             community_budget: 100_000_000,
             sampled_communities: 5,
@@ -138,6 +146,8 @@ impl Profile {
             days: 14,
             parking_slots: 120,
             care_recipients_per_community: 4,
+            night_school_sessions: 12,
+            market_days: 4,
             sampled_communities: 5,
             sampled_wallets: 60,
             ..Self {

@@ -3,6 +3,7 @@
 //! to floating-point rounding, percentiles by linear interpolation between ranks (exact
 //! while the API reports `percentile_sample_rate` = 1).
 
+use crate::ops::timebank::{ActivityKind, API_KINDS};
 use crate::world::{DemandStatus, World};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
@@ -153,10 +154,11 @@ pub fn dashboard(world: &World, scope: Scope, window: Window) -> BTreeMap<String
         "service_value_fen",
         redeemed.iter().map(|m| m.cash_value_fen).sum(),
     );
+    // Only volunteer activities are settled here (the API also counts any that credit time).
     let settled: Vec<(usize, i64)> = world
         .activities
         .iter()
-        .filter(|a| in_scope(a.community))
+        .filter(|a| in_scope(a.community) && a.kind == ActivityKind::Volunteer)
         .filter_map(|a| a.settled.as_ref().map(|s| (a, s)))
         .filter(|(_, (at, _))| period(*at))
         .flat_map(|(a, (_, minutes))| {
@@ -181,10 +183,42 @@ pub fn dashboard(world: &World, scope: Scope, window: Window) -> BTreeMap<String
     let mut figures = demands(world, scope, window);
     figures.extend(out);
     figures.extend(parking);
+    activities(world, scope, window, &mut figures);
     care(world, scope, window.now, &mut figures);
     home_orders(world, scope, &mut figures);
     lists(world, scope, &mut figures);
     figures
+}
+
+/// `timebank.by_kind.<kind>.*`: activities of each kind starting in the period, and the
+/// distinct residents who checked in at them.
+fn activities(world: &World, scope: Scope, window: Window, out: &mut BTreeMap<String, Truth>) {
+    for kind in API_KINDS {
+        let held: Vec<_> = world
+            .activities
+            .iter()
+            .filter(|a| {
+                a.kind.as_str() == kind
+                    && scope.covers(world, Some(a.community))
+                    && a.starts_at >= window.from
+                    && a.starts_at < window.to
+            })
+            .collect();
+        let mut came: Vec<usize> = held
+            .iter()
+            .flat_map(|a| a.attendees.iter())
+            .filter(|x| x.checked_in.is_some())
+            .map(|x| x.resident)
+            .collect();
+        came.sort_unstable();
+        came.dedup();
+        let key = format!("timebank.by_kind.{kind}");
+        out.insert(format!("{key}.activities"), Truth::Count(held.len() as i64));
+        out.insert(
+            format!("{key}.participants"),
+            Truth::Count(came.len() as i64),
+        );
+    }
 }
 
 /// Whether a street's lot counts in `scope` (lots belong to streets, not communities).

@@ -177,6 +177,7 @@ pub struct Attendee {
 #[derive(Debug, Clone)]
 pub struct Activity {
     pub id: String,
+    pub kind: crate::ops::timebank::ActivityKind,
     pub community: usize,
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,

@@ -1299,3 +1299,151 @@ async fn a_partner_runs_activities_in_its_community_and_pays_points_itself() {
     assert_eq!(audit[0].detail["presence_cap"], 0);
     app.assert_ledger_balanced().await;
 }
+
+#[tokio::test]
+async fn classes_and_markets_count_as_held_and_attended_not_as_volunteering() {
+    let app = spawn_app().await;
+    app.clock.freeze();
+    let staff = app.login_staff("community", DEMO_PASSWORD).await;
+    let community = app.org_id("新华社区").await;
+    let volunteering = create_activity(
+        &app,
+        &staff,
+        "新华社区",
+        Duration::hours(1),
+        Duration::hours(1),
+        10,
+        20,
+    )
+    .await;
+    // A night-school class: nothing paid, no time credits.
+    let starts_at = starts(&volunteering);
+    let class = expect_json(
+        app.post(
+            "/api/v1/staff/activities",
+            &json!({
+                "title": "群众夜校：智能手机课堂", "kind": "night_school", "org_id": community,
+                "location": "社区党群服务中心", "starts_at": starts_at,
+                "ends_at": starts_at + Duration::hours(1), "capacity": 30,
+                "points_per_hour": 0, "time_credits": false,
+            }),
+            Some(&staff.access_token),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let names = ["nk-a", "nk-b", "nk-c"];
+    let mut ids = Vec::new();
+    for name in names {
+        let who = app.login_resident(name).await;
+        ids.push(who.user_id.clone());
+        for activity in [&volunteering, &class] {
+            expect_json(
+                app.post(
+                    &path(activity, "/signups"),
+                    &json!({}),
+                    Some(&who.access_token),
+                )
+                .await,
+                StatusCode::CREATED,
+            )
+            .await;
+        }
+    }
+    // Two come to the volunteering, all three to the class; nk-c never checks in there.
+    check_in_at_start(&app, "community", &volunteering, &["nk-a", "nk-b"]).await;
+    check_in_at_start(&app, "community", &class, &names).await;
+    app.clock.advance(Duration::hours(2));
+    let staff = app.login_staff("community", DEMO_PASSWORD).await;
+    let an_hour = |people: &[String]| {
+        let attendances: Vec<Value> = people
+            .iter()
+            .map(|id| json!({"user_id": id, "minutes": 60}))
+            .collect();
+        json!({ "attendances": attendances })
+    };
+    for (activity, came) in [(&volunteering, &ids[..2]), (&class, &ids[..])] {
+        expect_json(
+            app.post(
+                &staff_path(activity, "/settle"),
+                &an_hour(came),
+                Some(&staff.access_token),
+            )
+            .await,
+            StatusCode::OK,
+        )
+        .await;
+    }
+    // The period ends before now, exclusive: read it a minute after the settlement.
+    app.clock.advance(Duration::minutes(1));
+    let dashboard = expect_json(
+        app.get(
+            &format!("/api/v1/staff/dashboard?org_id={community}"),
+            Some(&staff.access_token),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let timebank = &dashboard["timebank"];
+    assert_eq!(
+        timebank["volunteer_minutes"], 120,
+        "the class's minutes are not volunteering: {timebank}"
+    );
+    assert_eq!(timebank["volunteers"], 2);
+    let kinds: Vec<(String, i64, i64)> = timebank["by_kind"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            (
+                k["kind"].as_str().unwrap().to_owned(),
+                k["activities"].as_i64().unwrap(),
+                k["participants"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("volunteer", 1, 2),
+        ("night_school", 1, 3),
+        ("market", 0, 0),
+        ("other", 0, 0),
+    ]
+    .map(|(k, a, p)| (k.to_owned(), a, p));
+    assert_eq!(kinds, expected);
+    // The leaderboard counts volunteering only, from the database and from Redis alike.
+    let board = expect_json(
+        app.get(
+            &format!("/api/v1/leaderboards/volunteers?org_id={community}&period=all"),
+            None,
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let minutes: Vec<i64> = board
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["minutes"].as_i64().unwrap())
+        .collect();
+    assert_eq!(minutes, [60, 60], "{board}");
+    // Another street sees none of it.
+    let other = app.org_id("开源街道").await;
+    let admin = app.login_staff("admin", DEMO_PASSWORD).await;
+    let elsewhere = expect_json(
+        app.get(
+            &format!("/api/v1/staff/dashboard?org_id={other}"),
+            Some(&admin.access_token),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert!(elsewhere["timebank"]["by_kind"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|k| k["activities"] == 0 && k["participants"] == 0));
+}

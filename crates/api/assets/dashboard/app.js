@@ -35,6 +35,11 @@ function pick(data, key) {
     const row = data.partners.by_kind.find((k) => k.kind === key.slice("partners.kind.".length));
     return row ? row.active : 0;
   }
+  if (key.startsWith("timebank.kind.")) {
+    const [kind, field] = key.slice("timebank.kind.".length).split(".");
+    const row = data.timebank.by_kind.find((k) => k.kind === kind);
+    return row ? row[field] : 0;
+  }
   if (key.startsWith("care.colour.")) {
     const row = data.care.by_colour.find((c) => c.colour === key.slice("care.colour.".length));
     return row ? row.count : 0;

@@ -54,8 +54,21 @@ pub struct ParkingResponse {
 
 #[derive(Serialize, ToSchema)]
 pub struct TimebankResponse {
+    /// Minutes settled in the period at volunteer activities and at any activity that
+    /// credits time (a night-school class settled without time credits is not volunteering).
     pub volunteer_minutes: i64,
     pub volunteers: i64,
+    /// Every kind of activity (`volunteer`, `night_school`, `market`, `other`), zeros
+    /// included: those held (starting in the period, not cancelled) and the distinct
+    /// residents who checked in at them.
+    pub by_kind: Vec<ActivityKindCount>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ActivityKindCount {
+    pub kind: String,
+    pub activities: i64,
+    pub participants: i64,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -237,6 +250,16 @@ impl DashboardResponse {
             timebank: TimebankResponse {
                 volunteer_minutes: figures.timebank.volunteer_minutes,
                 volunteers: figures.timebank.volunteers,
+                by_kind: figures
+                    .timebank
+                    .by_kind
+                    .into_iter()
+                    .map(|k| ActivityKindCount {
+                        kind: k.kind.to_owned(),
+                        activities: k.activities,
+                        participants: k.participants,
+                    })
+                    .collect(),
             },
             partners: figures.scheme.into(),
             care: figures.care.into(),

@@ -10,4 +10,4 @@ pub(crate) mod partners;
 mod people;
 mod redemptions;
 pub mod setup;
-mod timebank;
+pub(crate) mod timebank;

@@ -1,7 +1,8 @@
 //! The community partner scheme (社区合伙人): each community has, besides its merchants, a
 //! social organisation and a capable resident as partners (they apply and the community
-//! approves). Its staff keep the lists: needs raised every fortnight or so (half of them
-//! taken up by a project with a partner: proposed, accepted by the partner, agreed, started,
+//! approves), and each offers an elder-care resource (资源清单). Its staff keep the lists:
+//! needs raised every fortnight or so (half of them taken up by a project with the best of
+//! the need's matches, which must be the community's own partners: proposed, accepted by the partner, agreed, started,
 //! evaluated monthly against its goal and closed after three evaluations, which meets the
 //! need) and problems raised monthly (most resolved within two weeks). Two thirds into the
 //! run the first capable resident leaves the scheme at their own request: their projects
@@ -11,6 +12,7 @@ use crate::engine::{Event, Sim};
 use crate::world::{Need, NeedStatus, Partner, Project, ProjectStatus, Resident};
 use chrono::Duration;
 use rand::Rng;
+use reqwest::Method;
 use serde_json::json;
 
 /// The partner kinds besides merchants (`enterprise`) that each community has.
@@ -57,6 +59,19 @@ impl Sim {
             if !self.client.expect("partner.approve", &approved, 200, None) {
                 continue;
             }
+            // Its resource list (资源清单): the service it brings to the community's needs.
+            let resource = json!({
+                "type": if kind == "social_org" { "service" } else { "skill" },
+                "title": if kind == "social_org" { "长者助餐配送" } else { "上门理发" },
+                "description": "每周服务社区长者", "categories": ["elderly_care"],
+                "capacity": 50, "availability": "工作日上午",
+            });
+            let path = format!("/api/v1/partners/{id}/resources");
+            let offered = self
+                .client
+                .post("partner.resource", &path, &token, &resource)
+                .await;
+            self.client.expect("partner.resource", &offered, 201, None);
             let owner_index = self.world.residents.len();
             self.world.residents.push(Resident::new(name, owner));
             self.world.partners.push(Partner {
@@ -123,6 +138,11 @@ impl Sim {
         Ok(())
     }
 
+    /// The staff open the need's matches and propose a project to the best one. Every
+    /// active partner of the community offers an elder-care resource, so they must rank
+    /// above every partner from further away (25 points for the same community against 15
+    /// for the same street outweigh what rating and evaluations can add), and a partner that
+    /// has left must not be offered at all.
     pub(crate) async fn propose_project(&mut self, n: usize) -> anyhow::Result<()> {
         let c = self.world.needs[n].community;
         let candidates: Vec<usize> = (0..self.world.partners.len())
@@ -131,7 +151,50 @@ impl Sim {
         if candidates.is_empty() {
             return Ok(());
         }
-        let partner = candidates[self.rng.random_range(0..candidates.len())];
+        let token = self.community_token(c).await?;
+        let path = format!("/api/v1/staff/needs/{}/matches", self.world.needs[n].id);
+        let answer = self
+            .client
+            .send("need.matches", Method::GET, &path, Some(&token), None, None)
+            .await;
+        if !self.client.expect("need.matches", &answer, 200, None) {
+            return Ok(());
+        }
+        let ranked: Vec<&str> = answer
+            .body
+            .as_array()
+            .map(|m| {
+                m.iter()
+                    .filter_map(|x| x["partner"]["id"].as_str())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut first: Vec<&str> = ranked.iter().take(candidates.len()).copied().collect();
+        let mut ours: Vec<&str> = candidates
+            .iter()
+            .map(|&p| self.world.partners[p].id.as_str())
+            .collect();
+        first.sort_unstable();
+        ours.sort_unstable();
+        let gone = self
+            .world
+            .partners
+            .iter()
+            .find(|p| p.exited && ranked.contains(&p.id.as_str()));
+        if first != ours || gone.is_some() {
+            self.client.surprise(format!(
+                "need.matches: expected the community's own partners {ours:?} first and no \
+                 partner that has left, got {ranked:?}"
+            ));
+            return Ok(());
+        }
+        let best = ranked[0];
+        let Some(partner) = candidates
+            .into_iter()
+            .find(|&p| self.world.partners[p].id == best)
+        else {
+            return Ok(());
+        };
         let today = platform::clock::local_day_start(self.now()) + Duration::hours(8);
         let body = json!({
             "partner_id": self.world.partners[partner].id, "community_id": self.world.communities[c].id,
@@ -139,7 +202,6 @@ impl Sim {
             "title": "长者助餐服务", "goals": [{ "metric": "助餐服务人次", "target": TARGET }],
             "starts_on": today.date_naive(), "ends_on": (today + Duration::days(120)).date_naive(),
         });
-        let token = self.community_token(c).await?;
         let answer = self
             .client
             .post("project.propose", "/api/v1/staff/projects", &token, &body)

@@ -55,10 +55,13 @@ pub async fn totals(
     now: DateTime<Utc>,
 ) -> Result<Vec<(String, i64)>, TimebankError> {
     let backend = conn.get_database_backend();
-    let mut sql = "SELECT s.user_id AS user_id, CAST(SUM(s.settled_minutes) AS BIGINT) AS minutes \
+    let mut sql = format!(
+        "SELECT s.user_id AS user_id, CAST(SUM(s.settled_minutes) AS BIGINT) AS minutes \
          FROM activity_signups s JOIN activities a ON a.id = s.activity_id \
-         WHERE s.settled_at IS NOT NULL AND s.settled_minutes > 0 AND a.org_path LIKE $1"
-        .to_owned();
+         WHERE s.settled_at IS NOT NULL AND s.settled_minutes > 0 AND a.org_path LIKE $1 \
+         AND {}",
+        crate::report::VOLUNTEERING
+    );
     let mut values: Vec<sea_orm::Value> = vec![format!("{org_path}%").into()];
     if let Some(start) = period.start(now) {
         sql.push_str(" AND a.starts_at >= $2");
