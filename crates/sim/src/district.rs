@@ -47,6 +47,10 @@ impl Sim {
             w.expired.len(),
             w.bookings.len(),
             w.parking_spent.len(),
+            w.spaces.len(),
+            w.space_bookings.len(),
+            w.disclosure_requirements.len(),
+            w.disclosures.len(),
         ];
         if created_so_far.iter().any(|&n| n > 0) {
             anyhow::bail!("the set-up created objects only shards may own: {created_so_far:?}");

@@ -70,6 +70,14 @@ pub enum Event {
     AskHelp(usize),
     HelpAction(usize, crate::ops::help::HelpStep),
     Gift(usize),
+    OpenSpace(usize),
+    AskSpace(usize),
+    DecideSpace(usize),
+    RequireDisclosures(usize),
+    Disclose {
+        partner: crate::ops::disclosures::Discloser,
+        requirement: usize,
+    },
     /// Compare every figure of the month `[from, now)` with the truth.
     MonthEnd {
         from: DateTime<Utc>,
@@ -196,6 +204,8 @@ impl Sim {
         }
         self.plan_activities();
         self.plan_lists();
+        self.plan_spaces();
+        self.plan_disclosures();
     }
 
     /// Plans the coordinator's events: the hourly job rounds and, with `checks`, the
@@ -351,6 +361,14 @@ impl Sim {
             Event::AskHelp(r) => self.ask_help(r).await,
             Event::HelpAction(h, step) => self.help_step(h, step).await,
             Event::Gift(r) => self.gift(r).await,
+            Event::OpenSpace(c) => self.open_space(c).await,
+            Event::AskSpace(c) => self.ask_space(c).await,
+            Event::DecideSpace(b) => self.decide_space(b).await,
+            Event::RequireDisclosures(s) => self.require_disclosures(s).await,
+            Event::Disclose {
+                partner,
+                requirement,
+            } => self.disclose(partner, requirement).await,
         }
     }
 

@@ -186,4 +186,12 @@ fn append(w: &mut World, shard: &World, setup: usize) {
     w.redemptions.extend(shard.redemptions.iter().copied());
     w.expired.extend(shard.expired.iter().copied());
     w.parking_spent.extend(shard.parking_spent.iter().copied());
+    // Spaces, their bookings and disclosures point at set-up objects (communities, streets,
+    // partners) and server ids only: nothing to renumber.
+    w.spaces.extend(shard.spaces.iter().cloned());
+    w.space_bookings
+        .extend(shard.space_bookings.iter().cloned());
+    w.disclosure_requirements
+        .extend(shard.disclosure_requirements.iter().cloned());
+    w.disclosures.extend(shard.disclosures.iter().cloned());
 }

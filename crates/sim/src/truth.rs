@@ -186,7 +186,7 @@ pub fn dashboard(world: &World, scope: Scope, window: Window) -> BTreeMap<String
     activities(world, scope, window, &mut figures);
     care(world, scope, window.now, &mut figures);
     home_orders(world, scope, &mut figures);
-    lists(world, scope, &mut figures);
+    lists(world, scope, window, &mut figures);
     figures
 }
 
@@ -413,7 +413,7 @@ fn home_orders(world: &World, scope: Scope, out: &mut BTreeMap<String, Truth>) {
 }
 
 /// The partner scheme's lists and projects (of all time, by community).
-fn lists(world: &World, scope: Scope, out: &mut BTreeMap<String, Truth>) {
+fn lists(world: &World, scope: Scope, window: Window, out: &mut BTreeMap<String, Truth>) {
     use crate::world::{NeedStatus, ProjectStatus};
     let needs = |status: NeedStatus| {
         world
@@ -452,12 +452,70 @@ fn lists(world: &World, scope: Scope, out: &mut BTreeMap<String, Truth>) {
         "partners.projects_running".to_owned(),
         Truth::Count(running.len() as i64),
     );
+    let approved: Vec<_> = world
+        .space_bookings
+        .iter()
+        .filter(|b| {
+            b.approved == Some(true)
+                && scope.covers(world, Some(b.community))
+                && b.starts_at >= window.from
+                && b.starts_at < window.to
+        })
+        .collect();
+    let minutes: i64 = approved
+        .iter()
+        .map(|b| (b.ends_at - b.starts_at).num_minutes())
+        .sum();
+    out.insert(
+        "partners.space_bookings".to_owned(),
+        Truth::Count(approved.len() as i64),
+    );
+    out.insert(
+        "partners.space_hours".to_owned(),
+        Truth::Real(Some(minutes as f64 / 60.0)),
+    );
+    out.insert(
+        "partners.disclosures_missing".to_owned(),
+        Truth::Count(disclosures_missing(world, scope)),
+    );
     let latest: Vec<f64> = running.iter().filter_map(|p| p.latest).collect();
     let mean = (!latest.is_empty()).then(|| latest.iter().sum::<f64>() / latest.len() as f64);
     out.insert(
         "partners.average_goal_achievement".to_owned(),
         Truth::Real(mean),
     );
+}
+
+/// Each requirement of a street, for each active partner (merchants included) of the
+/// street's communities in `scope`, that the partner has not disclosed for its period.
+fn disclosures_missing(world: &World, scope: Scope) -> i64 {
+    let done: std::collections::HashSet<(&str, &str)> = world
+        .disclosures
+        .iter()
+        .map(|(id, period)| (id.as_str(), period.as_str()))
+        .collect();
+    let active = world
+        .merchants
+        .iter()
+        .map(|m| (m.id.as_str(), m.community))
+        .chain(
+            world
+                .partners
+                .iter()
+                .filter(|p| !p.exited)
+                .map(|p| (p.id.as_str(), p.community)),
+        )
+        .filter(|(_, c)| scope.covers(world, Some(*c)));
+    let mut missing = 0;
+    for (id, c) in active {
+        let street = world.communities[c].street;
+        missing += world
+            .disclosure_requirements
+            .iter()
+            .filter(|r| r.street == street && !done.contains(&(id, r.period.as_str())))
+            .count() as i64;
+    }
+    missing
 }
 
 #[cfg(test)]

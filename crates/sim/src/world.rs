@@ -367,6 +367,34 @@ pub struct Help {
     pub minutes: i64,
 }
 
+/// A community's shared space (空间换服务), free to book, run by its social organisation.
+#[derive(Debug, Clone)]
+pub struct Space {
+    pub id: String,
+    pub community: usize,
+    /// The operating partner (its owner may decide bookings).
+    pub operator: Option<usize>,
+}
+
+/// A booking of a space; `approved` once decided.
+#[derive(Debug, Clone)]
+pub struct SpaceBooking {
+    pub id: String,
+    pub space_id: String,
+    pub community: usize,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub approved: Option<bool>,
+}
+
+/// A street's requirement that its partners disclose their finances for a period.
+#[derive(Debug, Clone)]
+pub struct DisclosureRequirement {
+    pub street: usize,
+    /// `YYYY-Qn`.
+    pub period: String,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct World {
     pub district_id: String,
@@ -399,6 +427,11 @@ pub struct World {
     pub lots: Vec<Lot>,
     pub bookings: Vec<Booking>,
     pub parking_spent: Vec<ParkingCharge>,
+    pub spaces: Vec<Space>,
+    pub space_bookings: Vec<SpaceBooking>,
+    pub disclosure_requirements: Vec<DisclosureRequirement>,
+    /// (partner id, period) of every finance disclosure made.
+    pub disclosures: Vec<(String, String)>,
     /// Residents registered so far (the next one's number).
     pub registered: usize,
 }

@@ -3,6 +3,7 @@
 
 pub(crate) mod care;
 mod demands;
+pub(crate) mod disclosures;
 pub(crate) mod help;
 pub(crate) mod home_services;
 mod parking;
@@ -10,4 +11,5 @@ pub(crate) mod partners;
 mod people;
 mod redemptions;
 pub mod setup;
+mod spaces;
 pub(crate) mod timebank;
