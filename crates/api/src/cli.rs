@@ -107,7 +107,8 @@ enum AdminCommand {
         #[arg(long)]
         org_id: String,
     },
-    /// Create an org (a district needs no parent); prints its id.
+    /// Create an org (a district needs no parent); prints its id. With Redis configured,
+    /// running servers show it at once; with the in-process cache, within 30 seconds.
     AddOrg {
         /// district, street, community or compound.
         #[arg(long)]
@@ -290,6 +291,31 @@ async fn verify_ledger(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The org tree that running servers keep rendered is stale now: with Redis, bump its
+/// generation there so every instance renders it afresh; with each server's in-process
+/// cache there is nothing this process can reach, and the stored tree lapses by itself.
+async fn tell_running_servers(settings: &Settings) {
+    let Some(url) = settings.redis_url() else {
+        eprintln!(
+            "no Redis configured: running servers show the new org within {} seconds",
+            crate::public_reads::KEPT_FOR.as_secs()
+        );
+        return;
+    };
+    let bumped = match platform::cache::Cache::redis(url, &settings.redis.key_prefix).await {
+        Ok(cache) => crate::public_reads::forget_in(&cache, crate::public_reads::Family::Orgs)
+            .await
+            .map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(e) = bumped {
+        eprintln!(
+            "warning: could not reach Redis ({e}); running servers show the new org within {} seconds",
+            crate::public_reads::KEPT_FOR.as_secs()
+        );
+    }
+}
+
 async fn admin(settings: Settings, command: AdminCommand) -> anyhow::Result<()> {
     let db = platform::db::connect(&settings.database).await?;
     crate::migrator::migrate(&db).await?;
@@ -338,6 +364,7 @@ async fn admin(settings: Settings, command: AdminCommand) -> anyhow::Result<()> 
             let created = orgs::insert_org(&db, kind, name.trim(), parent.as_ref(), now)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
+            tell_running_servers(&settings).await;
             let mut out = std::io::stdout().lock();
             writeln!(out, "{}", created.id)?;
         }

@@ -25,8 +25,9 @@ pub enum Family {
 }
 
 /// A stored answer also expires on its own after this long: the bound on staleness when a
-/// change was made where no instance could bump the generation (`linli admin add-org`).
-const KEPT_FOR: Duration = Duration::from_secs(30);
+/// change was made where no instance could bump the generation (`linli admin add-org`
+/// without Redis).
+pub const KEPT_FOR: Duration = Duration::from_secs(30);
 /// Longer than any stored answer lives, so that a generation's expiry cannot revive one.
 const GENERATION_TTL: Duration = Duration::from_secs(86_400);
 
@@ -127,6 +128,18 @@ pub async fn forget(state: &AppState, family: Family) {
     {
         tracing::warn!(error = %e, family = family.name(), "public answers' invalidation owed to the cache");
     }
+}
+
+/// [`forget`] from a process that serves nothing (`linli admin`): bumps the generation in
+/// `cache` now or fails; nothing is owed, as the process is about to exit.
+pub async fn forget_in(
+    cache: &platform::cache::Cache,
+    family: Family,
+) -> Result<(), platform::cache::CacheError> {
+    if family.kept() {
+        cache.bump(&family.generation_key(), GENERATION_TTL).await?;
+    }
+    Ok(())
 }
 
 fn with_validators(request: &HttpRequest, family: Family, body: String) -> HttpResponse {

@@ -269,3 +269,76 @@ async fn parking_verify_bookings_reports_no_overlap_on_a_fresh_database() {
     );
     assert!(stdout.contains("overlapping bookings: 0"), "{stdout}");
 }
+
+/// The org tree a running server keeps rendered (`GET /api/v1/orgs`) learns of an org added
+/// from the command line at once when the servers share Redis; with the in-process cache the
+/// command says how long the servers may show the old tree.
+#[tokio::test]
+async fn an_org_added_from_the_command_line_reaches_running_servers() {
+    let database_url = fresh_database_url().await;
+    let prefix = format!("linli-test:{}:", uuid::Uuid::now_v7().simple());
+    let shared_redis = linli_tests::redis_url();
+    let mut env = vec![
+        ("LINLI__DATABASE__URL", database_url.as_str()),
+        ("LINLI__DEMO__SEED", "false"),
+        ("LINLI__REDIS__KEY_PREFIX", prefix.as_str()),
+    ];
+    if let Some(url) = &shared_redis {
+        env.push(("LINLI__REDIS__URL", url.as_str()));
+    }
+    let add = |kind: &'static str, name: &'static str, parent: Option<String>| {
+        let env = env.clone();
+        async move {
+            let mut args = vec!["admin", "add-org", "--kind", kind, "--name", name];
+            if let Some(parent) = &parent {
+                args.extend(["--parent-id", parent.as_str()]);
+            }
+            let output = run(&env, &args, None).await;
+            let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+            assert!(output.status.success(), "{stderr}");
+            (
+                String::from_utf8(output.stdout).unwrap().trim().to_owned(),
+                stderr,
+            )
+        }
+    };
+    let (district, _) = add("district", "云冈区", None).await;
+    let server_env: HashMap<String, String> = env
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    let server =
+        linli_tests::process::spawn_server_process(linli_tests::server_binary!(), &server_env)
+            .await;
+    let client = reqwest::Client::new();
+    let streets = || async {
+        let tree: serde_json::Value = client
+            .get(format!("{}/api/v1/orgs", server.address))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        tree[0]["children"]
+            .as_array()
+            .map(|c| {
+                c.iter()
+                    .map(|s| s["name"].as_str().unwrap().to_owned())
+                    .collect()
+            })
+            .unwrap_or_else(Vec::<String>::new)
+    };
+    // The server renders and keeps the tree as it is now.
+    assert!(streets().await.is_empty());
+    let (_, said) = add("street", "云冈街道", Some(district)).await;
+    if shared_redis.is_some() {
+        assert_eq!(streets().await, ["云冈街道"], "{said}");
+        assert!(!said.contains("within"), "{said}");
+    } else {
+        assert!(
+            said.contains("no Redis configured") && said.contains("within 30 seconds"),
+            "{said}"
+        );
+    }
+}
