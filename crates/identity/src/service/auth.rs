@@ -10,7 +10,7 @@
 
 use crate::entity::{auth_session, refresh_token, staff_account};
 use crate::password::{burn_verification_time, verify_password};
-use crate::service::users::find_or_create_resident;
+use crate::service::users::{find_or_create_resident, find_resident_by_openid};
 use crate::tokens::{AccessTokenError, TokenKeys};
 use crate::{Actor, Binding, IdentityError, OrgKind, OrgRef, Role};
 use chrono::{DateTime, Duration, Utc};
@@ -18,8 +18,8 @@ use platform::ids::{new_id, random_token, sha256_hex};
 use platform::{Cache, Clock};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    Set, Statement, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, Statement,
+    TransactionTrait,
 };
 use wechat::WechatClient;
 
@@ -110,7 +110,14 @@ impl AuthService {
         // The WeChat call happens before any transaction is opened.
         let session = self.wechat.code_to_session(code).await?;
         let now = self.clock.now();
-        let user = find_or_create_resident(&self.db, &session.openid, session.unionid, now).await?;
+        // Almost every login is of a resident who exists: look them up where reads go (on
+        // SQLite a reader, not the one writer, which the session's transaction needs next).
+        let user = match find_resident_by_openid(&self.reads, &session.openid).await? {
+            Some(user) => user,
+            None => {
+                find_or_create_resident(&self.db, &session.openid, session.unionid, now).await?
+            }
+        };
         self.start_session(&user.id, "wechat", now).await
     }
 
@@ -145,7 +152,9 @@ impl AuthService {
         let session_id = new_id();
         let refresh = random_token(REFRESH_TOKEN_BYTES);
         let txn = self.db.begin().await?;
-        auth_session::ActiveModel {
+        // Written without reading back (on SQLite an insert that returns its row costs a
+        // second statement): nothing here needs more than the ids it chose.
+        auth_session::Entity::insert(auth_session::ActiveModel {
             id: Set(session_id.clone()),
             user_id: Set(user_id.to_owned()),
             method: Set(method.to_owned()),
@@ -153,8 +162,8 @@ impl AuthService {
             expires_at: Set(now + self.refresh_ttl),
             revoked_at: Set(None),
             revoke_reason: Set(None),
-        }
-        .insert(&txn)
+        })
+        .exec_without_returning(&txn)
         .await?;
         self.insert_refresh_token(&txn, &session_id, &refresh, now)
             .await?;
@@ -172,15 +181,15 @@ impl AuthService {
         token: &str,
         now: DateTime<Utc>,
     ) -> Result<(), IdentityError> {
-        refresh_token::ActiveModel {
+        refresh_token::Entity::insert(refresh_token::ActiveModel {
             id: Set(new_id()),
             session_id: Set(session_id.to_owned()),
             token_hash: Set(sha256_hex(token)),
             created_at: Set(now),
             expires_at: Set(now + self.refresh_ttl),
             used_at: Set(None),
-        }
-        .insert(conn)
+        })
+        .exec_without_returning(conn)
         .await?;
         Ok(())
     }

@@ -18,7 +18,7 @@ pub async fn find_or_create_resident(
     unionid: Option<String>,
     now: DateTime<Utc>,
 ) -> Result<user::Model, IdentityError> {
-    if let Some(existing) = find_by_openid(conn, openid).await? {
+    if let Some(existing) = find_resident_by_openid(conn, openid).await? {
         return Ok(existing);
     }
     let inserted = user::ActiveModel {
@@ -36,14 +36,15 @@ pub async fn find_or_create_resident(
     .await;
     match inserted {
         Ok(user) => Ok(user),
-        Err(e) if platform::db::is_unique_violation(&e) => find_by_openid(conn, openid)
+        Err(e) if platform::db::is_unique_violation(&e) => find_resident_by_openid(conn, openid)
             .await?
             .ok_or(IdentityError::NotFound("user")),
         Err(e) => Err(e.into()),
     }
 }
 
-async fn find_by_openid(
+/// The user who logs in with this WeChat openid, if they ever did.
+pub async fn find_resident_by_openid(
     conn: &impl ConnectionTrait,
     openid: &str,
 ) -> Result<Option<user::Model>, IdentityError> {
