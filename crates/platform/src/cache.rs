@@ -477,19 +477,36 @@ impl Cache {
         first: &str,
         second: &str,
     ) -> Result<(Option<String>, Option<String>), CacheError> {
-        let keys = [self.key(first), self.key(second)];
+        let [a, b] = self.get_many([first, second]).await?;
+        Ok((a, b))
+    }
+
+    /// `N` keys in one round trip (Redis `MGET`), in order.
+    pub async fn get_many<const N: usize>(
+        &self,
+        keys: [&str; N],
+    ) -> Result<[Option<String>; N], CacheError> {
+        let keys = keys.map(|k| self.key(k));
         let result = match &self.backend {
             Backend::Redis(conn) => {
                 let keys = &keys;
                 self.on_redis(conn, |mut conn| async move {
                     redis::cmd("MGET")
                         .arg(&keys[..])
-                        .query_async::<(Option<String>, Option<String>)>(&mut conn)
+                        .query_async::<Vec<Option<String>>>(&mut conn)
                         .await
                 })
                 .await
+                .and_then(|values| {
+                    <[Option<String>; N]>::try_from(values).map_err(|_| {
+                        CacheError::from(redis::RedisError::from((
+                            redis::ErrorKind::TypeError,
+                            "MGET answered another number of values",
+                        )))
+                    })
+                })
             }
-            Backend::Memory(store) => Ok((store.get(&keys[0]), store.get(&keys[1]))),
+            Backend::Memory(store) => Ok(keys.map(|k| store.get(&k))),
         };
         self.record(&result);
         result

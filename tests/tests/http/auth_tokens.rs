@@ -330,3 +330,82 @@ async fn a_token_counts_only_for_the_user_its_session_belongs_to() {
     );
     expect_401(&app, &unknown, "token_invalid").await;
 }
+
+/// With Redis, an instance keeps the actors it read in its own memory, found under the
+/// user's actor generation and the cache's epoch. A role granted is seen at once; and when
+/// Redis loses its data (a restart without persistence: the generation counts from nothing
+/// again), nothing remembered from before is served, however recently it was read.
+#[tokio::test]
+async fn actors_remembered_by_an_instance_follow_role_changes_and_a_redis_that_lost_its_data() {
+    let app = spawn_app().await;
+    let owner = app.login_resident("memo-owner").await;
+    let roles = || async {
+        let me = expect_json(
+            app.get("/api/v1/me", Some(&owner.access_token)).await,
+            StatusCode::OK,
+        )
+        .await;
+        let mut roles: Vec<String> = me["roles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_str().unwrap().to_owned())
+            .collect();
+        roles.sort_unstable();
+        roles
+    };
+    let community = app.org_id("新华社区").await;
+    let application = expect_json(
+        app.post(
+            "/api/v1/merchants/applications",
+            &json!({
+                "name": "记性理发店", "category": "生活服务", "license_no": "91140200MA0MEMO01",
+                "address": "平城区新华街9号", "contact_phone": "13800009999",
+                "community_id": community, "description": "",
+            }),
+            Some(&owner.access_token),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    // Read three times: the first starts the cache's epoch, the second remembers the actor,
+    // the third is answered from memory.
+    for _ in 0..3 {
+        assert_eq!(roles().await, ["resident"]);
+    }
+    let admin = app.login_staff("admin", linli_tests::DEMO_PASSWORD).await;
+    expect_json(
+        app.post(
+            &format!(
+                "/api/v1/staff/merchants/{}/approve",
+                application["id"].as_str().unwrap()
+            ),
+            &json!({}),
+            Some(&admin.access_token),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let both = ["merchant_staff", "resident"];
+    assert_eq!(roles().await, both, "the grant counts at once");
+    // Redis loses everything the actor's answer rests on: the generation (which now reads
+    // as the one the resident-only actor was remembered under), the epoch, the stored actors.
+    let user = &owner.user_id;
+    for key in [
+        format!("auth:actor-generation:{user}"),
+        "cache:epoch".to_owned(),
+        format!("auth:actor:v1:{user}:0"),
+        format!("auth:actor:v1:{user}:1"),
+    ] {
+        app.state.cache.delete(&key).await.unwrap();
+    }
+    for _ in 0..3 {
+        assert_eq!(
+            roles().await,
+            both,
+            "nothing from before the loss is served"
+        );
+    }
+}

@@ -10,6 +10,7 @@
 
 use crate::entity::{auth_session, refresh_token, staff_account};
 use crate::password::{burn_verification_time, verify_password};
+use crate::service::actor_memo::ActorMemo;
 use crate::service::users::{find_or_create_resident, find_resident_by_openid};
 use crate::tokens::{AccessTokenError, TokenKeys};
 use crate::{Actor, Binding, IdentityError, OrgKind, OrgRef, Role};
@@ -33,6 +34,10 @@ const ACTOR_CACHE: std::time::Duration = std::time::Duration::from_secs(600);
 /// A generation outlives every actor cached under an older one by far, so that its expiry
 /// (counting restarts at 1) can never bring an old entry back.
 const ACTOR_GENERATION_TTL: std::time::Duration = std::time::Duration::from_secs(86_400);
+/// A random value that lives as long as the cache's data: when Redis loses everything,
+/// the next request writes a new one and nothing memoised before is found again.
+const CACHE_EPOCH_KEY: &str = "cache:epoch";
+const CACHE_EPOCH_TTL: std::time::Duration = std::time::Duration::from_secs(30 * 86_400);
 
 #[derive(Debug, Clone)]
 pub struct TokenPair {
@@ -58,6 +63,8 @@ pub struct AuthService {
     keys: TokenKeys,
     clock: Clock,
     refresh_ttl: Duration,
+    /// Actors read from Redis, kept in this process (see [`super::actor_memo`]).
+    memo: std::sync::Arc<ActorMemo>,
 }
 
 fn session_cache_key(session_id: &str) -> String {
@@ -91,6 +98,7 @@ impl AuthService {
             keys,
             clock,
             refresh_ttl: Duration::days(refresh_ttl_days),
+            memo: std::sync::Arc::default(),
         }
     }
 
@@ -307,23 +315,26 @@ impl AuthService {
                 AccessTokenError::Expired => IdentityError::TokenExpired,
                 AccessTokenError::Invalid => IdentityError::TokenInvalid,
             })?;
-        // The session's state and the user's actor generation in one cache round trip.
+        // The session's state, the user's actor generation and the cache's epoch in one
+        // cache round trip.
         let cached = self
             .cache
-            .get_pair(
+            .get_many([
                 &session_cache_key(&claims.sid),
                 &actor_generation_key(&claims.sub),
-            )
+                CACHE_EPOCH_KEY,
+            ])
             .await;
-        let (session_state, generation) = match cached {
-            Ok((session, generation)) => (
+        let (session_state, generation, epoch) = match cached {
+            Ok([session, generation, epoch]) => (
                 Some(session),
                 Some(generation.unwrap_or_else(|| "0".to_owned())),
+                epoch,
             ),
             Err(e) => {
                 // The outage itself is logged once, by the cache.
                 tracing::debug!(error = %e, "cache unavailable; checking the session in the database");
-                (None, None)
+                (None, None, None)
             }
         };
         if self.live_session_owner(&claims.sid, session_state).await? != claims.sub {
@@ -333,7 +344,25 @@ impl AuthService {
             );
             return Err(IdentityError::TokenInvalid);
         }
-        self.actor(&claims.sub, &claims.sid, generation).await
+        if generation.is_some() && epoch.is_none() {
+            self.start_epoch().await;
+        }
+        self.actor(&claims.sub, &claims.sid, generation, epoch)
+            .await
+    }
+
+    /// Redis has no epoch: it is new, or lost its data. A fresh random one makes every
+    /// actor memoised under the old one unreachable (only if absent: another instance may
+    /// have written one a moment ago, and that one stands).
+    async fn start_epoch(&self) {
+        let epoch = random_token(8);
+        if let Err(e) = self
+            .cache
+            .set_if_absent(CACHE_EPOCH_KEY, &epoch, CACHE_EPOCH_TTL)
+            .await
+        {
+            tracing::debug!(error = %e, "could not start a cache epoch");
+        }
     }
 
     /// The user's actor from the cache under their current `generation`, or loaded from the
@@ -344,13 +373,30 @@ impl AuthService {
         user_id: &str,
         session_id: &str,
         generation: Option<String>,
+        epoch: Option<String>,
     ) -> Result<Actor, IdentityError> {
         let key = generation.map(|g| actor_cache_key(user_id, &g));
+        // Memoised only with Redis (the in-process cache is as near) and under an epoch.
+        let memo_key = match (&key, epoch) {
+            (Some(key), Some(epoch)) if self.cache.is_redis() => Some(format!("{key}:{epoch}")),
+            _ => None,
+        };
+        let with_session = |mut actor: Actor| {
+            actor.session_id = session_id.to_owned();
+            actor
+        };
+        if let Some(memo_key) = &memo_key {
+            if let Some(actor) = self.memo.get(memo_key) {
+                return Ok(with_session(actor));
+            }
+        }
         if let Some(key) = &key {
             if let Ok(Some(json)) = self.cache.get(key).await {
-                if let Ok(mut actor) = serde_json::from_str::<Actor>(&json) {
-                    actor.session_id = session_id.to_owned();
-                    return Ok(actor);
+                if let Ok(actor) = serde_json::from_str::<Actor>(&json) {
+                    if let Some(memo_key) = memo_key {
+                        self.memo.put(memo_key, actor.clone());
+                    }
+                    return Ok(with_session(actor));
                 }
             }
         }
@@ -360,6 +406,8 @@ impl AuthService {
         if let (Some(key), Ok(json)) = (key, serde_json::to_string(&actor)) {
             if let Err(e) = self.cache.set(&key, &json, ACTOR_CACHE).await {
                 tracing::debug!(error = %e, "could not cache the actor");
+            } else if let Some(memo_key) = memo_key {
+                self.memo.put(memo_key, actor.clone());
             }
         }
         Ok(actor)
