@@ -224,54 +224,54 @@ impl AuthService {
     }
 
     /// Rotates a refresh token: the presented one stops working, a new pair is returned.
+    ///
+    /// The usual case is five statements in one transaction: the token claimed (only if
+    /// unused, unexpired and of a live session), the next token, the session's new expiry,
+    /// the actor. Only a token that cannot be claimed is looked at more closely, to say why.
     pub async fn refresh(&self, presented: &str) -> Result<LoginResult, IdentityError> {
         let now = self.clock.now();
         let txn = self.db.begin().await?;
-        let Some(stored) = presented_refresh_token(&txn, presented).await? else {
-            return Err(IdentityError::RefreshTokenInvalid);
+        // Compare-and-set: of two concurrent refreshes with one token, exactly one claims it;
+        // the other is treated as reuse.
+        let Some(session_id) = claim_refresh_token(&txn, presented, now).await? else {
+            drop(txn);
+            return Err(self.refusal(presented, now).await?);
         };
-        if stored.session_revoked {
-            return Err(IdentityError::RefreshTokenInvalid);
-        }
-        if stored.used_at.is_some() {
-            drop(txn);
-            self.revoke_session(&stored.session_id, "refresh_token_reuse")
-                .await?;
-            return Err(IdentityError::RefreshTokenReused);
-        }
-        if stored.expires_at <= now {
-            return Err(IdentityError::RefreshTokenInvalid);
-        }
-        // Compare-and-set: of two concurrent refreshes with one token, exactly one wins; the
-        // other is treated as reuse.
-        let claimed = refresh_token::Entity::update_many()
-            .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
-            .filter(refresh_token::Column::Id.eq(stored.id.clone()))
-            .filter(refresh_token::Column::UsedAt.is_null())
-            .exec(&txn)
-            .await?;
-        if claimed.rows_affected != 1 {
-            drop(txn);
-            self.revoke_session(&stored.session_id, "refresh_token_reuse")
-                .await?;
-            return Err(IdentityError::RefreshTokenReused);
-        }
         let fresh = random_token(REFRESH_TOKEN_BYTES);
-        self.insert_refresh_token(&txn, &stored.session_id, &fresh, now)
+        self.insert_refresh_token(&txn, &session_id, &fresh, now)
             .await?;
         auth_session::Entity::update_many()
             .col_expr(
                 auth_session::Column::ExpiresAt,
                 Expr::value(now + self.refresh_ttl),
             )
-            .filter(auth_session::Column::Id.eq(stored.session_id.clone()))
+            .filter(auth_session::Column::Id.eq(session_id.clone()))
             .exec(&txn)
             .await?;
-        let actor = load_actor(&txn, &stored.user_id, &stored.session_id)
+        let actor = load_session_actor(&txn, &session_id)
             .await?
             .ok_or(IdentityError::RefreshTokenInvalid)?;
         txn.commit().await?;
         self.login_result(actor, fresh, now)
+    }
+
+    /// Why a presented refresh token could not be claimed. A used one means it leaked (or
+    /// a client raced itself): its whole session ends.
+    async fn refusal(
+        &self,
+        presented: &str,
+        now: DateTime<Utc>,
+    ) -> Result<IdentityError, IdentityError> {
+        let Some(stored) = presented_refresh_token(&self.db, presented).await? else {
+            return Ok(IdentityError::RefreshTokenInvalid);
+        };
+        if stored.session_revoked || (stored.used_at.is_none() && stored.expires_at <= now) {
+            return Ok(IdentityError::RefreshTokenInvalid);
+        }
+        // Used, or claimed a moment ago by a concurrent refresh with the same token.
+        self.revoke_session(&stored.session_id, "refresh_token_reuse")
+            .await?;
+        Ok(IdentityError::RefreshTokenReused)
     }
 
     /// Ends the actor's session: its access and refresh tokens stop working at once.
@@ -490,13 +490,32 @@ impl AuthService {
     }
 }
 
+/// Marks a presented refresh token used if it is unused, unexpired and of a live session;
+/// its session's id, or `None` when it cannot be claimed (see `AuthService::refusal`).
+async fn claim_refresh_token(
+    conn: &impl ConnectionTrait,
+    presented: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<String>, IdentityError> {
+    const CLAIM: &str = "UPDATE refresh_tokens SET used_at = $2 \
+        WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 \
+        AND session_id IN (SELECT id FROM auth_sessions WHERE revoked_at IS NULL) \
+        RETURNING session_id";
+    let row = conn
+        .query_one(Statement::from_sql_and_values(
+            conn.get_database_backend(),
+            CLAIM,
+            [sha256_hex(presented).into(), now.into()],
+        ))
+        .await?;
+    Ok(row.map(|r| r.try_get("", "session_id")).transpose()?)
+}
+
 /// A presented refresh token with its session, read in one round trip.
 struct PresentedToken {
-    id: String,
     used_at: Option<DateTime<Utc>>,
     expires_at: DateTime<Utc>,
     session_id: String,
-    user_id: String,
     session_revoked: bool,
 }
 
@@ -504,8 +523,8 @@ async fn presented_refresh_token(
     conn: &impl ConnectionTrait,
     presented: &str,
 ) -> Result<Option<PresentedToken>, IdentityError> {
-    const PRESENTED: &str = "SELECT t.id, t.used_at, t.expires_at, s.id AS session_id, \
-            s.user_id, CAST(CASE WHEN s.revoked_at IS NULL THEN 0 ELSE 1 END AS BIGINT) AS revoked \
+    const PRESENTED: &str = "SELECT t.used_at, t.expires_at, s.id AS session_id, \
+            CAST(CASE WHEN s.revoked_at IS NULL THEN 0 ELSE 1 END AS BIGINT) AS revoked \
         FROM refresh_tokens t JOIN auth_sessions s ON s.id = t.session_id \
         WHERE t.token_hash = $1";
     let row = conn
@@ -517,11 +536,9 @@ async fn presented_refresh_token(
         .await?;
     let Some(row) = row else { return Ok(None) };
     Ok(Some(PresentedToken {
-        id: row.try_get("", "id")?,
         used_at: row.try_get("", "used_at")?,
         expires_at: row.try_get("", "expires_at")?,
         session_id: row.try_get("", "session_id")?,
-        user_id: row.try_get("", "user_id")?,
         session_revoked: row.try_get::<i64>("", "revoked")? != 0,
     }))
 }
@@ -535,19 +552,40 @@ pub async fn load_actor(
     user_id: &str,
     session_id: &str,
 ) -> Result<Option<Actor>, IdentityError> {
-    const ACTOR: &str = "SELECT u.openid, u.community_id, \
+    actor_where(conn, "u.id = $1", user_id, session_id).await
+}
+
+/// The actor of the user a session belongs to (one query, as [`load_actor`]).
+pub async fn load_session_actor(
+    conn: &impl ConnectionTrait,
+    session_id: &str,
+) -> Result<Option<Actor>, IdentityError> {
+    const OF_SESSION: &str = "u.id = (SELECT user_id FROM auth_sessions WHERE id = $1)";
+    actor_where(conn, OF_SESSION, session_id, session_id).await
+}
+
+/// The actor of the one user `condition` (binding `$1` to `value`) picks.
+async fn actor_where(
+    conn: &impl ConnectionTrait,
+    condition: &str,
+    value: &str,
+    session_id: &str,
+) -> Result<Option<Actor>, IdentityError> {
+    let sql = format!(
+        "SELECT u.id AS user_id, u.openid, u.community_id, \
             CAST(CASE WHEN s.disabled_at IS NULL THEN 0 ELSE 1 END AS BIGINT) AS disabled, \
             b.role, b.org_id, b.merchant_id, o.kind AS org_kind, o.path AS org_path \
         FROM users u \
         LEFT JOIN staff_accounts s ON s.user_id = u.id \
         LEFT JOIN role_bindings b ON b.user_id = u.id \
         LEFT JOIN orgs o ON o.id = b.org_id \
-        WHERE u.id = $1";
+        WHERE {condition}"
+    );
     let rows = conn
         .query_all(Statement::from_sql_and_values(
             conn.get_database_backend(),
-            ACTOR,
-            [user_id.into()],
+            &sql,
+            [value.into()],
         ))
         .await?;
     let Some(first) = rows.first() else {
@@ -557,6 +595,7 @@ pub async fn load_actor(
     if first.try_get::<i64>("", "disabled")? != 0 {
         return Err(IdentityError::AccountDisabled);
     }
+    let user_id: String = first.try_get("", "user_id")?;
     let openid: Option<String> = first.try_get("", "openid")?;
     let community_id: Option<String> = first.try_get("", "community_id")?;
     let mut bindings = Vec::new();
@@ -584,7 +623,7 @@ pub async fn load_actor(
         bindings.extend(binding);
     }
     Ok(Some(Actor {
-        user_id: user_id.to_owned(),
+        user_id,
         session_id: session_id.to_owned(),
         is_resident: openid.is_some(),
         community_id,
