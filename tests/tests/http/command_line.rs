@@ -320,14 +320,15 @@ async fn an_org_added_from_the_command_line_reaches_running_servers() {
             .json()
             .await
             .unwrap();
-        tree[0]["children"]
+        let names: Vec<String> = tree[0]["children"]
             .as_array()
             .map(|c| {
                 c.iter()
                     .map(|s| s["name"].as_str().unwrap().to_owned())
                     .collect()
             })
-            .unwrap_or_else(Vec::<String>::new)
+            .unwrap_or_default();
+        names
     };
     // The server renders and keeps the tree as it is now.
     assert!(streets().await.is_empty());
