@@ -1429,6 +1429,16 @@ async fn classes_and_markets_count_as_held_and_attended_not_as_volunteering() {
         .map(|e| e["minutes"].as_i64().unwrap())
         .collect();
     assert_eq!(minutes, [60, 60], "{board}");
+    // So does the volunteer-hours spreadsheet: the volunteering's two rows, not the class's.
+    let through = (app.clock.now() + Duration::minutes(1)).format("%Y-%m-%dT%H:%M:%SZ");
+    let export = format!("/api/v1/staff/exports/volunteer-hours.xlsx?to={through}");
+    let rows = crate::spreadsheets::sheet(&app, &export, &staff.access_token).await;
+    let who = crate::spreadsheets::column(&rows, "志愿者编号");
+    let mut exported: Vec<String> = rows[1..].iter().map(|r| r[who].clone()).collect();
+    exported.sort();
+    let mut volunteers = ids[..2].to_vec();
+    volunteers.sort();
+    assert_eq!(exported, volunteers, "{rows:?}");
     // Another street sees none of it.
     let other = app.org_id("开源街道").await;
     let admin = app.login_staff("admin", DEMO_PASSWORD).await;

@@ -1,5 +1,7 @@
 //! Volunteer hours for the staff's spreadsheets: every attendance settled in a period under
-//! an org, with the activity, the volunteer and what they were paid.
+//! an org at an activity that counts as volunteering (as the dashboard counts them: see
+//! `crate::report::is_volunteering`), with the activity, the volunteer and what they were
+//! paid.
 
 use crate::entity::{activity, signup};
 use crate::TimebankError;
@@ -34,6 +36,7 @@ pub async fn volunteer_hours(
         .all(conn)
         .await?
         .into_iter()
+        .filter(crate::report::is_volunteering)
         .map(|a| (a.id.clone(), a))
         .collect();
     let mut settled = Vec::new();
