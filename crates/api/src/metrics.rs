@@ -23,6 +23,8 @@ pub struct Metrics {
     units: IntCounter,
     failed_commits: IntCounter,
     reruns: IntCounter,
+    fast_batches: IntCounter,
+    fallbacks: IntCounter,
     queued: IntGauge,
     pub business: business::Business,
     /// One scrape at a time brings the counters kept elsewhere up to date ([`catch_up`]).
@@ -79,11 +81,26 @@ impl Metrics {
             "group_commit_reruns_total",
             "Units of work run again after losing a lock race to another writer lane",
         )?;
+        let fast_batches = IntCounter::new(
+            "group_commit_fast_batches_total",
+            "Writer transactions run without savepoints, their keys and deferred writes settled together",
+        )?;
+        let fallbacks = IntCounter::new(
+            "group_commit_fallbacks_total",
+            "Fast batches rolled back and run again behind savepoints (a unit failed, or a key was taken)",
+        )?;
         let queued = IntGauge::new(
             "group_commit_queued_units",
             "Units of work waiting for the writers now",
         )?;
-        for counter in [&batches, &units, &failed_commits, &reruns] {
+        for counter in [
+            &batches,
+            &units,
+            &failed_commits,
+            &reruns,
+            &fast_batches,
+            &fallbacks,
+        ] {
             registry.register(Box::new(counter.clone()))?;
         }
         for gauge in [&queued, &cache_down, &cache_owed] {
@@ -114,6 +131,8 @@ impl Metrics {
             units,
             failed_commits,
             reruns,
+            fast_batches,
+            fallbacks,
             queued,
         })
     }
@@ -145,6 +164,8 @@ impl Metrics {
         catch_up(&self.units, &figures.units);
         catch_up(&self.failed_commits, &figures.failed_commits);
         catch_up(&self.reruns, &figures.reruns);
+        catch_up(&self.fast_batches, &figures.fast_batches);
+        catch_up(&self.fallbacks, &figures.fallbacks);
         self.queued
             .set(i64::try_from(committer.queued()).unwrap_or(i64::MAX));
         let mut buffer = Vec::new();

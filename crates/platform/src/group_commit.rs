@@ -33,7 +33,8 @@
 //! would wait for itself.
 
 use crate::problem::Problem;
-use crate::unit_of_work::{settle, Request, Settled};
+use crate::unit_of_work::{settle, Answer, Request, Settled};
+use crate::{batch_scope, idempotency};
 use chrono::{DateTime, Utc};
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
@@ -81,6 +82,10 @@ pub struct Figures {
     pub failed_commits: AtomicU64,
     /// Units run again after losing a race to another lane.
     pub reruns: AtomicU64,
+    /// Batches committed (or failed at the commit) on the fast path, without savepoints.
+    pub fast_batches: AtomicU64,
+    /// Fast batches given back to run behind savepoints (a unit failed, or a key was taken).
+    pub fallbacks: AtomicU64,
 }
 
 /// The handle requests submit their units to. Cheap to clone; the writer tasks live as long
@@ -170,6 +175,7 @@ impl Committer {
                 now,
                 work: work.clone(),
                 reply,
+                attempted: None,
             };
             lane.send(Box::new(unit))
                 .await
@@ -209,11 +215,27 @@ fn stable_hash(route: &str) -> u64 {
 /// A unit waiting for the writer, its types erased so that units of every use case share
 /// one queue.
 trait Queued: Send {
-    /// Runs the unit on `txn`; the returned unit knows whether it succeeded and is told the
-    /// batch's fate once the batch has committed or failed.
+    /// Who asks with which key, when: for the fast path's idempotency records.
+    fn request(&self) -> (&Request, u16, DateTime<Utc>);
+    /// Fast path: runs (a copy of) the work alone, its key settled by the batch; keeps the
+    /// value and returns the answer's body.
+    fn attempt<'t>(
+        &'t mut self,
+        txn: &'t DatabaseTransaction,
+    ) -> BoxFuture<'t, Result<String, Problem>>;
+    /// Answers with the value its last attempt kept, once the batch has committed (or with
+    /// the commit's error).
+    fn deliver_attempt(self: Box<Self>, commit: Result<(), Problem>);
+    /// Answers without running: a stored answer replayed, or a problem.
+    fn answer(self: Box<Self>, outcome: Result<Answer, Problem>);
+    /// Savepoint path: runs the unit on `txn` with its own key handling; the returned unit
+    /// knows whether it succeeded and is told the batch's fate once the batch has committed
+    /// or failed.
     fn run<'t>(self: Box<Self>, txn: &'t DatabaseTransaction) -> BoxFuture<'t, Box<dyn Ran>>;
     /// The batch could not even start (no connection): answer with `problem`.
-    fn refuse(self: Box<Self>, problem: Problem);
+    fn refuse(self: Box<Self>, problem: Problem) {
+        self.answer(Err(problem));
+    }
 }
 
 trait Ran: Send {
@@ -230,6 +252,8 @@ struct Pending<T, F> {
     now: DateTime<Utc>,
     work: F,
     reply: Reply<T>,
+    /// The value and answer body of the last fast-path attempt.
+    attempted: Option<(T, String)>,
 }
 
 struct Finished<T> {
@@ -241,8 +265,53 @@ impl<T, E, F> Queued for Pending<T, F>
 where
     T: Serialize + Send + 'static,
     E: Into<Problem> + 'static,
-    F: for<'t> FnOnce(&'t DatabaseTransaction) -> BoxFuture<'t, Result<T, E>> + Send + 'static,
+    F: for<'t> FnOnce(&'t DatabaseTransaction) -> BoxFuture<'t, Result<T, E>>
+        + Clone
+        + Send
+        + 'static,
 {
+    fn request(&self) -> (&Request, u16, DateTime<Utc>) {
+        (&self.request, self.status, self.now)
+    }
+
+    fn attempt<'t>(
+        &'t mut self,
+        txn: &'t DatabaseTransaction,
+    ) -> BoxFuture<'t, Result<String, Problem>> {
+        let work = self.work.clone();
+        Box::pin(async move {
+            self.attempted = None;
+            let ran = AssertUnwindSafe(async move { work(txn).await.map_err(Into::into) })
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|_| Err(Problem::internal("a unit of work panicked")))?;
+            let body = serde_json::to_string(&ran).map_err(Problem::internal)?;
+            self.attempted = Some((ran, body.clone()));
+            Ok(body)
+        })
+    }
+
+    fn deliver_attempt(self: Box<Self>, commit: Result<(), Problem>) {
+        let outcome = match (commit, self.attempted) {
+            (Ok(()), Some((value, body))) => Ok(Settled::Fresh {
+                value,
+                answer: Answer {
+                    status: self.status,
+                    body,
+                    replayed: false,
+                },
+            }),
+            (Ok(()), None) => Err(Problem::internal("a unit was answered before it ran")),
+            (Err(problem), _) => Err(problem),
+        };
+        let _ = self.reply.send(outcome);
+    }
+
+    fn answer(self: Box<Self>, outcome: Result<Answer, Problem>) {
+        // The caller may have gone away (client disconnected); nobody to tell then.
+        let _ = self.reply.send(outcome.map(Settled::Replayed));
+    }
+
     fn run<'t>(self: Box<Self>, txn: &'t DatabaseTransaction) -> BoxFuture<'t, Box<dyn Ran>> {
         let Pending {
             request,
@@ -250,6 +319,7 @@ where
             now,
             work,
             reply,
+            ..
         } = *self;
         Box::pin(async move {
             // A panicking use case fails its own request, not the writer and its batch.
@@ -259,11 +329,6 @@ where
                 .unwrap_or_else(|_| Err(Problem::internal("a unit of work panicked")));
             Box::new(Finished { result, reply }) as Box<dyn Ran>
         })
-    }
-
-    fn refuse(self: Box<Self>, problem: Problem) {
-        // The caller may have gone away (client disconnected); nobody to tell then.
-        let _ = self.reply.send(Err(problem));
     }
 }
 
@@ -336,22 +401,141 @@ impl Writer {
         Ok(txn)
     }
 
-    /// One batch, and whether its transaction was begun and committed.
+    /// One batch, and whether its transaction was begun and committed: on the fast path
+    /// when it can, else (or when the fast path gives it back) behind savepoints.
     async fn commit_batch(&self, units: Vec<Box<dyn Queued>>) -> Batch {
+        let units = if units.len() > 1 && keys_are_distinct(&units) {
+            match self.commit_fast(units).await {
+                Fast::Done(batch) => return batch,
+                Fast::GaveBack(units) => {
+                    self.figures.fallbacks.fetch_add(1, Ordering::Relaxed);
+                    units
+                }
+            }
+        } else {
+            units
+        };
+        self.commit_behind_savepoints(units).await
+    }
+
+    /// The fast path: the batch's keys looked up in one query and written with their
+    /// answers in one statement, the units run one after another without savepoints, and
+    /// what they deferred to the batch's end (`batch_scope`) written before the commit.
+    /// A unit that fails, or a key another transaction used meanwhile, rolls the whole
+    /// batch back and gives it back to run behind savepoints, where each unit keeps its own
+    /// outcome: the fast path only ever commits batches in which every unit succeeded.
+    async fn commit_fast(&self, units: Vec<Box<dyn Queued>>) -> Fast {
         let txn = match self.begin_batch().await {
             Ok(txn) => txn,
-            Err(err) => {
-                let unreachable = crate::db::is_connection_lost(&err);
-                let problem = Problem::from(err);
-                for unit in units {
-                    unit.refuse(problem.clone());
+            Err(err) => return Fast::Done(refuse_all(units, err)),
+        };
+        let keys: Vec<(&str, &str)> = units
+            .iter()
+            .filter_map(|unit| {
+                let (request, _, _) = unit.request();
+                request.key().map(|key| (request.user_id(), key))
+            })
+            .collect();
+        let stored = if keys.is_empty() {
+            Default::default()
+        } else {
+            match idempotency::find_many(&txn, &keys).await {
+                Ok(stored) => stored,
+                Err(_) => {
+                    let _ = txn.rollback().await;
+                    return Fast::GaveBack(units);
                 }
-                return if unreachable {
-                    Batch::DatabaseUnreachable(problem)
-                } else {
-                    Batch::Failed
-                };
             }
+        };
+        // Keys used before answer now, whatever the batch does; the rest run.
+        let mut running = Vec::with_capacity(units.len());
+        let mut answered = Vec::new();
+        for unit in units {
+            let (request, _, _) = unit.request();
+            let found = request
+                .key()
+                .and_then(|key| stored.get(&(request.user_id().to_owned(), key.to_owned())));
+            match found {
+                Some(stored) if stored.request_hash == request.request_hash => {
+                    let replay = Answer {
+                        status: stored.status,
+                        body: stored.body.clone(),
+                        replayed: true,
+                    };
+                    answered.push((unit, Ok(replay)));
+                }
+                Some(_) => answered.push((unit, Err(Problem::idempotency_key_reused()))),
+                None => running.push(unit),
+            }
+        }
+        let ran = batch_scope::deferring(async {
+            let mut bodies = Vec::with_capacity(running.len());
+            for unit in running.iter_mut() {
+                bodies.push(unit.attempt(&txn).await?);
+            }
+            batch_scope::flush_all(&txn).await?;
+            Ok::<_, Problem>(bodies)
+        })
+        .await;
+        let bodies = match ran {
+            Ok(bodies) => bodies,
+            Err(_) => {
+                // Rolled back before the batch is run again: on PostgreSQL this also lets go
+                // of the lane's turn, which the next attempt takes on another connection.
+                let _ = txn.rollback().await;
+                return Fast::GaveBack(rejoin(running, answered));
+            }
+        };
+        let records: Vec<idempotency::Record> = running
+            .iter()
+            .zip(&bodies)
+            .filter_map(|(unit, body)| {
+                let (request, status, now) = unit.request();
+                request.key().map(|key| idempotency::Record {
+                    user_id: request.user_id(),
+                    key,
+                    request_hash: &request.request_hash,
+                    status,
+                    body,
+                    created_at: now,
+                })
+            })
+            .collect();
+        if !records.is_empty() {
+            match idempotency::record_many(&txn, &records).await {
+                Ok(written) if written == records.len() => {}
+                _ => {
+                    drop(records);
+                    let _ = txn.rollback().await;
+                    return Fast::GaveBack(rejoin(running, answered));
+                }
+            }
+        }
+        let commit = if running.is_empty() {
+            txn.rollback().await.map_err(Problem::from)
+        } else {
+            txn.commit().await.map_err(Problem::from)
+        };
+        let committed = commit.is_ok();
+        for (unit, outcome) in answered {
+            unit.answer(outcome);
+        }
+        for unit in running {
+            unit.deliver_attempt(commit.clone());
+        }
+        self.figures.fast_batches.fetch_add(1, Ordering::Relaxed);
+        Fast::Done(if committed {
+            Batch::Committed
+        } else {
+            Batch::Failed
+        })
+    }
+
+    /// Each unit behind its own savepoint, keeping its own key handling and outcome.
+    async fn commit_behind_savepoints(&self, units: Vec<Box<dyn Queued>>) -> Batch {
+        let txn = match self.begin_batch().await {
+            Ok(txn) => txn,
+            Err(err) => return refuse_all(units, err),
         };
         let ran = if units.len() == 1 {
             Ok(run_alone(&txn, units).await)
@@ -379,6 +563,51 @@ impl Writer {
             Batch::Failed
         }
     }
+}
+
+/// The batch could not begin: every unit hears why.
+fn refuse_all(units: Vec<Box<dyn Queued>>, err: sea_orm::DbErr) -> Batch {
+    let unreachable = crate::db::is_connection_lost(&err);
+    let problem = Problem::from(err);
+    for unit in units {
+        unit.refuse(problem.clone());
+    }
+    if unreachable {
+        Batch::DatabaseUnreachable(problem)
+    } else {
+        Batch::Failed
+    }
+}
+
+/// The same key twice in one batch (a retry sent before the first try was answered) needs
+/// the savepoint path, where the second sees the first's record.
+fn keys_are_distinct(units: &[Box<dyn Queued>]) -> bool {
+    let mut seen = std::collections::HashSet::new();
+    units.iter().all(|unit| {
+        let (request, _, _) = unit.request();
+        request
+            .key()
+            .is_none_or(|key| seen.insert((request.user_id(), key)))
+    })
+}
+
+/// The units of a fast batch given back: those answered from stored records go too, so that
+/// the savepoint path settles the whole batch (the others keep their order).
+fn rejoin(
+    running: Vec<Box<dyn Queued>>,
+    answered: Vec<(Box<dyn Queued>, Result<Answer, Problem>)>,
+) -> Vec<Box<dyn Queued>> {
+    running
+        .into_iter()
+        .chain(answered.into_iter().map(|(unit, _)| unit))
+        .collect()
+}
+
+/// How the fast path ended: done (committed, or failed with every unit answered), or the
+/// units given back to run behind savepoints.
+enum Fast {
+    Done(Batch),
+    GaveBack(Vec<Box<dyn Queued>>),
 }
 
 /// How a batch ended.
@@ -556,6 +785,103 @@ mod tests {
         assert_eq!(notifications::unread_count(&db, "u1").await.unwrap(), 3);
     }
 
+    /// Runs `mates` as one batch, in this order: a blocker unit (note 0) holds the writer
+    /// until they have all queued. Their outcomes, in order.
+    async fn one_batch(committer: &Committer, mates: Vec<(Request, i64, bool)>) -> Vec<Outcome> {
+        let batches_before = committer.figures().batches.load(Ordering::Relaxed);
+        let (release, hold) = watch::channel(false);
+        let blocker = note(committer, Request::unkeyed(), 0, false, Some(hold));
+        while committer.figures().batches.load(Ordering::Relaxed) == batches_before {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        let mut handles = Vec::new();
+        for (request, n, fail) in mates {
+            handles.push(note(committer, request, n, fail, None));
+            until_queued(committer, handles.len()).await;
+        }
+        release.send(true).unwrap();
+        blocker.await.unwrap().unwrap();
+        let mut outcomes = Vec::new();
+        for handle in handles {
+            outcomes.push(handle.await.unwrap());
+        }
+        assert_eq!(
+            committer.figures().batches.load(Ordering::Relaxed),
+            batches_before + 2,
+            "the blocker's batch and the mates' one"
+        );
+        outcomes
+    }
+
+    #[tokio::test]
+    async fn a_batch_of_distinct_keys_settles_them_together_and_falls_back_when_a_unit_fails() {
+        let db = plumbed_database().await;
+        let committer = Committer::start(db.clone(), Limits::default());
+        let keyed = |key: &str, n: i64| Request::new("u1", Some(key.into()), &("note", n));
+        let figures = committer.figures();
+
+        // A unit fails after writing: the fast attempt is rolled back and the batch runs
+        // behind savepoints, where the others post and the failure leaves nothing.
+        let outcomes = one_batch(
+            &committer,
+            vec![
+                (keyed("k1", 1), 1, false),
+                (Request::unkeyed(), 2, true),
+                (keyed("k2", 3), 3, false),
+                (Request::unkeyed(), 4, false),
+            ],
+        )
+        .await;
+        assert_eq!(figures.fallbacks.load(Ordering::Relaxed), 1);
+        let fast_after_first = figures.fast_batches.load(Ordering::Relaxed);
+        assert!(matches!(outcomes[0], Ok(Settled::Fresh { .. })));
+        assert_eq!(
+            outcomes[1].as_ref().unwrap_err().code,
+            Code::InvalidTransition
+        );
+        assert_eq!(outcomes[2].as_ref().unwrap().answer().body, r#"{"n":3}"#);
+        assert_eq!(outcomes[3].as_ref().unwrap().answer().body, r#"{"n":4}"#);
+        // The blocker and notes 1, 3 and 4.
+        assert_eq!(notifications::unread_count(&db, "u1").await.unwrap(), 4);
+
+        // Every unit succeeds or is answered from its record: the fast path commits it.
+        let outcomes = one_batch(
+            &committer,
+            vec![
+                (keyed("k1", 1), 1, false), // a retry: the stored answer
+                (keyed("k2", 9), 9, false), // k2 for another request
+                (keyed("k3", 5), 5, false),
+                (Request::unkeyed(), 6, false),
+            ],
+        )
+        .await;
+        assert_eq!(figures.fallbacks.load(Ordering::Relaxed), 1, "no fallback");
+        assert_eq!(
+            figures.fast_batches.load(Ordering::Relaxed),
+            fast_after_first + 1
+        );
+        let replay = outcomes[0].as_ref().unwrap().answer();
+        assert!(replay.replayed);
+        assert_eq!(replay.body, r#"{"n":1}"#);
+        assert_eq!(
+            outcomes[1].as_ref().unwrap_err().code,
+            Code::IdempotencyKeyReused
+        );
+        assert!(matches!(outcomes[2], Ok(Settled::Fresh { .. })));
+        assert_eq!(outcomes[3].as_ref().unwrap().answer().body, r#"{"n":6}"#);
+        // A second blocker and notes 5 and 6; the replay and the refusal wrote nothing.
+        assert_eq!(notifications::unread_count(&db, "u1").await.unwrap(), 7);
+
+        // The fast path stored k3's answer with the batch: a retry replays it.
+        let retry = note(&committer, keyed("k3", 5), 5, false, None)
+            .await
+            .unwrap();
+        let answer = retry.unwrap().into_answer();
+        assert!(answer.replayed);
+        assert_eq!(answer.body, r#"{"n":5}"#);
+        assert_eq!(notifications::unread_count(&db, "u1").await.unwrap(), 7);
+    }
+
     #[tokio::test]
     async fn a_lone_failing_unit_leaves_no_trace_and_the_writer_carries_on() {
         let db = plumbed_database().await;
@@ -678,11 +1004,15 @@ mod tests {
             .unwrap();
         let counts: Vec<i64> = rows.iter().map(|r| r.try_get("", "n").unwrap()).collect();
         assert_eq!(counts, vec![8, 8], "every unit bumped each row once");
-        let reruns = committer.figures().reruns.load(Ordering::Relaxed);
+        // A loser runs again: in a later batch, or (when it lost on the fast path) with its
+        // batch behind savepoints.
+        let figures = committer.figures();
+        let again =
+            figures.reruns.load(Ordering::Relaxed) + figures.fallbacks.load(Ordering::Relaxed);
         if committer.lanes() > 1 {
-            assert!(reruns > 0, "the lanes raced and a loser ran again");
+            assert!(again > 0, "the lanes raced and a loser ran again");
         } else {
-            assert_eq!(reruns, 0);
+            assert_eq!(again, 0);
         }
     }
 }

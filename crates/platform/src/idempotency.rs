@@ -8,10 +8,14 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Alias;
-use sea_orm::sea_query::{Expr, OnConflict, Query};
+use sea_orm::sea_query::{Cond, Expr, OnConflict, Query};
 use sea_orm::{ConnectionTrait, DbErr};
+use std::collections::HashMap;
 
 pub const TABLE: &str = "idempotency_records";
+
+/// Keys per statement of the batch functions, well under both backends' parameter limits.
+const CHUNK: usize = 200;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
@@ -103,6 +107,118 @@ pub async fn store(
     conn.execute(conn.get_database_backend().build(&update))
         .await?;
     Ok(())
+}
+
+/// A key's stored record: what it was used for and the answer it got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    pub request_hash: String,
+    pub status: u16,
+    pub body: String,
+}
+
+/// The stored records of `keys` (user, key) that exist, in one query; for a batch that
+/// settles its keys together (`group_commit`'s fast path).
+pub async fn find_many(
+    conn: &impl ConnectionTrait,
+    keys: &[(&str, &str)],
+) -> Result<HashMap<(String, String), Stored>, DbErr> {
+    let mut found = HashMap::new();
+    for chunk in keys.chunks(CHUNK) {
+        let mut any = Cond::any();
+        for (user_id, key) in chunk {
+            any = any.add(
+                Cond::all()
+                    .add(Expr::col(Alias::new("user_id")).eq(*user_id))
+                    .add(Expr::col(Alias::new("key")).eq(*key)),
+            );
+        }
+        let select = Query::select()
+            .from(Alias::new(TABLE))
+            .columns(
+                [
+                    "user_id",
+                    "key",
+                    "request_hash",
+                    "status_code",
+                    "response_body",
+                ]
+                .map(Alias::new),
+            )
+            .cond_where(any)
+            .to_owned();
+        for row in conn
+            .query_all(conn.get_database_backend().build(&select))
+            .await?
+        {
+            let status: i32 = row.try_get("", "status_code")?;
+            found.insert(
+                (row.try_get("", "user_id")?, row.try_get("", "key")?),
+                Stored {
+                    request_hash: row.try_get("", "request_hash")?,
+                    status: u16::try_from(status).unwrap_or(200),
+                    body: row.try_get("", "response_body")?,
+                },
+            );
+        }
+    }
+    Ok(found)
+}
+
+/// A record to write with its answer at once.
+#[derive(Debug, Clone)]
+pub struct Record<'a> {
+    pub user_id: &'a str,
+    pub key: &'a str,
+    pub request_hash: &'a str,
+    pub status: u16,
+    pub body: &'a str,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Writes `records` with their answers, skipping any key that exists already; how many were
+/// written. Fewer than given means another transaction used one of the keys meanwhile.
+pub async fn record_many(
+    conn: &impl ConnectionTrait,
+    records: &[Record<'_>],
+) -> Result<usize, DbErr> {
+    let mut written = 0;
+    for chunk in records.chunks(CHUNK) {
+        let mut insert = Query::insert();
+        insert
+            .into_table(Alias::new(TABLE))
+            .columns(
+                [
+                    "user_id",
+                    "key",
+                    "request_hash",
+                    "status_code",
+                    "response_body",
+                    "created_at",
+                ]
+                .map(Alias::new),
+            )
+            .on_conflict(
+                OnConflict::columns(["user_id", "key"].map(Alias::new))
+                    .do_nothing()
+                    .to_owned(),
+            );
+        for r in chunk {
+            insert.values_panic([
+                r.user_id.into(),
+                r.key.into(),
+                r.request_hash.into(),
+                i32::from(r.status).into(),
+                r.body.into(),
+                r.created_at.into(),
+            ]);
+        }
+        let result = conn
+            .execute(conn.get_database_backend().build(&insert))
+            .await?;
+        written += result.rows_affected() as usize;
+    }
+    Ok(written)
 }
 
 /// Deletes records older than `before` (kept at least 24 h by the caller's choice).

@@ -4,6 +4,7 @@
 //! No business rules live here.
 
 pub mod audit;
+pub mod batch_scope;
 pub mod cache;
 pub mod clock;
 pub mod config;

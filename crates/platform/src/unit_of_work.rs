@@ -31,7 +31,7 @@ use serde::Serialize;
 pub struct Request {
     user_id: String,
     key: Option<String>,
-    request_hash: String,
+    pub(crate) request_hash: String,
 }
 
 impl Request {
