@@ -1,5 +1,6 @@
 //! Accounts are created on first use and named by (asset, kind, owner).
 
+use super::deferred::write_kept;
 use crate::entity::account;
 use crate::{AccountKind, AccountRef, Asset, LedgerError};
 use chrono::{DateTime, Utc};
@@ -14,7 +15,18 @@ pub async fn ensure_account(
     reference: &AccountRef,
     now: DateTime<Utc>,
 ) -> Result<account::Model, LedgerError> {
-    if let Some(existing) = account_by_ref(conn, reference).await? {
+    write_kept(conn).await?;
+    ensure_account_row(conn, reference, now).await
+}
+
+/// [`ensure_account`] for the ledger's own paths, which have written what the batch kept
+/// (or are writing it): the row as it is in the database.
+pub(crate) async fn ensure_account_row(
+    conn: &impl ConnectionTrait,
+    reference: &AccountRef,
+    now: DateTime<Utc>,
+) -> Result<account::Model, LedgerError> {
+    if let Some(existing) = account_row_by_ref(conn, reference).await? {
         return Ok(existing);
     }
     let row = account::ActiveModel {
@@ -39,12 +51,20 @@ pub async fn ensure_account(
         )
         .exec_without_returning(conn)
         .await?;
-    account_by_ref(conn, reference)
+    account_row_by_ref(conn, reference)
         .await?
         .ok_or(LedgerError::NotFound("account"))
 }
 
 pub async fn account_by_ref(
+    conn: &impl ConnectionTrait,
+    reference: &AccountRef,
+) -> Result<Option<account::Model>, LedgerError> {
+    write_kept(conn).await?;
+    account_row_by_ref(conn, reference).await
+}
+
+async fn account_row_by_ref(
     conn: &impl ConnectionTrait,
     reference: &AccountRef,
 ) -> Result<Option<account::Model>, LedgerError> {
@@ -63,6 +83,7 @@ pub async fn balances_of(
     kind: AccountKind,
     owner_id: &str,
 ) -> Result<HashMap<Asset, Balance>, LedgerError> {
+    write_kept(conn).await?;
     Ok(account::Entity::find()
         .filter(account::Column::Kind.eq(kind.as_str()))
         .filter(account::Column::OwnerId.eq(owner_id))

@@ -174,55 +174,7 @@ pub async fn try_post_batch(
     }
 
     // Claim every key at once; keys already used (before, or by a concurrent writer) replay.
-    let mut claimed: std::collections::HashSet<String> = std::collections::HashSet::new();
-    for chunk in planned.chunks(INSERT_CHUNK) {
-        let mut insert = Query::insert();
-        insert
-            .into_table(transfer_row::Entity)
-            .columns([
-                transfer_row::Column::Id,
-                transfer_row::Column::IdempotencyKey,
-                transfer_row::Column::RequestHash,
-                transfer_row::Column::Asset,
-                transfer_row::Column::DebitAccountId,
-                transfer_row::Column::CreditAccountId,
-                transfer_row::Column::Amount,
-                transfer_row::Column::Code,
-                transfer_row::Column::Memo,
-                transfer_row::Column::RefType,
-                transfer_row::Column::RefId,
-                transfer_row::Column::CreatedAt,
-            ])
-            .on_conflict(
-                OnConflict::column(transfer_row::Column::IdempotencyKey)
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .returning_col(transfer_row::Column::IdempotencyKey);
-        for p in chunk {
-            let r = &p.row;
-            insert.values_panic([
-                r.id.clone().into(),
-                r.idempotency_key.clone().into(),
-                r.request_hash.clone().into(),
-                r.asset.clone().into(),
-                r.debit_account_id.clone().into(),
-                r.credit_account_id.clone().into(),
-                r.amount.into(),
-                r.code.clone().into(),
-                r.memo.clone().into(),
-                r.ref_type.clone().into(),
-                r.ref_id.clone().into(),
-                r.created_at.into(),
-            ]);
-        }
-        for row in txn
-            .query_all(txn.get_database_backend().build(&insert))
-            .await?
-        {
-            claimed.insert(row.try_get::<String>("", "idempotency_key")?);
-        }
-    }
+    let claimed = claim_keys(&txn, planned.iter().map(|p| &p.row)).await?;
     let (fresh, taken): (Vec<Planned>, Vec<Planned>) = planned
         .into_iter()
         .partition(|p| claimed.contains(&p.row.idempotency_key));
@@ -243,38 +195,8 @@ pub async fn try_post_batch(
     };
     let mut state: BTreeMap<String, account::Model> = BTreeMap::new();
     if !touched.is_empty() {
-        let select = Query::select()
-            .columns([
-                account::Column::Id,
-                account::Column::Asset,
-                account::Column::Kind,
-                account::Column::OwnerId,
-                account::Column::AllowNegative,
-                account::Column::Balance,
-                account::Column::Held,
-                account::Column::CreatedAt,
-            ])
-            .from(account::Entity)
-            .and_where(Expr::col(account::Column::Id).is_in(touched.clone()))
-            .order_by(account::Column::Id, sea_orm::Order::Asc)
-            // NO KEY UPDATE, like a plain UPDATE: it must not conflict with the KEY SHARE locks
-            // that foreign keys of concurrent inserts take on these rows, or batches deadlock.
-            .lock(LockType::NoKeyUpdate)
-            .to_owned();
-        for row in txn
-            .query_all(txn.get_database_backend().build(&select))
-            .await?
-        {
-            let model = account::Model {
-                id: row.try_get("", "id")?,
-                asset: row.try_get("", "asset")?,
-                kind: row.try_get("", "kind")?,
-                owner_id: row.try_get("", "owner_id")?,
-                allow_negative: row.try_get("", "allow_negative")?,
-                balance: row.try_get("", "balance")?,
-                held: row.try_get("", "held")?,
-                created_at: row.try_get("", "created_at")?,
-            };
+        let ids = Expr::col(account::Column::Id).is_in(touched.clone());
+        for model in lock_accounts(&txn, sea_orm::Condition::all().add(ids)).await? {
             state.insert(model.id.clone(), model);
         }
     }
@@ -330,59 +252,20 @@ pub async fn try_post_batch(
             (delta != 0).then(|| (id.clone(), delta))
         })
         .collect();
-    if !changed.is_empty() {
-        let mut case = Expr::case(
-            Expr::col(account::Column::Id).eq(changed[0].0.clone()),
-            changed[0].1,
-        );
-        for (id, delta) in &changed[1..] {
-            case = case.case(Expr::col(account::Column::Id).eq(id.clone()), *delta);
-        }
-        let update = Query::update()
-            .table(account::Entity)
-            .value(
-                account::Column::Balance,
-                Expr::col(account::Column::Balance).add(case.finally(0)),
-            )
-            .and_where(
-                Expr::col(account::Column::Id).is_in(changed.iter().map(|(id, _)| id.clone())),
-            )
-            .to_owned();
-        txn.execute(txn.get_database_backend().build(&update))
-            .await?;
-    }
+    add_to_balances(&txn, &changed).await?;
 
-    // Entries.
-    let entries: Vec<entry::ActiveModel> = posted
+    write_entries(
+        &txn,
+        posted
+            .iter()
+            .map(|(p, debit_after, credit_after)| (&p.row, *debit_after, *credit_after)),
+    )
+    .await?;
+    let lots: Vec<(&transfer_row::Model, DateTime<Utc>)> = posted
         .iter()
-        .flat_map(|(p, debit_after, credit_after)| {
-            [
-                entry::ActiveModel {
-                    id: Set(new_id()),
-                    transfer_id: Set(p.row.id.clone()),
-                    account_id: Set(p.debit.clone()),
-                    amount: Set(-p.row.amount),
-                    balance_after: Set(*debit_after),
-                    created_at: Set(now),
-                },
-                entry::ActiveModel {
-                    id: Set(new_id()),
-                    transfer_id: Set(p.row.id.clone()),
-                    account_id: Set(p.credit.clone()),
-                    amount: Set(p.row.amount),
-                    balance_after: Set(*credit_after),
-                    created_at: Set(now),
-                },
-            ]
-        })
+        .map(|(p, _, _)| (&p.row, rule.expires_at(now)))
         .collect();
-    for chunk in entries.chunks(INSERT_CHUNK) {
-        entry::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(&txn)
-            .await?;
-    }
-
-    apply_lots(&txn, &state, &posted, rule, now).await?;
+    apply_lots(&txn, &state, &lots).await?;
     txn.commit().await?;
 
     for (p, _, _) in posted {
@@ -414,6 +297,170 @@ pub async fn try_post_batch(
         .collect())
 }
 
+/// The accounts matching `filter`, locked for this transaction's writes (in id order), read
+/// as they are now.
+pub(crate) async fn lock_accounts(
+    txn: &impl ConnectionTrait,
+    filter: sea_orm::Condition,
+) -> Result<Vec<account::Model>, LedgerError> {
+    let select = Query::select()
+        .columns([
+            account::Column::Id,
+            account::Column::Asset,
+            account::Column::Kind,
+            account::Column::OwnerId,
+            account::Column::AllowNegative,
+            account::Column::Balance,
+            account::Column::Held,
+            account::Column::CreatedAt,
+        ])
+        .from(account::Entity)
+        .cond_where(filter)
+        .order_by(account::Column::Id, sea_orm::Order::Asc)
+        // NO KEY UPDATE, like a plain UPDATE: it must not conflict with the KEY SHARE locks
+        // that foreign keys of concurrent inserts take on these rows, or batches deadlock.
+        .lock(LockType::NoKeyUpdate)
+        .to_owned();
+    let mut accounts = Vec::new();
+    for row in txn
+        .query_all(txn.get_database_backend().build(&select))
+        .await?
+    {
+        accounts.push(account::Model {
+            id: row.try_get("", "id")?,
+            asset: row.try_get("", "asset")?,
+            kind: row.try_get("", "kind")?,
+            owner_id: row.try_get("", "owner_id")?,
+            allow_negative: row.try_get("", "allow_negative")?,
+            balance: row.try_get("", "balance")?,
+            held: row.try_get("", "held")?,
+            created_at: row.try_get("", "created_at")?,
+        });
+    }
+    Ok(accounts)
+}
+
+/// Inserts the transfers' rows, skipping keys used already (before, or by a concurrent
+/// writer); the keys it could claim.
+pub(crate) async fn claim_keys<'r>(
+    txn: &impl ConnectionTrait,
+    rows: impl Iterator<Item = &'r transfer_row::Model>,
+) -> Result<std::collections::HashSet<String>, LedgerError> {
+    let rows: Vec<&transfer_row::Model> = rows.collect();
+    let mut claimed = std::collections::HashSet::new();
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        let mut insert = Query::insert();
+        insert
+            .into_table(transfer_row::Entity)
+            .columns([
+                transfer_row::Column::Id,
+                transfer_row::Column::IdempotencyKey,
+                transfer_row::Column::RequestHash,
+                transfer_row::Column::Asset,
+                transfer_row::Column::DebitAccountId,
+                transfer_row::Column::CreditAccountId,
+                transfer_row::Column::Amount,
+                transfer_row::Column::Code,
+                transfer_row::Column::Memo,
+                transfer_row::Column::RefType,
+                transfer_row::Column::RefId,
+                transfer_row::Column::CreatedAt,
+            ])
+            .on_conflict(
+                OnConflict::column(transfer_row::Column::IdempotencyKey)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .returning_col(transfer_row::Column::IdempotencyKey);
+        for r in chunk {
+            insert.values_panic([
+                r.id.clone().into(),
+                r.idempotency_key.clone().into(),
+                r.request_hash.clone().into(),
+                r.asset.clone().into(),
+                r.debit_account_id.clone().into(),
+                r.credit_account_id.clone().into(),
+                r.amount.into(),
+                r.code.clone().into(),
+                r.memo.clone().into(),
+                r.ref_type.clone().into(),
+                r.ref_id.clone().into(),
+                r.created_at.into(),
+            ]);
+        }
+        for row in txn
+            .query_all(txn.get_database_backend().build(&insert))
+            .await?
+        {
+            claimed.insert(row.try_get::<String>("", "idempotency_key")?);
+        }
+    }
+    Ok(claimed)
+}
+
+/// `balance += delta` for every (account id, delta), in one statement.
+pub(crate) async fn add_to_balances(
+    txn: &impl ConnectionTrait,
+    changed: &[(String, i64)],
+) -> Result<(), LedgerError> {
+    let Some((first_id, first_delta)) = changed.first() else {
+        return Ok(());
+    };
+    let mut case = Expr::case(
+        Expr::col(account::Column::Id).eq(first_id.clone()),
+        *first_delta,
+    );
+    for (id, delta) in &changed[1..] {
+        case = case.case(Expr::col(account::Column::Id).eq(id.clone()), *delta);
+    }
+    let update = Query::update()
+        .table(account::Entity)
+        .value(
+            account::Column::Balance,
+            Expr::col(account::Column::Balance).add(case.finally(0)),
+        )
+        .and_where(Expr::col(account::Column::Id).is_in(changed.iter().map(|(id, _)| id.clone())))
+        .to_owned();
+    txn.execute(txn.get_database_backend().build(&update))
+        .await?;
+    Ok(())
+}
+
+/// The two entries of each transfer (debit and credit, with the balances after them).
+pub(crate) async fn write_entries<'r>(
+    txn: &impl ConnectionTrait,
+    posted: impl Iterator<Item = (&'r transfer_row::Model, i64, i64)>,
+) -> Result<(), LedgerError> {
+    let entries: Vec<entry::ActiveModel> = posted
+        .flat_map(|(row, debit_after, credit_after)| {
+            [
+                entry::ActiveModel {
+                    id: Set(new_id()),
+                    transfer_id: Set(row.id.clone()),
+                    account_id: Set(row.debit_account_id.clone()),
+                    amount: Set(-row.amount),
+                    balance_after: Set(debit_after),
+                    created_at: Set(row.created_at),
+                },
+                entry::ActiveModel {
+                    id: Set(new_id()),
+                    transfer_id: Set(row.id.clone()),
+                    account_id: Set(row.credit_account_id.clone()),
+                    amount: Set(row.amount),
+                    balance_after: Set(credit_after),
+                    created_at: Set(row.created_at),
+                },
+            ]
+        })
+        .collect();
+    for chunk in entries.chunks(INSERT_CHUNK) {
+        entry::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(txn)
+            .await?;
+    }
+    Ok(())
+}
+
 fn tracks_lots(account: &account::Model) -> bool {
     match (
         AccountKind::parse(&account.kind),
@@ -424,22 +471,21 @@ fn tracks_lots(account: &account::Model) -> bool {
     }
 }
 
-/// Lots and draws for the batch, as the one-by-one path would have written them.
-async fn apply_lots(
+/// Lots and draws for the batch's transfers (each with the expiry of the lot it may
+/// create), as the one-by-one path would have written them.
+pub(crate) async fn apply_lots(
     txn: &impl ConnectionTrait,
     state: &BTreeMap<String, account::Model>,
-    posted: &[(Planned, i64, i64)],
-    rule: ExpiryRule,
-    now: DateTime<Utc>,
+    posted: &[(&transfer_row::Model, DateTime<Utc>)],
 ) -> Result<(), LedgerError> {
     let debited: Vec<String> = posted
         .iter()
-        .filter(|(p, _, _)| state.get(&p.debit).is_some_and(tracks_lots))
-        .map(|(p, _, _)| p.debit.clone())
+        .filter(|(row, _)| state.get(&row.debit_account_id).is_some_and(tracks_lots))
+        .map(|(row, _)| row.debit_account_id.clone())
         .collect();
     let credited_any = posted
         .iter()
-        .any(|(p, _, _)| state.get(&p.credit).is_some_and(tracks_lots));
+        .any(|(row, _)| state.get(&row.credit_account_id).is_some_and(tracks_lots));
     if debited.is_empty() && !credited_any {
         return Ok(());
     }
@@ -460,10 +506,14 @@ async fn apply_lots(
     let mut new_lots: Vec<lot::Model> = Vec::new();
     let mut draws: Vec<lot_draw::ActiveModel> = Vec::new();
     let mut touched_lots: HashMap<String, i64> = HashMap::new();
-    for (p, _, _) in posted {
-        if state.get(&p.debit).is_some_and(tracks_lots) {
-            let mut left = p.row.amount;
-            for l in open.entry(p.debit.clone()).or_default().iter_mut() {
+    for (row, expires_at) in posted {
+        if state.get(&row.debit_account_id).is_some_and(tracks_lots) {
+            let mut left = row.amount;
+            for l in open
+                .entry(row.debit_account_id.clone())
+                .or_default()
+                .iter_mut()
+            {
                 if left == 0 {
                     break;
                 }
@@ -476,7 +526,7 @@ async fn apply_lots(
                 touched_lots.insert(l.id.clone(), l.remaining);
                 draws.push(lot_draw::ActiveModel {
                     id: Set(new_id()),
-                    transfer_id: Set(p.row.id.clone()),
+                    transfer_id: Set(row.id.clone()),
                     lot_id: Set(l.id.clone()),
                     amount: Set(take),
                 });
@@ -484,22 +534,24 @@ async fn apply_lots(
             if left != 0 {
                 return Err(LedgerError::Db(sea_orm::DbErr::Custom(format!(
                     "lots of account {} are {left} short of its balance",
-                    p.debit
+                    row.debit_account_id
                 ))));
             }
         }
-        if state.get(&p.credit).is_some_and(tracks_lots) {
+        if state.get(&row.credit_account_id).is_some_and(tracks_lots) {
             let new = lot::Model {
                 id: new_id(),
-                account_id: p.credit.clone(),
-                transfer_id: p.row.id.clone(),
-                amount: p.row.amount,
-                remaining: p.row.amount,
-                expires_at: rule.expires_at(now),
-                created_at: now,
+                account_id: row.credit_account_id.clone(),
+                transfer_id: row.id.clone(),
+                amount: row.amount,
+                remaining: row.amount,
+                expires_at: *expires_at,
+                created_at: row.created_at,
             };
             // Later transfers in this batch may draw from it (it expires last).
-            open.entry(p.credit.clone()).or_default().push(new.clone());
+            open.entry(row.credit_account_id.clone())
+                .or_default()
+                .push(new.clone());
             new_lots.push(new);
         }
     }

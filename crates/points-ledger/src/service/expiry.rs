@@ -17,6 +17,7 @@ pub async fn expire_lots(
     now: DateTime<Utc>,
     limit: u64,
 ) -> Result<i64, LedgerError> {
+    super::deferred::write_kept(conn).await?; // what a deferring batch kept, first
     let due = lot::Entity::find()
         .filter(lot::Column::ExpiresAt.lte(now))
         .filter(lot::Column::Remaining.gt(0))

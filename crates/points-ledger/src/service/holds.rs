@@ -50,6 +50,7 @@ pub async fn reserve(
     request: HoldRequest,
     now: DateTime<Utc>,
 ) -> Result<hold::Model, LedgerError> {
+    super::deferred::write_kept(conn).await?; // what a deferring batch kept, first
     if request.amount <= 0 {
         return Err(LedgerError::InvalidAmount(request.amount));
     }
@@ -131,6 +132,7 @@ pub async fn post(
     rule: ExpiryRule,
     now: DateTime<Utc>,
 ) -> Result<Posted, LedgerError> {
+    super::deferred::write_kept(conn).await?; // what a deferring batch kept, first
     let PostRequest {
         hold_id,
         to,
@@ -204,6 +206,7 @@ pub async fn void(
     hold_id: &str,
     now: DateTime<Utc>,
 ) -> Result<hold::Model, LedgerError> {
+    super::deferred::write_kept(conn).await?; // what a deferring batch kept, first
     match resolve(conn, hold_id, HoldStatus::Voided, now).await {
         Ok(hold) => Ok(hold),
         Err(LedgerError::HoldNotPending(status)) if status != HoldStatus::Posted.as_str() => {
@@ -271,6 +274,7 @@ pub async fn release_expired(
     now: DateTime<Utc>,
     limit: u64,
 ) -> Result<u64, LedgerError> {
+    super::deferred::write_kept(conn).await?; // what a deferring batch kept, first
     let due = hold::Entity::find()
         .filter(hold::Column::Status.eq(HoldStatus::Pending.as_str()))
         .filter(hold::Column::ExpiresAt.lte(now))
@@ -293,6 +297,7 @@ pub async fn find(
     conn: &impl ConnectionTrait,
     hold_id: &str,
 ) -> Result<Option<hold::Model>, LedgerError> {
+    super::deferred::write_kept(conn).await?; // what a deferring batch kept, first
     Ok(hold::Entity::find_by_id(hold_id.to_owned())
         .one(conn)
         .await?)

@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod batch;
+mod deferred;
 pub mod expiry;
 pub mod holds;
 mod lots;

@@ -16,6 +16,7 @@ pub async fn reverse(
     rule: ExpiryRule,
     now: DateTime<Utc>,
 ) -> Result<Posted, LedgerError> {
+    super::deferred::write_kept(conn).await?; // what a deferring batch kept, first
     if let Some(existing) = find_by_key(conn, idempotency_key).await? {
         if existing.reverses_transfer_id.as_deref() == Some(transfer_id) {
             return Ok(Posted {

@@ -27,6 +27,7 @@ pub async fn statement(
     limit: u64,
     before: Option<&str>,
 ) -> Result<(Vec<StatementLine>, Option<String>), LedgerError> {
+    super::deferred::write_kept(conn).await?; // what a deferring batch kept, first
     let Some(account) = super::account_by_ref(conn, account).await? else {
         return Ok((Vec::new(), None));
     };
@@ -76,6 +77,7 @@ pub async fn expiring(
     account: &AccountRef,
     now: DateTime<Utc>,
 ) -> Result<Vec<(i64, DateTime<Utc>)>, LedgerError> {
+    super::deferred::write_kept(conn).await?; // what a deferring batch kept, first
     use crate::entity::{account as accounts, lot};
     use sea_orm::sea_query::Query;
     // The account by its name inside the lots' query: one round trip, not two.

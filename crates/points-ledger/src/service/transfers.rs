@@ -1,6 +1,7 @@
 //! Transfers: one debit, one credit, atomically, exactly once per idempotency key.
 
-use super::accounts::{asset_of, ensure_account};
+use super::accounts::{asset_of, ensure_account_row};
+use super::deferred;
 use super::lots::{self, LotPolicy};
 use super::request_hash;
 use crate::entity::{account, entry, transfer};
@@ -80,6 +81,10 @@ pub async fn transfer(
     rule: ExpiryRule,
     now: DateTime<Utc>,
 ) -> Result<Posted, LedgerError> {
+    // Inside a batch that defers, posted in memory and written at the batch's end.
+    if let Some(kept) = deferred::kept() {
+        return kept.lock().await.transfer(conn, request, rule, now).await;
+    }
     post_transfer(
         conn,
         request,
@@ -92,7 +97,8 @@ pub async fn transfer(
     .await
 }
 
-/// The shared path of transfers, hold posts, reversals and expiries.
+/// The shared path of transfers, hold posts, reversals and expiries, written at once. The
+/// callers have written what a deferring batch kept ([`deferred::write_kept`]).
 pub(crate) async fn post_transfer(
     conn: &impl ConnectionTrait,
     request: TransferRequest,
@@ -112,8 +118,8 @@ pub(crate) async fn post_transfer(
         return Err(LedgerError::AssetMismatch);
     }
     let asset = request.from.asset;
-    let from = ensure_account(conn, &request.from, now).await?;
-    let to = ensure_account(conn, &request.to, now).await?;
+    let from = ensure_account_row(conn, &request.from, now).await?;
+    let to = ensure_account_row(conn, &request.to, now).await?;
     let (ref_type, ref_id) = request.reference.clone().unzip();
     let amount_text = request.amount.to_string();
     let hash = request_hash(&[
@@ -240,7 +246,7 @@ pub(crate) async fn replay(
     key: &str,
     hash: &str,
 ) -> Result<Posted, LedgerError> {
-    let existing = find_by_key(conn, key)
+    let existing = find_row_by_key(conn, key)
         .await?
         .ok_or(LedgerError::NotFound("transfer"))?;
     if existing.request_hash != hash {
@@ -254,6 +260,14 @@ pub(crate) async fn replay(
 }
 
 pub async fn find_by_key(
+    conn: &impl ConnectionTrait,
+    key: &str,
+) -> Result<Option<transfer::Model>, LedgerError> {
+    deferred::write_kept(conn).await?;
+    find_row_by_key(conn, key).await
+}
+
+pub(crate) async fn find_row_by_key(
     conn: &impl ConnectionTrait,
     key: &str,
 ) -> Result<Option<transfer::Model>, LedgerError> {

@@ -37,6 +37,7 @@ pub struct VerifyReport {
 const LIST_LIMIT: usize = 100;
 
 pub async fn verify(conn: &impl ConnectionTrait) -> Result<VerifyReport, LedgerError> {
+    super::deferred::write_kept(conn).await?; // what a deferring batch kept, first
     let mut mismatches = Vec::new();
 
     let assets: Vec<AssetSum> = rows(

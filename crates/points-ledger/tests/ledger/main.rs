@@ -8,5 +8,6 @@
 mod batch;
 mod behaviour;
 mod concurrency;
+mod deferred;
 mod model;
 mod support;

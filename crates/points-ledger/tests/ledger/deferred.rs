@@ -1,0 +1,226 @@
+//! Transfers kept by a deferring group-commit batch (`platform::batch_scope`) end where
+//! posting them one by one ends, and every read in between sees them.
+
+use crate::support::*;
+use chrono::{TimeZone, Utc};
+use platform::batch_scope::{deferring, flush_all};
+use points_ledger::service::accounts::balance_of;
+use points_ledger::service::holds::{self, HoldRequest};
+use points_ledger::service::statement::expiring;
+use points_ledger::service::transfers::{transfer, TransferCode, TransferRequest};
+use points_ledger::{AccountRef, ExpiryRule, LedgerError};
+use rand::{Rng, SeedableRng};
+use sea_orm::TransactionTrait;
+
+fn request(key: &str, from: AccountRef, to: AccountRef, amount: i64) -> TransferRequest {
+    TransferRequest {
+        idempotency_key: key.to_owned(),
+        from,
+        to,
+        amount,
+        code: TransferCode::Gift,
+        memo: String::new(),
+        reference: None,
+    }
+}
+
+/// Runs `work` on a task of its own, outside the batch's scope (whose transfers it would
+/// otherwise keep: the scope belongs to the task).
+async fn outside_the_batch<T: Send + 'static>(
+    work: impl std::future::Future<Output = T> + Send + 'static,
+) -> T {
+    tokio::spawn(work).await.unwrap()
+}
+
+#[tokio::test]
+async fn kept_transfers_answer_read_and_end_like_transfers_posted_at_once() {
+    let deferred = ledger_db().await;
+    let single = ledger_db().await;
+    let now = Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap();
+    let users = ["u0", "u1", "u2", "u3"];
+    let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+    for round in 0..10 {
+        let txn = deferred.begin().await.unwrap();
+        deferring(async {
+            for i in 0..rng.random_range(1..25) {
+                let key = format!("r{round}-{i}");
+                let request = match rng.random_range(0..4) {
+                    0 => request(
+                        &key,
+                        AccountRef::treasury(DISTRICT),
+                        wallet(users[rng.random_range(0..4)]),
+                        rng.random_range(1..80),
+                    ),
+                    1 => request(
+                        &key,
+                        wallet(users[rng.random_range(0..4)]),
+                        merchant("m"),
+                        rng.random_range(1..60),
+                    ),
+                    _ => {
+                        let from = rng.random_range(0..4);
+                        let to = (from + rng.random_range(1..4)) % 4;
+                        request(
+                            &key,
+                            wallet(users[from]),
+                            wallet(users[to]),
+                            rng.random_range(1..60),
+                        )
+                    }
+                };
+                let kept = transfer(&txn, request.clone(), ExpiryRule::default(), now).await;
+                let posted = {
+                    let (single, key, request) = (single.clone(), key.clone(), request.clone());
+                    outside_the_batch(async move {
+                        move_points(
+                            &single,
+                            &key,
+                            request.from,
+                            request.to,
+                            request.amount,
+                            request.code,
+                            now,
+                        )
+                        .await
+                    })
+                    .await
+                };
+                match (&kept, &posted) {
+                    (Ok(kept), Ok(posted)) => {
+                        assert_eq!(kept.balances_after, posted.balances_after, "{key}");
+                        assert!(!kept.replayed);
+                    }
+                    (
+                        Err(LedgerError::Insufficient { available: a, .. }),
+                        Err(LedgerError::Insufficient { available: b, .. }),
+                    ) => assert_eq!(a, b, "{key}"),
+                    _ => panic!("{key}: {kept:?} vs {posted:?}"),
+                }
+                // Now and then a read in the middle of the batch: it sees what was kept.
+                if rng.random_range(0..5) == 0 {
+                    let account = wallet(users[rng.random_range(0..4)]);
+                    let seen = (
+                        balance_of(&txn, &account).await.unwrap(),
+                        expiring(&txn, &account, now).await.unwrap(),
+                    );
+                    let (single, account) = (single.clone(), account.clone());
+                    let truth = outside_the_batch(async move {
+                        (
+                            balance_of(&single, &account).await.unwrap(),
+                            expiring(&single, &account, now).await.unwrap(),
+                        )
+                    })
+                    .await;
+                    assert_eq!(seen, truth, "{key}");
+                }
+            }
+            flush_all(&txn).await.unwrap();
+        })
+        .await;
+        txn.commit().await.unwrap();
+    }
+    for account in users
+        .iter()
+        .map(|u| wallet(u))
+        .chain([merchant("m"), AccountRef::treasury(DISTRICT)])
+    {
+        assert_eq!(
+            balance_of(&deferred, &account).await.unwrap(),
+            balance_of(&single, &account).await.unwrap(),
+            "{account:?}"
+        );
+        assert_eq!(
+            expiring(&deferred, &account, now).await.unwrap(),
+            expiring(&single, &account, now).await.unwrap()
+        );
+    }
+    assert_verified(&deferred).await;
+}
+
+/// Rows in the transfers table, counted past the ledger's functions (which would write what
+/// a batch kept first).
+async fn transfer_rows(conn: &impl sea_orm::ConnectionTrait) -> u64 {
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    points_ledger::entity::transfer::Entity::find()
+        .count(conn)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_hold_after_a_kept_transfer_sees_the_balance_it_left() {
+    let db = ledger_db().await;
+    let now = Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap();
+    award(&db, "fund", "alice", 100, now).await;
+    let txn = db.begin().await.unwrap();
+    let hold = deferring(async {
+        transfer(
+            &txn,
+            request("spend", wallet("alice"), merchant("m"), 70),
+            ExpiryRule::default(),
+            now,
+        )
+        .await
+        .unwrap();
+        // Kept, not written: the table holds only the award.
+        assert_eq!(transfer_rows(&txn).await, 1);
+        // 30 left: a hold of 50 must be refused, not granted against the balance as it was
+        // before the kept transfer.
+        let hold = holds::reserve(
+            &txn,
+            HoldRequest {
+                idempotency_key: "hold".into(),
+                account: wallet("alice"),
+                amount: 50,
+                expires_at: now + chrono::Duration::hours(1),
+                reference: None,
+            },
+            now,
+        )
+        .await;
+        // The hold wrote what was kept before it looked at the account.
+        assert_eq!(transfer_rows(&txn).await, 2);
+        flush_all(&txn).await.unwrap();
+        hold
+    })
+    .await;
+    assert!(
+        matches!(hold, Err(LedgerError::Insufficient { available: 30, .. })),
+        "{hold:?}"
+    );
+    txn.commit().await.unwrap();
+    assert_eq!(balance_of(&db, &wallet("alice")).await.unwrap().balance, 30);
+    assert_verified(&db).await;
+}
+
+#[tokio::test]
+async fn a_kept_transfer_whose_key_was_used_before_fails_the_batch_write() {
+    let db = ledger_db().await;
+    let now = Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap();
+    award(&db, "fund", "alice", 100, now).await;
+    let txn = db.begin().await.unwrap();
+    let written = deferring(async {
+        // The same key as the award before: posted at once it would replay; kept, the write
+        // refuses it, and the batch runs again unit by unit.
+        let kept = transfer(
+            &txn,
+            TransferRequest {
+                code: TransferCode::Award,
+                ..request("fund", AccountRef::treasury(DISTRICT), wallet("alice"), 100)
+            },
+            ExpiryRule::default(),
+            now,
+        )
+        .await;
+        assert!(kept.is_ok());
+        flush_all(&txn).await
+    })
+    .await;
+    assert!(written.is_err(), "the write refuses a key used before");
+    txn.rollback().await.unwrap();
+    assert_eq!(
+        balance_of(&db, &wallet("alice")).await.unwrap().balance,
+        100
+    );
+    assert_verified(&db).await;
+}
