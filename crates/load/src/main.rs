@@ -251,5 +251,43 @@ async fn checks(
             Err(err) => said.push(format!("bookings FAILED: {err:#}")),
         }
     }
+    if let Some(writers) = writer_figures(&fleet.urls).await {
+        said.push(writers);
+    }
     said.join("; ")
+}
+
+/// What the servers' group-commit writers did over the whole run (setup included), summed
+/// from their `/metrics`: how many units shared how many transactions, and how often a fast
+/// batch fell back to savepoints or a unit ran again. None when a server does not answer.
+async fn writer_figures(urls: &[String]) -> Option<String> {
+    const COUNTERS: [&str; 5] = [
+        "linli_group_commit_units_total",
+        "linli_group_commit_batches_total",
+        "linli_group_commit_fast_batches_total",
+        "linli_group_commit_fallbacks_total",
+        "linli_group_commit_reruns_total",
+    ];
+    let mut sums = [0.0_f64; 5];
+    for url in urls {
+        let text = reqwest::get(format!("{url}/metrics"))
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        for line in text.lines() {
+            let mut parts = line.split_whitespace();
+            let (Some(name), Some(value)) = (parts.next(), parts.next()) else {
+                continue;
+            };
+            if let Some(i) = COUNTERS.iter().position(|c| *c == name) {
+                sums[i] += value.parse::<f64>().unwrap_or(0.0);
+            }
+        }
+    }
+    let [units, batches, fast, fallbacks, reruns] = sums;
+    Some(format!(
+        "writers: {units} units in {batches} batches ({fast} fast, {fallbacks} fell back, {reruns} re-runs)"
+    ))
 }

@@ -404,7 +404,7 @@ impl Writer {
     /// One batch, and whether its transaction was begun and committed: on the fast path
     /// when it can, else (or when the fast path gives it back) behind savepoints.
     async fn commit_batch(&self, units: Vec<Box<dyn Queued>>) -> Batch {
-        let units = if units.len() > 1 && keys_are_distinct(&units) {
+        let units = if keys_are_distinct(&units) {
             match self.commit_fast(units).await {
                 Fast::Done(batch) => return batch,
                 Fast::GaveBack(units) => {
@@ -471,15 +471,35 @@ impl Writer {
         let ran = batch_scope::deferring(async {
             let mut bodies = Vec::with_capacity(running.len());
             for unit in running.iter_mut() {
-                bodies.push(unit.attempt(&txn).await?);
+                bodies.push(unit.attempt(&txn).await.map_err(Failed::Unit)?);
             }
-            batch_scope::flush_all(&txn).await?;
-            Ok::<_, Problem>(bodies)
+            batch_scope::flush_all(&txn)
+                .await
+                .map_err(Failed::Deferred)?;
+            Ok::<_, Failed>(bodies)
         })
         .await;
         let bodies = match ran {
             Ok(bodies) => bodies,
-            Err(_) => {
+            // A unit alone whose own work failed: that is its answer, as behind a savepoint
+            // (a lost race still runs again, in `Committer::run`).
+            Err(Failed::Unit(problem)) if running.len() == 1 && answered.is_empty() => {
+                let _ = txn.rollback().await;
+                for unit in running {
+                    unit.deliver_attempt(Err(problem.clone()));
+                }
+                // Like a batch behind savepoints none of whose units succeeded: rolled back.
+                return Fast::Done(Batch::Committed);
+            }
+            Err(failed) => {
+                match &failed {
+                    Failed::Unit(problem) => {
+                        tracing::debug!(code = ?problem.code, "a unit failed: the batch runs behind savepoints")
+                    }
+                    Failed::Deferred(err) => {
+                        tracing::debug!(error = %err, "deferred writes failed: the batch runs behind savepoints")
+                    }
+                }
                 // Rolled back before the batch is run again: on PostgreSQL this also lets go
                 // of the lane's turn, which the next attempt takes on another connection.
                 let _ = txn.rollback().await;
@@ -601,6 +621,12 @@ fn rejoin(
         .into_iter()
         .chain(answered.into_iter().map(|(unit, _)| unit))
         .collect()
+}
+
+/// Why a fast batch stopped: one of its units failed, or writing what they deferred did.
+enum Failed {
+    Unit(Problem),
+    Deferred(sea_orm::DbErr),
 }
 
 /// How the fast path ended: done (committed, or failed with every unit answered), or the
@@ -856,9 +882,10 @@ mod tests {
         )
         .await;
         assert_eq!(figures.fallbacks.load(Ordering::Relaxed), 1, "no fallback");
+        // The blocker's batch of one and the mates' batch.
         assert_eq!(
             figures.fast_batches.load(Ordering::Relaxed),
-            fast_after_first + 1
+            fast_after_first + 2
         );
         let replay = outcomes[0].as_ref().unwrap().answer();
         assert!(replay.replayed);
