@@ -15,6 +15,11 @@
 //!
 //! What a slot holds is not in the database yet: the context that owns it must write it
 //! (its own `flush`) before anything reads or changes those rows by SQL.
+//!
+//! One rule for units: a savepoint of their own (a nested `begin`) that they may roll back
+//! must not contain an operation that writes a slot, since the rollback would undo writes
+//! of earlier units that the slot has already let go. The nested savepoints of today (a
+//! booking's insert of its slot, a staff account's creation) contain none.
 
 use futures_util::future::BoxFuture;
 use sea_orm::{DatabaseTransaction, DbErr};
