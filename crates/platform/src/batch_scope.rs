@@ -17,7 +17,8 @@
 //! (its own `flush`) before anything reads or changes those rows by SQL.
 //!
 //! One rule for units: a savepoint of their own (a nested `begin`) that they may roll back
-//! must not contain an operation that writes a slot, since the rollback would undo writes
+//! must not contain an operation of a context that defers (a ledger transfer, hold or
+//! balance read): the rollback would not take back what a slot keeps, and would undo writes
 //! of earlier units that the slot has already let go. The nested savepoints of today (a
 //! booking's insert of its slot, a staff account's creation) contain none.
 
