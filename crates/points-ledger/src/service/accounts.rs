@@ -56,6 +56,18 @@ pub(crate) async fn ensure_account_row(
         .ok_or(LedgerError::NotFound("account"))
 }
 
+/// Matches the accounts of `references`, for one query over several of them.
+pub(crate) fn matching<'r>(references: impl Iterator<Item = &'r AccountRef>) -> sea_orm::Condition {
+    references.fold(sea_orm::Condition::any(), |any, reference| {
+        any.add(
+            sea_orm::Condition::all()
+                .add(account::Column::Asset.eq(reference.asset.as_str()))
+                .add(account::Column::Kind.eq(reference.kind.as_str()))
+                .add(account::Column::OwnerId.eq(reference.owner_id.as_str())),
+        )
+    })
+}
+
 pub async fn account_by_ref(
     conn: &impl ConnectionTrait,
     reference: &AccountRef,

@@ -14,7 +14,6 @@
 //! is rolled back and its transfers are posted one by one instead.
 
 use super::accounts::ensure_account;
-use super::request_hash;
 use super::transfers::{transfer, Posted, TransferRequest};
 use crate::entity::{account, entry, lot, lot_draw, transfer as transfer_row};
 use crate::{AccountKind, Asset, ExpiryRule, LedgerError};
@@ -86,15 +85,7 @@ pub async fn try_post_batch(
     let mut accounts: HashMap<crate::AccountRef, account::Model> = HashMap::new();
     let wanted: std::collections::HashSet<&crate::AccountRef> =
         requests.iter().flat_map(|r| [&r.from, &r.to]).collect();
-    let mut any = sea_orm::Condition::any();
-    for reference in &wanted {
-        any = any.add(
-            sea_orm::Condition::all()
-                .add(account::Column::Asset.eq(reference.asset.as_str()))
-                .add(account::Column::Kind.eq(reference.kind.as_str()))
-                .add(account::Column::OwnerId.eq(reference.owner_id.as_str())),
-        );
-    }
+    let any = super::accounts::matching(wanted.iter().copied());
     for model in account::Entity::find().filter(any).all(&txn).await? {
         if let (Some(asset), Some(kind)) =
             (Asset::parse(&model.asset), AccountKind::parse(&model.kind))
@@ -117,33 +108,13 @@ pub async fn try_post_batch(
     let mut first_use: HashMap<String, usize> = HashMap::new();
     let mut repeats: Vec<(usize, usize, String)> = Vec::new();
     for (index, request) in requests.iter().enumerate() {
-        let invalid = if request.amount <= 0 {
-            Some(LedgerError::InvalidAmount(request.amount))
-        } else if request.from == request.to {
-            Some(LedgerError::SameAccount)
-        } else if request.from.asset != request.to.asset {
-            Some(LedgerError::AssetMismatch)
-        } else {
-            None
-        };
-        if let Some(error) = invalid {
+        if let Err(error) = request.check_shape() {
             results[index] = Some(Err(error));
             continue;
         }
         let (debit, credit) = (&accounts[&request.from], &accounts[&request.to]);
         let (ref_type, ref_id) = request.reference.clone().unzip();
-        let hash = request_hash(&[
-            request.from.asset.as_str(),
-            &debit.id,
-            &credit.id,
-            &request.amount.to_string(),
-            request.code.as_str(),
-            &request.memo,
-            ref_type.as_deref().unwrap_or(""),
-            ref_id.as_deref().unwrap_or(""),
-            "",
-            "",
-        ]);
+        let hash = request.fingerprint(&debit.id, &credit.id, None, None);
         if let Some(&first) = first_use.get(&request.idempotency_key) {
             repeats.push((index, first, hash));
             continue;

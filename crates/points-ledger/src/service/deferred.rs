@@ -17,10 +17,9 @@
 //! retry the HTTP layer did not already answer) fails the write, and with it the fast
 //! batch, which then runs unit by unit where the key replays as usual.
 
-use super::accounts::ensure_account_row;
+use super::accounts::{ensure_account_row, matching};
 use super::batch::{add_to_balances, apply_lots, claim_keys, lock_accounts, write_entries};
 use super::lots::LotPolicy;
-use super::request_hash;
 use super::transfers::{post_transfer, Posted, TransferRequest};
 use crate::entity::{account, transfer};
 use crate::{AccountRef, ExpiryRule, LedgerError};
@@ -28,7 +27,7 @@ use chrono::{DateTime, Utc};
 use futures_util::future::BoxFuture;
 use platform::batch_scope::{self, Deferred};
 use platform::ids::new_id;
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbErr};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// The running batch's kept transfers and the accounts they touched.
@@ -94,15 +93,7 @@ impl Kept {
         rule: ExpiryRule,
         now: DateTime<Utc>,
     ) -> Result<Posted, LedgerError> {
-        if request.amount <= 0 {
-            return Err(LedgerError::InvalidAmount(request.amount));
-        }
-        if request.from == request.to {
-            return Err(LedgerError::SameAccount);
-        }
-        if request.from.asset != request.to.asset {
-            return Err(LedgerError::AssetMismatch);
-        }
+        request.check_shape()?;
         if self.keys.contains(&request.idempotency_key) {
             // A key repeated within the batch: written first, the usual path replays it.
             self.write(conn).await?;
@@ -124,19 +115,8 @@ impl Kept {
         ) else {
             return Err(LedgerError::NotFound("account"));
         };
+        let hash = request.fingerprint(&from_id, &to_id, None, None);
         let (ref_type, ref_id) = request.reference.clone().unzip();
-        let hash = request_hash(&[
-            request.from.asset.as_str(),
-            &from_id,
-            &to_id,
-            &request.amount.to_string(),
-            request.code.as_str(),
-            &request.memo,
-            ref_type.as_deref().unwrap_or(""),
-            ref_id.as_deref().unwrap_or(""),
-            "",
-            "",
-        ]);
         let debit = self
             .accounts
             .get(&from_id)
@@ -207,15 +187,7 @@ impl Kept {
         if missing.is_empty() {
             return Ok(());
         }
-        let mut any = Condition::any();
-        for reference in &missing {
-            any = any.add(
-                Condition::all()
-                    .add(account::Column::Asset.eq(reference.asset.as_str()))
-                    .add(account::Column::Kind.eq(reference.kind.as_str()))
-                    .add(account::Column::OwnerId.eq(reference.owner_id.as_str())),
-            );
-        }
+        let any = matching(missing.iter().copied());
         let mut found = lock_accounts(conn, any.clone()).await?;
         if found.len() < missing.len() {
             // First use of an account: create it, then lock it like the others.

@@ -62,6 +62,46 @@ pub struct TransferRequest {
     pub reference: Option<(String, String)>,
 }
 
+impl TransferRequest {
+    /// Refuses what no transfer may be, before anything is read or written.
+    pub(crate) fn check_shape(&self) -> Result<(), LedgerError> {
+        if self.amount <= 0 {
+            return Err(LedgerError::InvalidAmount(self.amount));
+        }
+        if self.from == self.to {
+            return Err(LedgerError::SameAccount);
+        }
+        if self.from.asset != self.to.asset {
+            return Err(LedgerError::AssetMismatch);
+        }
+        Ok(())
+    }
+
+    /// The fingerprint stored beside its key: a retry must match it to replay. `hold_id` and
+    /// `reverses` for the posts of holds and for reversals.
+    pub(crate) fn fingerprint(
+        &self,
+        debit_id: &str,
+        credit_id: &str,
+        hold_id: Option<&str>,
+        reverses: Option<&str>,
+    ) -> String {
+        let (ref_type, ref_id) = self.reference.clone().unzip();
+        request_hash(&[
+            self.from.asset.as_str(),
+            debit_id,
+            credit_id,
+            &self.amount.to_string(),
+            self.code.as_str(),
+            &self.memo,
+            ref_type.as_deref().unwrap_or(""),
+            ref_id.as_deref().unwrap_or(""),
+            hold_id.unwrap_or(""),
+            reverses.unwrap_or(""),
+        ])
+    }
+}
+
 /// A committed (or replayed) transfer.
 #[derive(Debug, Clone)]
 pub struct Posted {
@@ -108,32 +148,12 @@ pub(crate) async fn post_transfer(
     rule: ExpiryRule,
     now: DateTime<Utc>,
 ) -> Result<Posted, LedgerError> {
-    if request.amount <= 0 {
-        return Err(LedgerError::InvalidAmount(request.amount));
-    }
-    if request.from == request.to {
-        return Err(LedgerError::SameAccount);
-    }
-    if request.from.asset != request.to.asset {
-        return Err(LedgerError::AssetMismatch);
-    }
+    request.check_shape()?;
     let asset = request.from.asset;
     let from = ensure_account_row(conn, &request.from, now).await?;
     let to = ensure_account_row(conn, &request.to, now).await?;
     let (ref_type, ref_id) = request.reference.clone().unzip();
-    let amount_text = request.amount.to_string();
-    let hash = request_hash(&[
-        asset.as_str(),
-        &from.id,
-        &to.id,
-        &amount_text,
-        request.code.as_str(),
-        &request.memo,
-        ref_type.as_deref().unwrap_or(""),
-        ref_id.as_deref().unwrap_or(""),
-        hold_id.unwrap_or(""),
-        reverses.unwrap_or(""),
-    ]);
+    let hash = request.fingerprint(&from.id, &to.id, hold_id, reverses);
 
     // Claim the key first. On PostgreSQL a concurrent claim of the same key waits here until
     // the first transaction ends, then sees its row: retries can never both post.
