@@ -216,14 +216,18 @@ pub async fn try_post_batch(
     }
 
     // Every changed balance in one statement.
-    let changed: Vec<(String, i64)> = state
+    let changed: Vec<AccountDelta> = state
         .iter()
         .filter_map(|(id, a)| {
             let delta = a.balance - original.get(id).copied().unwrap_or(a.balance);
-            (delta != 0).then(|| (id.clone(), delta))
+            (delta != 0).then(|| AccountDelta {
+                account_id: id.clone(),
+                balance: delta,
+                held: 0,
+            })
         })
         .collect();
-    add_to_balances(&txn, &changed).await?;
+    add_to_accounts(&txn, &changed).await?;
 
     write_entries(
         &txn,
@@ -335,6 +339,7 @@ pub(crate) async fn claim_keys<'r>(
                 transfer_row::Column::Memo,
                 transfer_row::Column::RefType,
                 transfer_row::Column::RefId,
+                transfer_row::Column::HoldId,
                 transfer_row::Column::CreatedAt,
             ])
             .on_conflict(
@@ -356,6 +361,7 @@ pub(crate) async fn claim_keys<'r>(
                 r.memo.clone().into(),
                 r.ref_type.clone().into(),
                 r.ref_id.clone().into(),
+                r.hold_id.clone().into(),
                 r.created_at.into(),
             ]);
         }
@@ -369,29 +375,50 @@ pub(crate) async fn claim_keys<'r>(
     Ok(claimed)
 }
 
-/// `balance += delta` for every (account id, delta), in one statement.
-pub(crate) async fn add_to_balances(
+/// What a batch changes of one account.
+pub(crate) struct AccountDelta {
+    pub(crate) account_id: String,
+    pub(crate) balance: i64,
+    pub(crate) held: i64,
+}
+
+/// `balance += Δbalance, held += Δheld` for every account, in one statement: the row's
+/// check (`balance - held >= 0`) holds for the final values, not always for one column
+/// written before the other.
+pub(crate) async fn add_to_accounts(
     txn: &impl ConnectionTrait,
-    changed: &[(String, i64)],
+    changed: &[AccountDelta],
 ) -> Result<(), LedgerError> {
-    let Some((first_id, first_delta)) = changed.first() else {
+    if changed.is_empty() {
         return Ok(());
-    };
-    let mut case = Expr::case(
-        Expr::col(account::Column::Id).eq(first_id.clone()),
-        *first_delta,
-    );
-    for (id, delta) in &changed[1..] {
-        case = case.case(Expr::col(account::Column::Id).eq(id.clone()), *delta);
     }
-    let update = Query::update()
-        .table(account::Entity)
-        .value(
-            account::Column::Balance,
-            Expr::col(account::Column::Balance).add(case.finally(0)),
-        )
-        .and_where(Expr::col(account::Column::Id).is_in(changed.iter().map(|(id, _)| id.clone())))
-        .to_owned();
+    // `column + CASE id WHEN … THEN Δ … ELSE 0 END`, for the columns that change.
+    let added = |column: account::Column, delta: fn(&AccountDelta) -> i64| {
+        let mut arms = changed.iter().filter(|c| delta(c) != 0);
+        let first = arms.next()?;
+        let mut case = Expr::case(
+            Expr::col(account::Column::Id).eq(first.account_id.clone()),
+            delta(first),
+        );
+        for change in arms {
+            case = case.case(
+                Expr::col(account::Column::Id).eq(change.account_id.clone()),
+                delta(change),
+            );
+        }
+        Some((column, Expr::col(column).add(case.finally(0))))
+    };
+    let mut update = Query::update();
+    update.table(account::Entity).and_where(
+        Expr::col(account::Column::Id).is_in(changed.iter().map(|c| c.account_id.clone())),
+    );
+    let columns = [
+        added(account::Column::Balance, |c| c.balance),
+        added(account::Column::Held, |c| c.held),
+    ];
+    for (column, value) in columns.into_iter().flatten() {
+        update.value(column, value);
+    }
     txn.execute(txn.get_database_backend().build(&update))
         .await?;
     Ok(())

@@ -16,29 +16,41 @@
 //! then runs as usual. A kept transfer whose key turns out to have been used before (a
 //! retry the HTTP layer did not already answer) fails the write, and with it the fast
 //! batch, which then runs unit by unit where the key replays as usual.
+//!
+//! Holds are kept the same way: a reservation inserts its hold row at once (its key is
+//! checked there) but checks and raises the account's `held` in memory; posting a hold
+//! flips the hold row at once (a compare-and-set, as always) and keeps the release of
+//! `held` and the transfer. The batch's end writes `held` once per account, beside the
+//! balances.
 
 use super::accounts::{ensure_account_row, matching};
-use super::batch::{add_to_balances, apply_lots, claim_keys, lock_accounts, write_entries};
+use super::batch::{
+    add_to_accounts, apply_lots, claim_keys, lock_accounts, write_entries, AccountDelta,
+};
+use super::holds::{
+    claim_hold, flip, new_hold, reference_of, replay_post, unclaim_hold, HoldRequest, HoldStatus,
+    PostRequest,
+};
 use super::lots::LotPolicy;
 use super::transfers::{post_transfer, Posted, TransferRequest};
-use crate::entity::{account, transfer};
+use crate::entity::{account, hold, transfer};
 use crate::{AccountRef, ExpiryRule, LedgerError};
 use chrono::{DateTime, Utc};
 use futures_util::future::BoxFuture;
 use platform::batch_scope::{self, Deferred};
 use platform::ids::new_id;
-use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbErr};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// The running batch's kept transfers and the accounts they touched.
 #[derive(Default)]
 pub(crate) struct Kept {
-    /// Accounts locked and read by this batch since its last write, with the balances its
-    /// kept transfers left them.
+    /// Accounts locked and read by this batch since its last write, with the balances and
+    /// held amounts its kept transfers and holds left them.
     accounts: BTreeMap<String, account::Model>,
     ids: HashMap<AccountRef, String>,
-    /// Their balances when read: the write adds the difference.
-    read: HashMap<String, i64>,
+    /// Their balances and held amounts when read: the write adds the differences.
+    read: HashMap<String, (i64, i64)>,
     transfers: Vec<KeptTransfer>,
     /// Every key this batch posted, written or not, so that a repeat goes the usual way.
     keys: HashSet<String>,
@@ -93,6 +105,98 @@ impl Kept {
         rule: ExpiryRule,
         now: DateTime<Utc>,
     ) -> Result<Posted, LedgerError> {
+        self.keep(conn, request, None, new_id(), rule, now).await
+    }
+
+    /// Reserves in memory: the hold row is inserted at once, `held` is raised here.
+    pub(crate) async fn reserve(
+        &mut self,
+        conn: &impl ConnectionTrait,
+        request: HoldRequest,
+        now: DateTime<Utc>,
+    ) -> Result<hold::Model, LedgerError> {
+        self.lock(conn, &[&request.account], now).await?;
+        let account_id = self.id_of(&request.account)?;
+        let row = new_hold(&request, &account_id, now);
+        if let Some(existing) = claim_hold(conn, &row).await? {
+            return Ok(existing);
+        }
+        let account = self.account_mut(&account_id)?;
+        let available = account.balance - account.held;
+        if !account.allow_negative && available < request.amount {
+            unclaim_hold(conn, &row).await?;
+            return Err(LedgerError::Insufficient {
+                asset: request.account.asset,
+                needed: request.amount,
+                available,
+            });
+        }
+        account.held += request.amount;
+        Ok(row)
+    }
+
+    /// Posts a hold: the hold row flips at once (recording the transfer to come), its
+    /// release and the transfer are kept. Answers as `holds::post` does.
+    pub(crate) async fn post_hold(
+        &mut self,
+        conn: &impl ConnectionTrait,
+        request: PostRequest,
+        rule: ExpiryRule,
+        now: DateTime<Utc>,
+    ) -> Result<Posted, LedgerError> {
+        let transfer_id = new_id();
+        let held = match flip(
+            conn,
+            &request.hold_id,
+            HoldStatus::Posted,
+            Some(&transfer_id),
+            now,
+        )
+        .await
+        {
+            Ok(held) => held,
+            Err(refusal) => {
+                // `holds::post` looks at the key first: a retry of a post replays.
+                self.write(conn).await?;
+                return match replay_post(conn, &request).await? {
+                    Some(answer) => answer,
+                    None => Err(refusal),
+                };
+            }
+        };
+        if request.amount > held.amount {
+            return Err(LedgerError::PostExceedsHold {
+                requested: request.amount,
+                held: held.amount,
+            });
+        }
+        let from = self.lock_id(conn, &held.account_id).await?;
+        self.account_mut(&held.account_id)?.held -= held.amount;
+        let hold_id = request.hold_id;
+        let transfer = TransferRequest {
+            idempotency_key: request.idempotency_key,
+            from,
+            to: request.to,
+            amount: request.amount,
+            code: request.code,
+            memo: request.memo,
+            reference: held.ref_type.zip(held.ref_id),
+        };
+        self.keep(conn, transfer, Some(&hold_id), transfer_id, rule, now)
+            .await
+    }
+
+    /// Checks and applies a transfer (of a hold, when `hold_id`) to the accounts held here
+    /// and keeps it under `transfer_id`.
+    async fn keep(
+        &mut self,
+        conn: &impl ConnectionTrait,
+        request: TransferRequest,
+        hold_id: Option<&str>,
+        transfer_id: String,
+        rule: ExpiryRule,
+        now: DateTime<Utc>,
+    ) -> Result<Posted, LedgerError> {
         request.check_shape()?;
         if self.keys.contains(&request.idempotency_key) {
             // A key repeated within the batch: written first, the usual path replays it.
@@ -100,7 +204,7 @@ impl Kept {
             return post_transfer(
                 conn,
                 request,
-                None,
+                hold_id,
                 None,
                 LotPolicy::EarliestFirst,
                 rule,
@@ -109,18 +213,11 @@ impl Kept {
             .await;
         }
         self.lock(conn, &[&request.from, &request.to], now).await?;
-        let (Some(from_id), Some(to_id)) = (
-            self.ids.get(&request.from).cloned(),
-            self.ids.get(&request.to).cloned(),
-        ) else {
-            return Err(LedgerError::NotFound("account"));
-        };
-        let hash = request.fingerprint(&from_id, &to_id, None, None);
+        let from_id = self.id_of(&request.from)?;
+        let to_id = self.id_of(&request.to)?;
+        let hash = request.fingerprint(&from_id, &to_id, hold_id, None);
         let (ref_type, ref_id) = request.reference.clone().unzip();
-        let debit = self
-            .accounts
-            .get(&from_id)
-            .ok_or(LedgerError::NotFound("account"))?;
+        let debit = self.account_mut(&from_id)?;
         let available = debit.balance - debit.held;
         if !debit.allow_negative && available < request.amount {
             return Err(LedgerError::Insufficient {
@@ -132,7 +229,7 @@ impl Kept {
         let debit_after = self.add(&from_id, -request.amount)?;
         let credit_after = self.add(&to_id, request.amount)?;
         let row = transfer::Model {
-            id: new_id(),
+            id: transfer_id,
             idempotency_key: request.idempotency_key.clone(),
             request_hash: hash,
             asset: request.from.asset.as_str().to_owned(),
@@ -143,7 +240,7 @@ impl Kept {
             memo: request.memo,
             ref_type,
             ref_id,
-            hold_id: None,
+            hold_id: hold_id.map(str::to_owned),
             reverses_transfer_id: None,
             created_at: now,
         };
@@ -161,12 +258,22 @@ impl Kept {
         })
     }
 
+    fn id_of(&self, reference: &AccountRef) -> Result<String, LedgerError> {
+        self.ids
+            .get(reference)
+            .cloned()
+            .ok_or(LedgerError::NotFound("account"))
+    }
+
+    fn account_mut(&mut self, account_id: &str) -> Result<&mut account::Model, LedgerError> {
+        self.accounts
+            .get_mut(account_id)
+            .ok_or(LedgerError::NotFound("account"))
+    }
+
     /// `balance += amount` in memory; the new balance.
     fn add(&mut self, account_id: &str, amount: i64) -> Result<i64, LedgerError> {
-        let account = self
-            .accounts
-            .get_mut(account_id)
-            .ok_or(LedgerError::NotFound("account"))?;
+        let account = self.account_mut(account_id)?;
         account.balance += amount;
         Ok(account.balance)
     }
@@ -197,21 +304,37 @@ impl Kept {
             found = lock_accounts(conn, any).await?;
         }
         for model in found {
-            let reference = missing
-                .iter()
-                .find(|r| {
-                    r.asset.as_str() == model.asset
-                        && r.kind.as_str() == model.kind
-                        && r.owner_id == model.owner_id
-                })
-                .ok_or(LedgerError::NotFound("account"))?;
-            self.ids.insert((*reference).clone(), model.id.clone());
-            self.read.insert(model.id.clone(), model.balance);
-            self.accounts.insert(model.id.clone(), model);
+            self.remember(model)?;
         }
         if missing.iter().any(|r| !self.ids.contains_key(*r)) {
             return Err(LedgerError::NotFound("account"));
         }
+        Ok(())
+    }
+
+    /// Locks and reads the account `account_id` unless this batch has it already; its
+    /// reference.
+    async fn lock_id(
+        &mut self,
+        conn: &impl ConnectionTrait,
+        account_id: &str,
+    ) -> Result<AccountRef, LedgerError> {
+        if !self.accounts.contains_key(account_id) {
+            let by_id = Condition::all().add(account::Column::Id.eq(account_id));
+            let model = lock_accounts(conn, by_id)
+                .await?
+                .pop()
+                .ok_or(LedgerError::NotFound("account"))?;
+            self.remember(model)?;
+        }
+        reference_of(&self.accounts[account_id])
+    }
+
+    fn remember(&mut self, model: account::Model) -> Result<(), LedgerError> {
+        self.ids.insert(reference_of(&model)?, model.id.clone());
+        self.read
+            .insert(model.id.clone(), (model.balance, model.held));
+        self.accounts.insert(model.id.clone(), model);
         Ok(())
     }
 
@@ -222,23 +345,31 @@ impl Kept {
         let accounts = std::mem::take(&mut self.accounts);
         let read = std::mem::take(&mut self.read);
         self.ids.clear();
+        let changed: Vec<AccountDelta> = accounts
+            .iter()
+            .filter_map(|(id, a)| {
+                let (balance, held) = read.get(id).copied().unwrap_or((a.balance, a.held));
+                let delta = AccountDelta {
+                    account_id: id.clone(),
+                    balance: a.balance - balance,
+                    held: a.held - held,
+                };
+                (delta.balance != 0 || delta.held != 0).then_some(delta)
+            })
+            .collect();
+        if !transfers.is_empty() {
+            let claimed = claim_keys(conn, transfers.iter().map(|t| &t.row)).await?;
+            if claimed.len() != transfers.len() {
+                return Err(LedgerError::Db(DbErr::Custom(
+                    "a kept transfer's key was used before; the batch runs again unit by unit"
+                        .into(),
+                )));
+            }
+        }
+        add_to_accounts(conn, &changed).await?;
         if transfers.is_empty() {
             return Ok(());
         }
-        let claimed = claim_keys(conn, transfers.iter().map(|t| &t.row)).await?;
-        if claimed.len() != transfers.len() {
-            return Err(LedgerError::Db(DbErr::Custom(
-                "a kept transfer's key was used before; the batch runs again unit by unit".into(),
-            )));
-        }
-        let changed: Vec<(String, i64)> = accounts
-            .iter()
-            .filter_map(|(id, a)| {
-                let delta = a.balance - read.get(id).copied().unwrap_or(a.balance);
-                (delta != 0).then(|| (id.clone(), delta))
-            })
-            .collect();
-        add_to_balances(conn, &changed).await?;
         write_entries(
             conn,
             transfers

@@ -5,16 +5,14 @@ use super::accounts::ensure_account;
 use super::lots::LotPolicy;
 use super::request_hash;
 use super::transfers::{
-    adjust_held, find_by_key, post_transfer, Posted, TransferCode, TransferRequest,
+    adjust_held, find_row_by_key, post_transfer, Posted, TransferCode, TransferRequest,
 };
 use crate::entity::{account, hold};
-use crate::{AccountRef, ExpiryRule, LedgerError};
+use crate::{AccountKind, AccountRef, Asset, ExpiryRule, LedgerError};
 use chrono::{DateTime, Utc};
 use platform::ids::new_id;
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 #[derive(Debug, Clone)]
 pub struct HoldRequest {
@@ -50,68 +48,100 @@ pub async fn reserve(
     request: HoldRequest,
     now: DateTime<Utc>,
 ) -> Result<hold::Model, LedgerError> {
-    super::deferred::write_kept(conn).await?; // what a deferring batch kept, first
     if request.amount <= 0 {
         return Err(LedgerError::InvalidAmount(request.amount));
     }
+    // Inside a batch that defers, the account is read once and `held` written at its end.
+    if let Some(kept) = super::deferred::kept() {
+        return kept.lock().await.reserve(conn, request, now).await;
+    }
     let account = ensure_account(conn, &request.account, now).await?;
-    let (ref_type, ref_id) = request.reference.clone().unzip();
-    let hash = request_hash(&[
-        &account.id,
-        &request.amount.to_string(),
-        &request.expires_at.to_rfc3339(),
-        ref_type.as_deref().unwrap_or(""),
-        ref_id.as_deref().unwrap_or(""),
-    ]);
-    let hold_id = new_id();
-    let claimed = hold::Entity::insert(hold::ActiveModel {
-        id: Set(hold_id.clone()),
-        idempotency_key: Set(request.idempotency_key.clone()),
-        request_hash: Set(hash.clone()),
-        asset: Set(request.account.asset.as_str().to_owned()),
-        account_id: Set(account.id.clone()),
-        amount: Set(request.amount),
-        status: Set(HoldStatus::Pending.as_str().to_owned()),
-        expires_at: Set(request.expires_at),
-        ref_type: Set(ref_type),
-        ref_id: Set(ref_id),
-        transfer_id: Set(None),
-        created_at: Set(now),
-        resolved_at: Set(None),
-    })
-    .on_conflict(
-        OnConflict::column(hold::Column::IdempotencyKey)
-            .do_nothing()
-            .to_owned(),
-    )
-    .exec_without_returning(conn)
-    .await?;
-    if claimed == 0 {
-        let existing = hold::Entity::find()
-            .filter(hold::Column::IdempotencyKey.eq(request.idempotency_key.as_str()))
-            .one(conn)
-            .await?
-            .ok_or(LedgerError::NotFound("hold"))?;
-        if existing.request_hash != hash {
-            return Err(LedgerError::IdempotencyKeyReused(request.idempotency_key));
-        }
+    let row = new_hold(&request, &account.id, now);
+    if let Some(existing) = claim_hold(conn, &row).await? {
         return Ok(existing);
     }
     if !adjust_held(conn, &account.id, request.amount).await? {
-        hold::Entity::delete_by_id(hold_id).exec(conn).await?;
         let current = account::Entity::find_by_id(account.id.clone())
             .one(conn)
             .await?;
+        unclaim_hold(conn, &row).await?;
         return Err(LedgerError::Insufficient {
             asset: request.account.asset,
             needed: request.amount,
             available: current.map_or(0, |a| a.balance - a.held),
         });
     }
-    hold::Entity::find_by_id(hold_id)
+    // What was inserted, without reading it back.
+    Ok(row)
+}
+
+/// The pending hold `request` makes on the account `account_id`, as it is stored.
+pub(crate) fn new_hold(request: &HoldRequest, account_id: &str, now: DateTime<Utc>) -> hold::Model {
+    let (ref_type, ref_id) = request.reference.clone().unzip();
+    let hash = request_hash(&[
+        account_id,
+        &request.amount.to_string(),
+        &request.expires_at.to_rfc3339(),
+        ref_type.as_deref().unwrap_or(""),
+        ref_id.as_deref().unwrap_or(""),
+    ]);
+    hold::Model {
+        id: new_id(),
+        idempotency_key: request.idempotency_key.clone(),
+        request_hash: hash,
+        asset: request.account.asset.as_str().to_owned(),
+        account_id: account_id.to_owned(),
+        amount: request.amount,
+        status: HoldStatus::Pending.as_str().to_owned(),
+        expires_at: request.expires_at,
+        ref_type,
+        ref_id,
+        transfer_id: None,
+        created_at: now,
+        resolved_at: None,
+    }
+}
+
+/// Inserts `row` unless its key was used before: `None` when inserted; the hold stored
+/// under the key when it was the same request (a retry); `IdempotencyKeyReused` otherwise.
+pub(crate) async fn claim_hold(
+    conn: &impl ConnectionTrait,
+    row: &hold::Model,
+) -> Result<Option<hold::Model>, LedgerError> {
+    let claimed = hold::Entity::insert(hold::ActiveModel::from(row.clone()))
+        .on_conflict(
+            OnConflict::column(hold::Column::IdempotencyKey)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(conn)
+        .await?;
+    if claimed == 1 {
+        return Ok(None);
+    }
+    let existing = hold::Entity::find()
+        .filter(hold::Column::IdempotencyKey.eq(row.idempotency_key.as_str()))
         .one(conn)
         .await?
-        .ok_or(LedgerError::NotFound("hold"))
+        .ok_or(LedgerError::NotFound("hold"))?;
+    if existing.request_hash != row.request_hash {
+        return Err(LedgerError::IdempotencyKeyReused(
+            row.idempotency_key.clone(),
+        ));
+    }
+    Ok(Some(existing))
+}
+
+/// Takes back a hold just inserted that the balance cannot cover, so that a later retry
+/// with the same key may succeed.
+pub(crate) async fn unclaim_hold(
+    conn: &impl ConnectionTrait,
+    row: &hold::Model,
+) -> Result<(), LedgerError> {
+    hold::Entity::delete_by_id(row.id.clone())
+        .exec(conn)
+        .await?;
+    Ok(())
 }
 
 /// Settles a hold: `amount` (at most the held amount) goes from the held account to `to`.
@@ -132,7 +162,14 @@ pub async fn post(
     rule: ExpiryRule,
     now: DateTime<Utc>,
 ) -> Result<Posted, LedgerError> {
-    super::deferred::write_kept(conn).await?; // what a deferring batch kept, first
+    // Inside a batch that defers, the release and the transfer are kept like transfers.
+    if let Some(kept) = super::deferred::kept() {
+        return kept.lock().await.post_hold(conn, request, rule, now).await;
+    }
+    if let Some(answer) = replay_post(conn, &request).await? {
+        return answer;
+    }
+    let held = resolve(conn, &request.hold_id, HoldStatus::Posted, now).await?;
     let PostRequest {
         hold_id,
         to,
@@ -141,20 +178,6 @@ pub async fn post(
         memo,
         idempotency_key,
     } = request;
-    let (hold_id, idempotency_key) = (hold_id.as_str(), idempotency_key.as_str());
-    if let Some(existing) = find_by_key(conn, idempotency_key).await? {
-        if existing.hold_id.as_deref() == Some(hold_id) && existing.amount == amount {
-            return Ok(Posted {
-                transfer: existing,
-                replayed: true,
-                balances_after: None,
-            });
-        }
-        return Err(LedgerError::IdempotencyKeyReused(
-            idempotency_key.to_owned(),
-        ));
-    }
-    let held = resolve(conn, hold_id, HoldStatus::Posted, now).await?;
     if amount > held.amount {
         return Err(LedgerError::PostExceedsHold {
             requested: amount,
@@ -165,15 +188,11 @@ pub async fn post(
         .one(conn)
         .await?
         .ok_or(LedgerError::NotFound("account"))?;
-    let from = AccountRef::new(
-        to.asset,
-        crate::AccountKind::parse(&from.kind).ok_or(LedgerError::NotFound("account kind"))?,
-        from.owner_id,
-    );
+    let from = reference_of(&from)?;
     let posted = post_transfer(
         conn,
         TransferRequest {
-            idempotency_key: idempotency_key.to_owned(),
+            idempotency_key,
             from,
             to,
             amount,
@@ -181,7 +200,7 @@ pub async fn post(
             memo,
             reference: held.ref_type.clone().zip(held.ref_id.clone()),
         },
-        Some(hold_id),
+        Some(&hold_id),
         None,
         LotPolicy::EarliestFirst,
         rule,
@@ -197,6 +216,38 @@ pub async fn post(
         .exec(conn)
         .await?;
     Ok(posted)
+}
+
+/// The answer to a post whose key was used before: the transfer it made when the same
+/// hold and amount (a retry), `IdempotencyKeyReused` otherwise; `None` for a new key.
+pub(crate) async fn replay_post(
+    conn: &impl ConnectionTrait,
+    request: &PostRequest,
+) -> Result<Option<Result<Posted, LedgerError>>, LedgerError> {
+    let Some(existing) = find_row_by_key(conn, &request.idempotency_key).await? else {
+        return Ok(None);
+    };
+    if existing.hold_id.as_deref() == Some(request.hold_id.as_str())
+        && existing.amount == request.amount
+    {
+        return Ok(Some(Ok(Posted {
+            transfer: existing,
+            replayed: true,
+            balances_after: None,
+        })));
+    }
+    Ok(Some(Err(LedgerError::IdempotencyKeyReused(
+        request.idempotency_key.clone(),
+    ))))
+}
+
+/// The reference of a stored account.
+pub(crate) fn reference_of(account: &account::Model) -> Result<AccountRef, LedgerError> {
+    Ok(AccountRef::new(
+        Asset::parse(&account.asset).ok_or(LedgerError::NotFound("account asset"))?,
+        AccountKind::parse(&account.kind).ok_or(LedgerError::NotFound("account kind"))?,
+        account.owner_id.clone(),
+    ))
 }
 
 /// Releases the whole hold without moving anything. Voiding a hold that is already voided
@@ -227,6 +278,20 @@ async fn resolve(
     target: HoldStatus,
     now: DateTime<Utc>,
 ) -> Result<hold::Model, LedgerError> {
+    let resolved = flip(conn, hold_id, target, None, now).await?;
+    adjust_held(conn, &resolved.account_id, -resolved.amount).await?;
+    Ok(resolved)
+}
+
+/// Flips a pending hold to `target` (recording the transfer that posts it, when known) by
+/// a compare-and-set; the hold as it is now. Its held amount is the caller's to release.
+pub(crate) async fn flip(
+    conn: &impl ConnectionTrait,
+    hold_id: &str,
+    target: HoldStatus,
+    transfer_id: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<hold::Model, LedgerError> {
     let current = hold::Entity::find_by_id(hold_id.to_owned())
         .one(conn)
         .await?
@@ -237,9 +302,13 @@ async fn resolve(
     if target == HoldStatus::Posted && current.expires_at <= now {
         return Err(LedgerError::HoldExpired);
     }
-    let flipped = hold::Entity::update_many()
+    let mut update = hold::Entity::update_many()
         .col_expr(hold::Column::Status, Expr::value(target.as_str()))
-        .col_expr(hold::Column::ResolvedAt, Expr::value(now))
+        .col_expr(hold::Column::ResolvedAt, Expr::value(now));
+    if let Some(transfer_id) = transfer_id {
+        update = update.col_expr(hold::Column::TransferId, Expr::value(transfer_id));
+    }
+    let flipped = update
         .filter(hold::Column::Id.eq(hold_id))
         .filter(hold::Column::Status.eq(HoldStatus::Pending.as_str()))
         .exec(conn)
@@ -251,10 +320,10 @@ async fn resolve(
             .map_or_else(|| "missing".to_owned(), |h| h.status);
         return Err(LedgerError::HoldNotPending(status));
     }
-    adjust_held(conn, &current.account_id, -current.amount).await?;
     Ok(hold::Model {
         status: target.as_str().to_owned(),
         resolved_at: Some(now),
+        transfer_id: transfer_id.map(str::to_owned),
         ..current
     })
 }

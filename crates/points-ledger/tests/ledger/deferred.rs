@@ -1,11 +1,11 @@
-//! Transfers kept by a deferring group-commit batch (`platform::batch_scope`) end where
-//! posting them one by one ends, and every read in between sees them.
+//! Transfers and holds kept by a deferring group-commit batch (`platform::batch_scope`)
+//! end where posting them one by one ends, and every read in between sees them.
 
 use crate::support::*;
 use chrono::{TimeZone, Utc};
 use platform::batch_scope::{deferring, flush_all};
 use points_ledger::service::accounts::balance_of;
-use points_ledger::service::holds::{self, HoldRequest};
+use points_ledger::service::holds::{self, HoldRequest, PostRequest};
 use points_ledger::service::statement::expiring;
 use points_ledger::service::transfers::{transfer, TransferCode, TransferRequest};
 use points_ledger::{AccountRef, ExpiryRule, LedgerError};
@@ -165,7 +165,7 @@ async fn a_hold_after_a_kept_transfer_sees_the_balance_it_left() {
         // Kept, not written: the table holds only the award.
         assert_eq!(transfer_rows(&txn).await, 1);
         // 30 left: a hold of 50 must be refused, not granted against the balance as it was
-        // before the kept transfer.
+        // before the kept transfer (the hold is kept too, against the balance kept here).
         let hold = holds::reserve(
             &txn,
             HoldRequest {
@@ -178,9 +178,9 @@ async fn a_hold_after_a_kept_transfer_sees_the_balance_it_left() {
             now,
         )
         .await;
-        // The hold wrote what was kept before it looked at the account.
-        assert_eq!(transfer_rows(&txn).await, 2);
+        assert_eq!(transfer_rows(&txn).await, 1);
         flush_all(&txn).await.unwrap();
+        assert_eq!(transfer_rows(&txn).await, 2);
         hold
     })
     .await;
@@ -223,4 +223,188 @@ async fn a_kept_transfer_whose_key_was_used_before_fails_the_batch_write() {
         100
     );
     assert_verified(&db).await;
+}
+
+fn hold_request(key: &str, user: &str, amount: i64, now: chrono::DateTime<Utc>) -> HoldRequest {
+    HoldRequest {
+        idempotency_key: key.to_owned(),
+        account: wallet(user),
+        amount,
+        expires_at: now + chrono::Duration::days(1),
+        reference: Some(("test".to_owned(), key.to_owned())),
+    }
+}
+
+fn post_request(key: &str, hold_id: &str, amount: i64) -> PostRequest {
+    PostRequest {
+        hold_id: hold_id.to_owned(),
+        to: merchant("m"),
+        amount,
+        code: TransferCode::Redemption,
+        memo: String::new(),
+        idempotency_key: key.to_owned(),
+    }
+}
+
+/// A hold made in both databases: its id in the batch's and in the one-by-one one.
+struct Pending {
+    kept: String,
+    single: String,
+    amount: i64,
+}
+
+#[tokio::test]
+async fn kept_holds_answer_read_and_end_like_holds_posted_at_once() {
+    let deferred = ledger_db().await;
+    let single = ledger_db().await;
+    let now = Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap();
+    let users = ["u0", "u1", "u2"];
+    let mut pending: Vec<Pending> = Vec::new();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(12);
+    for round in 0..12 {
+        let txn = deferred.begin().await.unwrap();
+        deferring(async {
+            for i in 0..rng.random_range(1..25) {
+                let key = format!("r{round}-{i}");
+                let user = users[rng.random_range(0..users.len())];
+                match rng.random_range(0..6) {
+                    // Points in, kept as a transfer.
+                    0 => {
+                        let amount = rng.random_range(1..60);
+                        let award = TransferRequest {
+                            code: TransferCode::Award,
+                            ..request(&key, AccountRef::treasury(DISTRICT), wallet(user), amount)
+                        };
+                        let kept = transfer(&txn, award.clone(), ExpiryRule::default(), now)
+                            .await
+                            .unwrap();
+                        let single = single.clone();
+                        let posted = outside_the_batch(async move {
+                            let txn = single.begin().await.unwrap();
+                            let posted = transfer(&txn, award, ExpiryRule::default(), now)
+                                .await
+                                .unwrap();
+                            txn.commit().await.unwrap();
+                            posted
+                        })
+                        .await;
+                        assert_eq!(kept.balances_after, posted.balances_after, "{key}");
+                    }
+                    // A reservation; refused alike when the available points are short.
+                    1 | 2 => {
+                        let amount = rng.random_range(1..50);
+                        let kept =
+                            holds::reserve(&txn, hold_request(&key, user, amount, now), now).await;
+                        let (single, request) =
+                            (single.clone(), hold_request(&key, user, amount, now));
+                        let made = outside_the_batch(async move {
+                            let txn = single.begin().await.unwrap();
+                            let made = holds::reserve(&txn, request, now).await;
+                            txn.commit().await.unwrap();
+                            made
+                        })
+                        .await;
+                        match (kept, made) {
+                            (Ok(kept), Ok(made)) => {
+                                assert_eq!(kept.amount, made.amount);
+                                pending.push(Pending {
+                                    kept: kept.id,
+                                    single: made.id,
+                                    amount,
+                                });
+                            }
+                            (
+                                Err(LedgerError::Insufficient { available: a, .. }),
+                                Err(LedgerError::Insufficient { available: b, .. }),
+                            ) => assert_eq!(a, b, "{key}"),
+                            (kept, made) => panic!("{key}: {kept:?} vs {made:?}"),
+                        }
+                    }
+                    // Posting part or all of a pending hold (sometimes twice: the retry
+                    // replays), or voiding it.
+                    _ if !pending.is_empty() => {
+                        let hold = pending.swap_remove(rng.random_range(0..pending.len()));
+                        if rng.random_range(0..3) == 0 {
+                            holds::void(&txn, &hold.kept, now).await.unwrap();
+                            let single = single.clone();
+                            outside_the_batch(async move {
+                                holds::void(&single, &hold.single, now).await.unwrap();
+                            })
+                            .await;
+                            continue;
+                        }
+                        let amount = rng.random_range(1..=hold.amount);
+                        let kept = holds::post(
+                            &txn,
+                            post_request(&key, &hold.kept, amount),
+                            ExpiryRule::default(),
+                            now,
+                        )
+                        .await
+                        .unwrap();
+                        assert!(!kept.replayed);
+                        if rng.random_range(0..4) == 0 {
+                            let again = holds::post(
+                                &txn,
+                                post_request(&key, &hold.kept, amount),
+                                ExpiryRule::default(),
+                                now,
+                            )
+                            .await
+                            .unwrap();
+                            assert!(again.replayed, "{key}: a retry replays");
+                            assert_eq!(again.transfer.id, kept.transfer.id);
+                        }
+                        let (single, request) =
+                            (single.clone(), post_request(&key, &hold.single, amount));
+                        let posted = outside_the_batch(async move {
+                            let txn = single.begin().await.unwrap();
+                            let posted = holds::post(&txn, request, ExpiryRule::default(), now)
+                                .await
+                                .unwrap();
+                            txn.commit().await.unwrap();
+                            posted
+                        })
+                        .await;
+                        assert_eq!(kept.balances_after, posted.balances_after, "{key}");
+                    }
+                    _ => {}
+                }
+                // Now and then a read in the middle of the batch: it sees what was kept.
+                if rng.random_range(0..4) == 0 {
+                    let account = wallet(users[rng.random_range(0..users.len())]);
+                    let seen = balance_of(&txn, &account).await.unwrap();
+                    let (single, account) = (single.clone(), account.clone());
+                    let truth =
+                        outside_the_batch(async move { balance_of(&single, &account).await })
+                            .await
+                            .unwrap();
+                    assert_eq!(seen, truth, "{key}");
+                }
+            }
+            flush_all(&txn).await.unwrap();
+        })
+        .await;
+        txn.commit().await.unwrap();
+    }
+    for account in users
+        .iter()
+        .map(|u| wallet(u))
+        .chain([merchant("m"), AccountRef::treasury(DISTRICT)])
+    {
+        assert_eq!(
+            balance_of(&deferred, &account).await.unwrap(),
+            balance_of(&single, &account).await.unwrap(),
+            "{account:?}"
+        );
+        assert_eq!(
+            expiring(&deferred, &account, now).await.unwrap(),
+            expiring(&single, &account, now).await.unwrap()
+        );
+    }
+    for hold in &pending {
+        let kept = holds::find(&deferred, &hold.kept).await.unwrap().unwrap();
+        assert_eq!(kept.status, "pending");
+    }
+    assert_verified(&deferred).await;
 }
