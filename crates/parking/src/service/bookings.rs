@@ -20,8 +20,8 @@ use points_ledger::{AccountRef, Asset, ExpiryRule};
 use rand::seq::IndexedRandom;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 
 /// Racing bookings try this many free slots before giving up.
@@ -191,7 +191,12 @@ where
             created_at: Set(now),
             updated_at: Set(now),
         };
-        // A savepoint, so that losing a race for this slot leaves the transaction usable.
+        if conn.get_database_backend() != DatabaseBackend::Postgres {
+            // SQLite has one writer: nothing booked this slot since the query above.
+            return Ok(row.insert(conn).await?);
+        }
+        // A savepoint, so that losing a race for this slot to the exclusion constraint
+        // leaves the transaction usable.
         let attempt = conn.begin().await?;
         match row.insert(&attempt).await {
             Ok(created) => {
