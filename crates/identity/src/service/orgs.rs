@@ -60,7 +60,33 @@ pub async fn find(
     conn: &impl ConnectionTrait,
     id: &str,
 ) -> Result<Option<org::Model>, IdentityError> {
-    Ok(org::Entity::find_by_id(id.to_owned()).one(conn).await?)
+    let memo = platform::batch_scope::slot::<BatchOrgs>();
+    if let Some(memo) = &memo {
+        if let Some(org) = memo.lock().await.0.get(id) {
+            return Ok(Some(org.clone()));
+        }
+    }
+    let found = org::Entity::find_by_id(id.to_owned()).one(conn).await?;
+    if let (Some(memo), Some(org)) = (&memo, &found) {
+        memo.lock().await.0.insert(org.id.clone(), org.clone());
+    }
+    Ok(found)
+}
+
+/// The orgs a group-commit batch has read, by id. An org never changes once created
+/// (nothing renames, moves or deletes one), so the units of one batch share a read: thirty
+/// awards from one community's budget read it once. Only orgs that exist are kept.
+#[derive(Default)]
+struct BatchOrgs(HashMap<String, org::Model>);
+
+impl platform::batch_scope::Deferred for BatchOrgs {
+    fn flush<'c>(
+        &'c mut self,
+        _txn: &'c sea_orm::DatabaseTransaction,
+    ) -> futures_util::future::BoxFuture<'c, Result<(), sea_orm::DbErr>> {
+        // Nothing to write; the memo ends with the batch.
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// Every org under the tree path `path` (the org of the path itself included): id → name,
