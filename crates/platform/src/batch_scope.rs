@@ -19,8 +19,8 @@
 //! One rule for units: a savepoint of their own (a nested `begin`) that they may roll back
 //! must not contain an operation of a context that defers (a ledger transfer, hold or
 //! balance read): the rollback would not take back what a slot keeps, and would undo writes
-//! of earlier units that the slot has already let go. The nested savepoints of today (a
-//! booking's insert of its slot, a staff account's creation) contain none.
+//! of earlier units that the slot has already let go. The one nested savepoint of today (a
+//! staff account's creation) contains none.
 
 use futures_util::future::BoxFuture;
 use sea_orm::{DatabaseTransaction, DbErr};
@@ -90,22 +90,24 @@ fn flush_slot<'c, T: Deferred>(
     })
 }
 
-/// Writes every slot of the running batch (nothing outside one).
+/// Writes every slot of the running batch (nothing outside one), in the order they were
+/// first used. A slot whose flush keeps something in a slot not used before (a flushed
+/// write that notifies someone) is flushed too: slots made meanwhile join the end.
 pub async fn flush_all(txn: &DatabaseTransaction) -> Result<(), DbErr> {
-    let slots: Vec<_> = match SCOPE.try_with(|scope| {
-        let slots = scope.slots.lock().unwrap_or_else(|e| e.into_inner());
-        slots
-            .iter()
-            .map(|(_, any, flush)| (Arc::clone(any), *flush))
-            .collect()
-    }) {
-        Ok(slots) => slots,
-        Err(_) => return Ok(()),
-    };
-    for (any, flush) in slots {
+    let mut next = 0;
+    loop {
+        let slot = SCOPE.try_with(|scope| {
+            let slots = scope.slots.lock().unwrap_or_else(|e| e.into_inner());
+            slots
+                .get(next)
+                .map(|(_, any, flush)| (Arc::clone(any), *flush))
+        });
+        let Ok(Some((any, flush))) = slot else {
+            return Ok(());
+        };
         flush(any.as_ref(), txn).await?;
+        next += 1;
     }
-    Ok(())
 }
 
 #[cfg(test)]
