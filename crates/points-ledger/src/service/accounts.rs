@@ -129,6 +129,13 @@ pub async fn balance_of(
     conn: &impl ConnectionTrait,
     reference: &AccountRef,
 ) -> Result<Balance, LedgerError> {
+    // Inside a batch that defers, from the figures the batch holds (the account locked as
+    // a transfer would lock it), without writing what it kept first.
+    if let Some(kept) = super::deferred::kept() {
+        if let Ok(mut kept) = kept.try_lock() {
+            return kept.balance(conn, reference).await;
+        }
+    }
     Ok(account_by_ref(conn, reference)
         .await?
         .map(|a| Balance {

@@ -10,9 +10,10 @@
 //! batch, instead of two statements per award.
 //!
 //! What a transfer answers is the same as posting it at once: the same checks in the same
-//! order, the same `Insufficient` error, the balances after it. What is kept is not in the
-//! database yet, so every other ledger operation (reads of balances, lots or statements,
-//! holds, reversals, expiries, the verify) first writes what is kept ([`write_kept`]) and
+//! order, the same `Insufficient` error, the balances after it. An account's balance read
+//! inside the batch is answered from the figures kept here. What is kept is not in the
+//! database yet, so every other ledger operation (reads of lots or statements, voids and
+//! expiries of holds, reversals, the verify) first writes what is kept ([`write_kept`]) and
 //! then runs as usual. A kept transfer whose key turns out to have been used before (a
 //! retry the HTTP layer did not already answer) fails the write, and with it the fast
 //! batch, which then runs unit by unit where the key replays as usual.
@@ -23,7 +24,7 @@
 //! `held` and the transfer. The batch's end writes `held` once per account, beside the
 //! balances.
 
-use super::accounts::{ensure_account_row, matching};
+use super::accounts::{ensure_account_row, matching, Balance};
 use super::batch::{
     add_to_accounts, apply_lots, claim_keys, lock_accounts, write_entries, AccountDelta,
 };
@@ -255,6 +256,29 @@ impl Kept {
             transfer: row,
             replayed: false,
             balances_after: Some((debit_after, credit_after)),
+        })
+    }
+
+    /// The account's figures as this batch has them: read (and locked) on first use, zero
+    /// for an account that does not exist.
+    pub(crate) async fn balance(
+        &mut self,
+        conn: &impl ConnectionTrait,
+        reference: &AccountRef,
+    ) -> Result<Balance, LedgerError> {
+        if !self.ids.contains_key(reference) {
+            match lock_accounts(conn, matching([reference].into_iter()))
+                .await?
+                .pop()
+            {
+                Some(model) => self.remember(model)?,
+                None => return Ok(Balance::default()),
+            }
+        }
+        let account = self.account_mut(&self.id_of(reference)?)?;
+        Ok(Balance {
+            balance: account.balance,
+            held: account.held,
         })
     }
 

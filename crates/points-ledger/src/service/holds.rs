@@ -11,8 +11,11 @@ use crate::entity::{account, hold};
 use crate::{AccountKind, AccountRef, Asset, ExpiryRule, LedgerError};
 use chrono::{DateTime, Utc};
 use platform::ids::new_id;
-use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::sea_query::{Expr, OnConflict, Query};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QuerySelect,
+};
 
 #[derive(Debug, Clone)]
 pub struct HoldRequest {
@@ -285,6 +288,7 @@ async fn resolve(
 
 /// Flips a pending hold to `target` (recording the transfer that posts it, when known) by
 /// a compare-and-set; the hold as it is now. Its held amount is the caller's to release.
+/// One statement when it succeeds; a refusal reads the hold to say why.
 pub(crate) async fn flip(
     conn: &impl ConnectionTrait,
     hold_id: &str,
@@ -292,6 +296,26 @@ pub(crate) async fn flip(
     transfer_id: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<hold::Model, LedgerError> {
+    let mut update = Query::update();
+    update
+        .table(hold::Entity)
+        .value(hold::Column::Status, target.as_str())
+        .value(hold::Column::ResolvedAt, now)
+        .and_where(hold::Column::Id.eq(hold_id))
+        .and_where(hold::Column::Status.eq(HoldStatus::Pending.as_str()))
+        .returning_all();
+    if let Some(transfer_id) = transfer_id {
+        update.value(hold::Column::TransferId, transfer_id);
+    }
+    if target == HoldStatus::Posted {
+        update.and_where(hold::Column::ExpiresAt.gt(now));
+    }
+    if let Some(row) = conn
+        .query_one(conn.get_database_backend().build(&update))
+        .await?
+    {
+        return Ok(hold::Model::from_query_result(&row, "")?);
+    }
     let current = hold::Entity::find_by_id(hold_id.to_owned())
         .one(conn)
         .await?
@@ -299,33 +323,7 @@ pub(crate) async fn flip(
     if current.status != HoldStatus::Pending.as_str() {
         return Err(LedgerError::HoldNotPending(current.status));
     }
-    if target == HoldStatus::Posted && current.expires_at <= now {
-        return Err(LedgerError::HoldExpired);
-    }
-    let mut update = hold::Entity::update_many()
-        .col_expr(hold::Column::Status, Expr::value(target.as_str()))
-        .col_expr(hold::Column::ResolvedAt, Expr::value(now));
-    if let Some(transfer_id) = transfer_id {
-        update = update.col_expr(hold::Column::TransferId, Expr::value(transfer_id));
-    }
-    let flipped = update
-        .filter(hold::Column::Id.eq(hold_id))
-        .filter(hold::Column::Status.eq(HoldStatus::Pending.as_str()))
-        .exec(conn)
-        .await?;
-    if flipped.rows_affected != 1 {
-        let status = hold::Entity::find_by_id(hold_id.to_owned())
-            .one(conn)
-            .await?
-            .map_or_else(|| "missing".to_owned(), |h| h.status);
-        return Err(LedgerError::HoldNotPending(status));
-    }
-    Ok(hold::Model {
-        status: target.as_str().to_owned(),
-        resolved_at: Some(now),
-        transfer_id: transfer_id.map(str::to_owned),
-        ..current
-    })
+    Err(LedgerError::HoldExpired)
 }
 
 async fn expire_one(
