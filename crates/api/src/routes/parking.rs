@@ -322,22 +322,29 @@ async fn booking_page(
     let codes = bookings::slot_codes(conn, &rows).await?;
     Ok(rows
         .into_iter()
-        .map(|b| BookingResponse {
-            slot_code: codes.get(&b.slot_id).cloned().unwrap_or_default(),
-            id: b.id,
-            lot_id: b.lot_id,
-            plate: b.plate,
-            starts_at: b.starts_at,
-            ends_at: b.ends_at,
-            status: b.status.as_str().to_owned(),
-            held_points: b.held_points,
-            entered_at: b.entered_at,
-            exited_at: b.exited_at,
-            charged_points: b.charged_points,
-            overstay_points: b.overstay_points,
-            unpaid_points: b.unpaid_points,
+        .map(|b| {
+            let slot_code = codes.get(&b.slot_id).cloned().unwrap_or_default();
+            as_seen(b, slot_code)
         })
         .collect())
+}
+
+fn as_seen(b: booking::Model, slot_code: String) -> BookingResponse {
+    BookingResponse {
+        slot_code,
+        id: b.id,
+        lot_id: b.lot_id,
+        plate: b.plate,
+        starts_at: b.starts_at,
+        ends_at: b.ends_at,
+        status: b.status.as_str().to_owned(),
+        held_points: b.held_points,
+        entered_at: b.entered_at,
+        exited_at: b.exited_at,
+        charged_points: b.charged_points,
+        overstay_points: b.overstay_points,
+        unpaid_points: b.unpaid_points,
+    }
 }
 
 /// Book a slot for a window; its price is held on the caller's points. Accepts
@@ -364,8 +371,8 @@ pub async fn book(
     let booked = unit
         .run(StatusCode::CREATED, move |conn| {
             Box::pin(async move {
-                let created = bookings::book(conn, &actor, input, now).await?;
-                booking_response(conn, created).await
+                let booked = bookings::book(conn, &actor, input, now).await?;
+                Ok::<_, ParkingError>(as_seen(booked.booking, booked.slot_code))
             })
         })
         .await?;

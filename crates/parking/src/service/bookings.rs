@@ -1,7 +1,8 @@
 //! Bookings: a slot for a window, its price held on the resident's points. No slot is ever
-//! booked for overlapping minutes: on PostgreSQL an exclusion constraint refuses the second
-//! of two racing bookings (which then tries another free slot inside a savepoint); on
-//! SQLite the single writer makes the check-then-insert atomic.
+//! booked for overlapping minutes: on PostgreSQL an exclusion constraint
+//! (`ex_parking_bookings_no_overlap`) refuses the second of two racing bookings, whose
+//! insert then does nothing and which tries another free slot; on SQLite the single writer
+//! makes the check-then-insert atomic.
 
 use crate::booking_state::{BookingAction, BookingStatus};
 use crate::entity::{booking, lot};
@@ -18,10 +19,10 @@ use points_ledger::service::holds::{self, HoldRequest, PostRequest};
 use points_ledger::service::transfers::{transfer, TransferCode, TransferRequest};
 use points_ledger::{AccountRef, Asset, ExpiryRule};
 use rand::seq::IndexedRandom;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, TransactionTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    TryInsertResult,
 };
 
 /// Racing bookings try this many free slots before giving up.
@@ -60,16 +61,24 @@ pub async fn availability(
     Ok((lot, free, quote, open))
 }
 
-/// Ids of slots with no live booking overlapping `[from, to)`, by code.
+/// A slot free for a window.
+#[derive(Debug, Clone)]
+struct FreeSlot {
+    id: String,
+    code: String,
+}
+
+/// Slots with no live booking overlapping `[from, to)`, by code.
 async fn free_slots(
     conn: &impl ConnectionTrait,
     lot_id: &str,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     limit: Option<u64>,
-) -> Result<Vec<String>, ParkingError> {
+) -> Result<Vec<FreeSlot>, ParkingError> {
     let backend = conn.get_database_backend();
-    let mut sql = "SELECT s.id AS id FROM parking_slots s WHERE s.lot_id = $1 AND NOT EXISTS ( \
+    let mut sql = "SELECT s.id AS id, s.code AS code FROM parking_slots s WHERE s.lot_id = $1 \
+         AND NOT EXISTS ( \
          SELECT 1 FROM parking_bookings b WHERE b.slot_id = s.id \
          AND b.status IN ('booked', 'active') AND b.starts_at < $3 AND b.ends_at > $2) \
          ORDER BY s.code"
@@ -85,27 +94,28 @@ async fn free_slots(
         ))
         .await?;
     rows.into_iter()
-        .map(|row| Ok(row.try_get::<String>("", "id")?))
+        .map(|row| {
+            Ok(FreeSlot {
+                id: row.try_get("", "id")?,
+                code: row.try_get("", "code")?,
+            })
+        })
         .collect()
 }
 
-/// The exclusion constraint that keeps two bookings of one slot from overlapping
-/// (PostgreSQL; on SQLite the single writer and the availability query keep it).
-const NO_OVERLAP: &str = "ex_parking_bookings_no_overlap";
-
-fn is_overlap_refusal(err: &sea_orm::DbErr) -> bool {
-    platform::db::violates(err, NO_OVERLAP)
+/// A booking made, with the painted code of its slot.
+#[derive(Debug, Clone)]
+pub struct Booked {
+    pub booking: booking::Model,
+    pub slot_code: String,
 }
 
-pub async fn book<C>(
-    conn: &C,
+pub async fn book(
+    conn: &impl ConnectionTrait,
     actor: &Actor,
     input: BookingInput,
     now: DateTime<Utc>,
-) -> Result<booking::Model, ParkingError>
-where
-    C: ConnectionTrait + TransactionTrait,
-{
+) -> Result<Booked, ParkingError> {
     let plate = input.plate.as_str().to_owned();
     let lot = find(conn, &input.lot_id).await?;
     let mut errors = ValidationErrors::new();
@@ -169,13 +179,13 @@ where
             Some(CANDIDATES),
         )
         .await?;
-        let Some(slot_id) = candidates.choose(&mut rand::rng()).cloned() else {
+        let Some(slot) = candidates.choose(&mut rand::rng()).cloned() else {
             return Err(ParkingError::NoSlotAvailable);
         };
         let row = booking::ActiveModel {
             id: Set(id.clone()),
             lot_id: Set(lot.id.clone()),
-            slot_id: Set(slot_id),
+            slot_id: Set(slot.id),
             user_id: Set(actor.user_id.clone()),
             plate: Set(plate.clone()),
             starts_at: Set(input.starts_at),
@@ -191,22 +201,19 @@ where
             created_at: Set(now),
             updated_at: Set(now),
         };
-        if conn.get_database_backend() != DatabaseBackend::Postgres {
-            // SQLite has one writer: nothing booked this slot since the query above.
-            return Ok(row.insert(conn).await?);
-        }
-        // A savepoint, so that losing a race for this slot to the exclusion constraint
-        // leaves the transaction usable.
-        let attempt = conn.begin().await?;
-        match row.insert(&attempt).await {
-            Ok(created) => {
-                attempt.commit().await?;
-                return Ok(created);
-            }
-            Err(e) if is_overlap_refusal(&e) => {
-                attempt.rollback().await?;
-            }
-            Err(e) => return Err(e.into()),
+        // On PostgreSQL the exclusion constraint refuses a slot another transaction booked
+        // for overlapping minutes since the query above: the insert then does nothing and
+        // the next attempt picks another slot. SQLite's one writer cannot race.
+        let inserted = booking::Entity::insert(row)
+            .on_conflict(OnConflict::new().do_nothing().to_owned())
+            .do_nothing()
+            .exec_with_returning(conn)
+            .await?;
+        if let TryInsertResult::Inserted(booking) = inserted {
+            return Ok(Booked {
+                booking,
+                slot_code: slot.code,
+            });
         }
     }
     Err(ParkingError::NoSlotAvailable)
