@@ -77,10 +77,15 @@ async fn free_slots(
     limit: Option<u64>,
 ) -> Result<Vec<FreeSlot>, ParkingError> {
     let backend = conn.get_database_backend();
+    // The slots taken for the window are found once (through the partial index of live
+    // bookings by lot and end), then the lot's slots are read in code order until enough
+    // are free: a plan that stays cheap whatever the planner believes of the tables' sizes
+    // (a per-slot probe planned on a new, empty database compared every slot with every
+    // live booking of every lot).
     let mut sql = "SELECT s.id AS id, s.code AS code FROM parking_slots s WHERE s.lot_id = $1 \
-         AND NOT EXISTS ( \
-         SELECT 1 FROM parking_bookings b WHERE b.slot_id = s.id \
-         AND b.status IN ('booked', 'active') AND b.starts_at < $3 AND b.ends_at > $2) \
+         AND s.id NOT IN ( \
+         SELECT b.slot_id FROM parking_bookings b WHERE b.lot_id = $1 \
+         AND b.status IN ('booked', 'active') AND b.ends_at > $2 AND b.starts_at < $3) \
          ORDER BY s.code"
         .to_owned();
     if let Some(limit) = limit {
