@@ -328,3 +328,37 @@ async fn invalid_org_and_staff_requests_are_422_or_409() {
     )
     .await;
 }
+
+/// Orgs never change once created, so the units of one group-commit batch share a read of
+/// each (thirty awards from one budget read it once). The memo lives only as long as the
+/// batch: here the org's row is changed behind the application's back, which only a batch
+/// still holding its earlier read does not see.
+#[tokio::test]
+async fn a_batch_reads_each_org_once_and_forgets_it_at_its_end() {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    let app = spawn_app().await;
+    let org_id = app.org_id("平城区").await;
+    let name_of = |org: Option<identity::entity::org::Model>| org.map(|o| o.name);
+    let txn = app.state.db.begin().await.unwrap();
+    let rename = format!("UPDATE orgs SET name = 'renamed' WHERE id = '{org_id}'");
+    let (in_batch, after_change) = platform::batch_scope::deferring(async {
+        let first = identity::service::orgs::find(&txn, &org_id).await.unwrap();
+        txn.execute_unprepared(&rename).await.unwrap();
+        let second = identity::service::orgs::find(&txn, &org_id).await.unwrap();
+        (name_of(first), name_of(second))
+    })
+    .await;
+    assert_eq!(in_batch.as_deref(), Some("平城区"));
+    assert_eq!(after_change, in_batch, "the batch's second read is its first");
+    let outside = identity::service::orgs::find(&txn, &org_id).await.unwrap();
+    assert_eq!(name_of(outside).as_deref(), Some("renamed"));
+    // Nothing is remembered of an org that does not exist.
+    let missing = platform::batch_scope::deferring(async {
+        identity::service::orgs::find(&txn, "no-such-org")
+            .await
+            .unwrap()
+    })
+    .await;
+    assert!(missing.is_none());
+    txn.rollback().await.unwrap();
+}
