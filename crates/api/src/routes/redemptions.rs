@@ -86,8 +86,13 @@ pub async fn reserve(
 ) -> Result<HttpResponse, ApiError> {
     let (actor, offer_id) = (user.0, path.into_inner());
     let (settings, now) = (settings(&state), state.clock.now());
+    // In the offer's lane, not the resident's community's: reservations of one offer meet
+    // on its stock row, and a popular shop's are better in one batch than racing between
+    // lanes; one community's residents reserving at many shops spread over the lanes.
+    let lane = offer_id.clone();
     state
         .unit(&actor, key, &("reserve", offer_id.as_str()))
+        .routed_to(&lane)
         .respond(StatusCode::CREATED, move |conn| {
             Box::pin(async move {
                 redemptions::reserve(conn, &actor, &offer_id, &settings, now)
