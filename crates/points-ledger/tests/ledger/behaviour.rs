@@ -3,7 +3,7 @@
 use crate::support::*;
 use chrono::{Duration, TimeZone, Utc};
 use points_ledger::service::accounts::balance_of;
-use points_ledger::service::holds::{self, HoldRequest, PostRequest};
+use points_ledger::service::holds::{self, HoldRequest};
 use points_ledger::service::transfers::TransferCode;
 use points_ledger::service::{expiry, reversal, statement, verify};
 use points_ledger::{AccountRef, ExpiryRule, LedgerError};
@@ -417,17 +417,6 @@ async fn the_database_refuses_an_overdraft_even_if_the_code_forgot_to_check() {
         result.is_err(),
         "the CHECK constraint must refuse held > balance"
     );
-}
-
-fn post_to_merchant(hold_id: &str, amount: i64, key: &str) -> PostRequest {
-    PostRequest {
-        hold_id: hold_id.to_owned(),
-        to: merchant("m"),
-        amount,
-        code: TransferCode::Redemption,
-        memo: String::new(),
-        idempotency_key: key.to_owned(),
-    }
 }
 
 async fn find_transfer(db: &sea_orm::DatabaseConnection, key: &str) -> String {

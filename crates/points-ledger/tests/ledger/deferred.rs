@@ -5,7 +5,7 @@ use crate::support::*;
 use chrono::{TimeZone, Utc};
 use platform::batch_scope::{deferring, flush_all};
 use points_ledger::service::accounts::balance_of;
-use points_ledger::service::holds::{self, HoldRequest, PostRequest};
+use points_ledger::service::holds::{self, HoldRequest};
 use points_ledger::service::statement::expiring;
 use points_ledger::service::transfers::{transfer, TransferCode, TransferRequest};
 use points_ledger::{AccountRef, ExpiryRule, LedgerError};
@@ -119,21 +119,11 @@ async fn kept_transfers_answer_read_and_end_like_transfers_posted_at_once() {
         .await;
         txn.commit().await.unwrap();
     }
-    for account in users
+    let accounts = users
         .iter()
         .map(|u| wallet(u))
-        .chain([merchant("m"), AccountRef::treasury(DISTRICT)])
-    {
-        assert_eq!(
-            balance_of(&deferred, &account).await.unwrap(),
-            balance_of(&single, &account).await.unwrap(),
-            "{account:?}"
-        );
-        assert_eq!(
-            expiring(&deferred, &account, now).await.unwrap(),
-            expiring(&single, &account, now).await.unwrap()
-        );
-    }
+        .chain([merchant("m"), AccountRef::treasury(DISTRICT)]);
+    assert_same_books(&deferred, &single, accounts, now).await;
     assert_verified(&deferred).await;
 }
 
@@ -235,17 +225,6 @@ fn hold_request(key: &str, user: &str, amount: i64, now: chrono::DateTime<Utc>) 
     }
 }
 
-fn post_request(key: &str, hold_id: &str, amount: i64) -> PostRequest {
-    PostRequest {
-        hold_id: hold_id.to_owned(),
-        to: merchant("m"),
-        amount,
-        code: TransferCode::Redemption,
-        memo: String::new(),
-        idempotency_key: key.to_owned(),
-    }
-}
-
 /// A hold made in both databases: its id in the batch's and in the one-by-one one.
 struct Pending {
     kept: String,
@@ -336,7 +315,7 @@ async fn kept_holds_answer_read_and_end_like_holds_posted_at_once() {
                         let amount = rng.random_range(1..=hold.amount);
                         let kept = holds::post(
                             &txn,
-                            post_request(&key, &hold.kept, amount),
+                            post_to_merchant(&hold.kept, amount, &key),
                             ExpiryRule::default(),
                             now,
                         )
@@ -346,7 +325,7 @@ async fn kept_holds_answer_read_and_end_like_holds_posted_at_once() {
                         if rng.random_range(0..4) == 0 {
                             let again = holds::post(
                                 &txn,
-                                post_request(&key, &hold.kept, amount),
+                                post_to_merchant(&hold.kept, amount, &key),
                                 ExpiryRule::default(),
                                 now,
                             )
@@ -356,7 +335,7 @@ async fn kept_holds_answer_read_and_end_like_holds_posted_at_once() {
                             assert_eq!(again.transfer.id, kept.transfer.id);
                         }
                         let (single, request) =
-                            (single.clone(), post_request(&key, &hold.single, amount));
+                            (single.clone(), post_to_merchant(&hold.single, amount, &key));
                         let posted = outside_the_batch(async move {
                             let txn = single.begin().await.unwrap();
                             let posted = holds::post(&txn, request, ExpiryRule::default(), now)
@@ -387,21 +366,11 @@ async fn kept_holds_answer_read_and_end_like_holds_posted_at_once() {
         .await;
         txn.commit().await.unwrap();
     }
-    for account in users
+    let accounts = users
         .iter()
         .map(|u| wallet(u))
-        .chain([merchant("m"), AccountRef::treasury(DISTRICT)])
-    {
-        assert_eq!(
-            balance_of(&deferred, &account).await.unwrap(),
-            balance_of(&single, &account).await.unwrap(),
-            "{account:?}"
-        );
-        assert_eq!(
-            expiring(&deferred, &account, now).await.unwrap(),
-            expiring(&single, &account, now).await.unwrap()
-        );
-    }
+        .chain([merchant("m"), AccountRef::treasury(DISTRICT)]);
+    assert_same_books(&deferred, &single, accounts, now).await;
     for hold in &pending {
         let kept = holds::find(&deferred, &hold.kept).await.unwrap().unwrap();
         assert_eq!(kept.status, "pending");

@@ -2,6 +2,9 @@
 //! PostgreSQL.
 
 use chrono::{DateTime, Utc};
+use points_ledger::service::accounts::balance_of;
+use points_ledger::service::holds::PostRequest;
+use points_ledger::service::statement::expiring;
 use points_ledger::service::transfers::{transfer, Posted, TransferCode, TransferRequest};
 use points_ledger::{AccountRef, Asset, ExpiryRule, LedgerError};
 use sea_orm::{DatabaseConnection, TransactionTrait};
@@ -92,4 +95,37 @@ pub async fn assert_verified(db: &DatabaseConnection) {
         "ledger does not verify: {:?}",
         report.mismatches
     );
+}
+
+/// Posts `amount` of a hold to the merchant `m`.
+pub fn post_to_merchant(hold_id: &str, amount: i64, key: &str) -> PostRequest {
+    PostRequest {
+        hold_id: hold_id.to_owned(),
+        to: merchant("m"),
+        amount,
+        code: TransferCode::Redemption,
+        memo: String::new(),
+        idempotency_key: key.to_owned(),
+    }
+}
+
+/// The two databases hold the same balances, held amounts and expiring lots for `accounts`.
+pub async fn assert_same_books(
+    a: &DatabaseConnection,
+    b: &DatabaseConnection,
+    accounts: impl Iterator<Item = AccountRef>,
+    now: DateTime<Utc>,
+) {
+    for account in accounts {
+        assert_eq!(
+            balance_of(a, &account).await.unwrap(),
+            balance_of(b, &account).await.unwrap(),
+            "{account:?}"
+        );
+        assert_eq!(
+            expiring(a, &account, now).await.unwrap(),
+            expiring(b, &account, now).await.unwrap(),
+            "{account:?}"
+        );
+    }
 }
