@@ -349,7 +349,10 @@ async fn a_batch_reads_each_org_once_and_forgets_it_at_its_end() {
     })
     .await;
     assert_eq!(in_batch.as_deref(), Some("平城区"));
-    assert_eq!(after_change, in_batch, "the batch's second read is its first");
+    assert_eq!(
+        after_change, in_batch,
+        "the batch's second read is its first"
+    );
     let outside = identity::service::orgs::find(&txn, &org_id).await.unwrap();
     assert_eq!(name_of(outside).as_deref(), Some("renamed"));
     // Nothing is remembered of an org that does not exist.
