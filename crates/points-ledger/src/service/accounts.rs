@@ -148,3 +148,24 @@ pub async fn balance_of(
 pub(crate) fn asset_of(account: &account::Model) -> Option<Asset> {
     Asset::parse(&account.asset)
 }
+
+/// The reference of a stored account.
+pub(crate) fn reference_of(account: &account::Model) -> Result<AccountRef, LedgerError> {
+    Ok(AccountRef::new(
+        asset_of(account).ok_or(LedgerError::NotFound("account asset"))?,
+        AccountKind::parse(&account.kind).ok_or(LedgerError::NotFound("account kind"))?,
+        account.owner_id.clone(),
+    ))
+}
+
+/// The reference of the account `account_id`, read from the database.
+pub(crate) async fn reference_by_id(
+    conn: &impl ConnectionTrait,
+    account_id: &str,
+) -> Result<AccountRef, LedgerError> {
+    let account = account::Entity::find_by_id(account_id.to_owned())
+        .one(conn)
+        .await?
+        .ok_or(LedgerError::NotFound("account"))?;
+    reference_of(&account)
+}

@@ -24,13 +24,12 @@
 //! `held` and the transfer. The batch's end writes `held` once per account, beside the
 //! balances.
 
-use super::accounts::{ensure_account_row, matching, Balance};
+use super::accounts::{ensure_account_row, matching, reference_of, Balance};
 use super::batch::{
     add_to_accounts, apply_lots, claim_keys, lock_accounts, write_entries, AccountDelta,
 };
 use super::holds::{
-    claim_hold, flip, new_hold, reference_of, replay_post, unclaim_hold, HoldRequest, HoldStatus,
-    PostRequest,
+    claim_hold, flip, new_hold, replay_post, unclaim_hold, HoldRequest, HoldStatus, PostRequest,
 };
 use super::lots::LotPolicy;
 use super::transfers::{post_transfer, Posted, TransferRequest};

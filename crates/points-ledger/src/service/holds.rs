@@ -1,14 +1,14 @@
 //! Two-phase holds: reserve now, post (in full or in part) or void later; an expired hold
 //! releases by itself through [`release_expired`].
 
-use super::accounts::ensure_account;
+use super::accounts::{ensure_account, reference_by_id};
 use super::lots::LotPolicy;
 use super::request_hash;
 use super::transfers::{
     adjust_held, find_row_by_key, post_transfer, Posted, TransferCode, TransferRequest,
 };
 use crate::entity::{account, hold};
-use crate::{AccountKind, AccountRef, Asset, ExpiryRule, LedgerError};
+use crate::{AccountRef, ExpiryRule, LedgerError};
 use chrono::{DateTime, Utc};
 use platform::ids::new_id;
 use sea_orm::sea_query::{Expr, OnConflict, Query};
@@ -187,11 +187,7 @@ pub async fn post(
             held: held.amount,
         });
     }
-    let from = account::Entity::find_by_id(held.account_id.clone())
-        .one(conn)
-        .await?
-        .ok_or(LedgerError::NotFound("account"))?;
-    let from = reference_of(&from)?;
+    let from = reference_by_id(conn, &held.account_id).await?;
     let posted = post_transfer(
         conn,
         TransferRequest {
@@ -242,15 +238,6 @@ pub(crate) async fn replay_post(
     Ok(Some(Err(LedgerError::IdempotencyKeyReused(
         request.idempotency_key.clone(),
     ))))
-}
-
-/// The reference of a stored account.
-pub(crate) fn reference_of(account: &account::Model) -> Result<AccountRef, LedgerError> {
-    Ok(AccountRef::new(
-        Asset::parse(&account.asset).ok_or(LedgerError::NotFound("account asset"))?,
-        AccountKind::parse(&account.kind).ok_or(LedgerError::NotFound("account kind"))?,
-        account.owner_id.clone(),
-    ))
 }
 
 /// Releases the whole hold without moving anything. Voiding a hold that is already voided

@@ -1,10 +1,11 @@
 //! Reversals: a correcting transfer in the opposite direction that references the original.
 //! Nothing is ever edited; a transfer can be reversed once.
 
+use super::accounts::reference_by_id;
 use super::lots::LotPolicy;
 use super::transfers::{find_by_key, post_transfer, Posted, TransferCode, TransferRequest};
-use crate::entity::{account, transfer};
-use crate::{AccountKind, AccountRef, Asset, ExpiryRule, LedgerError};
+use crate::entity::transfer;
+use crate::{ExpiryRule, LedgerError};
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
@@ -43,8 +44,8 @@ pub async fn reverse(
     if already.is_some() {
         return Err(LedgerError::AlreadyReversed);
     }
-    let from = account_ref(conn, &original.credit_account_id).await?;
-    let to = account_ref(conn, &original.debit_account_id).await?;
+    let from = reference_by_id(conn, &original.credit_account_id).await?;
+    let to = reference_by_id(conn, &original.debit_account_id).await?;
     let posted = post_transfer(
         conn,
         TransferRequest {
@@ -70,17 +71,4 @@ pub async fn reverse(
         }
         other => other,
     }
-}
-
-async fn account_ref(
-    conn: &impl ConnectionTrait,
-    account_id: &str,
-) -> Result<AccountRef, LedgerError> {
-    let account = account::Entity::find_by_id(account_id.to_owned())
-        .one(conn)
-        .await?
-        .ok_or(LedgerError::NotFound("account"))?;
-    let asset = Asset::parse(&account.asset).ok_or(LedgerError::NotFound("asset"))?;
-    let kind = AccountKind::parse(&account.kind).ok_or(LedgerError::NotFound("account kind"))?;
-    Ok(AccountRef::new(asset, kind, account.owner_id))
 }
