@@ -173,6 +173,9 @@ impl Shared {
         crate::migrator::migrate(&db)
             .await
             .context("running migrations")?;
+        platform::db::warn_if_autovacuum_off(&db)
+            .await
+            .context("reading the database's settings")?;
         // After the migrations: the readers open the file the writer has set up in WAL mode.
         let reads = platform::db::connect_readers(&settings.database, &db)
             .await

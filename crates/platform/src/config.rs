@@ -118,6 +118,14 @@ pub struct DatabaseSettings {
     /// PostgreSQL cancels any statement running longer (`statement_timeout`); the request
     /// answers 503 `database_unavailable` with `Retry-After` and nothing of it is written.
     pub statement_timeout_ms: u64,
+    /// A statement running longer is logged at WARN with its SQL (never its parameters):
+    /// the query to look at when requests slow down. `0` turns the log off.
+    #[serde(default = "default_slow_statement_ms")]
+    pub slow_statement_ms: u64,
+}
+
+fn default_slow_statement_ms() -> u64 {
+    500
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -17,6 +17,7 @@ pub use sea_orm::DatabaseConnection as Db;
 /// cases cannot fail half-way with SQLITE_BUSY under concurrency.
 pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, DbErr> {
     let url = settings.url.expose();
+    let slow = settings.slow_statement_ms;
     if url.starts_with("sqlite:") {
         ensure_sqlite_folder(url)?;
         // Validate the URL with sqlx's own parser before handing it to sea-orm.
@@ -28,11 +29,13 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
             .min_connections(1)
             .acquire_timeout(Duration::from_secs(30))
             .sqlx_logging(false)
-            .map_sqlx_sqlite_opts(|o| {
-                o.journal_mode(SqliteJournalMode::Wal)
+            .map_sqlx_sqlite_opts(move |o| {
+                let o = o
+                    .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
-                    .busy_timeout(Duration::from_secs(10))
+                    .busy_timeout(Duration::from_secs(10));
+                log_slow_statements(o, slow)
             });
         Database::connect(options).await
     } else {
@@ -53,14 +56,14 @@ async fn connect_postgres(
     settings: &DatabaseSettings,
 ) -> Result<DatabaseConnection, DbErr> {
     use sea_orm::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-    use sea_orm::sqlx::{ConnectOptions as _, Connection as _};
+    use sea_orm::sqlx::Connection as _;
     let connect = PgConnectOptions::from_str(url)
         .map_err(|e| DbErr::Custom(format!("database.url: {e}")))?
         .options([(
             "statement_timeout",
             format!("{}ms", settings.statement_timeout_ms),
-        )])
-        .disable_statement_logging();
+        )]);
+    let connect = log_slow_statements(connect, settings.slow_statement_ms);
     let pool = PgPoolOptions::new()
         .max_connections(settings.max_connections)
         .min_connections(1)
@@ -149,19 +152,33 @@ pub async fn connect_readers(
     if !url.starts_with("sqlite:") || url.contains(":memory:") {
         return Ok(writer.clone());
     }
+    let slow = settings.slow_statement_ms;
     let mut options = ConnectOptions::new(url.to_owned());
     options
         .max_connections(settings.max_connections.clamp(1, SQLITE_READERS))
         .min_connections(1)
         .acquire_timeout(Duration::from_secs(30))
         .sqlx_logging(false)
-        .map_sqlx_sqlite_opts(|o| {
-            o.read_only(true)
+        .map_sqlx_sqlite_opts(move |o| {
+            let o = o
+                .read_only(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(10))
+                .busy_timeout(Duration::from_secs(10));
+            log_slow_statements(o, slow)
         });
     Database::connect(options).await
+}
+
+/// Every statement unlogged but those running over `slow_ms` (`database.slow_statement_ms`;
+/// 0: none), which sqlx logs at WARN under the target `sqlx::query` with their SQL text (the
+/// parameters are not logged): the one statement to look at when a route slows down.
+fn log_slow_statements<O: sea_orm::sqlx::ConnectOptions>(options: O, slow_ms: u64) -> O {
+    let options = options.disable_statement_logging();
+    if slow_ms == 0 {
+        return options;
+    }
+    options.log_slow_statements(log::LevelFilter::Warn, Duration::from_millis(slow_ms))
 }
 
 /// More readers than cores only adds contention on SQLite's shared memory index.
@@ -202,6 +219,32 @@ pub async fn snapshot(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransa
         }
         _ => db.begin().await,
     }
+}
+
+/// Warns when PostgreSQL's autovacuum is off. Linli's busiest tables are written and
+/// deleted from all day (idempotency records purged hourly, holds, bookings and demands
+/// moving through their states); without vacuum their dead rows pile up, every index scan
+/// walks them, and the planner, never given fresh statistics, misjudges the tables' sizes.
+/// A configuration for throwaway test databases, not for a district's data.
+pub async fn warn_if_autovacuum_off(db: &DatabaseConnection) -> Result<(), DbErr> {
+    if db.get_database_backend() != DatabaseBackend::Postgres {
+        return Ok(());
+    }
+    let row = db
+        .query_one(sea_orm::Statement::from_string(
+            DatabaseBackend::Postgres,
+            "SELECT current_setting('autovacuum') AS autovacuum",
+        ))
+        .await?;
+    let setting: Option<String> = row.map(|r| r.try_get("", "autovacuum")).transpose()?;
+    if setting.as_deref() == Some("off") {
+        tracing::warn!(
+            "PostgreSQL's autovacuum is off: tables that churn (idempotency records, holds, \
+             bookings, demands) will bloat and their queries slow down over weeks; turn it on \
+             (autovacuum = on, the default) for anything but throwaway databases"
+        );
+    }
+    Ok(())
 }
 
 /// Cheap liveness query for `/readyz`.
@@ -389,6 +432,7 @@ mod violation_tests {
             writer_lanes: 1,
             acquire_timeout_ms: 5_000,
             statement_timeout_ms: 30_000,
+            slow_statement_ms: 500,
         };
         let pool = connect_postgres(&url, &settings).await.unwrap();
         let pid_of = |db: &DatabaseConnection| {
@@ -456,6 +500,7 @@ mod violation_tests {
             writer_lanes: 1,
             acquire_timeout_ms: 5_000,
             statement_timeout_ms: 30_000,
+            slow_statement_ms: 500,
         };
         let writer = connect(&settings).await.unwrap();
         if writer.get_database_backend() != DatabaseBackend::Sqlite {

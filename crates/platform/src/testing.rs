@@ -33,6 +33,7 @@ pub async fn fresh_database() -> sea_orm::DatabaseConnection {
         writer_lanes: 1,
         acquire_timeout_ms: 5_000,
         statement_timeout_ms: 30_000,
+        slow_statement_ms: 500,
     };
     crate::db::connect(&settings)
         .await

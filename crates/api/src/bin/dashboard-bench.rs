@@ -38,6 +38,7 @@ async fn main() -> anyhow::Result<()> {
         writer_lanes: 1,
         acquire_timeout_ms: 5_000,
         statement_timeout_ms: 30_000,
+        slow_statement_ms: 500,
     };
     let db = platform::db::connect(&settings).await?;
     api::migrator::migrate(&db)

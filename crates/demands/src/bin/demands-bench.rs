@@ -70,6 +70,7 @@ async fn fresh_database(admin: &str) -> anyhow::Result<(DatabaseConnection, Stri
         writer_lanes: 1,
         acquire_timeout_ms: 5_000,
         statement_timeout_ms: 30_000,
+        slow_statement_ms: 500,
     };
     let db = platform::db::connect(&settings).await?;
     BenchMigrator::up(&db, None).await?;
