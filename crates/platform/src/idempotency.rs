@@ -221,14 +221,80 @@ pub async fn record_many(
     Ok(written)
 }
 
-/// Deletes records older than `before` (kept at least 24 h by the caller's choice).
-pub async fn purge(conn: &impl ConnectionTrait, before: DateTime<Utc>) -> Result<u64, DbErr> {
+/// Deletes up to `limit` records older than `before` (kept at least 24 h by the caller's
+/// choice), oldest first; the next round takes the rest. Chosen by key from the oldest
+/// end of the `created_at` index: a plain `DELETE … WHERE created_at < $1`, planned on a
+/// table whose statistics are stale (PostgreSQL with autovacuum off), read the whole
+/// table at every round.
+pub async fn purge(
+    conn: &impl ConnectionTrait,
+    before: DateTime<Utc>,
+    limit: u64,
+) -> Result<u64, DbErr> {
+    let (user_id, key) = (Alias::new("user_id"), Alias::new("key"));
+    let oldest = Query::select()
+        .columns([user_id.clone(), key.clone()])
+        .from(Alias::new(TABLE))
+        .and_where(Expr::col(Alias::new("created_at")).lt(before))
+        .order_by(Alias::new("created_at"), sea_orm::sea_query::Order::Asc)
+        .limit(limit)
+        .to_owned();
     let delete = Query::delete()
         .from_table(Alias::new(TABLE))
-        .and_where(Expr::col(Alias::new("created_at")).lt(before))
+        .and_where(
+            Expr::tuple([Expr::col(user_id).into(), Expr::col(key).into()]).in_subquery(oldest),
+        )
         .to_owned();
     let result = conn
         .execute(conn.get_database_backend().build(&delete))
         .await?;
     Ok(result.rows_affected())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+
+    /// A round deletes at most its limit, always the oldest records before the cut-off,
+    /// and never a record from after it; the next round takes the rest.
+    #[tokio::test]
+    async fn a_purge_takes_the_oldest_records_before_the_cut_off_a_batch_at_a_time() {
+        let db = crate::testing::plumbed_database().await;
+        let start = Utc::now();
+        for hour in 0..10 {
+            let at = start + Duration::hours(hour);
+            let claimed = claim(&db, "u1", &format!("k{hour}"), "hash", at)
+                .await
+                .unwrap();
+            assert_eq!(claimed, Claim::New);
+        }
+        let before = start + Duration::hours(6); // k0..k5 are older
+        let remaining = |keys: &[&str]| {
+            keys.iter()
+                .map(|k| (*k).to_owned())
+                .collect::<Vec<String>>()
+        };
+        async fn keys_left(db: &sea_orm::DatabaseConnection) -> Vec<String> {
+            let select = Query::select()
+                .column(Alias::new("key"))
+                .from(Alias::new(TABLE))
+                .order_by(Alias::new("created_at"), sea_orm::sea_query::Order::Asc)
+                .to_owned();
+            db.query_all(db.get_database_backend().build(&select))
+                .await
+                .unwrap()
+                .iter()
+                .map(|row| row.try_get::<String>("", "key").unwrap())
+                .collect()
+        }
+        assert_eq!(purge(&db, before, 4).await.unwrap(), 4);
+        assert_eq!(
+            keys_left(&db).await,
+            remaining(&["k4", "k5", "k6", "k7", "k8", "k9"])
+        );
+        assert_eq!(purge(&db, before, 4).await.unwrap(), 2);
+        assert_eq!(keys_left(&db).await, remaining(&["k6", "k7", "k8", "k9"]));
+        assert_eq!(purge(&db, before, 4).await.unwrap(), 0);
+    }
 }

@@ -9,7 +9,7 @@
 
 use crate::ids::new_id;
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::{Alias, Expr, OnConflict, Order, Query};
+use sea_orm::sea_query::{Alias, Expr, OnConflict, Order, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, DbErr, Value};
 
 const OUTBOX: &str = "wechat_outbox";
@@ -167,6 +167,23 @@ pub struct Claimed {
     pub lease_token: String,
 }
 
+/// Messages due for a try at `now` and not leased to a worker, oldest due first, columns
+/// still to choose:
+/// what [`claim_due`] claims, and what the job round asks about before running it.
+pub fn due(now: DateTime<Utc>) -> SelectStatement {
+    Query::select()
+        .from(col(OUTBOX))
+        .and_where(Expr::col(col("status")).eq("pending"))
+        .and_where(Expr::col(col("next_attempt_at")).lte(now))
+        .and_where(
+            Expr::col(col("lease_until"))
+                .is_null()
+                .or(Expr::col(col("lease_until")).lt(now)),
+        )
+        .order_by(col("next_attempt_at"), Order::Asc)
+        .to_owned()
+}
+
 /// Claims up to `limit` due messages for `lease`. A row is claimed by compare-and-set on its
 /// lease, so of several workers (in several processes) exactly one gets each row; a worker
 /// that dies mid-send loses its lease when it runs out and the row becomes due again.
@@ -177,17 +194,8 @@ pub async fn claim_due(
     limit: u64,
 ) -> Result<Vec<Claimed>, DbErr> {
     let backend = conn.get_database_backend();
-    let due = Query::select()
+    let due = due(now)
         .columns(["id", "user_id", "kind", "page", "data", "attempts"].map(col))
-        .from(col(OUTBOX))
-        .and_where(Expr::col(col("status")).eq("pending"))
-        .and_where(Expr::col(col("next_attempt_at")).lte(now))
-        .and_where(
-            Expr::col(col("lease_until"))
-                .is_null()
-                .or(Expr::col(col("lease_until")).lt(now)),
-        )
-        .order_by(col("next_attempt_at"), Order::Asc)
         .limit(limit)
         .to_owned();
     let mut claimed = Vec::new();

@@ -237,6 +237,19 @@ pub struct StaleReport {
     pub auto_confirmed: u64,
 }
 
+/// The orders [`close_stale`] would act on at `now`: unserved past their time, and
+/// completed but never confirmed. The job round asks about both before running it.
+pub fn stale(now: DateTime<Utc>) -> [sea_orm::Select<order::Entity>; 2] {
+    [
+        order::Entity::find()
+            .filter(order::Column::Status.is_in([OrderStatus::Requested, OrderStatus::Dispatched]))
+            .filter(order::Column::At.lt(now - Duration::days(LAPSE_AFTER_DAYS))),
+        order::Entity::find()
+            .filter(order::Column::Status.eq(OrderStatus::Completed))
+            .filter(order::Column::CompletedAt.lt(now - Duration::days(AUTO_CONFIRM_AFTER_DAYS))),
+    ]
+}
+
 /// The job: lapses unserved orders and confirms silent ones, both long before their hold
 /// would expire (`orders::HOLD_DAYS_AFTER`). An order someone moved meanwhile is skipped.
 pub async fn close_stale(
@@ -246,12 +259,8 @@ pub async fn close_stale(
     limit: u64,
 ) -> Result<StaleReport, CareError> {
     let mut report = StaleReport::default();
-    let unserved = order::Entity::find()
-        .filter(order::Column::Status.is_in([OrderStatus::Requested, OrderStatus::Dispatched]))
-        .filter(order::Column::At.lt(now - Duration::days(LAPSE_AFTER_DAYS)))
-        .limit(limit)
-        .all(conn)
-        .await?;
+    let [unserved, silent] = stale(now);
+    let unserved = unserved.limit(limit).all(conn).await?;
     for row in unserved {
         match release(conn, row, Party::Partner, "lapsed".to_owned(), now).await {
             Ok(_) => report.lapsed += 1,
@@ -259,12 +268,7 @@ pub async fn close_stale(
             Err(e) => return Err(e),
         }
     }
-    let silent = order::Entity::find()
-        .filter(order::Column::Status.eq(OrderStatus::Completed))
-        .filter(order::Column::CompletedAt.lt(now - Duration::days(AUTO_CONFIRM_AFTER_DAYS)))
-        .limit(limit)
-        .all(conn)
-        .await?;
+    let silent = silent.limit(limit).all(conn).await?;
     for row in silent {
         match settle(conn, row, Party::Orderer, rule, now).await {
             Ok(_) => report.auto_confirmed += 1,

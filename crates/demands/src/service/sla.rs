@@ -10,7 +10,9 @@ use crate::DemandError;
 use chrono::{DateTime, Duration, Utc};
 use identity::Role;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+};
 
 const OPEN: [&str; 3] = ["submitted", "accepted", "in_progress"];
 
@@ -34,20 +36,45 @@ pub async fn run(
     })
 }
 
+/// What [`run`] would act on at `now`, one query per rule, for the job round to ask
+/// before running it.
+pub fn due(now: DateTime<Utc>) -> [Select<demand::Entity>; 3] {
+    [due_to_warn(now), due_to_escalate(now), due_to_close(now)]
+}
+
+/// Open demands past their warning moment, not yet warned.
+fn due_to_warn(now: DateTime<Utc>) -> Select<demand::Entity> {
+    demand::Entity::find()
+        .filter(demand::Column::Status.is_in(OPEN))
+        .filter(demand::Column::WarnAt.lte(now))
+        .filter(demand::Column::SlaWarnedAt.is_null())
+        .order_by_asc(demand::Column::WarnAt)
+}
+
+/// Open demands past `due_at`, not yet escalated.
+fn due_to_escalate(now: DateTime<Utc>) -> Select<demand::Entity> {
+    demand::Entity::find()
+        .filter(demand::Column::Status.is_in(OPEN))
+        .filter(demand::Column::DueAt.lt(now))
+        .filter(demand::Column::EscalatedAt.is_null())
+        .order_by_asc(demand::Column::DueAt)
+}
+
+/// Resolved demands left unrated for [`AUTO_CLOSE_HOURS`].
+fn due_to_close(now: DateTime<Utc>) -> Select<demand::Entity> {
+    demand::Entity::find()
+        .filter(demand::Column::Status.eq(DemandState::Resolved.as_str()))
+        .filter(demand::Column::ResolvedAt.lte(now - Duration::hours(AUTO_CLOSE_HOURS)))
+        .order_by_asc(demand::Column::ResolvedAt)
+}
+
 /// Tells the handler (or the owning org's staff) when 75% of the time is gone.
 pub async fn warn_due(
     conn: &impl ConnectionTrait,
     now: DateTime<Utc>,
     batch: u64,
 ) -> Result<u64, DemandError> {
-    let due = demand::Entity::find()
-        .filter(demand::Column::Status.is_in(OPEN))
-        .filter(demand::Column::WarnAt.lte(now))
-        .filter(demand::Column::SlaWarnedAt.is_null())
-        .order_by_asc(demand::Column::WarnAt)
-        .limit(batch)
-        .all(conn)
-        .await?;
+    let due = due_to_warn(now).limit(batch).all(conn).await?;
     let mut warned = 0;
     for demand in due {
         let claimed = demand::Entity::update_many()
@@ -91,14 +118,7 @@ pub async fn escalate_overdue(
     now: DateTime<Utc>,
     batch: u64,
 ) -> Result<u64, DemandError> {
-    let overdue = demand::Entity::find()
-        .filter(demand::Column::Status.is_in(OPEN))
-        .filter(demand::Column::DueAt.lt(now))
-        .filter(demand::Column::EscalatedAt.is_null())
-        .order_by_asc(demand::Column::DueAt)
-        .limit(batch)
-        .all(conn)
-        .await?;
+    let overdue = due_to_escalate(now).limit(batch).all(conn).await?;
     let mut escalated = 0;
     for demand in overdue {
         let Some(state) = DemandState::parse(&demand.status) else {
@@ -164,13 +184,7 @@ pub async fn auto_close(
     now: DateTime<Utc>,
     batch: u64,
 ) -> Result<u64, DemandError> {
-    let due = demand::Entity::find()
-        .filter(demand::Column::Status.eq(DemandState::Resolved.as_str()))
-        .filter(demand::Column::ResolvedAt.lte(now - Duration::hours(AUTO_CLOSE_HOURS)))
-        .order_by_asc(demand::Column::ResolvedAt)
-        .limit(batch)
-        .all(conn)
-        .await?;
+    let due = due_to_close(now).limit(batch).all(conn).await?;
     let mut closed = 0;
     for demand in due {
         let context = Context {

@@ -510,6 +510,15 @@ pub async fn void_open_for_merchant(
     Ok(ended)
 }
 
+/// Reservations whose time ran out unredeemed: what [`expire_due`] ends, and what the job
+/// round asks about before running it.
+pub fn due_to_expire(now: DateTime<Utc>) -> sea_orm::Select<redemption::Entity> {
+    redemption::Entity::find()
+        .filter(redemption::Column::Status.eq(RedemptionStatus::Reserved))
+        .filter(redemption::Column::ExpiresAt.lte(now))
+        .order_by_asc(redemption::Column::ExpiresAt)
+}
+
 /// The job: reservations past their validity lapse (hold voided, stock back). Idempotent
 /// and safe on several instances (each one ends by compare-and-set).
 pub async fn expire_due(
@@ -517,13 +526,7 @@ pub async fn expire_due(
     now: DateTime<Utc>,
     limit: u64,
 ) -> Result<u64, MerchantError> {
-    let due = redemption::Entity::find()
-        .filter(redemption::Column::Status.eq(RedemptionStatus::Reserved))
-        .filter(redemption::Column::ExpiresAt.lte(now))
-        .order_by_asc(redemption::Column::ExpiresAt)
-        .limit(limit)
-        .all(conn)
-        .await?;
+    let due = due_to_expire(now).limit(limit).all(conn).await?;
     let mut expired = 0;
     for reservation in due {
         if end_reservation(

@@ -553,6 +553,15 @@ pub async fn pay_overstay(
     })
 }
 
+/// Booked bookings that started more than `after` ago without their car: what
+/// [`mark_no_shows`] marks, and what the job round asks about before running it.
+pub fn due_as_no_shows(after: Duration, now: DateTime<Utc>) -> sea_orm::Select<booking::Entity> {
+    booking::Entity::find()
+        .filter(booking::Column::Status.eq(BookingStatus::Booked))
+        .filter(booking::Column::StartsAt.lte(now - after))
+        .order_by_asc(booking::Column::StartsAt)
+}
+
 /// Bookings nobody drove into within `after` of their start: charged `units` billing units
 /// (at most what is held), the rest released, the slot freed.
 pub async fn mark_no_shows(
@@ -563,13 +572,7 @@ pub async fn mark_no_shows(
     now: DateTime<Utc>,
     batch: u64,
 ) -> Result<u64, ParkingError> {
-    let due = booking::Entity::find()
-        .filter(booking::Column::Status.eq(BookingStatus::Booked))
-        .filter(booking::Column::StartsAt.lte(now - after))
-        .order_by_asc(booking::Column::StartsAt)
-        .limit(batch)
-        .all(conn)
-        .await?;
+    let due = due_as_no_shows(after, now).limit(batch).all(conn).await?;
     let mut marked = 0;
     for booking in due {
         let lot = find(conn, &booking.lot_id).await?;

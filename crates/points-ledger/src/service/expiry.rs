@@ -7,6 +7,15 @@ use crate::{AccountRef, Asset, ExpiryRule, LedgerError};
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
+/// Lots past their expiry with points left: what [`expire_lots`] works through, and what
+/// the job round asks about before running it.
+pub fn due_to_expire(now: DateTime<Utc>) -> sea_orm::Select<lot::Entity> {
+    lot::Entity::find()
+        .filter(lot::Column::ExpiresAt.lte(now))
+        .filter(lot::Column::Remaining.gt(0))
+        .order_by_asc(lot::Column::ExpiresAt)
+}
+
 /// Expires up to `limit` lots due at `now`; returns the points expired. Idempotent: each
 /// expiry transfer's key names the lot and what was left of it, so a rerun (or a second
 /// instance) replays instead of expiring twice. Points that are held (reserved for a
@@ -18,13 +27,7 @@ pub async fn expire_lots(
     limit: u64,
 ) -> Result<i64, LedgerError> {
     super::deferred::write_kept(conn).await?; // what a deferring batch kept, first
-    let due = lot::Entity::find()
-        .filter(lot::Column::ExpiresAt.lte(now))
-        .filter(lot::Column::Remaining.gt(0))
-        .order_by_asc(lot::Column::ExpiresAt)
-        .limit(limit)
-        .all(conn)
-        .await?;
+    let due = due_to_expire(now).limit(limit).all(conn).await?;
     let mut expired = 0;
     for lot in due {
         let Some(wallet) = account::Entity::find_by_id(lot.account_id.clone())

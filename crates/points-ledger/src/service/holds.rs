@@ -321,6 +321,15 @@ async fn expire_one(
     resolve(conn, hold_id, HoldStatus::Expired, now).await
 }
 
+/// Pending holds past their expiry: what [`release_expired`] releases, and what the job
+/// round asks about before running it.
+pub fn due_to_release(now: DateTime<Utc>) -> sea_orm::Select<hold::Entity> {
+    hold::Entity::find()
+        .filter(hold::Column::Status.eq(HoldStatus::Pending.as_str()))
+        .filter(hold::Column::ExpiresAt.lte(now))
+        .order_by_asc(hold::Column::ExpiresAt)
+}
+
 /// Releases up to `limit` pending holds past their expiry; returns how many. Safe to run on
 /// several instances at once: each hold is flipped by a compare-and-set.
 pub async fn release_expired(
@@ -329,13 +338,7 @@ pub async fn release_expired(
     limit: u64,
 ) -> Result<u64, LedgerError> {
     super::deferred::write_kept(conn).await?; // what a deferring batch kept, first
-    let due = hold::Entity::find()
-        .filter(hold::Column::Status.eq(HoldStatus::Pending.as_str()))
-        .filter(hold::Column::ExpiresAt.lte(now))
-        .order_by_asc(hold::Column::ExpiresAt)
-        .limit(limit)
-        .all(conn)
-        .await?;
+    let due = due_to_release(now).limit(limit).all(conn).await?;
     let mut released = 0;
     for hold in due {
         match expire_one(conn, &hold.id, now).await {
