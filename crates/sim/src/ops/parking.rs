@@ -317,13 +317,14 @@ impl Sim {
     /// What the no-show job does at each tick: bookings nobody drove into for 30 minutes
     /// are charged one unit (at most what was held); the rest is released.
     pub(crate) fn charge_no_shows(&mut self, now: DateTime<Utc>) {
+        let due = now - Duration::minutes(NO_SHOW_MINUTES);
         for b in 0..self.world.bookings.len() {
-            let booking = self.world.bookings[b].clone();
-            if booking.status != BookingStatus::Booked
-                || booking.starts_at > now - Duration::minutes(NO_SHOW_MINUTES)
-            {
+            // Checked before the clone: this runs over every booking at every job round.
+            let pending = &self.world.bookings[b];
+            if pending.status != BookingStatus::Booked || pending.starts_at > due {
                 continue;
             }
+            let booking = pending.clone();
             let charge = (NO_SHOW_UNITS * unit_points()).min(booking.held);
             let resident = &mut self.world.residents[booking.resident];
             resident.spend(charge);
