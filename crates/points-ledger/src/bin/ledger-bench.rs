@@ -2,8 +2,11 @@
 //! counts, with uniformly spread accounts and with one hot merchant account that every
 //! transfer credits, on SQLite or PostgreSQL. Each transfer is a real use case: its own
 //! transaction, idempotency key, conditional debit, entries and expiry lots; then the same
-//! through group commit (`TransferBatcher`: many transfers per transaction and commit). The
-//! ledger is verified after every run; the results go to a Markdown file.
+//! through group commit (`TransferBatcher`: many transfers per transaction and commit), and
+//! through the group commit the HTTP routes use (`platform::group_commit`: each transfer a
+//! keyed unit with its idempotency record, on the fast path the batch keeps its transfers
+//! and writes them, each balance once, at its end). The ledger is verified after every run;
+//! the results go to a Markdown file.
 //!
 //! ```text
 //! cargo run --release -p points-ledger --bin ledger-bench                      # SQLite
@@ -15,6 +18,8 @@ use anyhow::{bail, Context};
 use chrono::Utc;
 use clap::Parser;
 use futures_util::future::join_all;
+use platform::group_commit::{Committer, Limits};
+use platform::unit_of_work::Request;
 use points_ledger::service::batch::TransferBatcher;
 use points_ledger::service::transfers::{transfer, TransferCode, TransferRequest};
 use points_ledger::service::verify::verify;
@@ -60,7 +65,10 @@ struct LedgerMigrator;
 
 impl MigratorTrait for LedgerMigrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        points_ledger::migration::migrations()
+        // The platform's tables too: the routes' group commit keeps idempotency records.
+        let mut all = platform::migration::migrations();
+        all.extend(points_ledger::migration::migrations());
+        all
     }
 }
 
@@ -86,6 +94,9 @@ enum Mode {
     PerRequest,
     /// Through the batcher: many transfers per commit.
     GroupCommit(TransferBatcher),
+    /// As the HTTP routes post them: keyed units of `platform::group_commit`, routed by the
+    /// credited account, transfers kept by the batch and written at its end.
+    Routes(Committer),
 }
 
 impl Mode {
@@ -93,6 +104,7 @@ impl Mode {
         match self {
             Self::PerRequest => "one commit each",
             Self::GroupCommit(_) => "group commit",
+            Self::Routes(_) => "routes' group commit",
         }
     }
 }
@@ -147,6 +159,7 @@ async fn fresh_database(
         writer_lanes: 1,
         acquire_timeout_ms: 5_000,
         statement_timeout_ms: 30_000,
+        slow_statement_ms: 500,
     };
     let db = platform::db::connect(&settings).await?;
     LedgerMigrator::up(&db, None).await?;
@@ -231,6 +244,26 @@ async fn run(
                         .await
                         .map(|_| ())
                         .map_err(anyhow::Error::from),
+                    Mode::Routes(committer) => {
+                        let route = request.to.owner_id.clone();
+                        let keyed = Request::new(
+                            &format!("resident-{wallet}"),
+                            Some(request.idempotency_key.clone()),
+                            &(wallet, merchant, request.amount),
+                        );
+                        let now = Utc::now();
+                        committer
+                            .run(Some(&route), keyed, 201, now, move |txn| {
+                                Box::pin(async move {
+                                    transfer(txn, request, ExpiryRule::default(), now)
+                                        .await
+                                        .map(|posted| posted.transfer.id)
+                                })
+                            })
+                            .await
+                            .map(|_| ())
+                            .map_err(anyhow::Error::from)
+                    }
                 };
                 latencies.push(begun.elapsed());
                 if result.is_err() {
@@ -295,7 +328,19 @@ async fn main() -> anyhow::Result<()> {
         ExpiryRule::default(),
         platform::Clock::system(),
     );
-    let modes = [Mode::PerRequest, Mode::GroupCommit(batcher)];
+    let committer = Committer::start(
+        db.clone(),
+        Limits {
+            batch: args.max_batch,
+            lanes: args.batch_workers,
+            ..Limits::default()
+        },
+    );
+    let modes = [
+        Mode::PerRequest,
+        Mode::GroupCommit(batcher),
+        Mode::Routes(committer),
+    ];
     for mode in &modes {
         for scenario in [Scenario::Uniform, Scenario::HotMerchant] {
             for &clients in &args.clients {
