@@ -200,7 +200,6 @@ pub async fn run_until(state: AppState, mut stop: tokio::sync::watch::Receiver<b
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sea_orm::Statement;
 
     /// Run every job round on every instance, the question must stay an index probe per
     /// job however large the tables grow: SQLite's plan of it has no table scan (the
@@ -214,18 +213,7 @@ mod tests {
         crate::migrator::migrate(&db).await.unwrap();
         let (sql, values) = due_work_query(chrono::Utc::now(), Duration::minutes(30))
             .build(sea_orm::sea_query::SqliteQueryBuilder);
-        let plan = db
-            .query_all(Statement::from_sql_and_values(
-                sea_orm::DatabaseBackend::Sqlite,
-                format!("EXPLAIN QUERY PLAN {sql}"),
-                values,
-            ))
-            .await
-            .unwrap();
-        let steps: Vec<String> = plan
-            .iter()
-            .map(|row| row.try_get("", "detail").unwrap())
-            .collect();
+        let steps = platform::testing::sqlite_plan(&db, &sql, values.0).await;
         let searches = steps.iter().filter(|s| s.starts_with("SEARCH")).count();
         assert!(searches >= 10, "{steps:?}");
         assert!(

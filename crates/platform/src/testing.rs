@@ -155,3 +155,24 @@ impl Drop for RedisServer {
         self.kill();
     }
 }
+
+/// SQLite's plan of a statement, one line per step (`SEARCH t USING INDEX …`, `SCAN t`,
+/// …): for tests that keep a query run at every request or job round off table scans.
+#[allow(clippy::expect_used)]
+pub async fn sqlite_plan(
+    db: &sea_orm::DatabaseConnection,
+    sql: &str,
+    values: Vec<sea_orm::Value>,
+) -> Vec<String> {
+    use sea_orm::ConnectionTrait;
+    db.query_all(sea_orm::Statement::from_sql_and_values(
+        sea_orm::DatabaseBackend::Sqlite,
+        format!("EXPLAIN QUERY PLAN {sql}"),
+        values,
+    ))
+    .await
+    .expect("EXPLAIN QUERY PLAN")
+    .iter()
+    .map(|row| row.try_get("", "detail").expect("a plan step's detail"))
+    .collect()
+}

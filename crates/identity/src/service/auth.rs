@@ -708,7 +708,7 @@ pub(crate) async fn run_blocking<T: Send + 'static>(
 #[cfg(test)]
 mod plan_tests {
     use super::CLAIM;
-    use sea_orm::{ConnectionTrait, Database, DatabaseBackend, Statement};
+    use sea_orm::Database;
     use sea_orm_migration::{MigrationTrait, MigratorTrait};
 
     struct IdentityTables;
@@ -730,17 +730,7 @@ mod plan_tests {
             .unwrap();
         let db = Database::connect(&url).await.unwrap();
         IdentityTables::up(&db, None).await.unwrap();
-        let plan = db
-            .query_all(Statement::from_string(
-                DatabaseBackend::Sqlite,
-                format!("EXPLAIN QUERY PLAN {CLAIM}"),
-            ))
-            .await
-            .unwrap();
-        let steps: Vec<String> = plan
-            .iter()
-            .map(|row| row.try_get("", "detail").unwrap())
-            .collect();
+        let steps = platform::testing::sqlite_plan(&db, CLAIM, Vec::new()).await;
         assert!(
             steps.iter().any(|s| s.contains("SEARCH refresh_tokens")),
             "{steps:?}"
