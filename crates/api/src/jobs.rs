@@ -28,7 +28,7 @@ pub struct RoundReport {
 }
 
 /// One round of every job. One query first asks which jobs have anything due
-/// ([`due_work`]); only those run, so a quiet round is a single round trip.
+/// ([`due_work`]); only those run, so a quiet round is that question and the purge.
 pub async fn run_once(state: &AppState) -> anyhow::Result<RoundReport> {
     let now = state.clock.now();
     let db = &state.db;
