@@ -18,6 +18,7 @@ pub use sea_orm::DatabaseConnection as Db;
 pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, DbErr> {
     let url = settings.url.expose();
     let slow = settings.slow_statement_ms;
+    let statements = settings.statement_cache;
     if url.starts_with("sqlite:") {
         ensure_sqlite_folder(url)?;
         // Validate the URL with sqlx's own parser before handing it to sea-orm.
@@ -34,7 +35,8 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
-                    .busy_timeout(Duration::from_secs(10));
+                    .busy_timeout(Duration::from_secs(10))
+                    .statement_cache_capacity(statements);
                 log_slow_statements(o, slow)
             });
         Database::connect(options).await
@@ -62,7 +64,8 @@ async fn connect_postgres(
         .options([(
             "statement_timeout",
             format!("{}ms", settings.statement_timeout_ms),
-        )]);
+        )])
+        .statement_cache_capacity(settings.statement_cache);
     let connect = log_slow_statements(connect, settings.slow_statement_ms);
     let pool = PgPoolOptions::new()
         .max_connections(settings.max_connections)
@@ -153,6 +156,7 @@ pub async fn connect_readers(
         return Ok(writer.clone());
     }
     let slow = settings.slow_statement_ms;
+    let statements = settings.statement_cache;
     let mut options = ConnectOptions::new(url.to_owned());
     options
         .max_connections(settings.max_connections.clamp(1, SQLITE_READERS))
@@ -164,7 +168,8 @@ pub async fn connect_readers(
                 .read_only(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(10));
+                .busy_timeout(Duration::from_secs(10))
+                .statement_cache_capacity(statements);
             log_slow_statements(o, slow)
         });
     Database::connect(options).await
@@ -433,6 +438,7 @@ mod violation_tests {
             acquire_timeout_ms: 5_000,
             statement_timeout_ms: 30_000,
             slow_statement_ms: 500,
+            statement_cache: crate::config::DEFAULT_STATEMENT_CACHE,
         };
         let pool = connect_postgres(&url, &settings).await.unwrap();
         let pid_of = |db: &DatabaseConnection| {
@@ -458,6 +464,49 @@ mod violation_tests {
         tokio::time::sleep(IDLE_BEFORE_PING + Duration::from_millis(200)).await;
         let second = pid_of(&pool).await;
         assert_ne!(first, second, "a new connection answered");
+    }
+
+    /// sqlx keeps 100 prepared statements per connection unless told; the routes use about
+    /// 300 often, and each one evicted is prepared again (a round trip and a parse).
+    #[tokio::test]
+    async fn a_connection_keeps_as_many_prepared_statements_as_configured() {
+        let url = crate::testing::fresh_database_url().await;
+        if !url.starts_with("postgres") {
+            return; // SQLite's prepared statements are not visible from SQL.
+        }
+        let settings = DatabaseSettings {
+            url: crate::Secret::new(url.clone()),
+            max_connections: 1,
+            writer_lanes: 1,
+            acquire_timeout_ms: 5_000,
+            statement_timeout_ms: 30_000,
+            slow_statement_ms: 500,
+            statement_cache: 300,
+        };
+        let pool = connect_postgres(&url, &settings).await.unwrap();
+        for k in 0..150 {
+            pool.query_one(sea_orm::Statement::from_sql_and_values(
+                DatabaseBackend::Postgres,
+                format!("SELECT $1::int + {k} AS n"),
+                [1.into()],
+            ))
+            .await
+            .unwrap();
+        }
+        let kept = pool
+            .query_one(sea_orm::Statement::from_string(
+                DatabaseBackend::Postgres,
+                "SELECT count(*) AS n FROM pg_prepared_statements",
+            ))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get::<i64>("", "n")
+            .unwrap();
+        assert!(
+            kept >= 150,
+            "the one connection keeps {kept} prepared statements"
+        );
     }
 
     #[tokio::test]
@@ -501,6 +550,7 @@ mod violation_tests {
             acquire_timeout_ms: 5_000,
             statement_timeout_ms: 30_000,
             slow_statement_ms: 500,
+            statement_cache: crate::config::DEFAULT_STATEMENT_CACHE,
         };
         let writer = connect(&settings).await.unwrap();
         if writer.get_database_backend() != DatabaseBackend::Sqlite {

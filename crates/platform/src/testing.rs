@@ -34,6 +34,7 @@ pub async fn fresh_database() -> sea_orm::DatabaseConnection {
         acquire_timeout_ms: 5_000,
         statement_timeout_ms: 30_000,
         slow_statement_ms: 500,
+        statement_cache: crate::config::DEFAULT_STATEMENT_CACHE,
     };
     crate::db::connect(&settings)
         .await

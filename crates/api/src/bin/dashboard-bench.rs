@@ -39,6 +39,7 @@ async fn main() -> anyhow::Result<()> {
         acquire_timeout_ms: 5_000,
         statement_timeout_ms: 30_000,
         slow_statement_ms: 500,
+        statement_cache: platform::config::DEFAULT_STATEMENT_CACHE,
     };
     let db = platform::db::connect(&settings).await?;
     api::migrator::migrate(&db)

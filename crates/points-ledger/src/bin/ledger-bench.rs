@@ -160,6 +160,7 @@ async fn fresh_database(
         acquire_timeout_ms: 5_000,
         statement_timeout_ms: 30_000,
         slow_statement_ms: 500,
+        statement_cache: platform::config::DEFAULT_STATEMENT_CACHE,
     };
     let db = platform::db::connect(&settings).await?;
     LedgerMigrator::up(&db, None).await?;
