@@ -158,6 +158,8 @@ impl Application {
 struct Shared {
     db: sea_orm::DatabaseConnection,
     reads: sea_orm::DatabaseConnection,
+    /// Logins and token rotations (see `platform::db::connect_session_writes`).
+    session_writes: sea_orm::DatabaseConnection,
     cache: Cache,
     wechat: WechatClient,
     committer: Committer,
@@ -180,6 +182,9 @@ impl Shared {
         let reads = platform::db::connect_readers(&settings.database, &db)
             .await
             .context("opening the database's reader pool (database.url)")?;
+        let session_writes = platform::db::connect_session_writes(&settings.database, &db)
+            .await
+            .context("opening the database's session pool (database.url)")?;
         let care_sealer = care::sealed::Sealer::from_base64(settings.care.key())
             .context("care.encryption_key")?;
         if settings.demo.seed {
@@ -205,6 +210,7 @@ impl Shared {
             ),
             db,
             reads,
+            session_writes,
             cache,
             wechat,
             metrics: Arc::new(Metrics::new().context("registering metrics")?),
@@ -226,7 +232,8 @@ impl Shared {
             clock.clone(),
             settings.auth.refresh_token_ttl_days,
         )
-        .reading_from(self.reads.clone());
+        .reading_from(self.reads.clone())
+        .writing_sessions_to(self.session_writes.clone());
         AppState {
             settings: Arc::new(settings.clone()),
             committer: self.committer.clone(),

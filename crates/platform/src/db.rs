@@ -41,7 +41,7 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
             });
         Database::connect(options).await
     } else {
-        connect_postgres(url, settings).await
+        connect_postgres(url, settings, settings.max_connections, &[]).await
     }
 }
 
@@ -56,6 +56,8 @@ const IDLE_BEFORE_PING: Duration = Duration::from_secs(1);
 async fn connect_postgres(
     url: &str,
     settings: &DatabaseSettings,
+    connections: u32,
+    session_settings: &[(&str, &str)],
 ) -> Result<DatabaseConnection, DbErr> {
     use sea_orm::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
     use sea_orm::sqlx::Connection as _;
@@ -65,10 +67,11 @@ async fn connect_postgres(
             "statement_timeout",
             format!("{}ms", settings.statement_timeout_ms),
         )])
+        .options(session_settings.iter().copied())
         .statement_cache_capacity(settings.statement_cache);
     let connect = log_slow_statements(connect, settings.slow_statement_ms);
     let pool = PgPoolOptions::new()
-        .max_connections(settings.max_connections)
+        .max_connections(connections)
         .min_connections(1)
         .acquire_timeout(Duration::from_millis(settings.acquire_timeout_ms))
         .test_before_acquire(false)
@@ -141,6 +144,29 @@ pub async fn drop_fresh_database(postgres_admin: Option<&str>, url: &str) -> Res
         }
     }
 }
+
+/// The pool for writes that may be forgotten by a crash of PostgreSQL, never half-done:
+/// on PostgreSQL a few connections whose commits do not wait for the write-ahead log to
+/// reach the disk (`synchronous_commit = off`; the log is flushed within a few hundred
+/// milliseconds). For logins and token rotations only: each is one atomic statement, and a
+/// crash that forgets one costs its resident a new login (the tokens they were given name
+/// a session or token the database no longer has), never value or a revocation, which stay
+/// on `writer`. The flush is a commit's largest wait on a small machine (every refresh
+/// waited for it). SQLite's writer already commits with `synchronous = NORMAL`.
+pub async fn connect_session_writes(
+    settings: &DatabaseSettings,
+    writer: &DatabaseConnection,
+) -> Result<DatabaseConnection, DbErr> {
+    let url = settings.url.expose();
+    if writer.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
+        return Ok(writer.clone());
+    }
+    let connections = (settings.max_connections / 4).clamp(1, SESSION_WRITERS);
+    connect_postgres(url, settings, connections, &[("synchronous_commit", "off")]).await
+}
+
+/// Logins and refreshes are one short statement each: a few connections keep up.
+const SESSION_WRITERS: u32 = 4;
 
 /// The pool for reads. On SQLite, read-only connections beside the one writer: in WAL mode
 /// each reads the last committed state without waiting for the writer, so reads never
@@ -440,7 +466,7 @@ mod violation_tests {
             slow_statement_ms: 500,
             statement_cache: crate::config::DEFAULT_STATEMENT_CACHE,
         };
-        let pool = connect_postgres(&url, &settings).await.unwrap();
+        let pool = connect_postgres(&url, &settings, 1, &[]).await.unwrap();
         let pid_of = |db: &DatabaseConnection| {
             let db = db.clone();
             async move {
@@ -483,7 +509,7 @@ mod violation_tests {
             slow_statement_ms: 500,
             statement_cache: 300,
         };
-        let pool = connect_postgres(&url, &settings).await.unwrap();
+        let pool = connect_postgres(&url, &settings, 1, &[]).await.unwrap();
         for k in 0..150 {
             pool.query_one(sea_orm::Statement::from_sql_and_values(
                 DatabaseBackend::Postgres,
@@ -507,6 +533,66 @@ mod violation_tests {
             kept >= 150,
             "the one connection keeps {kept} prepared statements"
         );
+    }
+
+    /// Only the session pool trades the disk flush for speed; every other write waits for it.
+    #[tokio::test]
+    async fn only_the_session_pool_commits_without_waiting_for_the_disk() {
+        let settings = crate::config::DatabaseSettings {
+            url: crate::Secret::new(crate::testing::fresh_database_url().await),
+            max_connections: 16,
+            writer_lanes: 1,
+            acquire_timeout_ms: 5_000,
+            statement_timeout_ms: 30_000,
+            slow_statement_ms: 500,
+            statement_cache: crate::config::DEFAULT_STATEMENT_CACHE,
+        };
+        let writer = connect(&settings).await.unwrap();
+        let sessions = connect_session_writes(&settings, &writer).await.unwrap();
+        if writer.get_database_backend() != DatabaseBackend::Postgres {
+            // SQLite: the one writer, as for every other write.
+            sessions
+                .execute_unprepared("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+                .await
+                .unwrap();
+            let on_writer = writer
+                .query_one(sea_orm::Statement::from_string(
+                    DatabaseBackend::Sqlite,
+                    "SELECT count(*) AS n FROM t",
+                ))
+                .await
+                .unwrap();
+            assert!(on_writer.is_some(), "the session writes went to the writer");
+            return;
+        }
+        let setting = |db: &DatabaseConnection| {
+            let db = db.clone();
+            async move {
+                db.query_one(sea_orm::Statement::from_string(
+                    DatabaseBackend::Postgres,
+                    "SELECT current_setting('synchronous_commit') AS s",
+                ))
+                .await
+                .unwrap()
+                .unwrap()
+                .try_get::<String>("", "s")
+                .unwrap()
+            }
+        };
+        assert_eq!(setting(&sessions).await, "off");
+        assert_eq!(setting(&writer).await, "on");
+        // The statement timeout still holds there.
+        let timeout = sessions
+            .query_one(sea_orm::Statement::from_string(
+                DatabaseBackend::Postgres,
+                "SELECT current_setting('statement_timeout') AS s",
+            ))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get::<String>("", "s")
+            .unwrap();
+        assert_eq!(timeout, "30s");
     }
 
     #[tokio::test]

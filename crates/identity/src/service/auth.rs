@@ -58,6 +58,9 @@ pub struct AuthService {
     db: DatabaseConnection,
     /// Where `authenticate` reads sessions and actors (see [`AuthService::reading_from`]).
     reads: DatabaseConnection,
+    /// Where logins and token rotations are written in one statement on PostgreSQL (see
+    /// [`AuthService::writing_sessions_to`]).
+    session_writes: DatabaseConnection,
     cache: Cache,
     wechat: WechatClient,
     keys: TokenKeys,
@@ -92,6 +95,7 @@ impl AuthService {
     ) -> Self {
         Self {
             reads: db.clone(),
+            session_writes: db.clone(),
             db,
             cache,
             wechat,
@@ -106,6 +110,13 @@ impl AuthService {
     /// never waits for the writer.
     pub fn reading_from(mut self, reads: DatabaseConnection) -> Self {
         self.reads = reads;
+        self
+    }
+
+    /// Writes the one-statement login and refresh through `pool`: on PostgreSQL,
+    /// `platform::db::connect_session_writes`, whose commits do not wait for the disk.
+    pub fn writing_sessions_to(mut self, pool: DatabaseConnection) -> Self {
+        self.session_writes = pool;
         self
     }
 
@@ -225,7 +236,7 @@ impl AuthService {
         let session_id = new_id();
         let refresh = random_token(REFRESH_TOKEN_BYTES);
         let rows = self
-            .db
+            .session_writes
             .query_all(Statement::from_sql_and_values(
                 DatabaseBackend::Postgres,
                 &sql,
@@ -347,7 +358,7 @@ impl AuthService {
         });
         let fresh = random_token(REFRESH_TOKEN_BYTES);
         let rows = self
-            .db
+            .session_writes
             .query_all(Statement::from_sql_and_values(
                 DatabaseBackend::Postgres,
                 ROTATE.as_str(),
