@@ -129,6 +129,23 @@ pub struct DatabaseSettings {
     pub statement_cache: usize,
 }
 
+impl DatabaseSettings {
+    /// A pool on `url` as the tests and benchmarks open one: 16 connections, one writer
+    /// lane, 5 s to get a connection, 30 s per statement, the default slow-statement log and
+    /// statement cache. Change what differs with `..DatabaseSettings::for_url(url)`.
+    pub fn for_url(url: String) -> Self {
+        Self {
+            url: crate::Secret::new(url),
+            max_connections: 16,
+            writer_lanes: 1,
+            acquire_timeout_ms: 5_000,
+            statement_timeout_ms: 30_000,
+            slow_statement_ms: default_slow_statement_ms(),
+            statement_cache: DEFAULT_STATEMENT_CACHE,
+        }
+    }
+}
+
 fn default_slow_statement_ms() -> u64 {
     500
 }

@@ -458,13 +458,8 @@ mod violation_tests {
             return;
         }
         let settings = DatabaseSettings {
-            url: crate::Secret::new(url.clone()),
             max_connections: 1,
-            writer_lanes: 1,
-            acquire_timeout_ms: 5_000,
-            statement_timeout_ms: 30_000,
-            slow_statement_ms: 500,
-            statement_cache: crate::config::DEFAULT_STATEMENT_CACHE,
+            ..DatabaseSettings::for_url(url.clone())
         };
         let pool = connect_postgres(&url, &settings, 1, &[]).await.unwrap();
         let pid_of = |db: &DatabaseConnection| {
@@ -501,13 +496,9 @@ mod violation_tests {
             return; // SQLite's prepared statements are not visible from SQL.
         }
         let settings = DatabaseSettings {
-            url: crate::Secret::new(url.clone()),
             max_connections: 1,
-            writer_lanes: 1,
-            acquire_timeout_ms: 5_000,
-            statement_timeout_ms: 30_000,
-            slow_statement_ms: 500,
             statement_cache: 300,
+            ..DatabaseSettings::for_url(url.clone())
         };
         let pool = connect_postgres(&url, &settings, 1, &[]).await.unwrap();
         for k in 0..150 {
@@ -538,15 +529,8 @@ mod violation_tests {
     /// Only the session pool trades the disk flush for speed; every other write waits for it.
     #[tokio::test]
     async fn only_the_session_pool_commits_without_waiting_for_the_disk() {
-        let settings = crate::config::DatabaseSettings {
-            url: crate::Secret::new(crate::testing::fresh_database_url().await),
-            max_connections: 16,
-            writer_lanes: 1,
-            acquire_timeout_ms: 5_000,
-            statement_timeout_ms: 30_000,
-            slow_statement_ms: 500,
-            statement_cache: crate::config::DEFAULT_STATEMENT_CACHE,
-        };
+        let settings =
+            crate::config::DatabaseSettings::for_url(crate::testing::fresh_database_url().await);
         let writer = connect(&settings).await.unwrap();
         let sessions = connect_session_writes(&settings, &writer).await.unwrap();
         if writer.get_database_backend() != DatabaseBackend::Postgres {
@@ -629,15 +613,8 @@ mod violation_tests {
 
     #[tokio::test]
     async fn sqlite_readers_do_not_wait_for_an_open_write_and_cannot_write() {
-        let settings = crate::config::DatabaseSettings {
-            url: crate::Secret::new(crate::testing::fresh_database_url().await),
-            max_connections: 16,
-            writer_lanes: 1,
-            acquire_timeout_ms: 5_000,
-            statement_timeout_ms: 30_000,
-            slow_statement_ms: 500,
-            statement_cache: crate::config::DEFAULT_STATEMENT_CACHE,
-        };
+        let settings =
+            crate::config::DatabaseSettings::for_url(crate::testing::fresh_database_url().await);
         let writer = connect(&settings).await.unwrap();
         if writer.get_database_backend() != DatabaseBackend::Sqlite {
             return; // PostgreSQL reads through the one pool.

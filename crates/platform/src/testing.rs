@@ -27,15 +27,7 @@ pub async fn fresh_database_url() -> String {
 /// Connects to a fresh database with the pool settings the server would use.
 #[allow(clippy::expect_used)]
 pub async fn fresh_database() -> sea_orm::DatabaseConnection {
-    let settings = crate::config::DatabaseSettings {
-        url: crate::Secret::new(fresh_database_url().await),
-        max_connections: 16,
-        writer_lanes: 1,
-        acquire_timeout_ms: 5_000,
-        statement_timeout_ms: 30_000,
-        slow_statement_ms: 500,
-        statement_cache: crate::config::DEFAULT_STATEMENT_CACHE,
-    };
+    let settings = crate::config::DatabaseSettings::for_url(fresh_database_url().await);
     crate::db::connect(&settings)
         .await
         .expect("connect to the test database")

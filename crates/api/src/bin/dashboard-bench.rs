@@ -33,13 +33,8 @@ struct Args {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let settings = platform::config::DatabaseSettings {
-        url: platform::Secret::new(args.database_url.clone()),
         max_connections: 4,
-        writer_lanes: 1,
-        acquire_timeout_ms: 5_000,
-        statement_timeout_ms: 30_000,
-        slow_statement_ms: 500,
-        statement_cache: platform::config::DEFAULT_STATEMENT_CACHE,
+        ..platform::config::DatabaseSettings::for_url(args.database_url.clone())
     };
     let db = platform::db::connect(&settings).await?;
     api::migrator::migrate(&db)

@@ -65,13 +65,8 @@ async fn fresh_database(admin: &str) -> anyhow::Result<(DatabaseConnection, Stri
     let base = admin.rsplit_once('/').map_or(admin, |(b, _)| b);
     let url = format!("{base}/{name}");
     let settings = platform::config::DatabaseSettings {
-        url: platform::Secret::new(url.clone()),
         max_connections: 4,
-        writer_lanes: 1,
-        acquire_timeout_ms: 5_000,
-        statement_timeout_ms: 30_000,
-        slow_statement_ms: 500,
-        statement_cache: platform::config::DEFAULT_STATEMENT_CACHE,
+        ..platform::config::DatabaseSettings::for_url(url.clone())
     };
     let db = platform::db::connect(&settings).await?;
     BenchMigrator::up(&db, None).await?;
