@@ -29,13 +29,56 @@ pub struct RoundReport {
 
 /// One round of every job. One query first asks which jobs have anything due
 /// ([`due_work`]); only those run, so a quiet round is that question and the purge.
+///
+/// The steps run in three chains side by side, each step its own unit of work (one failing
+/// step rolls back only itself): the value-moving jobs one after another in a fixed order
+/// (they share accounts, holds and lots), the demands' deadlines, and the purge of old
+/// idempotency records, which touch none of the others' rows. A round is over when the
+/// slowest chain is, not the sum of them: while a round runs in the simulator every street
+/// waits for it. WeChat messages go out last, once every chain has committed. On SQLite,
+/// with its one writer, the chains take turns.
 pub async fn run_once(state: &AppState) -> anyhow::Result<RoundReport> {
     let now = state.clock.now();
     let db = &state.db;
     let no_show_after = Duration::minutes(state.settings.parking.no_show_minutes);
-    let due = due_work(db, now, no_show_after).await?;
+    // A purge that finds nothing costs what asking would: it always runs, beside the question.
+    let purge = async {
+        platform::idempotency::purge(
+            db,
+            now - Duration::hours(IDEMPOTENCY_RETENTION_HOURS),
+            BATCH,
+        )
+        .await
+        .map_err(anyhow::Error::from)
+    };
+    let due_steps = async {
+        let due = due_work(db, now, no_show_after).await?;
+        let (value, demands) = tokio::try_join!(
+            value_moving_steps(state, due, now, no_show_after),
+            demand_deadlines(state, due, now),
+        )?;
+        Ok::<_, anyhow::Error>((due, value, demands))
+    };
+    let (purged, (due, mut report, demands)) = tokio::try_join!(purge, due_steps)?;
+    report.idempotency_records_purged = purged;
+    report.demands = demands;
+    if due.messages {
+        report.messages = crate::outbox::deliver_due(state).await?;
+    }
+    Ok(report)
+}
+
+/// The jobs that move value or release it, in this order: lapsed reservations give back
+/// their holds before holds past their time are released, points expire, no-shows are
+/// charged and stale home-service orders closed.
+async fn value_moving_steps(
+    state: &AppState,
+    due: DueWork,
+    now: DateTime<Utc>,
+    no_show_after: Duration,
+) -> anyhow::Result<RoundReport> {
+    let db = &state.db;
     let mut report = RoundReport::default();
-    // Each step is its own unit of work: one failing step rolls back only itself.
     if due.reservations {
         report.reservations_expired = atomically(db, move |conn| {
             Box::pin(merchant::service::redemptions::expire_due(conn, now, BATCH))
@@ -57,15 +100,6 @@ pub async fn run_once(state: &AppState) -> anyhow::Result<RoundReport> {
             ))
         })
         .await?;
-    }
-    if due.demands {
-        report.demands = atomically(db, move |conn| {
-            Box::pin(demands::service::sla::run(conn, now, BATCH))
-        })
-        .await?;
-        let business = &state.metrics.business;
-        business.demands_overdue(report.demands.escalated);
-        business.demands_closed(Closure::Automatic, report.demands.auto_closed);
     }
     let (no_show_units, rule) = (state.settings.parking.no_show_units, state.expiry_rule());
     if due.no_shows {
@@ -89,16 +123,25 @@ pub async fn run_once(state: &AppState) -> anyhow::Result<RoundReport> {
         })
         .await?;
     }
-    // A purge that finds nothing costs what asking would: it always runs.
-    report.idempotency_records_purged = platform::idempotency::purge(
-        &state.db,
-        now - Duration::hours(IDEMPOTENCY_RETENTION_HOURS),
-        BATCH,
-    )
-    .await?;
-    if due.messages {
-        report.messages = crate::outbox::deliver_due(state).await?;
+    Ok(report)
+}
+
+/// Warnings, escalations and the automatic closing of demands left unrated.
+async fn demand_deadlines(
+    state: &AppState,
+    due: DueWork,
+    now: DateTime<Utc>,
+) -> anyhow::Result<demands::service::sla::SlaReport> {
+    if !due.demands {
+        return Ok(Default::default());
     }
+    let report = atomically(&state.db, move |conn| {
+        Box::pin(demands::service::sla::run(conn, now, BATCH))
+    })
+    .await?;
+    let business = &state.metrics.business;
+    business.demands_overdue(report.escalated);
+    business.demands_closed(Closure::Automatic, report.auto_closed);
     Ok(report)
 }
 
