@@ -434,6 +434,19 @@ mod violation_tests {
     use super::*;
     use crate::problem::{Code, Problem};
 
+    /// The one value a PostgreSQL query answers, in its column `v`.
+    async fn value_of<T: sea_orm::TryGetable>(db: &DatabaseConnection, sql: &str) -> T {
+        db.query_one(sea_orm::Statement::from_string(
+            DatabaseBackend::Postgres,
+            sql,
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get::<T>("", "v")
+        .unwrap()
+    }
+
     #[tokio::test]
     async fn a_broken_unique_constraint_is_known_by_its_code_and_name() {
         let db = crate::testing::fresh_database().await;
@@ -491,28 +504,15 @@ mod violation_tests {
             ..DatabaseSettings::for_url(url.clone())
         };
         let pool = connect_postgres(&url, &settings, 1, &[]).await.unwrap();
-        let pid_of = |db: &DatabaseConnection| {
-            let db = db.clone();
-            async move {
-                db.query_one(sea_orm::Statement::from_string(
-                    DatabaseBackend::Postgres,
-                    "SELECT pg_backend_pid() AS pid",
-                ))
-                .await
-                .unwrap()
-                .unwrap()
-                .try_get::<i32>("", "pid")
-                .unwrap()
-            }
-        };
-        let first = pid_of(&pool).await;
+        let pid = "SELECT pg_backend_pid() AS v";
+        let first = value_of::<i32>(&pool, pid).await;
         let admin = Database::connect(url.as_str()).await.unwrap();
         admin
             .execute_unprepared(&format!("SELECT pg_terminate_backend({first})"))
             .await
             .unwrap();
         tokio::time::sleep(IDLE_BEFORE_PING + Duration::from_millis(200)).await;
-        let second = pid_of(&pool).await;
+        let second = value_of::<i32>(&pool, pid).await;
         assert_ne!(first, second, "a new connection answered");
     }
 
@@ -578,34 +578,12 @@ mod violation_tests {
             assert!(on_writer.is_some(), "the session writes went to the writer");
             return;
         }
-        let setting = |db: &DatabaseConnection| {
-            let db = db.clone();
-            async move {
-                db.query_one(sea_orm::Statement::from_string(
-                    DatabaseBackend::Postgres,
-                    "SELECT current_setting('synchronous_commit') AS s",
-                ))
-                .await
-                .unwrap()
-                .unwrap()
-                .try_get::<String>("", "s")
-                .unwrap()
-            }
-        };
-        assert_eq!(setting(&sessions).await, "off");
-        assert_eq!(setting(&writer).await, "on");
+        let commit = "SELECT current_setting('synchronous_commit') AS v";
+        assert_eq!(value_of::<String>(&sessions, commit).await, "off");
+        assert_eq!(value_of::<String>(&writer, commit).await, "on");
         // The statement timeout still holds there.
-        let timeout = sessions
-            .query_one(sea_orm::Statement::from_string(
-                DatabaseBackend::Postgres,
-                "SELECT current_setting('statement_timeout') AS s",
-            ))
-            .await
-            .unwrap()
-            .unwrap()
-            .try_get::<String>("", "s")
-            .unwrap();
-        assert_eq!(timeout, "30s");
+        let timeout = "SELECT current_setting('statement_timeout') AS v";
+        assert_eq!(value_of::<String>(&sessions, timeout).await, "30s");
     }
 
     #[test]
