@@ -7,6 +7,7 @@ use crate::metrics::business::Closure;
 use crate::state::AppState;
 use chrono::{DateTime, Duration, Utc};
 use platform::unit_of_work::atomically;
+use platform::Reach;
 use sea_orm::sea_query::{Alias, Expr, Query, SelectStatement, SimpleExpr};
 use sea_orm::{ConnectionTrait, DbErr, QueryTrait};
 
@@ -27,8 +28,21 @@ pub struct RoundReport {
     pub messages: crate::outbox::DeliveryReport,
 }
 
-/// One round of every job. One query first asks which jobs have anything due
+/// One round of every job, over the whole district: what each instance's timer runs.
+pub async fn run_once(state: &AppState) -> anyhow::Result<RoundReport> {
+    run_round(state, &Reach::Everywhere).await
+}
+
+/// One round of the jobs within `reach`. One query first asks which jobs have anything due
 /// ([`due_work`]); only those run, so a quiet round is that question and the purge.
+///
+/// Under an org, only the jobs whose rows belong to an org run, narrowed to its subtree:
+/// lapsed reservations, no-shows, stale home-service orders, the demands' deadlines and
+/// the expiry of its residents' points (which goes on after the year's end, as voided
+/// holds give points of an expired lot back). The ledger's holds, the purge and the WeChat
+/// sender are the whole district's and wait for a round [`Reach::Everywhere`] (the
+/// simulator runs one at each month end; no hold comes due between in its district, as
+/// every hold ends with the reservation, booking or order it holds for).
 ///
 /// The steps run in three chains side by side, each step its own unit of work (one failing
 /// step rolls back only itself): the value-moving jobs one after another in a fixed order
@@ -37,12 +51,15 @@ pub struct RoundReport {
 /// slowest chain is, not the sum of them: while a round runs in the simulator every street
 /// waits for it. WeChat messages go out last, once every chain has committed. On SQLite,
 /// with its one writer, the chains take turns.
-pub async fn run_once(state: &AppState) -> anyhow::Result<RoundReport> {
+pub async fn run_round(state: &AppState, reach: &Reach) -> anyhow::Result<RoundReport> {
     let now = state.clock.now();
     let db = &state.db;
     let no_show_after = Duration::minutes(state.settings.parking.no_show_minutes);
     // A purge that finds nothing costs what asking would: it always runs, beside the question.
     let purge = async {
+        if !reach.is_everywhere() {
+            return Ok(0);
+        }
         platform::idempotency::purge(
             db,
             now - Duration::hours(IDEMPOTENCY_RETENTION_HOURS),
@@ -52,10 +69,10 @@ pub async fn run_once(state: &AppState) -> anyhow::Result<RoundReport> {
         .map_err(anyhow::Error::from)
     };
     let due_steps = async {
-        let due = due_work(db, now, no_show_after).await?;
+        let due = due_work(db, now, no_show_after, reach).await?;
         let (value, demands) = tokio::try_join!(
-            value_moving_steps(state, due, now, no_show_after),
-            demand_deadlines(state, due, now),
+            value_moving_steps(state, due, now, no_show_after, reach),
+            demand_deadlines(state, due, now, reach),
         )?;
         Ok::<_, anyhow::Error>((due, value, demands))
     };
@@ -76,12 +93,17 @@ async fn value_moving_steps(
     due: DueWork,
     now: DateTime<Utc>,
     no_show_after: Duration,
+    reach: &Reach,
 ) -> anyhow::Result<RoundReport> {
     let db = &state.db;
     let mut report = RoundReport::default();
     if due.reservations {
+        let reach = reach.clone();
         report.reservations_expired = atomically(db, move |conn| {
-            Box::pin(merchant::service::redemptions::expire_due(conn, now, BATCH))
+            let reach = reach.clone();
+            Box::pin(async move {
+                merchant::service::redemptions::expire_due(conn, now, &reach, BATCH).await
+            })
         })
         .await?;
     }
@@ -94,36 +116,52 @@ async fn value_moving_steps(
         .await?;
     }
     if due.points {
+        let owners = residents_within(reach);
         report.points_expired = atomically(db, move |conn| {
-            Box::pin(points_ledger::service::expiry::expire_lots(
-                conn, now, BATCH,
-            ))
+            let owners = owners.clone();
+            Box::pin(async move {
+                points_ledger::service::expiry::expire_lots_of(conn, now, owners, BATCH).await
+            })
         })
         .await?;
     }
     let (no_show_units, rule) = (state.settings.parking.no_show_units, state.expiry_rule());
     if due.no_shows {
+        let reach = reach.clone();
         report.parking_no_shows = atomically(db, move |conn| {
-            Box::pin(parking::service::bookings::mark_no_shows(
-                conn,
-                no_show_after,
-                no_show_units,
-                rule,
-                now,
-                BATCH,
-            ))
+            let reach = reach.clone();
+            Box::pin(async move {
+                parking::service::bookings::mark_no_shows(
+                    conn,
+                    no_show_after,
+                    no_show_units,
+                    rule,
+                    now,
+                    &reach,
+                    BATCH,
+                )
+                .await
+            })
         })
         .await?;
     }
     if due.home_service_orders {
+        let reach = reach.clone();
         report.home_service_orders = atomically(db, move |conn| {
-            Box::pin(care::service::order_moves::close_stale(
-                conn, rule, now, BATCH,
-            ))
+            let reach = reach.clone();
+            Box::pin(async move {
+                care::service::order_moves::close_stale(conn, rule, now, &reach, BATCH).await
+            })
         })
         .await?;
     }
     Ok(report)
+}
+
+/// The residents whose wallets a round within `reach` expires: all (`None`), or those
+/// living under its org.
+fn residents_within(reach: &Reach) -> Option<SelectStatement> {
+    reach.path().map(identity::service::users::ids_living_under)
 }
 
 /// Warnings, escalations and the automatic closing of demands left unrated.
@@ -131,12 +169,15 @@ async fn demand_deadlines(
     state: &AppState,
     due: DueWork,
     now: DateTime<Utc>,
+    reach: &Reach,
 ) -> anyhow::Result<demands::service::sla::SlaReport> {
     if !due.demands {
         return Ok(Default::default());
     }
+    let reach = reach.clone();
     let report = atomically(&state.db, move |conn| {
-        Box::pin(demands::service::sla::run(conn, now, BATCH))
+        let reach = reach.clone();
+        Box::pin(async move { demands::service::sla::run(conn, now, &reach, BATCH).await })
     })
     .await?;
     let business = &state.metrics.business;
@@ -167,8 +208,9 @@ async fn due_work(
     db: &impl ConnectionTrait,
     now: DateTime<Utc>,
     no_show_after: Duration,
+    reach: &Reach,
 ) -> Result<DueWork, DbErr> {
-    let probe = due_work_query(now, no_show_after);
+    let probe = due_work_query(now, no_show_after, reach);
     let backend = db.get_database_backend();
     let row = db
         .query_one(backend.build(&probe))
@@ -187,30 +229,37 @@ async fn due_work(
 }
 
 /// The statement [`due_work`] runs: `SELECT (SELECT 1 FROM … LIMIT 1) IS NOT NULL AS
-/// due_0, …` in the order it reads.
-fn due_work_query(now: DateTime<Utc>, no_show_after: Duration) -> SelectStatement {
-    let [warn, escalate, close] = demands::service::sla::due(now);
-    let [unserved, unconfirmed] = care::service::order_moves::stale(now);
+/// due_0, …` in the order it reads. Under an org, the whole district's jobs are asked
+/// `SELECT false` (they do not run there).
+fn due_work_query(now: DateTime<Utc>, no_show_after: Duration, reach: &Reach) -> SelectStatement {
+    let [warn, escalate, close] = demands::service::sla::due(now, reach);
+    let [unserved, unconfirmed] = care::service::order_moves::stale(now, reach);
+    let everywhere = |ask: SelectStatement| reach.is_everywhere().then_some(ask);
     let asks = [
-        merchant::service::redemptions::due_to_expire(now).into_query(),
-        points_ledger::service::holds::due_to_release(now).into_query(),
-        points_ledger::service::expiry::due_to_expire(now).into_query(),
-        warn.into_query(),
-        escalate.into_query(),
-        close.into_query(),
-        parking::service::bookings::due_as_no_shows(no_show_after, now).into_query(),
-        unserved.into_query(),
-        unconfirmed.into_query(),
-        platform::outbox::due(now),
+        Some(merchant::service::redemptions::due_to_expire(now, reach).into_query()),
+        everywhere(points_ledger::service::holds::due_to_release(now).into_query()),
+        Some(
+            points_ledger::service::expiry::due_to_expire_of(now, residents_within(reach))
+                .into_query(),
+        ),
+        Some(warn.into_query()),
+        Some(escalate.into_query()),
+        Some(close.into_query()),
+        Some(parking::service::bookings::due_as_no_shows(no_show_after, now, reach).into_query()),
+        Some(unserved.into_query()),
+        Some(unconfirmed.into_query()),
+        everywhere(platform::outbox::due(now)),
     ];
     let mut probe = Query::select();
-    for (i, mut ask) in asks.into_iter().enumerate() {
+    for (i, ask) in asks.into_iter().enumerate() {
+        let name = Alias::new(format!("due_{i}"));
+        let Some(mut ask) = ask else {
+            probe.expr_as(Expr::val(false), name);
+            continue;
+        };
         ask.clear_selects().expr(Expr::val(1)).limit(1);
         let first = SimpleExpr::SubQuery(None, Box::new(ask.into_sub_query_statement()));
-        probe.expr_as(
-            Expr::expr(first).is_not_null(),
-            Alias::new(format!("due_{i}")),
-        );
+        probe.expr_as(Expr::expr(first).is_not_null(), name);
     }
     probe
 }
@@ -254,8 +303,12 @@ mod tests {
             .unwrap();
         let db = sea_orm::Database::connect(&url).await.unwrap();
         crate::migrator::migrate(&db).await.unwrap();
-        let (sql, values) = due_work_query(chrono::Utc::now(), Duration::minutes(30))
-            .build(sea_orm::sea_query::SqliteQueryBuilder);
+        let (sql, values) = due_work_query(
+            chrono::Utc::now(),
+            Duration::minutes(30),
+            &Reach::Everywhere,
+        )
+        .build(sea_orm::sea_query::SqliteQueryBuilder);
         let steps = platform::testing::sqlite_plan(&db, &sql, values.0).await;
         let searches = steps.iter().filter(|s| s.starts_with("SEARCH")).count();
         assert!(searches >= 10, "{steps:?}");
@@ -290,7 +343,10 @@ mod tests {
             home_service_orders: false,
             messages: false,
         };
-        assert_eq!(due_work(&db, now, after).await.unwrap(), nothing);
+        assert_eq!(
+            due_work(&db, now, after, &Reach::Everywhere).await.unwrap(),
+            nothing
+        );
 
         let wallet = AccountRef::wallet(Asset::Points, "resident-1");
         transfers::transfer(
@@ -322,13 +378,21 @@ mod tests {
         )
         .await
         .unwrap();
-        assert_eq!(due_work(&db, now, after).await.unwrap(), nothing);
+        assert_eq!(
+            due_work(&db, now, after, &Reach::Everywhere).await.unwrap(),
+            nothing
+        );
         let later = now + Duration::hours(2);
         let held = DueWork {
             holds: true,
             ..nothing
         };
-        assert_eq!(due_work(&db, later, after).await.unwrap(), held);
+        assert_eq!(
+            due_work(&db, later, after, &Reach::Everywhere)
+                .await
+                .unwrap(),
+            held
+        );
 
         platform::outbox::grant(&db, "resident-1", "demand_status", now)
             .await
@@ -350,6 +414,11 @@ mod tests {
             messages: true,
             ..held
         };
-        assert_eq!(due_work(&db, later, after).await.unwrap(), both);
+        assert_eq!(
+            due_work(&db, later, after, &Reach::Everywhere)
+                .await
+                .unwrap(),
+            both
+        );
     }
 }

@@ -9,11 +9,13 @@ use crate::state::AppState;
 use anyhow::Context;
 use identity::service::{orgs, staff};
 use identity::OrgKind;
-use linli_sim::{Hosted, Options, Profile};
+use linli_sim::{Hosted, Options, Profile, Round};
 use platform::config::Settings;
-use platform::Secret;
+use platform::{Reach, Secret};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use std::collections::HashMap;
 use std::io::Write;
+use std::sync::{Arc, Mutex};
 
 pub struct SimArgs {
     pub profile: String,
@@ -124,7 +126,7 @@ pub async fn simulate(settings: Settings, args: SimArgs) -> anyhow::Result<bool>
     };
     let hosted = Hosted {
         urls: servers.urls.clone(),
-        jobs: jobs_of(servers.coordinator.clone()),
+        jobs: jobs_of(servers.states.clone()),
         district_id,
         admin_username: ADMIN.to_owned(),
         admin_password: linli_sim::STAFF_PASSWORD.to_owned(),
@@ -147,20 +149,21 @@ pub async fn simulate(settings: Settings, args: SimArgs) -> anyhow::Result<bool>
     Ok(outcome.passed)
 }
 
-/// The run's servers, one per clock, over one database: the first is the coordinator's.
+/// The run's servers, one per clock, over one database: the first is the coordinator's,
+/// then one per shard.
 struct Servers {
     urls: Vec<String>,
-    coordinator: AppState,
+    states: Vec<AppState>,
     running: Vec<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
 impl Servers {
     async fn start(settings: Settings, clocks: &[platform::Clock]) -> anyhow::Result<Self> {
         let doors = Application::build_doors(settings, clocks.to_vec()).await?;
-        let coordinator = doors
-            .first()
-            .map(|door| door.state().clone())
-            .context("no server for the run")?;
+        let states: Vec<AppState> = doors.iter().map(|door| door.state().clone()).collect();
+        if states.is_empty() {
+            anyhow::bail!("no server for the run");
+        }
         let urls = doors
             .iter()
             .map(|door| format!("http://127.0.0.1:{}", door.port()))
@@ -171,7 +174,7 @@ impl Servers {
             .collect();
         Ok(Self {
             urls,
-            coordinator,
+            states,
             running,
         })
     }
@@ -183,15 +186,51 @@ impl Servers {
     }
 }
 
-/// A round of the server's real jobs, for the simulator to run at each simulated hour; it
-/// answers the points the round expired (the simulator runs rounds until none are left).
-fn jobs_of(state: AppState) -> linli_sim::Jobs {
-    Box::new(move || {
-        let state = state.clone();
+/// A round of the server's real jobs, for the simulator to run: the district's on the
+/// coordinator's server (`states[0]`), or a street's on its shard's server and clock
+/// (`states[shard + 1]`), narrowed to the street's subtree. It answers the work of the
+/// district's batched jobs the round did (the simulator runs district rounds until one
+/// does none).
+fn jobs_of(states: Vec<AppState>) -> linli_sim::Jobs {
+    // A street's path never changes; asked once, not at each of its 8,760 rounds a year.
+    let paths = Arc::new(Mutex::new(HashMap::<String, String>::new()));
+    Arc::new(move |round| {
+        let (states, paths) = (states.clone(), paths.clone());
         Box::pin(async move {
-            crate::jobs::run_once(&state)
-                .await
-                .map(|round| round.points_expired)
+            let (state, reach) = match round {
+                Round::District => (&states[0], Reach::Everywhere),
+                Round::Street { shard, street_id } => {
+                    let state = states
+                        .get(shard + 1)
+                        .with_context(|| format!("no server for shard {shard}"))?;
+                    let known = paths
+                        .lock()
+                        .map_err(|_| anyhow::anyhow!("poisoned"))?
+                        .get(&street_id)
+                        .cloned();
+                    let path = match known {
+                        Some(path) => path,
+                        None => {
+                            let street = orgs::find(&state.db, &street_id)
+                                .await?
+                                .with_context(|| format!("no street {street_id}"))?;
+                            paths
+                                .lock()
+                                .map_err(|_| anyhow::anyhow!("poisoned"))?
+                                .insert(street_id, street.path.clone());
+                            street.path
+                        }
+                    };
+                    (state, Reach::Under(path))
+                }
+            };
+            let round = crate::jobs::run_round(state, &reach).await?;
+            let messages = &round.messages;
+            Ok(round.points_expired.unsigned_abs()
+                + round.idempotency_records_purged
+                + messages.sent
+                + messages.refused
+                + messages.failed)
         })
     })
 }
@@ -240,7 +279,7 @@ pub async fn give_demo_history(settings: &Settings) -> anyhow::Result<()> {
     let servers = Servers::start(hosted_settings, &clocks).await?;
     let hosted = Hosted {
         urls: servers.urls.clone(),
-        jobs: jobs_of(servers.coordinator.clone()),
+        jobs: jobs_of(servers.states.clone()),
         district_id: district.id,
         admin_username: "admin".to_owned(),
         admin_password: crate::seed::DEMO_PASSWORD.to_owned(),

@@ -13,6 +13,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::sync::Arc;
 
 /// Something that happens at a moment. Indices name the world's residents, demands and
 /// reservations.
@@ -84,9 +85,21 @@ pub enum Event {
     },
 }
 
-/// Runs the server's background jobs once, at the clock's current time; answers the points
-/// the round expired.
-pub type Jobs = Box<dyn Fn() -> BoxFuture<'static, anyhow::Result<i64>> + Send + Sync>;
+/// Runs a round of the server's background jobs, at the clock's current time of the server
+/// the round names; answers how much of the work a district round does in batches it did
+/// (points expired, old idempotency records purged, messages sent), for the simulator to
+/// run district rounds until one does none.
+pub type Jobs = Arc<dyn Fn(Round) -> BoxFuture<'static, anyhow::Result<u64>> + Send + Sync>;
+
+/// Which round of the server's jobs to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Round {
+    /// Every job over the whole district, on the coordinator's server (at each month end).
+    District,
+    /// The jobs of one street's objects, on the server (and clock) of shard `shard`: its
+    /// lapsed reservations, no-shows, stale home-service orders and demand deadlines.
+    Street { shard: usize, street_id: String },
+}
 
 pub struct Sim {
     pub profile: Profile,
@@ -95,8 +108,11 @@ pub struct Sim {
     pub clock: Clock,
     pub rng: StdRng,
     pub world: World,
-    /// The server's jobs: the coordinator runs them; its streets' shards have none.
+    /// The server's jobs: the coordinator runs the district's rounds, each shard its
+    /// streets' hourly rounds.
     pub jobs: Option<Jobs>,
+    /// Which shard this is (`None` for the coordinator): the server its street rounds run on.
+    pub shard: Option<usize>,
     /// The streets whose residents, communities and objects this shard drives (all of them
     /// for the coordinator, which drives none but checks them all).
     pub streets: Vec<usize>,
@@ -129,6 +145,7 @@ impl Sim {
             rng: StdRng::seed_from_u64(seed),
             world: World::default(),
             jobs,
+            shard: None,
             streets: Vec::new(),
             offers_here: Vec::new(),
             setup_residents: 0,
@@ -153,7 +170,14 @@ impl Sim {
             return;
         }
         self.scheduled += 1;
-        self.queue.push(Reverse((at, self.scheduled, event)));
+        // A job round goes first among the events of its moment, as the coordinator's did
+        // when it ran every street's rounds between the shards' events.
+        let order = if event == Event::JobTick {
+            0
+        } else {
+            self.scheduled
+        };
+        self.queue.push(Reverse((at, order, event)));
     }
 
     /// Schedules `event` after a delay drawn uniformly from `[min, max]` minutes.
@@ -182,9 +206,17 @@ impl Sim {
         seconds.max(min_seconds)
     }
 
-    /// Plans a shard's events: its residents' registrations, its communities' activities,
-    /// needs and problems.
+    /// Plans a shard's events: its streets' hourly job rounds (but at month ends, where the
+    /// coordinator runs the district's), its residents' registrations, its communities'
+    /// activities, needs and problems.
     pub fn plan_shard(&mut self) {
+        let month_ends = self.month_ends();
+        for hour in 1..=self.profile.days * 24 {
+            let at = self.profile.start + Duration::hours(hour);
+            if !month_ends.contains(&at) {
+                self.at(at, Event::JobTick);
+            }
+        }
         let start = self.profile.start;
         let days = self.profile.days;
         let at_start = (self.profile.residents as f64 * self.profile.registered_at_start) as usize;
@@ -208,14 +240,28 @@ impl Sim {
         self.plan_disclosures();
     }
 
-    /// Plans the coordinator's events: the hourly job rounds and, with `checks`, the
-    /// month-end checks.
-    pub fn plan_clock(&mut self, checks: bool) {
-        for hour in 1..=self.profile.days * 24 {
-            self.at(self.profile.start + Duration::hours(hour), Event::JobTick);
+    /// Plans the coordinator's events: a round of the district's jobs at each Beijing month
+    /// end inside the run and at its end, each followed by the checks of the month when the
+    /// run checks.
+    pub fn plan_clock(&mut self) {
+        let mut from = self.profile.start;
+        for to in self.month_ends() {
+            self.at(to, Event::MonthEnd { from });
+            from = to;
         }
-        if checks {
-            self.plan_month_ends();
+    }
+
+    /// Each Beijing month end inside the run, and its end.
+    fn month_ends(&self) -> Vec<DateTime<Utc>> {
+        let mut ends = Vec::new();
+        let mut month = self.profile.start;
+        loop {
+            let next = crate::check::next_month(month);
+            ends.push(next.min(self.end));
+            if next >= self.end {
+                return ends;
+            }
+            month = next;
         }
     }
 
@@ -229,20 +275,6 @@ impl Sim {
     /// Whether community `c` lies in this shard's streets.
     pub fn owns(&self, c: usize) -> bool {
         self.streets.contains(&self.world.communities[c].street)
-    }
-
-    /// A check at each Beijing month end inside the run, and one at its end.
-    fn plan_month_ends(&mut self) {
-        let mut month = self.profile.start;
-        loop {
-            let next = crate::check::next_month(month);
-            let to = next.min(self.end);
-            self.at(to, Event::MonthEnd { from: month });
-            if next >= self.end {
-                break;
-            }
-            month = next;
-        }
     }
 
     /// A resident's activity from registration to the run's end, drawn by Poisson rates.
@@ -319,7 +351,8 @@ impl Sim {
 
     async fn handle(&mut self, event: Event) -> anyhow::Result<()> {
         match event {
-            Event::JobTick | Event::MonthEnd { .. } => {
+            Event::JobTick => self.run_street_jobs().await,
+            Event::MonthEnd { .. } => {
                 anyhow::bail!("{event:?} is the coordinator's, not a street's")
             }
             Event::Register(n) => self.register(n).await,
@@ -372,23 +405,39 @@ impl Sim {
         }
     }
 
-    /// A round of the server's jobs at the clock's time (the coordinator's).
+    /// A round of the district's jobs at the coordinator's clock.
     pub(crate) async fn run_jobs(&mut self) -> anyhow::Result<()> {
-        let Some(jobs) = &self.jobs else {
-            anyhow::bail!("only the coordinator runs the server's jobs");
-        };
         // Expiry works through its lots in batches: rounds follow at once while one expired
-        // something, as the truth expires every available point at its moment at once.
-        loop {
-            let started = std::time::Instant::now();
-            let expired = jobs().await?;
-            let micros = started.elapsed().as_micros();
-            self.job_rounds
-                .push(u64::try_from(micros).unwrap_or(u64::MAX));
-            if expired == 0 {
-                return Ok(());
-            }
+        // something, as the truth expires every available point at its moment at once; so
+        // does the purge, through the month's idempotency records.
+        while self.timed_round(Round::District).await? != 0 {}
+        Ok(())
+    }
+
+    /// A round of this shard's streets' jobs at its clock, then their rules on its truth.
+    async fn run_street_jobs(&mut self) -> anyhow::Result<()> {
+        let shard = self
+            .shard
+            .ok_or_else(|| anyhow::anyhow!("the coordinator runs district rounds only"))?;
+        for s in self.streets.clone() {
+            let street_id = self.world.streets[s].id.clone();
+            self.timed_round(Round::Street { shard, street_id }).await?;
         }
+        self.apply_job_rules(self.now());
+        Ok(())
+    }
+
+    /// Runs one round, noting how long it took; answers the batched work it did.
+    async fn timed_round(&mut self, round: Round) -> anyhow::Result<u64> {
+        let Some(jobs) = &self.jobs else {
+            anyhow::bail!("this run has no server jobs to run");
+        };
+        let started = std::time::Instant::now();
+        let expired = jobs(round).await?;
+        let micros = started.elapsed().as_micros();
+        self.job_rounds
+            .push(u64::try_from(micros).unwrap_or(u64::MAX));
+        Ok(expired)
     }
 
     /// What the jobs just did at `now`, applied to this shard's truth.

@@ -18,7 +18,7 @@ mod report;
 mod truth;
 mod world;
 
-pub use engine::Jobs;
+pub use engine::{Jobs, Round};
 pub use ops::setup::STAFF_PASSWORD;
 pub use profile::Profile;
 
@@ -104,12 +104,13 @@ pub async fn run(options: Options, clocks: Vec<Clock>, hosted: Hosted) -> anyhow
     for shard in &mut shards {
         shard.plan_shard();
     }
-    sim.plan_clock(options.checks);
-    let mut district = district::District::new(sim, shards);
+    sim.plan_clock();
+    let mut district = district::District::new(sim, shards, options.checks);
     district.run().await?;
     if options.checks {
         district.final_checks().await?;
     }
+    let job_rounds = district.job_rounds();
     let sim = &district.coordinator;
     let surprises = sim.client.surprises();
     let operations = sim.client.operations();
@@ -123,7 +124,7 @@ pub async fn run(options: Options, clocks: Vec<Clock>, hosted: Hosted) -> anyhow
         rows: &sim.checks,
         surprises: &surprises,
         operations: &operations,
-        job_rounds: &sim.job_rounds,
+        job_rounds: &job_rounds,
     };
     Ok(Outcome {
         report: summary.markdown(),

@@ -666,6 +666,43 @@ async fn overdue_demands_warn_the_handler_then_escalate_to_the_street() {
     assert_daily_counts_agree(&app).await;
 }
 
+/// A round narrowed to a street warns and escalates the demands of its communities only:
+/// the simulator runs each street's rounds on its own clock.
+#[tokio::test]
+async fn a_round_narrowed_to_a_street_keeps_to_its_demands() {
+    use platform::Reach;
+    let app = spawn_app().await;
+    let (alice, _, _) = logins(&app).await;
+    let created = submit(&app, &alice, "安全隐患", "新华社区", "井盖缺失").await; // 6 h
+    app.clock.advance(Duration::hours(7));
+    let path = |name: &'static str| {
+        let app = &app;
+        async move {
+            let id = app.org_id(name).await;
+            let org = identity::service::orgs::find(&app.state.db, &id).await;
+            org.unwrap().expect("org").path
+        }
+    };
+    let elsewhere = Reach::Under(path("开源街道").await);
+    let round = api::jobs::run_round(&app.state, &elsewhere).await.unwrap();
+    assert_eq!((round.demands.warned, round.demands.escalated), (0, 0));
+    let community = Reach::Under(path("新华社区").await);
+    let round = api::jobs::run_round(&app.state, &community).await.unwrap();
+    assert_eq!(round.demands.escalated, 1);
+    assert_eq!(run_jobs(&app).await.demands.escalated, 0, "escalated once");
+    let street = app.login_staff("street", DEMO_PASSWORD).await;
+    let escalated = expect_json(
+        app.get(
+            "/api/v1/staff/demands?escalated=true",
+            Some(&street.access_token),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(escalated["items"][0]["id"], created["id"]);
+}
+
 #[tokio::test]
 async fn demands_are_private_to_their_resident_and_to_staff_in_scope() {
     let app = spawn_app().await;

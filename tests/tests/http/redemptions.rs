@@ -494,6 +494,60 @@ async fn suspending_a_merchant_voids_its_reservations_with_points_back() {
     app.assert_ledger_balanced().await;
 }
 
+/// The path of the org named `name`, for a job round narrowed to it.
+async fn path_of(app: &TestApp, name: &str) -> String {
+    let id = app.org_id(name).await;
+    identity::service::orgs::find(&app.state.db, &id)
+        .await
+        .unwrap()
+        .expect("org")
+        .path
+}
+
+/// A round narrowed to a street (the simulator runs each street's rounds on its own clock)
+/// lapses the reservations at merchants of its communities and leaves another street's
+/// alone, however due they are.
+#[tokio::test]
+async fn a_round_narrowed_to_a_street_lapses_only_that_streets_reservations() {
+    use platform::Reach;
+    let app = spawn_app().await;
+    let shop = app.open_shop("wang", 100, Some(10), None).await; // in 新华社区, 新华街道
+    let alice = app.login_resident("alice").await;
+    app.give_points(&alice, 300).await;
+    let reserved = expect_json(
+        reserve(&app, &alice.access_token, &shop.offer_id).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    app.clock
+        .advance(chrono::Duration::days(7) + chrono::Duration::minutes(1));
+    let alice = app.login_resident("alice").await; // the week outlived the token
+    let elsewhere = Reach::Under(path_of(&app, "开源街道").await);
+    let round = api::jobs::run_round(&app.state, &elsewhere).await.unwrap();
+    assert_eq!(round.reservations_expired, 0);
+    let mine = expect_json(
+        app.get("/api/v1/me/redemptions", Some(&alice.access_token))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(mine["items"][0]["id"], reserved["id"]);
+    assert_eq!(mine["items"][0]["status"], "reserved");
+
+    let here = Reach::Under(path_of(&app, "新华街道").await);
+    let round = api::jobs::run_round(&app.state, &here).await.unwrap();
+    assert_eq!(round.reservations_expired, 1);
+    let mine = expect_json(
+        app.get("/api/v1/me/redemptions", Some(&alice.access_token))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(mine["items"][0]["status"], "expired");
+    assert_eq!(stock(&app, &shop.offer_id).await, 10);
+    app.assert_ledger_balanced().await;
+}
+
 #[tokio::test]
 async fn unredeemed_reservations_lapse_through_the_job() {
     let app = spawn_app().await;

@@ -12,7 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 use identity::Actor;
 use merchant::service::offers;
 use platform::validation::text_field;
-use platform::ValidationErrors;
+use platform::{Reach, ValidationErrors};
 use points_ledger::service::holds::{self, PostRequest};
 use points_ledger::service::transfers::TransferCode;
 use points_ledger::{AccountKind, AccountRef, Asset, ExpiryRule};
@@ -238,15 +238,28 @@ pub struct StaleReport {
 }
 
 /// The orders [`close_stale`] would act on at `now`: unserved past their time, and
-/// completed but never confirmed. The job round asks about both before running it.
-pub fn stale(now: DateTime<Utc>) -> [sea_orm::Select<order::Entity>; 2] {
+/// completed but never confirmed. The job round asks about both before running it. Within
+/// `reach`: the orders of its orgs.
+pub fn stale(now: DateTime<Utc>, reach: &Reach) -> [sea_orm::Select<order::Entity>; 2] {
+    let within = |orders: sea_orm::Select<order::Entity>| match reach.path() {
+        None => orders,
+        Some(path) => orders.filter(order::Column::OrgPath.starts_with(path)),
+    };
     [
-        order::Entity::find()
-            .filter(order::Column::Status.is_in([OrderStatus::Requested, OrderStatus::Dispatched]))
-            .filter(order::Column::At.lt(now - Duration::days(LAPSE_AFTER_DAYS))),
-        order::Entity::find()
-            .filter(order::Column::Status.eq(OrderStatus::Completed))
-            .filter(order::Column::CompletedAt.lt(now - Duration::days(AUTO_CONFIRM_AFTER_DAYS))),
+        within(
+            order::Entity::find()
+                .filter(
+                    order::Column::Status.is_in([OrderStatus::Requested, OrderStatus::Dispatched]),
+                )
+                .filter(order::Column::At.lt(now - Duration::days(LAPSE_AFTER_DAYS))),
+        ),
+        within(
+            order::Entity::find()
+                .filter(order::Column::Status.eq(OrderStatus::Completed))
+                .filter(
+                    order::Column::CompletedAt.lt(now - Duration::days(AUTO_CONFIRM_AFTER_DAYS)),
+                ),
+        ),
     ]
 }
 
@@ -256,10 +269,11 @@ pub async fn close_stale(
     conn: &impl ConnectionTrait,
     rule: ExpiryRule,
     now: DateTime<Utc>,
+    reach: &Reach,
     limit: u64,
 ) -> Result<StaleReport, CareError> {
     let mut report = StaleReport::default();
-    let [unserved, silent] = stale(now);
+    let [unserved, silent] = stale(now, reach);
     let unserved = unserved.limit(limit).all(conn).await?;
     for row in unserved {
         match release(conn, row, Party::Partner, "lapsed".to_owned(), now).await {

@@ -9,9 +9,11 @@ use crate::state_machine::{self, Action, ActorKind, Context, DemandState, AUTO_C
 use crate::DemandError;
 use chrono::{DateTime, Duration, Utc};
 use identity::Role;
+use platform::Reach;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    Select,
 };
 
 const OPEN: [&str; 3] = ["submitted", "accepted", "in_progress"];
@@ -27,19 +29,36 @@ pub struct SlaReport {
 pub async fn run(
     conn: &impl ConnectionTrait,
     now: DateTime<Utc>,
+    reach: &Reach,
     batch: u64,
 ) -> Result<SlaReport, DemandError> {
     Ok(SlaReport {
-        warned: warn_due(conn, now, batch).await?,
-        escalated: escalate_overdue(conn, now, batch).await?,
-        auto_closed: auto_close(conn, now, batch).await?,
+        warned: warn_due(conn, now, reach, batch).await?,
+        escalated: escalate_overdue(conn, now, reach, batch).await?,
+        auto_closed: auto_close(conn, now, reach, batch).await?,
     })
 }
 
 /// What [`run`] would act on at `now`, one query per rule, for the job round to ask
 /// before running it.
-pub fn due(now: DateTime<Utc>) -> [Select<demand::Entity>; 3] {
-    [due_to_warn(now), due_to_escalate(now), due_to_close(now)]
+pub fn due(now: DateTime<Utc>, reach: &Reach) -> [Select<demand::Entity>; 3] {
+    [
+        within(reach, due_to_warn(now)),
+        within(reach, due_to_escalate(now)),
+        within(reach, due_to_close(now)),
+    ]
+}
+
+/// The demands of `reach`: of a community under it, or owned by an org under it.
+fn within(reach: &Reach, demands: Select<demand::Entity>) -> Select<demand::Entity> {
+    match reach.path() {
+        None => demands,
+        Some(path) => demands.filter(
+            Condition::any()
+                .add(demand::Column::CommunityPath.starts_with(path))
+                .add(demand::Column::OrgPath.starts_with(path)),
+        ),
+    }
 }
 
 /// Open demands past their warning moment, not yet warned.
@@ -72,9 +91,13 @@ fn due_to_close(now: DateTime<Utc>) -> Select<demand::Entity> {
 pub async fn warn_due(
     conn: &impl ConnectionTrait,
     now: DateTime<Utc>,
+    reach: &Reach,
     batch: u64,
 ) -> Result<u64, DemandError> {
-    let due = due_to_warn(now).limit(batch).all(conn).await?;
+    let due = within(reach, due_to_warn(now))
+        .limit(batch)
+        .all(conn)
+        .await?;
     let mut warned = 0;
     for demand in due {
         let claimed = demand::Entity::update_many()
@@ -116,9 +139,13 @@ pub async fn warn_due(
 pub async fn escalate_overdue(
     conn: &impl ConnectionTrait,
     now: DateTime<Utc>,
+    reach: &Reach,
     batch: u64,
 ) -> Result<u64, DemandError> {
-    let overdue = due_to_escalate(now).limit(batch).all(conn).await?;
+    let overdue = within(reach, due_to_escalate(now))
+        .limit(batch)
+        .all(conn)
+        .await?;
     let mut escalated = 0;
     for demand in overdue {
         let Some(state) = DemandState::parse(&demand.status) else {
@@ -182,9 +209,13 @@ pub async fn escalate_overdue(
 pub async fn auto_close(
     conn: &impl ConnectionTrait,
     now: DateTime<Utc>,
+    reach: &Reach,
     batch: u64,
 ) -> Result<u64, DemandError> {
-    let due = due_to_close(now).limit(batch).all(conn).await?;
+    let due = within(reach, due_to_close(now))
+        .limit(batch)
+        .all(conn)
+        .await?;
     let mut closed = 0;
     for demand in due {
         let context = Context {

@@ -5,7 +5,10 @@ use crate::{Actor, IdentityError, OrgKind, Role};
 use chrono::{DateTime, Utc};
 use platform::ids::new_id;
 use platform::ValidationErrors;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
+    QueryTrait, Set,
+};
 use wechat::WechatClient;
 
 pub const MAX_NICKNAME_CHARS: usize = 32;
@@ -52,6 +55,20 @@ pub async fn find_resident_by_openid(
         .filter(user::Column::Openid.eq(openid))
         .one(conn)
         .await?)
+}
+
+/// The ids of the users who live in a community under the org `path` (a query to narrow
+/// another context's rows to them, e.g. the ledger's wallets in a street's job round).
+pub fn ids_living_under(path: &str) -> sea_orm::sea_query::SelectStatement {
+    let communities = org::Entity::find()
+        .select_only()
+        .column(org::Column::Id)
+        .filter(org::Column::Path.starts_with(path));
+    user::Entity::find()
+        .select_only()
+        .column(user::Column::Id)
+        .filter(user::Column::CommunityId.in_subquery(communities.into_query()))
+        .into_query()
 }
 
 /// The resident (a user who logged in with WeChat) with this id.

@@ -11,11 +11,13 @@ use crate::{MerchantError, MerchantStatus};
 use chrono::{DateTime, Duration, Utc};
 use identity::Actor;
 use platform::ids::{new_id, random_token, sha256_hex};
+use platform::Reach;
 use points_ledger::service::holds::{self, HoldRequest, PostRequest};
 use points_ledger::service::transfers::TransferCode;
 use points_ledger::{AccountRef, Asset, ExpiryRule};
 use rand::Rng;
 use sea_orm::sea_query::Expr;
+use sea_orm::QueryTrait;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, Set,
@@ -511,12 +513,29 @@ pub async fn void_open_for_merchant(
 }
 
 /// Reservations whose time ran out unredeemed: what [`expire_due`] ends, and what the job
-/// round asks about before running it.
-pub fn due_to_expire(now: DateTime<Utc>) -> sea_orm::Select<redemption::Entity> {
-    redemption::Entity::find()
+/// round asks about before running it. Within `reach`: at merchants of its communities.
+pub fn due_to_expire(now: DateTime<Utc>, reach: &Reach) -> sea_orm::Select<redemption::Entity> {
+    let due = redemption::Entity::find()
         .filter(redemption::Column::Status.eq(RedemptionStatus::Reserved))
         .filter(redemption::Column::ExpiresAt.lte(now))
-        .order_by_asc(redemption::Column::ExpiresAt)
+        .order_by_asc(redemption::Column::ExpiresAt);
+    match reach.path() {
+        None => due,
+        Some(path) => due
+            .filter(redemption::Column::MerchantId.in_subquery(merchants_under(path).into_query())),
+    }
+}
+
+/// The ids of the merchants whose community lies under the org `path`.
+fn merchants_under(path: &str) -> sea_orm::Select<merchant::Entity> {
+    let communities = identity::entity::org::Entity::find()
+        .select_only()
+        .column(identity::entity::org::Column::Id)
+        .filter(identity::entity::org::Column::Path.starts_with(path));
+    merchant::Entity::find()
+        .select_only()
+        .column(merchant::Column::Id)
+        .filter(merchant::Column::CommunityId.in_subquery(communities.into_query()))
 }
 
 /// The job: reservations past their validity lapse (hold voided, stock back). Idempotent
@@ -524,9 +543,10 @@ pub fn due_to_expire(now: DateTime<Utc>) -> sea_orm::Select<redemption::Entity> 
 pub async fn expire_due(
     conn: &impl ConnectionTrait,
     now: DateTime<Utc>,
+    reach: &Reach,
     limit: u64,
 ) -> Result<u64, MerchantError> {
-    let due = due_to_expire(now).limit(limit).all(conn).await?;
+    let due = due_to_expire(now, reach).limit(limit).all(conn).await?;
     let mut expired = 0;
     for reservation in due {
         if end_reservation(

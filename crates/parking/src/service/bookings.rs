@@ -13,13 +13,14 @@ use crate::{plate, ParkingError};
 use chrono::{DateTime, Duration, Utc};
 use identity::Actor;
 use platform::ids::new_id;
-use platform::ValidationErrors;
+use platform::{Reach, ValidationErrors};
 use points_ledger::service::accounts::balance_of;
 use points_ledger::service::holds::{self, HoldRequest, PostRequest};
 use points_ledger::service::transfers::{transfer, TransferCode, TransferRequest};
 use points_ledger::{AccountRef, Asset, ExpiryRule};
 use rand::seq::IndexedRandom;
 use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::QueryTrait;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
     TryInsertResult,
@@ -554,12 +555,27 @@ pub async fn pay_overstay(
 }
 
 /// Booked bookings that started more than `after` ago without their car: what
-/// [`mark_no_shows`] marks, and what the job round asks about before running it.
-pub fn due_as_no_shows(after: Duration, now: DateTime<Utc>) -> sea_orm::Select<booking::Entity> {
-    booking::Entity::find()
+/// [`mark_no_shows`] marks, and what the job round asks about before running it. Within
+/// `reach`: in the lots of its orgs.
+pub fn due_as_no_shows(
+    after: Duration,
+    now: DateTime<Utc>,
+    reach: &Reach,
+) -> sea_orm::Select<booking::Entity> {
+    let due = booking::Entity::find()
         .filter(booking::Column::Status.eq(BookingStatus::Booked))
         .filter(booking::Column::StartsAt.lte(now - after))
-        .order_by_asc(booking::Column::StartsAt)
+        .order_by_asc(booking::Column::StartsAt);
+    match reach.path() {
+        None => due,
+        Some(path) => {
+            let lots = lot::Entity::find()
+                .select_only()
+                .column(lot::Column::Id)
+                .filter(lot::Column::OrgPath.starts_with(path));
+            due.filter(booking::Column::LotId.in_subquery(lots.into_query()))
+        }
+    }
 }
 
 /// Bookings nobody drove into within `after` of their start: charged `units` billing units
@@ -570,9 +586,13 @@ pub async fn mark_no_shows(
     charge_units: i64,
     rule: ExpiryRule,
     now: DateTime<Utc>,
+    reach: &Reach,
     batch: u64,
 ) -> Result<u64, ParkingError> {
-    let due = due_as_no_shows(after, now).limit(batch).all(conn).await?;
+    let due = due_as_no_shows(after, now, reach)
+        .limit(batch)
+        .all(conn)
+        .await?;
     let mut marked = 0;
     for booking in due {
         let lot = find(conn, &booking.lot_id).await?;

@@ -5,15 +5,37 @@ use super::transfers::{post_transfer, TransferCode, TransferRequest};
 use crate::entity::{account, lot};
 use crate::{AccountRef, Asset, ExpiryRule, LedgerError};
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::sea_query::SelectStatement;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+};
 
 /// Lots past their expiry with points left: what [`expire_lots`] works through, and what
 /// the job round asks about before running it.
 pub fn due_to_expire(now: DateTime<Utc>) -> sea_orm::Select<lot::Entity> {
-    lot::Entity::find()
+    due_to_expire_of(now, None)
+}
+
+/// [`due_to_expire`], of the wallets of `owners` only (a query of owner ids) when given:
+/// the ledger knows no orgs, so a job round narrowed to one names its residents.
+pub fn due_to_expire_of(
+    now: DateTime<Utc>,
+    owners: Option<SelectStatement>,
+) -> sea_orm::Select<lot::Entity> {
+    let due = lot::Entity::find()
         .filter(lot::Column::ExpiresAt.lte(now))
         .filter(lot::Column::Remaining.gt(0))
-        .order_by_asc(lot::Column::ExpiresAt)
+        .order_by_asc(lot::Column::ExpiresAt);
+    match owners {
+        None => due,
+        Some(owners) => {
+            let wallets = account::Entity::find()
+                .select_only()
+                .column(account::Column::Id)
+                .filter(account::Column::OwnerId.in_subquery(owners));
+            due.filter(lot::Column::AccountId.in_subquery(wallets.into_query()))
+        }
+    }
 }
 
 /// Expires up to `limit` lots due at `now`; returns the points expired. Idempotent: each
@@ -26,8 +48,18 @@ pub async fn expire_lots(
     now: DateTime<Utc>,
     limit: u64,
 ) -> Result<i64, LedgerError> {
+    expire_lots_of(conn, now, None, limit).await
+}
+
+/// [`expire_lots`], of the wallets of `owners` only when given (see [`due_to_expire_of`]).
+pub async fn expire_lots_of(
+    conn: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    owners: Option<SelectStatement>,
+    limit: u64,
+) -> Result<i64, LedgerError> {
     super::deferred::write_kept(conn).await?; // what a deferring batch kept, first
-    let due = due_to_expire(now).limit(limit).all(conn).await?;
+    let due = due_to_expire_of(now, owners).limit(limit).all(conn).await?;
     let mut expired = 0;
     for lot in due {
         let Some(wallet) = account::Entity::find_by_id(lot.account_id.clone())
