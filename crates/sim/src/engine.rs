@@ -1,7 +1,7 @@
 //! The simulated clock and what happens on it: a queue of events in time order (ties in the
-//! order they were scheduled), each run at its moment after the clock is set there. Jobs
-//! run every simulated hour, and the truth applies the same time rules the jobs do (demands
-//! unrated for 72 hours close, reservations past their validity lapse).
+//! order they were scheduled, a job round first), each run at its moment after the clock is
+//! set there. Jobs run every simulated hour, and the truth applies the same time rules the
+//! jobs do (demands unrated for 72 hours close, reservations past their validity lapse).
 
 use crate::client::Client;
 use crate::profile::Profile;

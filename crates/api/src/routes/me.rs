@@ -56,17 +56,15 @@ impl MeResponse {
 
 /// Wallet balances shown on `/me`, read from the ledger (`/me/wallet` has the detail).
 async fn balances_of(state: &AppState, profile: &Profile) -> Result<Balances, ApiError> {
-    use points_ledger::service::accounts::balance_of;
-    use points_ledger::{AccountRef, Asset};
-    let points = balance_of(&state.db, &AccountRef::wallet(Asset::Points, &profile.id)).await?;
-    let minutes = balance_of(
-        &state.db,
-        &AccountRef::wallet(Asset::TimeCredits, &profile.id),
-    )
-    .await?;
+    use points_ledger::{AccountKind, Asset};
+    // Both wallets in one query.
+    let wallets =
+        points_ledger::service::accounts::balances_of(&state.db, AccountKind::Wallet, &profile.id)
+            .await?;
+    let balance = |asset| wallets.get(&asset).map_or(0, |b| b.balance);
     Ok(Balances {
-        points: points.balance,
-        time_credit_minutes: minutes.balance,
+        points: balance(Asset::Points),
+        time_credit_minutes: balance(Asset::TimeCredits),
     })
 }
 

@@ -99,7 +99,12 @@ pub async fn profile(conn: &impl ConnectionTrait, actor: &Actor) -> Result<Profi
         .one(conn)
         .await?
         .ok_or(IdentityError::NotFound("user"))?;
-    Ok(Profile {
+    Ok(profile_of(user, actor))
+}
+
+/// What `/me` shows of `user`, whose roles and merchants are the actor's.
+fn profile_of(user: user::Model, actor: &Actor) -> Profile {
+    Profile {
         id: user.id,
         nickname: user.nickname,
         phone_masked: user.phone.as_deref().map(mask_phone),
@@ -107,7 +112,7 @@ pub async fn profile(conn: &impl ConnectionTrait, actor: &Actor) -> Result<Profi
         community_id: user.community_id,
         compound_id: user.compound_id,
         merchant_ids: actor.merchant_ids(),
-    })
+    }
 }
 
 /// `13800001234` → `138****1234`.
@@ -178,8 +183,8 @@ pub async fn update_profile(
     active.community_id = Set(community_id);
     active.compound_id = Set(compound_id);
     active.updated_at = Set(now);
-    active.update(conn).await?;
-    profile(conn, actor).await
+    let updated = active.update(conn).await?;
+    Ok(profile_of(updated, actor))
 }
 
 async fn org_has_kind(
