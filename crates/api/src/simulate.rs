@@ -132,6 +132,7 @@ pub async fn simulate(settings: Settings, args: SimArgs) -> anyhow::Result<bool>
         admin_password: linli_sim::STAFF_PASSWORD.to_owned(),
         backend: backend.to_owned(),
         street: None,
+        street_rounds: !settings.database.url.expose().starts_with("sqlite:"),
     };
     let options = Options {
         profile,
@@ -289,6 +290,7 @@ pub async fn give_demo_history(settings: &Settings) -> anyhow::Result<()> {
             staff_username: "street".to_owned(),
             staff_password: crate::seed::DEMO_PASSWORD.to_owned(),
         }),
+        street_rounds: !settings.database.url.expose().starts_with("sqlite:"),
     };
     let options = Options {
         profile,

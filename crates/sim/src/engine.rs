@@ -206,16 +206,12 @@ impl Sim {
         seconds.max(min_seconds)
     }
 
-    /// Plans a shard's events: its streets' hourly job rounds (but at month ends, where the
-    /// coordinator runs the district's), its residents' registrations, its communities'
-    /// activities, needs and problems.
-    pub fn plan_shard(&mut self) {
-        let month_ends = self.month_ends();
-        for hour in 1..=self.profile.days * 24 {
-            let at = self.profile.start + Duration::hours(hour);
-            if !month_ends.contains(&at) {
-                self.at(at, Event::JobTick);
-            }
+    /// Plans a shard's events: with `street_rounds` its streets' hourly job rounds (see
+    /// [`Sim::plan_job_ticks`]), its residents' registrations, its communities' activities,
+    /// needs and problems.
+    pub fn plan_shard(&mut self, street_rounds: bool) {
+        if street_rounds {
+            self.plan_job_ticks();
         }
         let start = self.profile.start;
         let days = self.profile.days;
@@ -242,12 +238,28 @@ impl Sim {
 
     /// Plans the coordinator's events: a round of the district's jobs at each Beijing month
     /// end inside the run and at its end, each followed by the checks of the month when the
-    /// run checks.
-    pub fn plan_clock(&mut self) {
+    /// run checks; without `street_rounds`, a round of the district's jobs at every hour
+    /// between as well.
+    pub fn plan_clock(&mut self, street_rounds: bool) {
+        if !street_rounds {
+            self.plan_job_ticks();
+        }
         let mut from = self.profile.start;
         for to in self.month_ends() {
             self.at(to, Event::MonthEnd { from });
             from = to;
+        }
+    }
+
+    /// A job round at every simulated hour but the month ends, where the coordinator runs
+    /// the district's.
+    fn plan_job_ticks(&mut self) {
+        let month_ends = self.month_ends();
+        for hour in 1..=self.profile.days * 24 {
+            let at = self.profile.start + Duration::hours(hour);
+            if !month_ends.contains(&at) {
+                self.at(at, Event::JobTick);
+            }
         }
     }
 

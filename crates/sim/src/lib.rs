@@ -36,6 +36,11 @@ pub struct Hosted {
     pub backend: String,
     /// A street already in the database for the run to fill in instead of creating its own.
     pub street: Option<ExistingStreet>,
+    /// Each street runs its own job rounds on its own clock and the streets meet only at
+    /// month ends (for PostgreSQL's concurrent writers); otherwise the coordinator runs the
+    /// district's round at every hour while every street waits (for SQLite's one writer,
+    /// where twelve streets' rounds would queue behind each other's writes).
+    pub street_rounds: bool,
 }
 
 /// A street of the server's org tree (the demo database's) and a login of its staff: the
@@ -102,9 +107,9 @@ pub async fn run(options: Options, clocks: Vec<Clock>, hosted: Hosted) -> anyhow
         .collect();
     let mut shards = sim.split(doors).await?;
     for shard in &mut shards {
-        shard.plan_shard();
+        shard.plan_shard(hosted.street_rounds);
     }
-    sim.plan_clock();
+    sim.plan_clock(hosted.street_rounds);
     let mut district = district::District::new(sim, shards, options.checks);
     district.run().await?;
     if options.checks {
