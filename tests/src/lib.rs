@@ -263,6 +263,16 @@ impl TestApp {
         expect_json(self.get("/api/v1/orgs", None).await, StatusCode::OK).await
     }
 
+    /// The path of the org named `name` (e.g. for a job round narrowed to it).
+    pub async fn org_path(&self, name: &str) -> String {
+        let id = self.org_id(name).await;
+        identity::service::orgs::find(&self.state.db, &id)
+            .await
+            .expect("org read")
+            .unwrap_or_else(|| panic!("no org {name}"))
+            .path
+    }
+
     /// The id of the org named `name` anywhere in the tree.
     pub async fn org_id(&self, name: &str) -> String {
         find_org(&self.org_tree().await, name).unwrap_or_else(|| panic!("no org named {name}"))

@@ -132,7 +132,7 @@ pub async fn simulate(settings: Settings, args: SimArgs) -> anyhow::Result<bool>
         admin_password: linli_sim::STAFF_PASSWORD.to_owned(),
         backend: backend.to_owned(),
         street: None,
-        street_rounds: !settings.database.url.expose().starts_with("sqlite:"),
+        street_rounds: street_rounds(&settings),
     };
     let options = Options {
         profile,
@@ -148,6 +148,12 @@ pub async fn simulate(settings: Settings, args: SimArgs) -> anyhow::Result<bool>
     let mut out = std::io::stdout().lock();
     writeln!(out, "{} (report: {})", outcome.verdict, args.report)?;
     Ok(outcome.passed)
+}
+
+/// Whether each street runs its own job rounds: on PostgreSQL, not on SQLite, whose one
+/// writer would take twelve streets' rounds in turn (`Hosted::street_rounds`).
+fn street_rounds(settings: &Settings) -> bool {
+    !settings.database.url.expose().starts_with("sqlite:")
 }
 
 /// The run's servers, one per clock, over one database: the first is the coordinator's,
@@ -290,7 +296,7 @@ pub async fn give_demo_history(settings: &Settings) -> anyhow::Result<()> {
             staff_username: "street".to_owned(),
             staff_password: crate::seed::DEMO_PASSWORD.to_owned(),
         }),
-        street_rounds: !settings.database.url.expose().starts_with("sqlite:"),
+        street_rounds: street_rounds(settings),
     };
     let options = Options {
         profile,

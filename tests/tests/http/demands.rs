@@ -675,18 +675,10 @@ async fn a_round_narrowed_to_a_street_keeps_to_its_demands() {
     let (alice, _, _) = logins(&app).await;
     let created = submit(&app, &alice, "安全隐患", "新华社区", "井盖缺失").await; // 6 h
     app.clock.advance(Duration::hours(7));
-    let path = |name: &'static str| {
-        let app = &app;
-        async move {
-            let id = app.org_id(name).await;
-            let org = identity::service::orgs::find(&app.state.db, &id).await;
-            org.unwrap().expect("org").path
-        }
-    };
-    let elsewhere = Reach::Under(path("开源街道").await);
+    let elsewhere = Reach::Under(app.org_path("开源街道").await);
     let round = api::jobs::run_round(&app.state, &elsewhere).await.unwrap();
     assert_eq!((round.demands.warned, round.demands.escalated), (0, 0));
-    let community = Reach::Under(path("新华社区").await);
+    let community = Reach::Under(app.org_path("新华社区").await);
     let round = api::jobs::run_round(&app.state, &community).await.unwrap();
     assert_eq!(round.demands.escalated, 1);
     assert_eq!(run_jobs(&app).await.demands.escalated, 0, "escalated once");

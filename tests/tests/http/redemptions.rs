@@ -494,16 +494,6 @@ async fn suspending_a_merchant_voids_its_reservations_with_points_back() {
     app.assert_ledger_balanced().await;
 }
 
-/// The path of the org named `name`, for a job round narrowed to it.
-async fn path_of(app: &TestApp, name: &str) -> String {
-    let id = app.org_id(name).await;
-    identity::service::orgs::find(&app.state.db, &id)
-        .await
-        .unwrap()
-        .expect("org")
-        .path
-}
-
 /// A round narrowed to a street (the simulator runs each street's rounds on its own clock)
 /// lapses the reservations at merchants of its communities and leaves another street's
 /// alone, however due they are.
@@ -522,7 +512,7 @@ async fn a_round_narrowed_to_a_street_lapses_only_that_streets_reservations() {
     app.clock
         .advance(chrono::Duration::days(7) + chrono::Duration::minutes(1));
     let alice = app.login_resident("alice").await; // the week outlived the token
-    let elsewhere = Reach::Under(path_of(&app, "开源街道").await);
+    let elsewhere = Reach::Under(app.org_path("开源街道").await);
     let round = api::jobs::run_round(&app.state, &elsewhere).await.unwrap();
     assert_eq!(round.reservations_expired, 0);
     let mine = expect_json(
@@ -534,7 +524,7 @@ async fn a_round_narrowed_to_a_street_lapses_only_that_streets_reservations() {
     assert_eq!(mine["items"][0]["id"], reserved["id"]);
     assert_eq!(mine["items"][0]["status"], "reserved");
 
-    let here = Reach::Under(path_of(&app, "新华街道").await);
+    let here = Reach::Under(app.org_path("新华街道").await);
     let round = api::jobs::run_round(&app.state, &here).await.unwrap();
     assert_eq!(round.reservations_expired, 1);
     let mine = expect_json(
