@@ -96,9 +96,7 @@ pub async fn balances_of(
     owner_id: &str,
 ) -> Result<HashMap<Asset, Balance>, LedgerError> {
     write_kept(conn).await?;
-    Ok(account::Entity::find()
-        .filter(account::Column::Kind.eq(kind.as_str()))
-        .filter(account::Column::OwnerId.eq(owner_id))
+    Ok(owner_accounts(kind, owner_id)
         .all(conn)
         .await?
         .into_iter()
@@ -110,6 +108,15 @@ pub async fn balances_of(
             asset_of(&a).map(|asset| (asset, balance))
         })
         .collect())
+}
+
+/// `owner_id`'s accounts of `kind`, every asset named: the accounts' key leads with the
+/// asset, so a query without it reads the whole table (each `/me` did, on both backends).
+fn owner_accounts(kind: AccountKind, owner_id: &str) -> sea_orm::Select<account::Entity> {
+    account::Entity::find()
+        .filter(account::Column::Asset.is_in(Asset::ALL.map(Asset::as_str)))
+        .filter(account::Column::Kind.eq(kind.as_str()))
+        .filter(account::Column::OwnerId.eq(owner_id))
 }
 
 /// An account's figures; zero for an account never used.
@@ -168,4 +175,39 @@ pub(crate) async fn reference_by_id(
         .await?
         .ok_or(LedgerError::NotFound("account"))?;
     reference_of(&account)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use sea_orm::QueryTrait;
+    use sea_orm_migration::SchemaManager;
+
+    /// SQLite's plan, whatever backend the suite runs on: without the asset, the owner's
+    /// wallets were a scan of every account, at each resident's `/me`.
+    #[tokio::test]
+    async fn an_owners_accounts_are_found_by_key_without_a_scan() {
+        let url = platform::db::create_fresh_database(None, "linli_t")
+            .await
+            .unwrap();
+        let db = sea_orm::Database::connect(&url).await.unwrap();
+        for migration in crate::migration::migrations() {
+            migration.up(&SchemaManager::new(&db)).await.unwrap();
+        }
+        let query =
+            owner_accounts(AccountKind::Wallet, "u1").build(sea_orm::DatabaseBackend::Sqlite);
+        let values = query.values.map(|v| v.0).unwrap_or_default();
+        let steps = platform::testing::sqlite_plan(&db, &query.sql, values).await;
+        assert!(
+            steps.iter().any(|s| s.contains("SEARCH ledger_accounts")),
+            "{steps:?}"
+        );
+        assert!(
+            steps.iter().all(|s| !s.starts_with("SCAN")),
+            "the owner's accounts are read from the whole table: {steps:?}"
+        );
+        db.close().await.unwrap();
+        platform::db::drop_fresh_database(None, &url).await.unwrap();
+    }
 }
