@@ -248,6 +248,37 @@ async fn unknown_and_expired_refresh_tokens_are_refused() {
     .await;
 }
 
+/// A first login creates the resident (on PostgreSQL in the same statement as the
+/// session): eight at once with one WeChat identity all get in, as one resident with one
+/// account, each with a session of its own whose token works at once.
+#[tokio::test]
+async fn concurrent_first_logins_of_one_resident_make_one_account() {
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    let app = spawn_app().await;
+    let logins =
+        futures_util::future::join_all((0..8).map(|_| app.login_resident("newcomer"))).await;
+    let first = &logins[0].user_id;
+    assert!(logins.iter().all(|s| &s.user_id == first), "{logins:?}");
+    let mut sessions: Vec<&str> = logins.iter().map(|s| s.refresh_token.as_str()).collect();
+    sessions.sort_unstable();
+    sessions.dedup();
+    assert_eq!(sessions.len(), 8);
+    for login in &logins {
+        let me = expect_json(
+            app.get("/api/v1/me", Some(&login.access_token)).await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(me["id"].as_str(), Some(first.as_str()));
+    }
+    let accounts = identity::entity::user::Entity::find()
+        .filter(identity::entity::user::Column::Openid.eq("fake-newcomer"))
+        .count(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(accounts, 1);
+}
+
 #[tokio::test]
 async fn two_concurrent_refreshes_with_one_token_let_exactly_one_through() {
     let app = spawn_app().await;

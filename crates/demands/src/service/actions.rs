@@ -141,7 +141,7 @@ async fn can_handle(
         let Some(org_id) = binding.org_id else {
             continue;
         };
-        if let Some(org) = org::Entity::find_by_id(org_id).one(conn).await? {
+        if let Some(org) = identity::service::orgs::by_id(conn, &org_id).await? {
             if org_path.starts_with(&org.path) || org.path.starts_with(org_path) {
                 return Ok(true);
             }
@@ -379,8 +379,7 @@ async fn transfer_target(
     org_id: &str,
 ) -> Result<org::Model, DemandError> {
     let invalid = |message: &str| DemandError::from(ValidationErrors::single("org_id", message));
-    let target = org::Entity::find_by_id(org_id.to_owned())
-        .one(conn)
+    let target = identity::service::orgs::by_id(conn, org_id)
         .await?
         .ok_or_else(|| invalid("is not an org"))?;
     if target.kind != OrgKind::Community.as_str() && target.kind != OrgKind::Street.as_str() {

@@ -76,8 +76,7 @@ pub async fn submit(
     if category.is_none() {
         errors.add("category_id", "is not an active demand category");
     }
-    let community = org::Entity::find_by_id(input.community_id.clone())
-        .one(conn)
+    let community = identity::service::orgs::by_id(conn, &input.community_id)
         .await?
         .filter(|c| c.kind == OrgKind::Community.as_str());
     let levels = community.as_ref().and_then(levels);
@@ -290,8 +289,7 @@ pub async fn list_for_staff(
     }
     let scope_paths: Vec<String> = match &filter.org_id {
         Some(org_id) => {
-            let org = org::Entity::find_by_id(org_id.clone())
-                .one(conn)
+            let org = identity::service::orgs::by_id(conn, org_id)
                 .await?
                 .filter(|o| actor.can_reach(&o.path))
                 .ok_or_else(|| {

@@ -89,8 +89,7 @@ pub async fn scope_org(
             "Only street and community staff see demand metrics.",
         ));
     }
-    let org = org::Entity::find_by_id(wanted)
-        .one(conn)
+    let org = identity::service::orgs::by_id(conn, &wanted)
         .await?
         .filter(|o| actor.can_reach(&o.path))
         .ok_or_else(|| ValidationErrors::single("org_id", "is not an org in your scope"))?;

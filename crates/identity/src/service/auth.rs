@@ -135,6 +135,13 @@ impl AuthService {
         {
             return Ok(login);
         }
+        // On PostgreSQL a first login: the resident and the session in one statement.
+        if let Some(login) = self
+            .create_resident_with_session(&session.openid, session.unionid.clone(), now)
+            .await?
+        {
+            return Ok(login);
+        }
         // Almost every login is of a resident who exists: look them up where reads go (on
         // SQLite a reader, not the one writer, which the session's transaction needs next).
         let user = match find_resident_by_openid(&self.reads, &session.openid).await? {
@@ -202,7 +209,7 @@ impl AuthService {
             .await?
             .ok_or(IdentityError::NotFound("user"))?;
         txn.commit().await?;
-        self.login_result(actor, refresh, now)
+        self.started(actor, refresh, now).await
     }
 
     /// [`Self::start_session`] on PostgreSQL: the session, its refresh token and the actor
@@ -217,44 +224,111 @@ impl AuthService {
         method: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<LoginResult>, IdentityError> {
+        let chosen = format!(
+            "SELECT u.id FROM users u LEFT JOIN staff_accounts s ON s.user_id = u.id \
+             WHERE {condition} AND s.disabled_at IS NULL"
+        );
+        let actor = format!("SELECT {ACTOR_COLUMNS} FROM started JOIN users u ON u.id = started.user_id {ACTOR_JOINS}");
+        self.session_for_chosen(&chosen, &actor, value.into(), Vec::new(), method, now)
+            .await
+    }
+
+    /// A first WeChat login on PostgreSQL: the resident, the session and its refresh token
+    /// in one statement, where looking the openid up, inserting the user and starting the
+    /// session took four round trips. `None` when the openid has a user already (another
+    /// login of theirs won the race, or a disabled staff account), and on SQLite: the caller
+    /// takes the general path.
+    async fn create_resident_with_session(
+        &self,
+        openid: &str,
+        unionid: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<LoginResult>, IdentityError> {
+        const CREATED: &str = "INSERT INTO users (id, openid, unionid, created_at, updated_at) \
+            VALUES ($8, $1, $9, $4, $4) ON CONFLICT (openid) DO NOTHING RETURNING id, openid";
+        // The main query does not see the CTE's new user row: the actor of a resident who has
+        // just been created (no staff account, no roles, no community yet) is built from it.
+        const NEW_RESIDENT: &str = "SELECT chosen.id AS user_id, chosen.openid, \
+            CAST(NULL AS TEXT) AS community_id, CAST(0 AS BIGINT) AS disabled, \
+            CAST(NULL AS TEXT) AS role, CAST(NULL AS TEXT) AS org_id, \
+            CAST(NULL AS TEXT) AS merchant_id, CAST(NULL AS TEXT) AS org_kind, \
+            CAST(NULL AS TEXT) AS org_path \
+            FROM started JOIN chosen ON chosen.id = started.user_id";
+        self.session_for_chosen(
+            CREATED,
+            NEW_RESIDENT,
+            openid.into(),
+            vec![new_id().into(), unionid.into()],
+            "wechat",
+            now,
+        )
+        .await
+    }
+
+    /// One statement: the session and refresh token of the user the CTE `chosen` (SQL
+    /// yielding `id`, `$1` bound to `value`, its own values from `$8`) names, and the rows
+    /// `actor` (SQL over `started`) answers for [`actor_from_rows`]; `None` when `chosen`
+    /// names nobody, and on SQLite.
+    async fn session_for_chosen(
+        &self,
+        chosen: &str,
+        actor: &str,
+        value: sea_orm::Value,
+        more: Vec<sea_orm::Value>,
+        method: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<LoginResult>, IdentityError> {
         if self.db.get_database_backend() != DatabaseBackend::Postgres {
             return Ok(None);
         }
         let sql = format!(
-            "WITH chosen AS ( \
-                SELECT u.id FROM users u LEFT JOIN staff_accounts s ON s.user_id = u.id \
-                WHERE {condition} AND s.disabled_at IS NULL), \
+            "WITH chosen AS ({chosen}), \
             started AS ( \
                 INSERT INTO auth_sessions (id, user_id, method, created_at, expires_at) \
                 SELECT $2, id, $3, $4, $5 FROM chosen RETURNING id, user_id), \
             token AS ( \
                 INSERT INTO refresh_tokens (id, session_id, token_hash, created_at, expires_at) \
                 SELECT $6, id, $7, $4, $5 FROM started) \
-            SELECT {ACTOR_COLUMNS} FROM started JOIN users u ON u.id = started.user_id \
-            {ACTOR_JOINS}"
+            {actor}"
         );
         let session_id = new_id();
         let refresh = random_token(REFRESH_TOKEN_BYTES);
+        let mut values = vec![
+            value,
+            session_id.clone().into(),
+            method.into(),
+            now.into(),
+            (now + self.refresh_ttl).into(),
+            new_id().into(),
+            sha256_hex(&refresh).into(),
+        ];
+        values.extend(more);
         let rows = self
             .session_writes
             .query_all(Statement::from_sql_and_values(
                 DatabaseBackend::Postgres,
                 &sql,
-                [
-                    value.into(),
-                    session_id.clone().into(),
-                    method.into(),
-                    now.into(),
-                    (now + self.refresh_ttl).into(),
-                    new_id().into(),
-                    sha256_hex(&refresh).into(),
-                ],
+                values,
             ))
             .await?;
         match actor_from_rows(&rows, &session_id)? {
-            Some(actor) => self.login_result(actor, refresh, now).map(Some),
+            Some(actor) => self.started(actor, refresh, now).await.map(Some),
             None => Ok(None),
         }
+    }
+
+    /// The answer to a login whose session has just started: the session marked live in
+    /// the cache first, so that the first request with its token (sent at once) does not
+    /// ask the database.
+    async fn started(
+        &self,
+        actor: Actor,
+        refresh: String,
+        now: DateTime<Utc>,
+    ) -> Result<LoginResult, IdentityError> {
+        self.mark_session_live(&actor.session_id, &actor.user_id)
+            .await;
+        self.login_result(actor, refresh, now)
     }
 
     async fn insert_refresh_token(
@@ -554,7 +628,6 @@ impl AuthService {
         session_id: &str,
         cached: Option<Option<String>>,
     ) -> Result<String, IdentityError> {
-        let key = session_cache_key(session_id);
         match cached.flatten() {
             Some(state) if state == "revoked" => return Err(IdentityError::TokenRevoked),
             Some(state) => {
@@ -571,19 +644,25 @@ impl AuthService {
         if session.revoked_at.is_some() {
             return Err(IdentityError::TokenRevoked);
         }
-        // Only if absent: a revocation written meanwhile by another instance must win.
+        self.mark_session_live(session_id, &session.user_id).await;
+        Ok(session.user_id)
+    }
+
+    /// Tells the cache that `session_id` is live and whose it is, so that requests with its
+    /// tokens need not ask the database; only if absent: a revocation written meanwhile by
+    /// another instance must win.
+    async fn mark_session_live(&self, session_id: &str, user_id: &str) {
         if let Err(e) = self
             .cache
             .set_if_absent(
-                &key,
-                &format!("active:{}", session.user_id),
+                &session_cache_key(session_id),
+                &format!("active:{user_id}"),
                 ACTIVE_SESSION_CACHE,
             )
             .await
         {
             tracing::debug!(error = %e, "could not cache the session state");
         }
-        Ok(session.user_id)
     }
 
     /// Disables a staff account in the actor's scope and ends every session it has, at once

@@ -60,32 +60,51 @@ pub async fn find(
     conn: &impl ConnectionTrait,
     id: &str,
 ) -> Result<Option<org::Model>, IdentityError> {
-    let memo = platform::batch_scope::slot::<BatchOrgs>();
-    if let Some(memo) = &memo {
-        if let Some(org) = memo.lock().await.0.get(id) {
-            return Ok(Some(org.clone()));
-        }
+    Ok(by_id(conn, id).await?)
+}
+
+/// [`find`] for the other contexts, in the database's own error: the org `id` names, read
+/// once per process ([`KnownOrgs`]).
+pub async fn by_id(
+    conn: &impl ConnectionTrait,
+    id: &str,
+) -> Result<Option<org::Model>, sea_orm::DbErr> {
+    if let Some(org) = KnownOrgs::get(id) {
+        return Ok(Some(org));
     }
     let found = org::Entity::find_by_id(id.to_owned()).one(conn).await?;
-    if let (Some(memo), Some(org)) = (&memo, &found) {
-        memo.lock().await.0.insert(org.id.clone(), org.clone());
+    if let Some(org) = &found {
+        KnownOrgs::keep(org);
     }
     Ok(found)
 }
 
-/// The orgs a group-commit batch has read, by id. An org never changes once created
-/// (nothing renames, moves or deletes one), so the units of one batch share a read: thirty
-/// awards from one community's budget read it once. Only orgs that exist are kept.
-#[derive(Default)]
-struct BatchOrgs(HashMap<String, org::Model>);
+/// The orgs this process has read, by id. An org never changes once created (nothing
+/// renames, moves or deletes one), so a row read once is the row for good, on every
+/// instance: almost every request names an org (a budget, a community, a scope) and asked
+/// the database again each time. Only orgs that exist are kept (an org created later is
+/// read when first named); an id is random and never reused, so two databases served by
+/// one process (tests, the load harness) cannot answer for each other. Bounded: past
+/// [`KnownOrgs::LIMIT`] orgs, the rest are read each time.
+struct KnownOrgs;
 
-impl platform::batch_scope::Deferred for BatchOrgs {
-    fn flush<'c>(
-        &'c mut self,
-        _txn: &'c sea_orm::DatabaseTransaction,
-    ) -> futures_util::future::BoxFuture<'c, Result<(), sea_orm::DbErr>> {
-        // Nothing to write; the memo ends with the batch.
-        Box::pin(async { Ok(()) })
+static KNOWN_ORGS: std::sync::LazyLock<std::sync::RwLock<HashMap<String, org::Model>>> =
+    std::sync::LazyLock::new(Default::default);
+
+impl KnownOrgs {
+    /// Far above a district's orgs (Pingcheng: 12 streets, 31 communities, their compounds).
+    const LIMIT: usize = 50_000;
+
+    fn get(id: &str) -> Option<org::Model> {
+        KNOWN_ORGS.read().ok()?.get(id).cloned()
+    }
+
+    fn keep(org: &org::Model) {
+        if let Ok(mut known) = KNOWN_ORGS.write() {
+            if known.len() < Self::LIMIT {
+                known.insert(org.id.clone(), org.clone());
+            }
+        }
     }
 }
 
@@ -253,6 +272,50 @@ pub async fn find_child_by_name(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sea_orm_migration::SchemaManager;
+
+    /// On the backend the suite runs on.
+    #[tokio::test]
+    async fn an_org_read_once_is_answered_from_memory_and_an_unknown_id_is_asked_again() {
+        let db = platform::testing::fresh_database().await;
+        let mut migrations = platform::migration::migrations();
+        migrations.extend(crate::migration::migrations());
+        for migration in migrations {
+            migration.up(&SchemaManager::new(&db)).await.unwrap();
+        }
+        let now = Utc::now();
+        let district = insert_org(&db, OrgKind::District, "平城区", None, now)
+            .await
+            .unwrap();
+        assert_eq!(
+            find(&db, &district.id).await.unwrap(),
+            Some(district.clone())
+        );
+        // Behind Linli's back (nothing in it deletes an org): the row read before answers.
+        org::Entity::delete_by_id(district.id.clone())
+            .exec(&db)
+            .await
+            .unwrap();
+        assert_eq!(find(&db, &district.id).await.unwrap(), Some(district));
+        // An id that names no org is not remembered as missing: created later, it is found.
+        let later = new_id();
+        assert_eq!(find(&db, &later).await.unwrap(), None);
+        org::ActiveModel {
+            id: Set(later.clone()),
+            kind: Set("district".to_owned()),
+            name: Set("后来".to_owned()),
+            parent_id: Set(None),
+            path: Set(format!("/{later}/")),
+            created_at: Set(now),
+        }
+        .insert(&db)
+        .await
+        .unwrap();
+        assert_eq!(
+            find(&db, &later).await.unwrap().map(|o| o.name),
+            Some("后来".to_owned())
+        );
+    }
 
     #[test]
     fn new_org_requests_are_checked_field_by_field() {

@@ -156,7 +156,7 @@ pub async fn update_profile(
     }
     let compound_id = match change.compound_id {
         Some(id) => {
-            let compound = org::Entity::find_by_id(id.clone()).one(conn).await?;
+            let compound = crate::service::orgs::by_id(conn, &id).await?;
             match compound {
                 Some(c) if c.kind == OrgKind::Compound.as_str() && c.parent_id == community_id => {
                     Some(id)
@@ -192,8 +192,7 @@ async fn org_has_kind(
     id: &str,
     kind: OrgKind,
 ) -> Result<bool, IdentityError> {
-    Ok(org::Entity::find_by_id(id.to_owned())
-        .one(conn)
+    Ok(crate::service::orgs::by_id(conn, id)
         .await?
         .is_some_and(|o| o.kind == kind.as_str()))
 }

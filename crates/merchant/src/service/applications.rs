@@ -70,9 +70,7 @@ pub async fn apply(
     if kind.is_none() {
         errors.add("kind", crate::PartnerKind::choices());
     }
-    let community = org::Entity::find_by_id(input.community_id.clone())
-        .one(conn)
-        .await?;
+    let community = identity::service::orgs::by_id(conn, &input.community_id).await?;
     if community.is_none_or(|c| c.kind != OrgKind::Community.as_str()) {
         errors.add("community_id", "is not a community");
     }
@@ -161,8 +159,7 @@ pub async fn find_in_scope(
         .one(conn)
         .await?
         .ok_or(MerchantError::NotFound("merchant"))?;
-    let community = org::Entity::find_by_id(merchant.community_id.clone())
-        .one(conn)
+    let community = identity::service::orgs::by_id(conn, &merchant.community_id)
         .await?
         .ok_or(MerchantError::NotFound("community"))?;
     if !actor.can_reach(&community.path) {

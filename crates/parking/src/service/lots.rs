@@ -5,7 +5,6 @@ use crate::entity::{lot, slot};
 use crate::open_hours::{self, Window};
 use crate::ParkingError;
 use chrono::{DateTime, Utc};
-use identity::entity::org;
 use identity::{Actor, Role};
 use platform::ids::new_id;
 use platform::validation::{name_field, text_field};
@@ -115,8 +114,7 @@ pub async fn create(
     for (field, message) in open_hours::check(&input.open_hours) {
         errors.add(&field, message);
     }
-    let org = org::Entity::find_by_id(input.org_id.clone())
-        .one(conn)
+    let org = identity::service::orgs::by_id(conn, &input.org_id)
         .await?
         .filter(|o| match &partner {
             Some(partner) => o.id == partner.community_id,

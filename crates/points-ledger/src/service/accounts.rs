@@ -29,17 +29,44 @@ pub(crate) async fn ensure_account_row(
     if let Some(existing) = account_row_by_ref(conn, reference).await? {
         return Ok(existing);
     }
-    let row = account::ActiveModel {
-        id: Set(new_id()),
-        asset: Set(reference.asset.as_str().to_owned()),
-        kind: Set(reference.kind.as_str().to_owned()),
-        owner_id: Set(reference.owner_id.clone()),
-        allow_negative: Set(reference.kind.may_go_negative(reference.asset)),
-        balance: Set(0),
-        held: Set(0),
-        created_at: Set(now),
+    if let Some(created) = create_account_if_absent(conn, reference, now).await? {
+        return Ok(created);
+    }
+    // Another writer created it meanwhile.
+    account_row_by_ref(conn, reference)
+        .await?
+        .ok_or(LedgerError::NotFound("account"))
+}
+
+/// Creates the account for `reference` unless it exists (race-free): the new row, or
+/// `None` when another writer's row is there. Nothing is read back: the row is the one
+/// written.
+pub(crate) async fn create_account_if_absent(
+    conn: &impl ConnectionTrait,
+    reference: &AccountRef,
+    now: DateTime<Utc>,
+) -> Result<Option<account::Model>, LedgerError> {
+    let created = account::Model {
+        id: new_id(),
+        asset: reference.asset.as_str().to_owned(),
+        kind: reference.kind.as_str().to_owned(),
+        owner_id: reference.owner_id.clone(),
+        allow_negative: reference.kind.may_go_negative(reference.asset),
+        balance: 0,
+        held: 0,
+        created_at: now,
     };
-    account::Entity::insert(row)
+    let row = account::ActiveModel {
+        id: Set(created.id.clone()),
+        asset: Set(created.asset.clone()),
+        kind: Set(created.kind.clone()),
+        owner_id: Set(created.owner_id.clone()),
+        allow_negative: Set(created.allow_negative),
+        balance: Set(created.balance),
+        held: Set(created.held),
+        created_at: Set(created.created_at),
+    };
+    let inserted = account::Entity::insert(row)
         .on_conflict(
             OnConflict::columns([
                 account::Column::Asset,
@@ -51,9 +78,7 @@ pub(crate) async fn ensure_account_row(
         )
         .exec_without_returning(conn)
         .await?;
-    account_row_by_ref(conn, reference)
-        .await?
-        .ok_or(LedgerError::NotFound("account"))
+    Ok((inserted == 1).then_some(created))
 }
 
 /// Matches the accounts of `references`, for one query over several of them.

@@ -24,7 +24,7 @@
 //! `held` and the transfer. The batch's end writes `held` once per account, beside the
 //! balances.
 
-use super::accounts::{ensure_account_row, matching, reference_of, Balance};
+use super::accounts::{create_account_if_absent, matching, reference_of, Balance};
 use super::batch::{
     add_to_accounts, apply_lots, claim_keys, lock_accounts, write_entries, AccountDelta,
 };
@@ -321,8 +321,12 @@ impl Kept {
         let mut found = lock_accounts(conn, any.clone()).await?;
         if found.len() < missing.len() {
             // First use of an account: create it, then lock it like the others.
-            for reference in &missing {
-                ensure_account_row(conn, reference, now).await?;
+            let present = found
+                .iter()
+                .map(reference_of)
+                .collect::<Result<HashSet<_>, _>>()?;
+            for reference in missing.iter().filter(|r| !present.contains(**r)) {
+                create_account_if_absent(conn, reference, now).await?;
             }
             found = lock_accounts(conn, any).await?;
         }

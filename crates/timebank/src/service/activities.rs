@@ -7,7 +7,6 @@ use crate::entity::{activity, signup};
 use crate::signup_state::{ActivityStatus, SignupStatus, SignupStep};
 use crate::TimebankError;
 use chrono::{DateTime, Duration, Utc};
-use identity::entity::org;
 use identity::{Actor, OrgKind};
 use platform::ids::{new_id, random_token};
 use platform::notifications::{notify, NewNotification};
@@ -124,8 +123,7 @@ pub async fn create(
             format!("must be from 0 to {MAX_POINTS_PER_HOUR}"),
         );
     }
-    let org = org::Entity::find_by_id(input.org_id.clone())
-        .one(conn)
+    let org = identity::service::orgs::by_id(conn, &input.org_id)
         .await?
         .filter(|o| match &partner {
             // A partner runs activities in its own community.

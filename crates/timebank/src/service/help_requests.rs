@@ -8,7 +8,6 @@ use crate::entity::help_request;
 use crate::help_state::{HelpStatus, HelpStep};
 use crate::TimebankError;
 use chrono::{DateTime, Duration, Utc};
-use identity::entity::org;
 use identity::{Actor, OrgKind};
 use platform::ids::new_id;
 use platform::notifications::{notify, NewNotification};
@@ -50,8 +49,7 @@ pub async fn create(
     if !(1..=MAX_MINUTES).contains(&input.minutes) {
         errors.add("minutes", format!("must be from 1 to {MAX_MINUTES}"));
     }
-    let community = org::Entity::find_by_id(input.community_id.clone())
-        .one(conn)
+    let community = identity::service::orgs::by_id(conn, &input.community_id)
         .await?
         .filter(|o| o.kind == OrgKind::Community.as_str());
     if community.is_none() {
