@@ -237,23 +237,16 @@ fn due_work_query(now: DateTime<Utc>, no_show_after: Duration, reach: &Reach) ->
     let [warn, escalate, close] = demands::service::sla::due(now, reach);
     let [unserved, unconfirmed] = care::service::order_moves::stale(now, reach);
     let everywhere = |ask: SelectStatement| reach.is_everywhere().then_some(ask);
-    // Lapsed reservations, points and no-shows are asked of the whole district even under
-    // an org, and only the job is narrowed: naming the org's merchants, residents or lots
-    // lets the planner walk from them into everything they ever had (a cached generic plan
-    // walked each lot's whole booking history, 4 ms a question by the simulated year's
-    // end), where the district's due rows are an index probe. Under an org, work due
-    // elsewhere costs a narrowed job that finds nothing, until that org's round takes it.
-    let district = Reach::Everywhere;
     let asks = [
-        Some(merchant::service::redemptions::due_to_expire(now, &district).into_query()),
+        Some(merchant::service::redemptions::due_to_expire(now, reach).into_query()),
         everywhere(points_ledger::service::holds::due_to_release(now).into_query()),
+        // Asked of the whole district even under an org: naming the org's residents costs a
+        // walk through them, and lots fall due only at a year's end.
         Some(points_ledger::service::expiry::due_to_expire(now).into_query()),
         Some(warn.into_query()),
         Some(escalate.into_query()),
         Some(close.into_query()),
-        Some(
-            parking::service::bookings::due_as_no_shows(no_show_after, now, &district).into_query(),
-        ),
+        Some(parking::service::bookings::due_as_no_shows(no_show_after, now, reach).into_query()),
         Some(unserved.into_query()),
         Some(unconfirmed.into_query()),
         everywhere(platform::outbox::due(now)),
@@ -343,15 +336,17 @@ mod tests {
         let (sql, values) = due_work_query(chrono::Utc::now(), Duration::minutes(30), &street)
             .build(sea_orm::sea_query::SqliteQueryBuilder);
         let steps = platform::testing::sqlite_plan(&db, &sql, values.0).await;
+        // The street's orgs and lots are read to name its merchants' and lots' rows: a few
+        // hundred rows however long the district runs.
+        let small = ["SCAN CONSTANT ROW", "SCAN orgs", "SCAN parking_lots"];
         assert!(
             steps
                 .iter()
-                .all(|s| !s.starts_with("SCAN") || s == "SCAN CONSTANT ROW"),
-            "a street's question reads a table whole: {steps:?}"
+                .all(|s| !s.starts_with("SCAN") || small.contains(&s.as_str())),
+            "a street's question reads a growing table whole: {steps:?}"
         );
-        // Nothing is asked through the street's merchants or lots (see `due_work_query`).
         assert!(
-            steps.iter().all(|s| !s.starts_with("LIST SUBQUERY")),
+            steps.iter().any(|s| s.starts_with("LIST SUBQUERY")),
             "{steps:?}"
         );
         db.close().await.unwrap();
