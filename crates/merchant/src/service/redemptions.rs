@@ -16,7 +16,7 @@ use points_ledger::service::holds::{self, HoldRequest, PostRequest};
 use points_ledger::service::transfers::TransferCode;
 use points_ledger::{AccountRef, Asset, ExpiryRule};
 use rand::Rng;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, SimpleExpr};
 use sea_orm::QueryTrait;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
@@ -521,21 +521,39 @@ pub fn due_to_expire(now: DateTime<Utc>, reach: &Reach) -> sea_orm::Select<redem
         .order_by_asc(redemption::Column::ExpiresAt);
     match reach.path() {
         None => due,
-        Some(path) => due
-            .filter(redemption::Column::MerchantId.in_subquery(merchants_under(path).into_query())),
+        // The merchant's community checked row by row, never a way in (as the parking
+        // no-shows: a plan that starts from the org's merchants walks their history).
+        Some(path) => due.filter(
+            Expr::expr(SimpleExpr::SubQuery(
+                None,
+                Box::new(community_path_of_merchant().into_sub_query_statement()),
+            ))
+            .like(format!("{path}%")),
+        ),
     }
 }
 
-/// The ids of the merchants whose community lies under the org `path`.
-fn merchants_under(path: &str) -> sea_orm::Select<merchant::Entity> {
-    let communities = identity::entity::org::Entity::find()
+/// The tree path of the community of the redemption's merchant, for one redemption row.
+fn community_path_of_merchant() -> sea_orm::sea_query::SelectStatement {
+    use identity::entity::org;
+    let community = merchant::Entity::find()
         .select_only()
-        .column(identity::entity::org::Column::Id)
-        .filter(identity::entity::org::Column::Path.starts_with(path));
-    merchant::Entity::find()
+        .column(merchant::Column::CommunityId)
+        .filter(
+            Expr::col((merchant::Entity, merchant::Column::Id))
+                .equals((redemption::Entity, redemption::Column::MerchantId)),
+        )
+        .into_query();
+    org::Entity::find()
         .select_only()
-        .column(merchant::Column::Id)
-        .filter(merchant::Column::CommunityId.in_subquery(communities.into_query()))
+        .column(org::Column::Path)
+        .filter(
+            Expr::col((org::Entity, org::Column::Id)).eq(SimpleExpr::SubQuery(
+                None,
+                Box::new(community.into_sub_query_statement()),
+            )),
+        )
+        .into_query()
 }
 
 /// The job: reservations past their validity lapse (hold voided, stock back). Idempotent
