@@ -461,20 +461,17 @@ async fn overstay_is_charged_and_what_cannot_be_paid_blocks_booking_until_paid()
     app.assert_ledger_balanced().await;
 }
 
-/// A street's own job round (the simulator's streets run theirs) takes the no-shows of its
-/// lots only: another street's round leaves the booking booked, its own marks it.
-#[tokio::test]
-async fn a_round_narrowed_to_a_street_marks_only_that_streets_no_shows() {
-    use platform::Reach;
-    let app = spawn_app().await;
+/// On a frozen clock: alice's three-hour booking in a new one-slot lot under 新华街道,
+/// starting in ten minutes; the lot, the booking and its start.
+async fn a_booking_to_miss(app: &TestApp) -> (Lot, Value, DateTime<Utc>) {
     app.clock.freeze();
-    let lot = create_lot(&app, 1, always()).await; // under 新华街道
+    let lot = create_lot(app, 1, always()).await;
     let alice = app.login_resident("alice").await;
     app.give_points(&alice, 100).await;
     let start = app.clock.now() + Duration::minutes(10);
     let booked = expect_json(
         book(
-            &app,
+            app,
             &alice,
             &lot,
             "晋B12345",
@@ -485,6 +482,16 @@ async fn a_round_narrowed_to_a_street_marks_only_that_streets_no_shows() {
         StatusCode::CREATED,
     )
     .await;
+    (lot, booked, start)
+}
+
+/// A street's own job round (the simulator's streets run theirs) takes the no-shows of its
+/// lots only: another street's round leaves the booking booked, its own marks it.
+#[tokio::test]
+async fn a_round_narrowed_to_a_street_marks_only_that_streets_no_shows() {
+    use platform::Reach;
+    let app = spawn_app().await;
+    let (_, booked, start) = a_booking_to_miss(&app).await;
     advance_to(&app, start + Duration::minutes(31));
     let elsewhere = Reach::Under(app.org_path("开源街道").await);
     let round = api::jobs::run_round(&app.state, &elsewhere).await.unwrap();
@@ -501,24 +508,7 @@ async fn a_round_narrowed_to_a_street_marks_only_that_streets_no_shows() {
 #[tokio::test]
 async fn a_no_show_is_charged_one_unit_and_frees_the_slot() {
     let app = spawn_app().await;
-    app.clock.freeze();
-    let lot = create_lot(&app, 1, always()).await;
-    let alice = app.login_resident("alice").await;
-    app.give_points(&alice, 100).await;
-    let start = app.clock.now() + Duration::minutes(10);
-    let booked = expect_json(
-        book(
-            &app,
-            &alice,
-            &lot,
-            "晋B12345",
-            start,
-            start + Duration::hours(3),
-        )
-        .await,
-        StatusCode::CREATED,
-    )
-    .await;
+    let (lot, booked, start) = a_booking_to_miss(&app).await;
     advance_to(&app, start + Duration::minutes(20));
     assert_eq!(
         api::jobs::run_once(&app.state)
