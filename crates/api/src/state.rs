@@ -15,8 +15,9 @@ pub struct AppState {
     /// The writer (on SQLite its one connection): everything that writes, and reads that
     /// must see what the same request wrote.
     pub db: DatabaseConnection,
-    /// Reads of GET handlers: SQLite's read-only pool beside the writer, or the same pool
-    /// as `db` on PostgreSQL (`platform::db::connect_readers`).
+    /// Reads of GET handlers, and reads a write may make of the last committed state before
+    /// its unit runs (a gate event's lot): SQLite's read-only pool beside the writer, or the
+    /// same pool as `db` on PostgreSQL (`platform::db::connect_readers`).
     pub reads: DatabaseConnection,
     /// Where request handlers' units of work go: batched into shared transactions.
     pub committer: Committer,

@@ -122,3 +122,23 @@ async fn phones_bind_in_fake_mode_and_are_only_ever_shown_masked() {
     )
     .await;
 }
+
+/// Reading one's own page never waits for a write: while a write transaction holds the
+/// writer (on SQLite its one connection, which a read sent there would queue for), `/me`
+/// answers with its balances.
+#[tokio::test]
+async fn me_answers_while_a_write_transaction_holds_the_writer() {
+    use sea_orm::TransactionTrait;
+    let app = spawn_app().await;
+    let alice = app.login_resident("alice").await.access_token;
+    let held = app.state.db.begin().await.unwrap();
+    let me = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        app.get("/api/v1/me", Some(&alice)),
+    )
+    .await
+    .expect("/me waited for the writer");
+    let me = expect_json(me, StatusCode::OK).await;
+    assert_eq!(me["balances"]["points"], 0);
+    held.rollback().await.unwrap();
+}

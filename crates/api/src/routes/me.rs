@@ -55,12 +55,16 @@ impl MeResponse {
 }
 
 /// Wallet balances shown on `/me`, read from the ledger (`/me/wallet` has the detail).
+/// Read where reads go (on SQLite a reader, not the one writer every write queues for).
 async fn balances_of(state: &AppState, profile: &Profile) -> Result<Balances, ApiError> {
     use points_ledger::{AccountKind, Asset};
     // Both wallets in one query.
-    let wallets =
-        points_ledger::service::accounts::balances_of(&state.db, AccountKind::Wallet, &profile.id)
-            .await?;
+    let wallets = points_ledger::service::accounts::balances_of(
+        &state.reads,
+        AccountKind::Wallet,
+        &profile.id,
+    )
+    .await?;
     let balance = |asset| wallets.get(&asset).map_or(0, |b| b.balance);
     Ok(Balances {
         points: balance(Asset::Points),

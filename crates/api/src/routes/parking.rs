@@ -512,8 +512,10 @@ pub async fn gate_event(
         .headers()
         .get(SIGNATURE_HEADER)
         .and_then(|v| v.to_str().ok());
-    let (event, lot) = gate::authenticate(&state.db, &body, header, now).await?;
-    if let Some(earlier) = gate::earlier_answer(&state.db, &event).await? {
+    // The lot and an earlier answer are read where reads go: on SQLite a reader, not the
+    // one writer that the event's own batch needs next.
+    let (event, lot) = gate::authenticate(&state.reads, &body, header, now).await?;
+    if let Some(earlier) = gate::earlier_answer(&state.reads, &event).await? {
         return Ok(HttpResponse::Ok().json(GateResponse::from(earlier)));
     }
     let rule = state.expiry_rule();

@@ -6,7 +6,7 @@ use crate::{AccountKind, AccountRef, Asset, LedgerError};
 use chrono::{DateTime, Utc};
 use platform::ids::new_id;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter};
 use std::collections::HashMap;
 
 /// The account for `reference`, created (idempotently, race-free) if it does not exist yet.
@@ -56,16 +56,8 @@ pub(crate) async fn create_account_if_absent(
         held: 0,
         created_at: now,
     };
-    let row = account::ActiveModel {
-        id: Set(created.id.clone()),
-        asset: Set(created.asset.clone()),
-        kind: Set(created.kind.clone()),
-        owner_id: Set(created.owner_id.clone()),
-        allow_negative: Set(created.allow_negative),
-        balance: Set(created.balance),
-        held: Set(created.held),
-        created_at: Set(created.created_at),
-    };
+    // Every column of the model is written (an insert takes unchanged values as set).
+    let row = created.clone().into_active_model();
     let inserted = account::Entity::insert(row)
         .on_conflict(
             OnConflict::columns([
