@@ -237,9 +237,9 @@ impl AuthService {
 
     /// A first WeChat login on PostgreSQL: the resident, the session and its refresh token
     /// in one statement, where looking the openid up, inserting the user and starting the
-    /// session took a round trip each and a transaction of its own. `None` when the openid has a user already (another
-    /// login of theirs won the race, or a disabled staff account), and on SQLite: the caller
-    /// takes the general path.
+    /// session took a round trip each and a transaction of its own. `None` when the openid
+    /// has a user already (another login of theirs won the race, or a disabled staff
+    /// account), and on SQLite: the caller takes the general path.
     async fn create_resident_with_session(
         &self,
         openid: &str,
