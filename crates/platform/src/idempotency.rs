@@ -9,7 +9,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Alias;
 use sea_orm::sea_query::{Cond, Expr, OnConflict, Query};
-use sea_orm::{ConnectionTrait, DbErr};
+use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, Statement, Value};
 use std::collections::HashMap;
 
 pub const TABLE: &str = "idempotency_records";
@@ -124,6 +124,21 @@ pub async fn find_many(
     keys: &[(&str, &str)],
 ) -> Result<HashMap<(String, String), Stored>, DbErr> {
     let mut found = HashMap::new();
+    if conn.get_database_backend() == DatabaseBackend::Postgres {
+        let (users, keys): (Vec<String>, Vec<String>) = keys
+            .iter()
+            .map(|(user_id, key)| ((*user_id).to_owned(), (*key).to_owned()))
+            .unzip();
+        let select = Statement::from_sql_and_values(
+            DatabaseBackend::Postgres,
+            FIND_MANY,
+            [Value::from(users), Value::from(keys)],
+        );
+        for row in conn.query_all(select).await? {
+            insert_stored(&mut found, &row)?;
+        }
+        return Ok(found);
+    }
     for chunk in keys.chunks(CHUNK) {
         let mut any = Cond::any();
         for (user_id, key) in chunk {
@@ -151,18 +166,37 @@ pub async fn find_many(
             .query_all(conn.get_database_backend().build(&select))
             .await?
         {
-            let status: i32 = row.try_get("", "status_code")?;
-            found.insert(
-                (row.try_get("", "user_id")?, row.try_get("", "key")?),
-                Stored {
-                    request_hash: row.try_get("", "request_hash")?,
-                    status: u16::try_from(status).unwrap_or(200),
-                    body: row.try_get("", "response_body")?,
-                },
-            );
+            insert_stored(&mut found, &row)?;
         }
     }
     Ok(found)
+}
+
+/// [`find_many`] on PostgreSQL: one statement of fixed shape (the keys as two arrays),
+/// prepared once per connection whatever the batch's size. Each key is looked up by the
+/// primary key (`LATERAL`): a plain join, planned once for arrays of unknown length, may
+/// scan the whole table instead.
+const FIND_MANY: &str = "\
+SELECT r.user_id, r.key, r.request_hash, r.status_code, r.response_body
+FROM UNNEST($1::text[], $2::text[]) AS k(user_id, key)
+CROSS JOIN LATERAL (
+    SELECT * FROM idempotency_records AS r WHERE r.user_id = k.user_id AND r.key = k.key
+) AS r";
+
+fn insert_stored(
+    found: &mut HashMap<(String, String), Stored>,
+    row: &sea_orm::QueryResult,
+) -> Result<(), DbErr> {
+    let status: i32 = row.try_get("", "status_code")?;
+    found.insert(
+        (row.try_get("", "user_id")?, row.try_get("", "key")?),
+        Stored {
+            request_hash: row.try_get("", "request_hash")?,
+            status: u16::try_from(status).unwrap_or(200),
+            body: row.try_get("", "response_body")?,
+        },
+    );
+    Ok(())
 }
 
 /// A record to write with its answer at once.
@@ -182,6 +216,29 @@ pub async fn record_many(
     conn: &impl ConnectionTrait,
     records: &[Record<'_>],
 ) -> Result<usize, DbErr> {
+    if conn.get_database_backend() == DatabaseBackend::Postgres {
+        let texts = |get: fn(&Record<'_>) -> String| {
+            Value::from(records.iter().map(get).collect::<Vec<String>>())
+        };
+        let insert = Statement::from_sql_and_values(
+            DatabaseBackend::Postgres,
+            RECORD_MANY,
+            [
+                texts(|r| r.user_id.to_owned()),
+                texts(|r| r.key.to_owned()),
+                texts(|r| r.request_hash.to_owned()),
+                Value::from(
+                    records
+                        .iter()
+                        .map(|r| i32::from(r.status))
+                        .collect::<Vec<_>>(),
+                ),
+                texts(|r| r.body.to_owned()),
+                Value::from(records.iter().map(|r| r.created_at).collect::<Vec<_>>()),
+            ],
+        );
+        return Ok(conn.execute(insert).await?.rows_affected() as usize);
+    }
     let mut written = 0;
     for chunk in records.chunks(CHUNK) {
         let mut insert = Query::insert();
@@ -220,6 +277,14 @@ pub async fn record_many(
     }
     Ok(written)
 }
+
+/// [`record_many`] on PostgreSQL: one statement of fixed shape, one array per column.
+const RECORD_MANY: &str = "\
+INSERT INTO idempotency_records
+    (user_id, key, request_hash, status_code, response_body, created_at)
+SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int4[], $5::text[],
+    $6::timestamptz[])
+ON CONFLICT (user_id, key) DO NOTHING";
 
 /// Deletes up to `limit` records older than `before` (kept at least 24 h by the caller's
 /// choice), oldest first; the next round takes the rest. Chosen by key from the oldest

@@ -5,8 +5,8 @@
 //! fixed number of statements: it claims all idempotency keys in one insert, locks the
 //! touched accounts once (in id order), applies the transfers in memory in request order
 //! (each still checked on its own: one that cannot be paid fails alone and writes nothing),
-//! then writes every balance once, all entries, lots and draws in a few multi-row
-//! statements, and commits once. [`TransferBatcher`] feeds it from concurrent callers.
+//! then writes every balance once, all entries, lots and draws at once ([`super::writes`]:
+//! one statement on PostgreSQL), and commits once. [`TransferBatcher`] feeds it from concurrent callers.
 //!
 //! Results are the same as posting the transfers one by one in that order: the same
 //! per-transfer idempotency (replays and `idempotency_key_reused`), the same
@@ -15,20 +15,20 @@
 
 use super::accounts::ensure_account;
 use super::transfers::{transfer, Posted, TransferRequest};
-use crate::entity::{account, entry, lot, lot_draw, transfer as transfer_row};
+use super::writes::{self, AccountDelta, PostedRow};
+use crate::entity::{account, transfer as transfer_row};
 use crate::{AccountKind, Asset, ExpiryRule, LedgerError};
 use chrono::{DateTime, Utc};
 use platform::ids::new_id;
 use sea_orm::sea_query::{Expr, LockType, OnConflict, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait,
 };
 use std::collections::{BTreeMap, HashMap};
 use tokio::sync::{mpsc, oneshot};
 
 /// Rows per multi-row insert, well under both backends' bind-parameter limits.
-const INSERT_CHUNK: usize = 500;
+pub(crate) const INSERT_CHUNK: usize = 500;
 
 struct Planned {
     index: usize,
@@ -215,7 +215,7 @@ pub async fn try_post_batch(
             .await?;
     }
 
-    // Every changed balance in one statement.
+    // Every changed balance once, the entries, lots and draws.
     let changed: Vec<AccountDelta> = state
         .iter()
         .filter_map(|(id, a)| {
@@ -227,20 +227,20 @@ pub async fn try_post_batch(
             })
         })
         .collect();
-    add_to_accounts(&txn, &changed).await?;
-
-    write_entries(
-        &txn,
-        posted
-            .iter()
-            .map(|(p, debit_after, credit_after)| (&p.row, *debit_after, *credit_after)),
-    )
-    .await?;
-    let lots: Vec<(&transfer_row::Model, DateTime<Utc>)> = posted
+    let rows: Vec<PostedRow> = posted
         .iter()
-        .map(|(p, _, _)| (&p.row, rule.expires_at(now)))
+        .map(|(p, debit_after, credit_after)| PostedRow {
+            row: &p.row,
+            debit_after: *debit_after,
+            credit_after: *credit_after,
+            lot_expires_at: rule.expires_at(now),
+        })
         .collect();
-    apply_lots(&txn, &state, &lots).await?;
+    // The keys were claimed above: the transfers' rows are in already.
+    writes::plan(&txn, &state, changed, &rows, false)
+        .await?
+        .write(&txn)
+        .await?;
     txn.commit().await?;
 
     for (p, _, _) in posted {
@@ -373,241 +373,6 @@ pub(crate) async fn claim_keys<'r>(
         }
     }
     Ok(claimed)
-}
-
-/// What a batch changes of one account.
-pub(crate) struct AccountDelta {
-    pub(crate) account_id: String,
-    pub(crate) balance: i64,
-    pub(crate) held: i64,
-}
-
-/// `balance += Δbalance, held += Δheld` for every account, in one statement: the row's
-/// check (`balance - held >= 0`) holds for the final values, not always for one column
-/// written before the other.
-pub(crate) async fn add_to_accounts(
-    txn: &impl ConnectionTrait,
-    changed: &[AccountDelta],
-) -> Result<(), LedgerError> {
-    if changed.is_empty() {
-        return Ok(());
-    }
-    // `column + CASE id WHEN … THEN Δ … ELSE 0 END`, for the columns that change.
-    let added = |column: account::Column, delta: fn(&AccountDelta) -> i64| {
-        let mut arms = changed.iter().filter(|c| delta(c) != 0);
-        let first = arms.next()?;
-        let mut case = Expr::case(
-            Expr::col(account::Column::Id).eq(first.account_id.clone()),
-            delta(first),
-        );
-        for change in arms {
-            case = case.case(
-                Expr::col(account::Column::Id).eq(change.account_id.clone()),
-                delta(change),
-            );
-        }
-        Some((column, Expr::col(column).add(case.finally(0))))
-    };
-    let mut update = Query::update();
-    update.table(account::Entity).and_where(
-        Expr::col(account::Column::Id).is_in(changed.iter().map(|c| c.account_id.clone())),
-    );
-    let columns = [
-        added(account::Column::Balance, |c| c.balance),
-        added(account::Column::Held, |c| c.held),
-    ];
-    for (column, value) in columns.into_iter().flatten() {
-        update.value(column, value);
-    }
-    txn.execute(txn.get_database_backend().build(&update))
-        .await?;
-    Ok(())
-}
-
-/// The two entries of each transfer (debit and credit, with the balances after them).
-pub(crate) async fn write_entries<'r>(
-    txn: &impl ConnectionTrait,
-    posted: impl Iterator<Item = (&'r transfer_row::Model, i64, i64)>,
-) -> Result<(), LedgerError> {
-    let entries: Vec<entry::ActiveModel> = posted
-        .flat_map(|(row, debit_after, credit_after)| {
-            [
-                entry::ActiveModel {
-                    id: Set(new_id()),
-                    transfer_id: Set(row.id.clone()),
-                    account_id: Set(row.debit_account_id.clone()),
-                    amount: Set(-row.amount),
-                    balance_after: Set(debit_after),
-                    created_at: Set(row.created_at),
-                },
-                entry::ActiveModel {
-                    id: Set(new_id()),
-                    transfer_id: Set(row.id.clone()),
-                    account_id: Set(row.credit_account_id.clone()),
-                    amount: Set(row.amount),
-                    balance_after: Set(credit_after),
-                    created_at: Set(row.created_at),
-                },
-            ]
-        })
-        .collect();
-    for chunk in entries.chunks(INSERT_CHUNK) {
-        entry::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(txn)
-            .await?;
-    }
-    Ok(())
-}
-
-fn tracks_lots(account: &account::Model) -> bool {
-    match (
-        AccountKind::parse(&account.kind),
-        Asset::parse(&account.asset),
-    ) {
-        (Some(kind), Some(asset)) => kind.tracks_lots(asset),
-        _ => false,
-    }
-}
-
-/// Lots and draws for the batch's transfers (each with the expiry of the lot it may
-/// create), as the one-by-one path would have written them.
-pub(crate) async fn apply_lots(
-    txn: &impl ConnectionTrait,
-    state: &BTreeMap<String, account::Model>,
-    posted: &[(&transfer_row::Model, DateTime<Utc>)],
-) -> Result<(), LedgerError> {
-    let debited: Vec<String> = posted
-        .iter()
-        .filter(|(row, _)| state.get(&row.debit_account_id).is_some_and(tracks_lots))
-        .map(|(row, _)| row.debit_account_id.clone())
-        .collect();
-    let credited_any = posted
-        .iter()
-        .any(|(row, _)| state.get(&row.credit_account_id).is_some_and(tracks_lots));
-    if debited.is_empty() && !credited_any {
-        return Ok(());
-    }
-    // Open lots of the debited wallets, earliest expiry first, keyed by account.
-    let mut open: HashMap<String, Vec<lot::Model>> = HashMap::new();
-    if !debited.is_empty() {
-        for l in lot::Entity::find()
-            .filter(lot::Column::AccountId.is_in(debited))
-            .filter(lot::Column::Remaining.gt(0))
-            .order_by_asc(lot::Column::ExpiresAt)
-            .order_by_asc(lot::Column::Id)
-            .all(txn)
-            .await?
-        {
-            open.entry(l.account_id.clone()).or_default().push(l);
-        }
-    }
-    let mut new_lots: Vec<lot::Model> = Vec::new();
-    let mut draws: Vec<lot_draw::ActiveModel> = Vec::new();
-    let mut touched_lots: HashMap<String, i64> = HashMap::new();
-    for (row, expires_at) in posted {
-        if state.get(&row.debit_account_id).is_some_and(tracks_lots) {
-            let mut left = row.amount;
-            for l in open
-                .entry(row.debit_account_id.clone())
-                .or_default()
-                .iter_mut()
-            {
-                if left == 0 {
-                    break;
-                }
-                let take = l.remaining.min(left);
-                if take == 0 {
-                    continue;
-                }
-                l.remaining -= take;
-                left -= take;
-                touched_lots.insert(l.id.clone(), l.remaining);
-                draws.push(lot_draw::ActiveModel {
-                    id: Set(new_id()),
-                    transfer_id: Set(row.id.clone()),
-                    lot_id: Set(l.id.clone()),
-                    amount: Set(take),
-                });
-            }
-            if left != 0 {
-                return Err(LedgerError::Db(sea_orm::DbErr::Custom(format!(
-                    "lots of account {} are {left} short of its balance",
-                    row.debit_account_id
-                ))));
-            }
-        }
-        if state.get(&row.credit_account_id).is_some_and(tracks_lots) {
-            let new = lot::Model {
-                id: new_id(),
-                account_id: row.credit_account_id.clone(),
-                transfer_id: row.id.clone(),
-                amount: row.amount,
-                remaining: row.amount,
-                expires_at: *expires_at,
-                created_at: row.created_at,
-            };
-            // Later transfers in this batch may draw from it (it expires last).
-            open.entry(row.credit_account_id.clone())
-                .or_default()
-                .push(new.clone());
-            new_lots.push(new);
-        }
-    }
-    // New lots are written with what is left of them after this batch's draws.
-    let new_ids: std::collections::HashSet<String> =
-        new_lots.iter().map(|l| l.id.clone()).collect();
-    let final_remaining: HashMap<String, i64> = open
-        .values()
-        .flatten()
-        .filter(|l| new_ids.contains(&l.id))
-        .map(|l| (l.id.clone(), l.remaining))
-        .collect();
-    let new_rows: Vec<lot::ActiveModel> = new_lots
-        .into_iter()
-        .map(|l| lot::ActiveModel {
-            remaining: Set(final_remaining.get(&l.id).copied().unwrap_or(l.remaining)),
-            id: Set(l.id),
-            account_id: Set(l.account_id),
-            transfer_id: Set(l.transfer_id),
-            amount: Set(l.amount),
-            expires_at: Set(l.expires_at),
-            created_at: Set(l.created_at),
-        })
-        .collect();
-    for chunk in new_rows.chunks(INSERT_CHUNK) {
-        lot::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(txn)
-            .await?;
-    }
-    let existing: Vec<(String, i64)> = touched_lots
-        .into_iter()
-        .filter(|(id, _)| !new_ids.contains(id))
-        .collect();
-    if let Some((first_id, first_remaining)) = existing.first() {
-        let mut case = Expr::case(
-            Expr::col(lot::Column::Id).eq(first_id.clone()),
-            *first_remaining,
-        );
-        for (id, remaining) in &existing[1..] {
-            case = case.case(Expr::col(lot::Column::Id).eq(id.clone()), *remaining);
-        }
-        let update = Query::update()
-            .table(lot::Entity)
-            .value(
-                lot::Column::Remaining,
-                case.finally(Expr::col(lot::Column::Remaining)),
-            )
-            .and_where(Expr::col(lot::Column::Id).is_in(existing.iter().map(|(id, _)| id.clone())))
-            .to_owned();
-        txn.execute(txn.get_database_backend().build(&update))
-            .await?;
-    }
-    for chunk in draws.chunks(INSERT_CHUNK) {
-        lot_draw::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(txn)
-            .await?;
-    }
-    Ok(())
 }
 
 type Job = (

@@ -5,9 +5,9 @@
 //! savepoints), [`super::transfer`] does not write. It locks and reads each account the
 //! first time the batch touches it, checks and applies the transfer to the balances it
 //! holds, and keeps the transfer; the batch's end writes every kept transfer, each account's
-//! balance once, all entries, lots and draws with a few multi-row statements. A community
-//! budget paying a whole activity is then one row lock, read once and written once per
-//! batch, instead of two statements per award.
+//! balance once, all entries, lots and draws at once ([`super::writes`]: one statement on
+//! PostgreSQL). A community budget paying a whole activity is then one row lock, read once
+//! and written once per batch, instead of two statements per award.
 //!
 //! What a transfer answers is the same as posting it at once: the same checks in the same
 //! order, the same `Insufficient` error, the balances after it. An account's balance read
@@ -25,14 +25,13 @@
 //! balances.
 
 use super::accounts::{create_account_if_absent, matching, reference_of, Balance};
-use super::batch::{
-    add_to_accounts, apply_lots, claim_keys, lock_accounts, write_entries, AccountDelta,
-};
+use super::batch::lock_accounts;
 use super::holds::{
     claim_hold, flip, new_hold, replay_post, unclaim_hold, HoldRequest, HoldStatus, PostRequest,
 };
 use super::lots::LotPolicy;
 use super::transfers::{post_transfer, Posted, TransferRequest};
+use super::writes::{self, AccountDelta, PostedRow};
 use crate::entity::{account, hold, transfer};
 use crate::{AccountRef, ExpiryRule, LedgerError};
 use chrono::{DateTime, Utc};
@@ -384,30 +383,20 @@ impl Kept {
                 (delta.balance != 0 || delta.held != 0).then_some(delta)
             })
             .collect();
-        if !transfers.is_empty() {
-            let claimed = claim_keys(conn, transfers.iter().map(|t| &t.row)).await?;
-            if claimed.len() != transfers.len() {
-                return Err(LedgerError::Db(DbErr::Custom(
-                    "a kept transfer's key was used before; the batch runs again unit by unit"
-                        .into(),
-                )));
-            }
-        }
-        add_to_accounts(conn, &changed).await?;
-        if transfers.is_empty() {
-            return Ok(());
-        }
-        write_entries(
-            conn,
-            transfers
-                .iter()
-                .map(|t| (&t.row, t.debit_after, t.credit_after)),
-        )
-        .await?;
-        let lots: Vec<(&transfer::Model, DateTime<Utc>)> = transfers
+        let rows: Vec<PostedRow> = transfers
             .iter()
-            .map(|t| (&t.row, t.lot_expires_at))
+            .map(|t| PostedRow {
+                row: &t.row,
+                debit_after: t.debit_after,
+                credit_after: t.credit_after,
+                lot_expires_at: t.lot_expires_at,
+            })
             .collect();
-        apply_lots(conn, &accounts, &lots).await
+        // A kept transfer whose key was used before fails the insert, and with it the batch,
+        // which then runs again unit by unit.
+        writes::plan(conn, &accounts, changed, &rows, true)
+            .await?
+            .write(conn)
+            .await
     }
 }

@@ -10,6 +10,7 @@ pub mod reversal;
 pub mod statement;
 pub mod transfers;
 pub mod verify;
+mod writes;
 
 pub use accounts::{account_by_ref, ensure_account, Balance};
 pub use transfers::{transfer, Posted, TransferCode, TransferRequest};

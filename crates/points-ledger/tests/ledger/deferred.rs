@@ -377,3 +377,129 @@ async fn kept_holds_answer_read_and_end_like_holds_posted_at_once() {
     }
     assert_verified(&deferred).await;
 }
+
+/// What a table holds, row by row, without the generated ids (which differ between the
+/// two databases): transfers by key with their optional columns, entries and lots by
+/// transfer key, draws by transfer key and the key of the lot's transfer.
+async fn rows_by_key(db: &sea_orm::DatabaseConnection) -> Vec<String> {
+    use points_ledger::entity::{account, entry, lot, lot_draw, transfer as row};
+    use sea_orm::EntityTrait;
+    use std::collections::HashMap;
+    let transfers = row::Entity::find().all(db).await.unwrap();
+    let key_of: HashMap<String, String> = transfers
+        .iter()
+        .map(|t| (t.id.clone(), t.idempotency_key.clone()))
+        .collect();
+    let owner_of: HashMap<String, String> = account::Entity::find()
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| (a.id, format!("{}:{}:{}", a.asset, a.kind, a.owner_id)))
+        .collect();
+    let lot_transfer: HashMap<String, String> = lot::Entity::find()
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| (l.id, key_of[&l.transfer_id].clone()))
+        .collect();
+    let mut rows: Vec<String> = transfers
+        .iter()
+        .map(|t| {
+            format!(
+                "transfer {} {} {}→{} {} memo={:?} ref={:?}/{:?} hold={} at {}",
+                t.idempotency_key,
+                t.code,
+                owner_of[&t.debit_account_id],
+                owner_of[&t.credit_account_id],
+                t.amount,
+                t.memo,
+                t.ref_type,
+                t.ref_id,
+                t.hold_id.is_some(),
+                t.created_at,
+            )
+        })
+        .collect();
+    for e in entry::Entity::find().all(db).await.unwrap() {
+        rows.push(format!(
+            "entry {} {} {} after {} at {}",
+            key_of[&e.transfer_id],
+            owner_of[&e.account_id],
+            e.amount,
+            e.balance_after,
+            e.created_at
+        ));
+    }
+    for l in lot::Entity::find().all(db).await.unwrap() {
+        rows.push(format!(
+            "lot {} {} {} left {} until {}",
+            key_of[&l.transfer_id], owner_of[&l.account_id], l.amount, l.remaining, l.expires_at
+        ));
+    }
+    for d in lot_draw::Entity::find().all(db).await.unwrap() {
+        rows.push(format!(
+            "draw {} from {} {}",
+            key_of[&d.transfer_id], lot_transfer[&d.lot_id], d.amount
+        ));
+    }
+    rows.sort();
+    rows
+}
+
+#[tokio::test]
+async fn a_batch_writes_the_rows_posting_one_by_one_writes() {
+    let deferred = ledger_db().await;
+    let single = ledger_db().await;
+    let now = Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap();
+    // A lot from before the batch, to be drawn from inside it.
+    for db in [&deferred, &single] {
+        award(db, "before", "alice", 30, now).await;
+    }
+    let batch = [
+        // Optional columns set, and not: each must read back as it went in.
+        TransferRequest {
+            code: TransferCode::Award,
+            memo: "参加社区志愿服务".to_owned(),
+            reference: Some(("staff".to_owned(), "s1".to_owned())),
+            ..request("a1", AccountRef::treasury(DISTRICT), wallet("alice"), 50)
+        },
+        request("g1", wallet("alice"), wallet("bob"), 20),
+        // Draws from the lot before the batch and from those the batch made.
+        request("p1", wallet("alice"), merchant("m"), 45),
+        request("p2", wallet("bob"), merchant("m"), 5),
+        request("a2", AccountRef::treasury(DISTRICT), wallet("carol"), 7),
+    ];
+    let txn = deferred.begin().await.unwrap();
+    deferring(async {
+        for request in &batch {
+            transfer(&txn, request.clone(), ExpiryRule::default(), now)
+                .await
+                .unwrap();
+        }
+        flush_all(&txn).await.unwrap();
+    })
+    .await;
+    txn.commit().await.unwrap();
+    for request in batch {
+        let txn = single.begin().await.unwrap();
+        transfer(&txn, request, ExpiryRule::default(), now)
+            .await
+            .unwrap();
+        txn.commit().await.unwrap();
+    }
+    let rows = rows_by_key(&deferred).await;
+    // The lot from before the batch is drawn first (it expires no later), then those the
+    // batch made: a1's by alice, g1's by bob.
+    for draw in [
+        "draw g1 from before 20",
+        "draw p1 from before 10",
+        "draw p1 from a1 35",
+        "draw p2 from g1 5",
+    ] {
+        assert!(rows.iter().any(|r| r == draw), "{draw}: {rows:#?}");
+    }
+    assert_eq!(rows, rows_by_key(&single).await);
+    assert_verified(&deferred).await;
+}
