@@ -22,6 +22,8 @@ pub struct RoundReport {
     pub holds_released: u64,
     pub points_expired: i64,
     pub idempotency_records_purged: u64,
+    /// Tables analyzed because autovacuum is off and they changed ([`platform::statistics`]).
+    pub tables_analyzed: u64,
     pub demands: demands::service::sla::SlaReport,
     pub parking_no_shows: u64,
     pub home_service_orders: care::service::order_moves::StaleReport,
@@ -39,8 +41,8 @@ pub async fn run_once(state: &AppState) -> anyhow::Result<RoundReport> {
 /// Under an org, only the jobs whose rows belong to an org run, narrowed to its subtree:
 /// lapsed reservations, no-shows, stale home-service orders, the demands' deadlines and
 /// the expiry of its residents' points (which goes on after the year's end, as voided
-/// holds give points of an expired lot back). The ledger's holds, the purge and the WeChat
-/// sender are the whole district's and wait for a round [`Reach::Everywhere`] (the
+/// holds give points of an expired lot back). The ledger's holds, the purge, the planner's
+/// statistics and the WeChat sender are the whole district's and wait for a round [`Reach::Everywhere`] (the
 /// simulator runs one at each month end; no hold comes due between in its district, as
 /// every hold ends with the reservation, booking or order it holds for).
 ///
@@ -55,18 +57,20 @@ pub async fn run_round(state: &AppState, reach: &Reach) -> anyhow::Result<RoundR
     let now = state.clock.now();
     let db = &state.db;
     let no_show_after = Duration::minutes(state.settings.parking.no_show_minutes);
-    // A purge that finds nothing costs what asking would: it always runs, beside the question.
+    // A purge that finds nothing costs what asking would: it always runs, beside the question;
+    // so does keeping the planner's statistics where autovacuum does not.
     let purge = async {
         if !reach.is_everywhere() {
-            return Ok(0);
+            return Ok((0, 0));
         }
-        platform::idempotency::purge(
+        let purged = platform::idempotency::purge(
             db,
             now - Duration::hours(IDEMPOTENCY_RETENTION_HOURS),
             BATCH,
         )
-        .await
-        .map_err(anyhow::Error::from)
+        .await?;
+        let analyzed = platform::statistics::analyze_due_tables(db).await?;
+        Ok::<_, anyhow::Error>((purged, analyzed.len() as u64))
     };
     let due_steps = async {
         // Off the writer: on SQLite `db` is its one connection, which every street's round
@@ -78,8 +82,9 @@ pub async fn run_round(state: &AppState, reach: &Reach) -> anyhow::Result<RoundR
         )?;
         Ok::<_, anyhow::Error>((due, value, demands))
     };
-    let (purged, (due, mut report, demands)) = tokio::try_join!(purge, due_steps)?;
+    let ((purged, analyzed), (due, mut report, demands)) = tokio::try_join!(purge, due_steps)?;
     report.idempotency_records_purged = purged;
+    report.tables_analyzed = analyzed;
     report.demands = demands;
     if due.messages {
         report.messages = crate::outbox::deliver_due(state).await?;

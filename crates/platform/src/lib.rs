@@ -22,6 +22,7 @@ pub mod redact;
 pub mod report;
 pub mod schema;
 pub mod secret;
+pub mod statistics;
 pub mod testing;
 pub mod unit_of_work;
 pub mod validation;
