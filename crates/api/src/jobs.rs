@@ -42,9 +42,10 @@ pub async fn run_once(state: &AppState) -> anyhow::Result<RoundReport> {
 /// lapsed reservations, no-shows, stale home-service orders, the demands' deadlines and
 /// the expiry of its residents' points (which goes on after the year's end, as voided
 /// holds give points of an expired lot back). The ledger's holds, the purge, the planner's
-/// statistics and the WeChat sender are the whole district's and wait for a round [`Reach::Everywhere`] (the
-/// simulator runs one at each month end; no hold comes due between in its district, as
-/// every hold ends with the reservation, booking or order it holds for).
+/// statistics and the WeChat sender are the whole district's and wait for a round
+/// [`Reach::Everywhere`] (the simulator runs one at each month end; no hold comes due
+/// between in its district, as every hold ends with the reservation, booking or order it
+/// holds for).
 ///
 /// The steps run in three chains side by side, each step its own unit of work (one failing
 /// step rolls back only itself): the value-moving jobs one after another in a fixed order
